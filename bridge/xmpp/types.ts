@@ -1,0 +1,62 @@
+// The contract of the XMPP side as the relay uses it. Implemented by bridge/xmpp/muc-client.ts.
+
+export interface XmppOptions {
+  jid: string; // bridge@example.org (a resource may be given: bridge@example.org/pollbridge)
+  password: string;
+  /** xmpp://host:5222 or xmpps://host:5223; default: the JID's domain on 5222. */
+  service?: string;
+  nick: string;
+  /** false only for a self-signed test server; default true. */
+  verifyTls?: boolean;
+  /** Force a SASL mechanism (tests use PLAIN to skip SCRAM's 10k PBKDF2 rounds). */
+  saslMechanism?: string;
+  /** Reconnect backoff bounds in ms (full jitter); default {min: 1000, max: 60000}. */
+  reconnect?: { min: number; max: number };
+  /** XEP-0410 self-ping interval in ms; default 60000. */
+  selfPingInterval?: number;
+  /** Body length (characters) above which a message is split; default 10000. */
+  maxBodyLength?: number;
+}
+
+export type History = { maxstanzas: number } | { since: Date };
+
+export interface RoomOptions {
+  nick?: string; // default: XmppOptions.nick
+  password?: string;
+  /** What the server replays on each (re)join. Default {maxstanzas: 0}. May be a function, asked at every join. */
+  history?: History | (() => History);
+}
+
+export type RoomStateName = "joining" | "joined" | "failed" | "left";
+
+export interface RoomState {
+  room: string; // bare room JID
+  state: RoomStateName;
+  nick: string; // the nick we hold (may carry a suffix after a conflict)
+  reason?: string; // for failed: "banned", "item-not-found", "not-authorized", ...
+}
+
+export interface RoomMessage {
+  room: string; // bare room JID
+  nick: string; // occupant nick of the sender
+  jid?: string; // real bare JID when the room shows it
+  body: string;
+  id?: string; // stanza id attribute
+  originId?: string; // XEP-0359 origin-id
+  stanzaId?: string; // XEP-0359 stanza-id assigned by the room
+  /** Set when the message carries <delay/> (history replay): its original time. Never live. */
+  delayed?: Date;
+  /** Our own message reflected by the room (matched by our occupant nick in this room, or origin-id we sent). */
+  own: boolean;
+  /** XEP-0308: this corrects the message with that id. */
+  replaces?: string;
+  time: Date; // delayed ?? receive time
+}
+
+export interface XmppEvents {
+  online: [];
+  offline: [];
+  message: [RoomMessage];
+  room: [RoomState]; // any room state change
+  error: [Error];
+}
