@@ -1,0 +1,58 @@
+// The normalized configuration: what loadConfig() produces and run() consumes.
+// The YAML users write is looser (bridges keyed by network id); see bridge/config/schema.ts.
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+
+export interface WebqqNetworkConfig {
+  type: "webqq";
+  endpoints?: { ptlogin?: string; ui?: string; s?: string; d1?: string };
+  send_interval?: number;
+  poll_hold?: number;
+}
+
+/** Accepted by the schema; `run` says "not supported yet" where it has no adapter. */
+export interface OtherNetworkConfig {
+  type: "onebot11" | "onebot12" | "telegram";
+  [k: string]: unknown;
+}
+
+export type NetworkConfig = WebqqNetworkConfig | OtherNetworkConfig;
+
+export interface BridgeLink {
+  network: string;
+  /** Always a string, even when the YAML held a number (OneBot/Telegram ids). */
+  group: string;
+}
+
+export interface BridgeConfig {
+  xmpp: string;
+  room_password?: string;
+  /** Default "<{nick}> {text}". */
+  format: string;
+  links: BridgeLink[];
+}
+
+export interface Config {
+  /** Absolute path of the file read. */
+  path: string;
+  /** Absolute; resolved relative to the config file's folder. */
+  state_dir: string;
+  /** format default: pretty on a TTY, json otherwise. */
+  log: { level: LogLevel; format?: "pretty" | "json" };
+  /** e.g. "127.0.0.1:9464". */
+  metrics?: { listen: string };
+  xmpp: {
+    jid: string;
+    password: string;
+    service?: string;
+    nick: string;
+    verify_tls: boolean;
+    sasl_mechanism?: string;
+    max_message_length?: number;
+    self_ping_interval?: number;
+  };
+  networks: Record<string, NetworkConfig>;
+  bridges: BridgeConfig[];
+  /** drain_timeout in ms, default 10000. */
+  relay?: { rate?: { per_second: number; burst: number }; drain_timeout?: number };
+}
