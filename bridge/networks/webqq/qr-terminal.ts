@@ -1,0 +1,17 @@
+// The login QR for a terminal: decode the server's PNG, re-render it as text blocks.
+import jsQR from "jsqr";
+import { PNG } from "pngjs";
+import QRCode from "qrcode";
+
+/** The text a QR PNG encodes; throws when the image holds no readable QR code. */
+export function decodeQrPng(png: Uint8Array): string {
+  const image = PNG.sync.read(Buffer.from(png));
+  const code = jsQR(new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.length), image.width, image.height);
+  if (!code) throw new Error("the QR image holds no readable QR code");
+  return code.data;
+}
+
+/** Terminal rendering (half-height blocks) of a QR code for `text`. */
+export function renderQrTerminal(text: string): Promise<string> {
+  return QRCode.toString(text, { type: "terminal", small: true });
+}

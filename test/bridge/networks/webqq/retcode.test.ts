@@ -1,0 +1,43 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { classifyPoll, classifySend } from "../../../../bridge/networks/webqq/retcode.ts";
+
+test("poll2 answers map to the reference's handling", () => {
+  const items = [{ poll_type: "group_message", value: {} }];
+  assert.deepEqual(classifyPoll(200, JSON.stringify({ retcode: 0, result: items })), { kind: "messages", items });
+  assert.deepEqual(classifyPoll(200, '{"retcode":102,"errmsg":""}'), { kind: "idle" });
+  assert.deepEqual(classifyPoll(504, "<html>504 Gateway Time-out</html>"), { kind: "idle" });
+  assert.deepEqual(classifyPoll(200, '{"retcode":0,"result":"ok"}'), { kind: "idle" });
+  assert.deepEqual(classifyPoll(200, '{"errmsg":"error!!!","retcode":0}'), { kind: "idle" });
+  assert.deepEqual(classifyPoll(200, '{"retcode":116,"p":"abc"}'), { kind: "rotate", ptwebqq: "abc" });
+  assert.deepEqual(classifyPoll(200, '{"retcode":103}'), { kind: "warmup" });
+  for (const c of [100, 120, 121, 100000]) {
+    assert.deepEqual(classifyPoll(200, JSON.stringify({ retcode: c })), { kind: "relogin", retcode: c });
+  }
+  for (const c of [109, 110, 1202, 100012]) {
+    assert.deepEqual(classifyPoll(200, JSON.stringify({ retcode: c })), { kind: "ignored", retcode: c });
+  }
+  assert.equal(classifyPoll(200, '{"retcode":100001}').kind, "failure");
+  assert.equal(classifyPoll(200, "<html>oops</html>").kind, "failure");
+  assert.equal(classifyPoll(500, "").kind, "failure");
+  assert.equal(classifyPoll(200, '{"retcode":116}').kind, "failure");
+});
+
+test("classifyPoll never throws, whatever the body", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 100, max: 599 }), fc.oneof(fc.string(), fc.json()), (status, body) => {
+      classifyPoll(status, body);
+    }),
+  );
+});
+
+test("send answers: success, ambiguous success, frequency, relogin, refusal, unreadable", () => {
+  assert.deepEqual(classifySend('{"errCode":0,"msg":"send ok"}'), { kind: "ok" });
+  assert.deepEqual(classifySend('{"retcode":1202}'), { kind: "ok-ambiguous", retcode: 1202 });
+  assert.deepEqual(classifySend('{"retcode":100003}'), { kind: "frequency" });
+  assert.deepEqual(classifySend('{"retcode":121}'), { kind: "relogin", retcode: 121 });
+  assert.equal(classifySend('{"retcode":100001}').kind, "rejected");
+  assert.equal(classifySend('{"errCode":1,"errMsg":"ERROR"}').kind, "unreadable");
+  assert.equal(classifySend("<html>").kind, "unreadable");
+});
