@@ -1,0 +1,78 @@
+// The bridge entries' network keys: `qq: "Dev Group"` links network "qq"'s group to the room.
+// Zod cannot express "any key that names a network", so these checks are by hand.
+
+import type { BridgeLink } from "./types.ts";
+import { type ConfigProblem, formatPath } from "./problems.ts";
+import { BRIDGE_RESERVED_KEYS } from "./schema.ts";
+
+const RESERVED = new Set<string>(BRIDGE_RESERVED_KEYS);
+
+export interface LinksResult {
+  /** Links per bridge entry (index-aligned with the input list). */
+  links: BridgeLink[][];
+  problems: ConfigProblem[];
+  warnings: ConfigProblem[];
+}
+
+/** `bridges` and `networks` as parsed (and substituted), before schema validation. */
+export function checkBridgeLinks(bridges: unknown, networks: unknown): LinksResult {
+  const result: LinksResult = { links: [], problems: [], warnings: [] };
+  if (!Array.isArray(bridges)) return result; // the schema reports it
+  const networkIds = networks !== null && typeof networks === "object" && !Array.isArray(networks) ? Object.keys(networks) : [];
+  const known = networkIds.length ? ` (networks: ${networkIds.join(", ")})` : " (no networks are defined)";
+  const rooms = new Map<string, number>();
+  const groups = new Map<string, number>();
+  const used = new Set<string>();
+
+  bridges.forEach((entry, i) => {
+    const links: BridgeLink[] = [];
+    result.links.push(links);
+    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) return;
+    const fields = entry as Record<string, unknown>;
+
+    if (typeof fields.xmpp === "string") {
+      const room = fields.xmpp.toLowerCase();
+      const first = rooms.get(room);
+      if (first !== undefined) result.problems.push({ path: formatPath(["bridges", i, "xmpp"]), message: `room ${fields.xmpp} is already bridged in bridges[${first}]` });
+      else rooms.set(room, i);
+    }
+
+    for (const [key, value] of Object.entries(fields)) {
+      if (RESERVED.has(key)) continue;
+      const path = formatPath(["bridges", i, key]);
+      if (!networkIds.includes(key)) {
+        result.problems.push({ path, message: `no network "${key}"${known}` });
+        continue;
+      }
+      used.add(key);
+      let group: string;
+      if (typeof value === "string" && value.trim() !== "") group = value;
+      else if (typeof value === "number" && Number.isInteger(value)) {
+        if (!Number.isSafeInteger(value)) {
+          result.problems.push({ path, message: "this number is too large to be read exactly: quote it" });
+          continue;
+        }
+        group = String(value);
+      } else {
+        result.problems.push({ path, message: "the group must be a non-empty string or a whole number" });
+        continue;
+      }
+      const groupKey = `${key}\u0000${group}`;
+      const first = groups.get(groupKey);
+      if (first !== undefined) {
+        result.problems.push({ path, message: `group ${JSON.stringify(group)} of network "${key}" is already in bridges[${first}]` });
+        continue;
+      }
+      groups.set(groupKey, i);
+      links.push({ network: key, group });
+    }
+    if (!Object.keys(fields).some((k) => !RESERVED.has(k))) {
+      result.problems.push({ path: formatPath(["bridges", i]), message: 'no group linked: add a network id and its group, e.g. qq: "Dev Group"' });
+    }
+  });
+
+  for (const id of networkIds) {
+    if (!used.has(id)) result.warnings.push({ path: formatPath(["networks", id]), message: "not used by any bridge" });
+  }
+  return result;
+}

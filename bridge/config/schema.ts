@@ -1,0 +1,108 @@
+// The schema of pollbridge.yaml as users write it (after ${VAR} substitution). Strict objects:
+// an unknown key is a problem, not silently ignored. Bridge entries are loose here because
+// every key other than xmpp/format/room_password names a network; load.ts checks those.
+
+import * as z from "zod";
+import { jidProblem } from "./jid.ts";
+import { parseListen } from "./listen.ts";
+
+// Values from ${VAR} are strings: accept "5000" and "false" where a number or boolean goes.
+const numeric = (v: unknown): unknown => (typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v);
+const boolish = (v: unknown): unknown => (v === "true" ? true : v === "false" ? false : v);
+
+const nonNegInt = z.preprocess(numeric, z.number().int().nonnegative());
+const posInt = z.preprocess(numeric, z.number().int().positive());
+const posNumber = z.preprocess(numeric, z.number().positive());
+const bool = z.preprocess(boolish, z.boolean());
+const nonEmpty = z.string().min(1, "must not be empty");
+
+function urlWith(protocols: string[]) {
+  const list = protocols.map((p) => `${p}//`).join(" or ");
+  return z.string().refine((s) => {
+    try {
+      return protocols.includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${list}`);
+}
+const httpUrl = urlWith(["http:", "https:"]);
+
+const listen = z.string().superRefine((s, ctx) => {
+  try {
+    parseListen(s);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+  }
+});
+
+const jid = (bare: boolean) =>
+  z.string().superRefine((s, ctx) => {
+    const why = jidProblem(s, { bare });
+    if (why) ctx.addIssue({ code: "custom", message: why });
+  });
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+const webqq = z.strictObject({
+  type: z.literal("webqq"),
+  endpoints: z.strictObject({ ptlogin: httpUrl.optional(), ui: httpUrl.optional(), s: httpUrl.optional(), d1: httpUrl.optional() }).optional(),
+  send_interval: nonNegInt.optional(),
+  poll_hold: nonNegInt.optional(),
+});
+
+const onebot11 = z.strictObject({
+  type: z.literal("onebot11"),
+  api: httpUrl,
+  access_token: z.string().optional(),
+  events: z.enum(["long-poll", "webhook", "sse"]).default("long-poll"),
+  webhook: z.strictObject({ listen, secret: z.string().optional(), path: z.string().optional() }).optional(),
+});
+
+const onebot12 = z.strictObject({
+  type: z.literal("onebot12"),
+  url: httpUrl,
+  access_token: z.string().optional(),
+});
+
+const telegram = z.strictObject({
+  type: z.literal("telegram"),
+  token: nonEmpty,
+  api: httpUrl.optional(),
+});
+
+export const NETWORK_TYPES = ["webqq", "onebot11", "onebot12", "telegram"] as const;
+const network = z.discriminatedUnion("type", [webqq, onebot11, onebot12, telegram]);
+
+export const BRIDGE_RESERVED_KEYS = ["xmpp", "format", "room_password"] as const;
+const bridge = z.looseObject({
+  xmpp: jid(true),
+  format: nonEmpty.optional(),
+  room_password: z.string().optional(),
+});
+
+export const fileSchema = z.strictObject({
+  state_dir: nonEmpty.default("./state"),
+  log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info"), format: z.enum(["pretty", "json"]).optional() }).default({ level: "info" }),
+  metrics: z.strictObject({ listen }).optional(),
+  xmpp: z.strictObject({
+    jid: jid(false),
+    password: nonEmpty,
+    service: urlWith(["xmpp:", "xmpps:", "ws:", "wss:"]).optional(),
+    nick: nonEmpty.default("pollbridge"),
+    verify_tls: bool.default(true),
+    sasl_mechanism: nonEmpty.optional(),
+    max_message_length: posInt.optional(),
+    self_ping_interval: nonNegInt.optional(),
+  }),
+  networks: z.record(z.string(), network).refine((n) => Object.keys(n).length > 0, "at least one network is required"),
+  bridges: z.array(bridge).min(1, "at least one bridge is required"),
+  relay: z
+    .strictObject({
+      rate: z.strictObject({ per_second: posNumber, burst: posInt }).optional(),
+      drain_timeout: nonNegInt.optional(),
+    })
+    .optional(),
+});
+
+export type FileConfig = z.output<typeof fileSchema>;
