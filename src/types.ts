@@ -95,6 +95,8 @@ export interface RetryOptions {
   maxTimeout: number; // ms, default 30_000
   factor: number; // default 2
   maxRetryAfter: number; // cap for Retry-After in ms, default 60_000
+  /** Statuses retried (default 408, 425, 429, 500, 502, 503, 504); [] hands every status to the readback. */
+  statuses?: number[];
 }
 
 export interface HTTPStreamOptions {

@@ -1,0 +1,276 @@
+// HTTPStream: many chains of HTTP requests multiplexed on one event loop and shared pools.
+import pino, { type Logger } from "pino";
+import { CookieJar } from "tough-cookie";
+import { Chain, ChainCancelledError, type ChainOwner, type Strand, wakeStrand } from "./chain.ts";
+import { RequestSpecError, StreamClosedError } from "./errors.ts";
+import { Lanes } from "./lanes.ts";
+import { redactError, redactPaths, redactUrl } from "./redact.ts";
+import { lowerHeaders, prepareHop } from "./request.ts";
+import { discardBody } from "./response.ts";
+import { backoffDelay, DEFAULT_RETRY } from "./retry.ts";
+import { Transport } from "./transport.ts";
+import type {
+  ChainHandle,
+  ChainOptions,
+  ErrorPolicy,
+  HTTPStreamOptions,
+  OriginStats,
+  Readback,
+  RequestSpec,
+  Step,
+  StepResult,
+  StreamResponse,
+  StreamStats,
+} from "./types.ts";
+
+const DEFAULT_TIMEOUT = 30_000;
+/** Long polls without their own timeout: generous, since the hold time is the server's. */
+const DEFAULT_LONG_POLL_TIMEOUT = 120_000;
+const DEFAULT_CLOSE_TIMEOUT = 10_000;
+const DEFAULT_CHAIN_BACKOFF = { min: 1_000, max: 60_000 };
+
+/** A logger for callers who gave none: warnings and errors to stderr, secrets redacted. */
+function defaultLogger(): Logger {
+  return pino({ name: "httpstream", level: "warn", redact: { paths: redactPaths, censor: "[Redacted]" } }, pino.destination({ dest: 2, sync: true }));
+}
+
+function isStep(value: unknown): value is Step {
+  if (value === null || typeof value !== "object") return false;
+  const req = (value as Step).request;
+  return req !== null && typeof req === "object" && (typeof req.url === "string" || req.url instanceof URL);
+}
+
+export class HTTPStream implements ChainOwner {
+  readonly cookies: CookieJar;
+  readonly log: Logger;
+  private readonly transport: Transport;
+  private readonly lanes: Lanes;
+  private readonly chains = new Set<Chain>();
+  private readonly chainBackoff: { min: number; max: number };
+  private readonly defaultHeaders: Record<string, string>;
+  /** Aborts one-shot requests still running when close() gives up waiting. */
+  private readonly closeController = new AbortController();
+  private nextId = 1;
+  private delayed = 0;
+  private oneShots = 0;
+  private closing = false;
+  private closed: Promise<void> | undefined = undefined;
+  /** Wakes close() whenever a chain or one-shot request ends. */
+  private onIdle: (() => void) | undefined = undefined;
+
+  constructor(opts: HTTPStreamOptions = {}) {
+    this.cookies = opts.cookies ?? new CookieJar();
+    this.log = opts.logger ?? defaultLogger();
+    this.chainBackoff = { ...DEFAULT_CHAIN_BACKOFF, ...opts.chainBackoff };
+    this.defaultHeaders = lowerHeaders(opts.headers);
+    const http2Origins = new Set<string>();
+    for (const o of opts.http2Origins ?? []) {
+      try {
+        http2Origins.add(new URL(o).origin);
+      } catch {
+        throw new RequestSpecError(`http2Origins: not an origin: ${redactUrl(o)}`);
+      }
+    }
+    this.lanes = new Lanes({
+      connections: opts.connections ?? 16,
+      longPollConnections: opts.longPollConnections ?? null,
+      http2Origins,
+    });
+    this.transport = new Transport({
+      lanes: this.lanes,
+      jar: this.cookies,
+      retry: { ...DEFAULT_RETRY, ...opts.retry } as Required<typeof DEFAULT_RETRY>,
+      timeout: opts.timeout ?? DEFAULT_TIMEOUT,
+      longPollTimeout: DEFAULT_LONG_POLL_TIMEOUT,
+      headers: this.defaultHeaders,
+      secrets: opts.secrets ?? [],
+    });
+  }
+
+  /**
+   * Starts a chain: sends `request` (after `opts.delay`), hands the response to `readback`, and
+   * continues with whatever step(s) the readback returns.
+   */
+  add(request: RequestSpec, readback?: Readback, opts: ChainOptions = {}): ChainHandle {
+    if (this.closing) throw new StreamClosedError();
+    prepareHop(request, this.defaultHeaders); // bad input fails here, loudly, not in a retry loop
+    const id = this.nextId++;
+    const chain = new Chain(id, opts.name ?? request.name ?? `chain-${id}`, opts.onError ?? "retry", this);
+    this.chains.add(chain);
+    const signal = opts.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        chain.cancel(signal.reason);
+        return chain;
+      }
+      const onAbort = (): void => chain.cancel(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      void chain.done.finally(() => signal.removeEventListener("abort", onAbort)).catch(() => undefined);
+    }
+    void this.runStrand(chain.addStrand(), { request, readback, delay: opts.delay });
+    return chain;
+  }
+
+  /** One request with the stream's retries, cookies, redirects and lanes. The body is left unread. */
+  async request(spec: RequestSpec, opts: { signal?: AbortSignal } = {}): Promise<StreamResponse> {
+    if (this.closing) throw new StreamClosedError();
+    const signal = opts.signal === undefined ? this.closeController.signal : AbortSignal.any([opts.signal, this.closeController.signal]);
+    this.oneShots++;
+    try {
+      return await this.transport.send(spec, signal, this.log);
+    } finally {
+      this.oneShots--;
+      this.onIdle?.();
+    }
+  }
+
+  stats(): StreamStats {
+    const total: StreamStats = { inFlight: 0, parked: 0, completed: 0, retried: 0, failed: 0, delayed: this.delayed, chains: this.chains.size, origins: {} };
+    for (const lane of this.lanes.all()) {
+      const s = lane.stats;
+      total.origins[lane.origin] = { ...s } satisfies OriginStats;
+      total.inFlight += s.inFlight;
+      total.parked += s.parked;
+      total.completed += s.completed;
+      total.retried += s.retried;
+      total.failed += s.failed;
+    }
+    return total;
+  }
+
+  /**
+   * Stops the stream: no new chains, delayed steps and parked long polls are cancelled at once,
+   * requests and readbacks under way get up to `timeout` ms (default 10 s) to finish, then
+   * everything left is aborted and the connection pools are closed.
+   */
+  close(opts: { timeout?: number } = {}): Promise<void> {
+    this.closed ??= this.shutdown(opts.timeout ?? DEFAULT_CLOSE_TIMEOUT);
+    return this.closed;
+  }
+
+  chainEnded(chain: Chain): void {
+    this.chains.delete(chain);
+    this.onIdle?.();
+  }
+
+  private async shutdown(timeout: number): Promise<void> {
+    this.closing = true;
+    for (const chain of this.chains) this.cancelIfWaiting(chain);
+    const deadline = setTimeout(() => this.abortAll(), timeout);
+    try {
+      while (this.chains.size > 0 || this.oneShots > 0) {
+        await new Promise<void>((resolve) => (this.onIdle = resolve));
+        this.onIdle = undefined;
+        // A strand that finished may leave its chain with only waiting strands.
+        for (const chain of this.chains) this.cancelIfWaiting(chain);
+      }
+    } finally {
+      clearTimeout(deadline);
+    }
+    await this.lanes.close();
+  }
+
+  private abortAll(): void {
+    const reason = new StreamClosedError();
+    this.closeController.abort(reason);
+    for (const chain of this.chains) chain.cancel(reason);
+  }
+
+  /** Cancels a chain whose strands are all delayed or parked: nothing under way would be lost. */
+  private cancelIfWaiting(chain: Chain): void {
+    for (const strand of chain.strands) {
+      if (strand.state !== "delayed" && strand.state !== "parked" && strand.state !== "idle") return;
+    }
+    chain.cancel(new StreamClosedError());
+  }
+
+  private delay(strand: Strand, ms: number): Promise<void> {
+    this.delayed++;
+    strand.state = "delayed";
+    return new Promise<void>((resolve) => {
+      strand.wake = resolve;
+      strand.timer = setTimeout(wakeStrand, ms, strand);
+    }).finally(() => {
+      this.delayed--;
+    });
+  }
+
+  private async runStrand(strand: Strand, first: Step): Promise<void> {
+    const chain = strand.chain;
+    const signal = chain.signal;
+    let step: Step | undefined = first;
+    try {
+      while (step !== undefined) {
+        const wait = step.delay;
+        if (wait !== undefined && wait > 0) {
+          if (this.closing) break;
+          await this.delay(strand, wait);
+        }
+        if (signal.aborted || this.closing) break;
+        let result: StepResult;
+        try {
+          strand.state = step.request.longPoll === true ? "parked" : "sending";
+          const res = await this.transport.send(step.request, signal, chain.log);
+          strand.state = "reading";
+          const readback = step.readback;
+          if (readback === undefined) {
+            await discardBody(res.body);
+          } else {
+            try {
+              result = await readback(res, strand);
+            } finally {
+              void discardBody(res.body);
+            }
+          }
+          strand.failures = 0;
+        } catch (err) {
+          if (signal.aborted) break;
+          result = await this.stepFailed(err, step, strand);
+        }
+        strand.state = "idle";
+        if (signal.aborted) break;
+        step = this.nextStep(result, chain);
+      }
+    } catch (err) {
+      // Policy "end", a throwing error callback, or a readback that returned garbage.
+      chain.fail(err);
+    } finally {
+      strand.state = "idle";
+      chain.strandEnded(strand);
+    }
+  }
+
+  /** Applies the chain's error policy; returns the step to run next, or throws to end the chain. */
+  private async stepFailed(err: unknown, step: Step, strand: Strand): Promise<StepResult> {
+    const chain = strand.chain;
+    strand.failures++;
+    const policy: ErrorPolicy = chain.onError;
+    const secrets = this.transport.secretsOf(step.request);
+    if (err instanceof RequestSpecError || policy === "end") {
+      chain.log.error({ err: redactError(err, secrets), url: redactUrl(step.request.url, secrets), failures: strand.failures }, "chain step failed; chain ends");
+      throw err;
+    }
+    if (policy === "retry") {
+      const wait = backoffDelay(strand.failures, { min: this.chainBackoff.min, max: this.chainBackoff.max });
+      chain.log.warn({ err: redactError(err, secrets), url: redactUrl(step.request.url, secrets), failures: strand.failures, retryIn: wait }, "chain step failed; retrying");
+      return { request: step.request, readback: step.readback, delay: Math.max(1, wait) };
+    }
+    return await policy(err, step, strand);
+  }
+
+  /** Continues this strand with the first step; any further steps become new strands. */
+  private nextStep(result: StepResult, chain: Chain): Step | undefined {
+    if (result === undefined || result === null) return undefined;
+    if (!Array.isArray(result)) {
+      if (!isStep(result)) throw new RequestSpecError("a readback returned something that is not a step ({request, readback?, delay?})");
+      return result;
+    }
+    for (const s of result) {
+      if (!isStep(s)) throw new RequestSpecError("a readback returned a list holding something that is not a step");
+    }
+    for (let i = 1; i < result.length; i++) void this.runStrand(chain.addStrand(), result[i]);
+    return result[0];
+  }
+}
+
+export { ChainCancelledError };
