@@ -1,0 +1,116 @@
+// A strict SmartQQ (WebQQ) server on one loopback port, routed by path, with fault injection and
+// a control API (in-process and over HTTP at /_sim/...). Standalone:
+//   node test/sim/webqq.ts --port N [--hold MS] [--auto-scan N]   (first stdout line: base URL)
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ServerResponse } from "node:http";
+import { parseArgs } from "node:util";
+import { control } from "./webqq/control.ts";
+import { route, type RouteContext } from "./webqq/routes.ts";
+import { SimState, type PollFault, type SendFault, type SentMessage, type SimElement, type SimGroupConfig, type SimMember } from "./webqq/state.ts";
+
+export type { PollFault, SendFault, SentMessage, SimElement, SimGroupConfig, SimMember };
+
+export interface WebqqSimOptions {
+  port?: number;
+  /** How long an idle poll2 is held before its idle answer (ms). Default 60000, as the real server. */
+  holdMs?: number;
+  /** The QR auto-confirms after this many status polls (true: 2). Default: only sim.scan(). */
+  autoScan?: boolean | number;
+  /** The account's QQ number (login2's uin). */
+  qq?: number;
+  /** The account's groups and their members. Default: "Dev Group" with alice (card "Alice") and bob. */
+  groups?: SimGroupConfig[];
+  /** Idle answers, used in turn. Default all three: 102, 504, empty result. */
+  idleVariants?: ("102" | "504" | "empty")[];
+  /** Echo our own sends back in poll2 (the client must filter them by its uin). */
+  echoOwn?: boolean;
+}
+
+export interface WebqqSim {
+  /** Base URL serving every host's paths (set all four client endpoints to it). */
+  readonly url: string;
+  readonly state: SimState;
+  /** Protocol violations the sim refused (a correct client causes none). */
+  readonly violations: string[];
+  inject(msg: { group: string; sender: SimMember; content: string | SimElement[] }): number;
+  sent(group?: string): SentMessage[];
+  waitForSent(group: string, n?: number, signal?: AbortSignal): Promise<SentMessage[]>;
+  waitForLogins(n: number, signal?: AbortSignal): Promise<number>;
+  waitForDelivered(signal?: AbortSignal): Promise<void>;
+  failNextPoll(fault: PollFault, count?: number): void;
+  failNextSend(fault: SendFault, count?: number): void;
+  /** Scan and confirm the pending QR. */
+  scan(): boolean;
+  expireQr(): void;
+  close(): Promise<void>;
+}
+
+export async function startWebqqSim(opts: WebqqSimOptions = {}): Promise<WebqqSim> {
+  const state = new SimState(opts);
+  let baseUrl = "";
+  const parked = new Set<ServerResponse>();
+  const ctx: RouteContext = {
+    state,
+    baseUrl: () => baseUrl,
+    holdMs: opts.holdMs ?? 60_000,
+    idleVariants: opts.idleVariants ?? ["102", "504", "empty"],
+    parked,
+    idleTurn: 0,
+  };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", baseUrl);
+    const work = url.pathname.startsWith("/_sim/") ? control(url, req, res, state) : route(req, res, ctx);
+    work.catch((err: unknown) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end(`simulator error: ${(err as Error).message}`);
+      } else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url: baseUrl,
+    state,
+    violations: state.violations,
+    inject: (msg) => state.inject(msg),
+    sent: (group) => state.sentTo(group),
+    waitForSent: (group, n, signal) => state.waitForSent(group, n, signal),
+    waitForLogins: (n, signal) => state.waitForLogins(n, signal),
+    waitForDelivered: (signal) => state.waitForDelivered(signal),
+    failNextPoll: (fault, count = 1) => {
+      for (let i = 0; i < count; i++) state.pollFaults.push(fault);
+    },
+    failNextSend: (fault, count = 1) => {
+      for (let i = 0; i < count; i++) state.sendFaults.push(fault);
+    },
+    scan: () => state.scan(),
+    expireQr: () => state.expireQr(),
+    close: async () => {
+      for (const res of parked) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: { port: { type: "string", default: "0" }, hold: { type: "string" }, "auto-scan": { type: "string" } },
+  });
+  const sim = await startWebqqSim({
+    port: Number(values.port),
+    holdMs: values.hold === undefined ? undefined : Number(values.hold),
+    autoScan: values["auto-scan"] === undefined ? undefined : Number(values["auto-scan"]),
+  });
+  process.stdout.write(`${sim.url}\n`);
+  sim.state.on("violation", (reason: string) => process.stderr.write(`violation: ${reason}\n`));
+  const stop = () => void sim.close().then(() => process.exit(0));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
