@@ -32,7 +32,9 @@ function browser(sim: WebqqSim) {
     }
     return res;
   }
-  return { go, jar, d1, s };
+  // Bodies are JSON the test picks apart freely.
+  const json = (res: Response): Promise<any> => res.json();
+  return { go, jar, d1, s, json };
 }
 
 test("sim: the login chain, its checks, and a message both ways", async (t) => {
@@ -58,31 +60,31 @@ test("sim: the login chain, its checks, and a message both ways", async (t) => {
   const ptwebqq = b.jar.get("ptwebqq")!;
   assert.ok(ptwebqq && b.jar.get("p_skey"));
 
-  const vf = await (await b.go(`/api/getvfwebqq?ptwebqq=${ptwebqq}&clientid=53999199&psessionid=&t=0.1`, { referer: b.s })).json();
+  const vf = await b.json(await b.go(`/api/getvfwebqq?ptwebqq=${ptwebqq}&clientid=53999199&psessionid=&t=0.1`, { referer: b.s }));
   const vfwebqq = vf.result.vfwebqq as string;
-  const l2 = await (await b.go("/channel/login2", { referer: b.d1, origin: true, r: { ptwebqq, clientid: 53999199, psessionid: "", status: "online" } })).json();
+  const l2 = await b.json(await b.go("/channel/login2", { referer: b.d1, origin: true, r: { ptwebqq, clientid: 53999199, psessionid: "", status: "online" } }));
   const { psessionid, uin } = l2.result;
   const pollR = { ptwebqq, clientid: 53999199, psessionid, key: "" };
   // Poll before the warm-up: 103.
-  assert.deepEqual(await (await b.go("/channel/poll2", { referer: b.d1, origin: true, r: pollR })).json(), { retcode: 103 });
+  assert.deepEqual(await b.json(await b.go("/channel/poll2", { referer: b.d1, origin: true, r: pollR })), { retcode: 103 });
   await b.go(`/channel/get_online_buddies2?vfwebqq=${vfwebqq}&clientid=53999199&psessionid=${psessionid}&t=0.1`, { referer: b.d1 });
 
   // Group list: a wrong hash is refused; the right one lists gid and a distinct code.
-  const bad = await (await b.go("/api/get_group_name_list_mask2", { referer: b.s, origin: true, r: { vfwebqq, hash: "0000000000000000" } })).json();
+  const bad = await b.json(await b.go("/api/get_group_name_list_mask2", { referer: b.s, origin: true, r: { vfwebqq, hash: "0000000000000000" } }));
   assert.equal(bad.retcode, 100001);
-  const list = await (await b.go("/api/get_group_name_list_mask2", { referer: b.s, origin: true, r: { vfwebqq, hash: groupListHash(uin, ptwebqq) } })).json();
+  const list = await b.json(await b.go("/api/get_group_name_list_mask2", { referer: b.s, origin: true, r: { vfwebqq, hash: groupListHash(uin, ptwebqq) } }));
   const group = list.result.gnamelist[0];
   assert.equal(group.name, "Dev Group");
   assert.notEqual(group.gid, group.code);
 
   sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: ["hi ", ["face", 14]] });
-  const msgs = await (await b.go("/channel/poll2", { referer: b.d1, origin: true, r: pollR })).json();
+  const msgs = await b.json(await b.go("/channel/poll2", { referer: b.d1, origin: true, r: pollR }));
   assert.equal(msgs.result[0].value.from_uin, group.gid);
   assert.deepEqual(msgs.result[0].value.content.slice(1), ["hi ", ["face", 14]]);
 
   // Sends: a raw array and a font-first content are refused; the right shape is recorded.
   const send = (content: unknown) =>
-    b.go("/channel/send_qun_msg2", { referer: b.d1, origin: true, r: { group_uin: group.gid, content, face: 522, clientid: 53999199, msg_id: 1, psessionid } }).then((r) => r.json());
+    b.go("/channel/send_qun_msg2", { referer: b.d1, origin: true, r: { group_uin: group.gid, content, face: 522, clientid: 53999199, msg_id: 1, psessionid } }).then(b.json);
   const font = ["font", { name: "宋体", size: 10, style: [0, 0, 0], color: "000000" }];
   assert.equal((await send(["x", font])).retcode, 100001);
   assert.equal((await send(JSON.stringify([font, "x"]))).retcode, 100001);
@@ -99,9 +101,9 @@ test("sim: standalone prints its base URL first and takes control over HTTP", as
   const injected = await fetch(`${first}/_sim/inject`, {
     method: "POST",
     body: JSON.stringify({ group: "Dev Group", sender: { name: "carol" }, content: "hello" }),
-  }).then((r) => r.json());
+  }).then((r) => r.json() as Promise<{ msgId: unknown }>);
   assert.equal(typeof injected.msgId, "number");
-  const state = await fetch(`${first}/_sim/state`).then((r) => r.json());
+  const state = await fetch(`${first}/_sim/state`).then((r) => r.json() as Promise<{ queued: number }>);
   assert.equal(state.queued, 1);
   const badGroup = await fetch(`${first}/_sim/inject`, { method: "POST", body: JSON.stringify({ group: "nope", sender: { name: "x" }, content: "" }) });
   assert.equal(badGroup.status, 400);
