@@ -1,0 +1,87 @@
+// `pollbridge check`: the config file and the environment it needs, every problem at once.
+
+import { access, stat, constants } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Config } from "../config/types.ts";
+import type { Env } from "../config/interpolate.ts";
+import { type ConfigProblem, ConfigError, formatProblem } from "../config/problems.ts";
+import { loadConfig } from "../config/load.ts";
+import { sessionPath } from "../networks/webqq/session.ts";
+
+export interface CheckResult {
+  config?: Config;
+  problems: ConfigProblem[];
+  warnings: ConfigProblem[];
+}
+
+export async function checkConfig(file: string, env: Env): Promise<CheckResult> {
+  let loaded;
+  try {
+    loaded = await loadConfig(file, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return { problems: err.problems, warnings: [] };
+    throw err;
+  }
+  const { config, warnings } = loaded;
+  const problems: ConfigProblem[] = [];
+  const stateProblem = await stateDirProblem(config.state_dir);
+  if (stateProblem) problems.push({ path: "state_dir", message: stateProblem });
+  for (const [id, net] of Object.entries(config.networks)) {
+    if (net.type !== "webqq") continue;
+    if (!(await exists(sessionPath(config.state_dir, id)))) {
+      warnings.push({ path: `networks.${id}`, message: `no saved session yet: run "pollbridge login ${id}" (or run shows the QR code when it starts)` });
+    }
+  }
+  return { config, problems, warnings };
+}
+
+/** Writable, or creatable: the nearest existing ancestor is a writable directory. */
+async function stateDirProblem(dir: string): Promise<string | undefined> {
+  let at = dir;
+  for (;;) {
+    try {
+      const s = await stat(at);
+      if (!s.isDirectory()) return at === dir ? `${dir} exists and is not a directory` : `cannot create ${dir}: ${at} is not a directory`;
+      try {
+        await access(at, constants.W_OK | constants.X_OK);
+      } catch {
+        return at === dir ? `${dir} is not writable by this user` : `cannot create ${dir}: ${at} is not writable by this user`;
+      }
+      return undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") return `cannot use ${dir}: ${(err as Error).message}`;
+      const parent = dirname(at);
+      if (parent === at) return `cannot create ${dir}`;
+      at = parent;
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The lines `check` prints: problems, then warnings prefixed "warning: ". */
+export function problemLines(result: { problems: ConfigProblem[]; warnings: ConfigProblem[] }): string[] {
+  return [...result.problems.map(formatProblem), ...result.warnings.map((w) => `warning: ${formatProblem(w)}`)];
+}
+
+/** "config OK" and what the bridge will do. */
+export function summary(config: Config): string {
+  const nets = Object.entries(config.networks).map(([id, n]) => `${id} (${n.type})`);
+  const lines = [
+    `config OK: ${config.path}`,
+    `  xmpp: ${config.xmpp.jid} as "${config.xmpp.nick}"${config.xmpp.service ? ` via ${config.xmpp.service}` : ""}`,
+    `  networks: ${nets.join(", ")}`,
+    `  bridges: ${config.bridges.length}`,
+    ...config.bridges.map((b) => `    ${b.xmpp} <-> ${b.links.map((l) => `${l.network}:${JSON.stringify(l.group)}`).join(", ")}`),
+    `  state_dir: ${config.state_dir}`,
+  ];
+  if (config.metrics) lines.push(`  metrics: http://${config.metrics.listen}/metrics and /healthz`);
+  return lines.join("\n") + "\n";
+}
