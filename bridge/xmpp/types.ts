@@ -16,6 +16,10 @@ export interface XmppOptions {
   selfPingInterval?: number;
   /** Body length (characters) above which a message is split; default 10000. */
   maxBodyLength?: number;
+  /** How long a join waits for the room subject (end of history replay) after status 110; default 3000 ms. */
+  subjectTimeout?: number;
+  /** How long a join waits for status 110 before it is retried; default 30000 ms. */
+  joinTimeout?: number;
 }
 
 export type History = { maxstanzas: number } | { since: Date };

@@ -1,0 +1,196 @@
+// One XMPP client connection (xmpp.js) that stays up: SCRAM-preferred SASL, STARTTLS with
+// certificate checks unless explicitly allowed off, stream management, and our own reconnect with
+// exponential backoff and full jitter (xmpp.js retries every second forever and gives up silently
+// after an auth failure). An auth failure is fatal: no retry, a clear error instead.
+import { EventEmitter } from "node:events";
+import type { Logger } from "pino";
+import { fullJitter, type BackoffBounds } from "./backoff.ts";
+import type { XmppOptions } from "./types.ts";
+import { allowSelfSignedUpgrade, xmppClient, type Authenticate, type XmlElement, type XmppJsClient } from "./xmpp-js.ts";
+
+export interface ConnectionEvents {
+  /** A fresh session: rooms and presence must be set up again. */
+  online: [];
+  /** The stream-management session survived a socket drop: rooms are still joined. */
+  resumed: [];
+  offline: [];
+  /** Authentication (or another unrecoverable problem) stopped the connection for good. */
+  fatal: [Error];
+  stanza: [XmlElement];
+}
+
+/** Authentication cannot succeed without a configuration change. */
+export class XmppAuthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "XmppAuthError";
+  }
+}
+
+const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
+
+export function parseBareJid(jid: string): { local: string; domain: string; resource?: string } {
+  const match = /^([^@/\s]+)@([^@/\s]+)(?:\/(.+))?$/.exec(jid);
+  if (!match) throw new Error(`xmpp.jid: "${jid}" is not a JID of the form user@domain[/resource]`);
+  return { local: match[1]!, domain: match[2]!, ...(match[3] ? { resource: match[3] } : {}) };
+}
+
+export class XmppConnection extends EventEmitter<ConnectionEvents> {
+  readonly bareJid: string;
+  readonly #xmpp: XmppJsClient;
+  readonly #log: Logger;
+  readonly #backoff: BackoffBounds;
+  #attempt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #stopping = false;
+  #fatal: Error | undefined;
+  #wasOnline = false;
+  #lastError: Error | undefined;
+  #starting: { resolve: () => void; reject: (err: Error) => void } | undefined;
+
+  constructor(opts: XmppOptions, logger: Logger) {
+    super();
+    const { local, domain, resource } = parseBareJid(opts.jid);
+    this.bareJid = `${local}@${domain}`;
+    this.#log = logger.child({ jid: this.bareJid });
+    this.#backoff = opts.reconnect ?? { min: 1000, max: 60_000 };
+    const service = opts.service ?? `xmpp://${domain}:5222`;
+    const password = opts.password;
+    const forced = opts.saslMechanism;
+
+    const credentials = async (authenticate: Authenticate, mechanisms: string[], _fast: unknown, entity: XmppJsClient & { isSecure(): boolean }) => {
+      const mechanism = chooseMechanism(mechanisms, forced, entity.isSecure());
+      this.#log.debug({ mechanism }, "authenticating");
+      await authenticate({ username: local, password }, mechanism);
+    };
+    this.#xmpp = xmppClient({ service, domain, ...(resource ? { resource } : {}), credentials: credentials as never });
+    const xmpp = this.#xmpp;
+    xmpp.reconnect.stop(); // ours backs off; see #schedule
+
+    if (opts.verifyTls === false) {
+      // STARTTLS: mark the plain socket before it is upgraded; xmpps://: pass the option directly.
+      xmpp.on("connect", () => xmpp.socket && allowSelfSignedUpgrade(xmpp.socket));
+      const params = xmpp.socketParameters.bind(xmpp);
+      xmpp.socketParameters = (svc: string) => {
+        const p = params(svc);
+        return p && service.startsWith("xmpps:") ? { ...p, rejectUnauthorized: false } : p;
+      };
+    }
+
+    xmpp.on("online", () => {
+      this.#attempt = 0;
+      this.#wasOnline = true;
+      this.#log.info("online");
+      this.#starting?.resolve();
+      this.#starting = undefined;
+      this.emit("online");
+    });
+    xmpp.streamManagement.on("resumed", () => {
+      this.#attempt = 0;
+      this.#wasOnline = true;
+      this.#log.info("stream resumed");
+      this.emit("resumed");
+    });
+    xmpp.on("disconnect", () => {
+      if (this.#wasOnline) {
+        this.#wasOnline = false;
+        this.#log.warn("disconnected");
+        this.emit("offline");
+      }
+      this.#schedule();
+    });
+    xmpp.on("stanza", (stanza: XmlElement) => this.emit("stanza", stanza));
+    xmpp.on("error", (err: Error & { code?: string; condition?: string }) => this.#onError(err));
+  }
+
+  get online(): boolean {
+    return this.#xmpp.status === "online";
+  }
+
+  /** Resolves when first online; rejects on an auth or certificate failure, or on stop(). */
+  start(): Promise<void> {
+    if (this.#fatal) return Promise.reject(this.#fatal);
+    const started = new Promise<void>((resolve, reject) => (this.#starting = { resolve, reject }));
+    this.#stopping = false;
+    this.#connect();
+    return started;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#starting?.reject(new Error("XMPP connection stopped before it was online"));
+    this.#starting = undefined;
+    if (this.#xmpp.status !== "offline") await this.#xmpp.stop().catch(() => undefined);
+  }
+
+  send(stanza: XmlElement): Promise<void> {
+    return this.#xmpp.send(stanza);
+  }
+
+  request(stanza: XmlElement, timeout: number): Promise<XmlElement> {
+    return this.#xmpp.iqCaller.request(stanza, timeout);
+  }
+
+  #connect(): void {
+    this.#timer = undefined;
+    if (this.#stopping || this.#fatal) return;
+    const xmpp = this.#xmpp;
+    this.#log.info({ service: xmpp.options.service }, "connecting");
+    const attempt = xmpp.status === "offline" ? xmpp.start() : xmpp.reconnect.reconnect();
+    attempt.catch(async (err: Error) => {
+      if (this.#stopping || this.#fatal) return;
+      if (err !== this.#lastError) this.#onError(err); // socket errors were already seen as "error" events
+      // A half-open attempt (e.g. the stream open timed out) must be torn down before the next.
+      if (!["disconnect", "offline"].includes(xmpp.status)) await xmpp.disconnect().catch(() => undefined);
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#stopping || this.#fatal || this.#timer) return;
+    const delay = fullJitter(this.#attempt++, this.#backoff);
+    this.#log.info({ delay, attempt: this.#attempt }, "reconnecting after delay");
+    this.#timer = setTimeout(() => this.#connect(), delay);
+  }
+
+  #onError(err: Error & { code?: string; condition?: string }): void {
+    this.#lastError = err;
+    if (this.#fatal || this.#stopping) return;
+    const auth = err.name === "SASLError" || err instanceof XmppAuthError;
+    const cert = !!err.code && CERT_ERROR.test(err.code);
+    if (auth || (cert && this.#starting)) {
+      const why = auth
+        ? `XMPP authentication failed for ${this.bareJid}: ${err.condition ?? err.message}`
+        : `XMPP TLS certificate of the server rejected (${err.code}): ${err.message}; set verifyTls: false only for a self-signed test server`;
+      this.#fail(new XmppAuthError(why));
+      return;
+    }
+    this.#log.warn({ err: { message: err.message, code: err.code } }, "connection error");
+  }
+
+  #fail(err: Error): void {
+    this.#fatal = err;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#log.error(err.message);
+    const starting = this.#starting;
+    this.#starting = undefined;
+    void this.#xmpp.stop().catch(() => undefined);
+    if (starting) starting.reject(err);
+    else this.emit("fatal", err);
+  }
+}
+
+/** SCRAM when offered; PLAIN only over TLS or when explicitly forced (tests). */
+export function chooseMechanism(offered: string[], forced: string | undefined, secure: boolean): string {
+  if (forced) {
+    if (!offered.includes(forced)) throw new XmppAuthError(`SASL mechanism ${forced} is not offered (server offers ${offered.join(", ")})`);
+    return forced;
+  }
+  const scram = offered.find((m) => m.startsWith("SCRAM-"));
+  if (scram) return scram;
+  if (offered.includes("PLAIN") && secure) return "PLAIN";
+  throw new XmppAuthError(`no acceptable SASL mechanism (server offers ${offered.join(", ") || "none"}; PLAIN needs TLS)`);
+}

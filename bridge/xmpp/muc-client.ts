@@ -1,0 +1,272 @@
+// The XMPP side of the bridge: one connection, many MUC rooms. Rooms are (re)joined on every
+// fresh session, watched by XEP-0410 self-pings, and a send is confirmed only when the room
+// reflects every part of it (matched by XEP-0359 origin-id).
+import { randomUUID } from "node:crypto";
+import { EventEmitter, on } from "node:events";
+import type { Logger } from "pino";
+import { XmppConnection } from "./connection.ts";
+import { Room } from "./room.ts";
+import {
+  bareKey,
+  errorCondition,
+  groupchat,
+  isSubject,
+  parseGroupchat,
+  parseMucPresence,
+  selfPing,
+  selfPingVerdict,
+  splitJid,
+} from "./stanzas.ts";
+import { splitBody, stripForbiddenXmlChars } from "./text.ts";
+import type { RoomMessage, RoomOptions, RoomState, XmppEvents, XmppOptions } from "./types.ts";
+import type { XmlElement } from "./xmpp-js.ts";
+
+/** How many of our own origin-ids we remember to recognise reflections that lost their nick. */
+const OWN_IDS_KEPT = 10_000;
+
+interface PendingSend {
+  room: string;
+  waiting: Set<string>;
+  /** Connection session the parts went out in: a fresh session may have lost them. */
+  session: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class MucClient extends EventEmitter<XmppEvents> {
+  readonly #opts: XmppOptions;
+  readonly #log: Logger;
+  readonly #conn: XmppConnection;
+  readonly #rooms = new Map<string, Room>();
+  /** origin-id of each part we sent → its send. */
+  readonly #pending = new Map<string, PendingSend>();
+  readonly #ownIds = new Set<string>();
+  #session = 0;
+  #pingTimer: NodeJS.Timeout | undefined;
+  readonly #pinging = new Set<string>();
+  readonly #stopped = new AbortController();
+
+  constructor(opts: XmppOptions & { logger: Logger }) {
+    super();
+    const { logger, ...xmppOpts } = opts;
+    this.#opts = xmppOpts;
+    this.#log = logger.child({ component: "xmpp" });
+    splitBody("", xmppOpts.maxBodyLength ?? 10_000); // validates the limit at construction
+    this.#conn = new XmppConnection(xmppOpts, this.#log);
+    this.#conn.on("online", () => this.#onOnline());
+    this.#conn.on("resumed", () => this.emit("online"));
+    this.#conn.on("offline", () => this.emit("offline"));
+    this.#conn.on("fatal", (err) => this.#emitError(err));
+    this.#conn.on("stanza", (stanza) => this.#onStanza(stanza));
+  }
+
+  get online(): boolean {
+    return this.#conn.online;
+  }
+
+  async start(): Promise<void> {
+    await this.#conn.start();
+    const interval = this.#opts.selfPingInterval ?? 60_000;
+    this.#pingTimer ??= setInterval(() => this.#selfPingAll(interval), interval);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#pingTimer);
+    this.#pingTimer = undefined;
+    this.#stopped.abort();
+    for (const [id, p] of this.#pending) this.#settle(id, p, new Error("XMPP client stopped before the room confirmed delivery"));
+    if (this.#conn.online) await Promise.all([...this.#rooms.values()].map((r) => r.leave(2000)));
+    for (const room of this.#rooms.values()) room.dispose();
+    await this.#conn.stop();
+  }
+
+  join(room: string, opts: RoomOptions = {}): void {
+    const key = bareKey(room);
+    const existing = this.#rooms.get(key);
+    if (existing) {
+      existing.options = { ...existing.options, ...opts };
+      if ((existing.state === "failed" || existing.state === "left") && this.online) existing.join();
+      return;
+    }
+    const entry = new Room(splitJid(room)[0], this.#opts.nick, opts, {
+      send: (stanza) => this.#conn.send(stanza),
+      onState: (state) => this.#onRoomState(state),
+      log: this.#log,
+      rejoinBackoff: this.#opts.reconnect ?? { min: 1000, max: 60_000 },
+      subjectTimeout: this.#opts.subjectTimeout ?? 3000,
+      joinTimeout: this.#opts.joinTimeout ?? 30_000,
+    });
+    this.#rooms.set(key, entry);
+    if (this.online) entry.join();
+  }
+
+  async leave(room: string): Promise<void> {
+    const key = bareKey(room);
+    const entry = this.#rooms.get(key);
+    if (!entry) return;
+    this.#rooms.delete(key);
+    for (const [id, p] of this.#pending) {
+      if (p.room === key) this.#settle(id, p, new Error(`left ${entry.jid} before the room confirmed delivery`));
+    }
+    await (this.online ? entry.leave(5000) : Promise.resolve());
+    entry.dispose();
+  }
+
+  /**
+   * Sends a groupchat message; resolves when the room reflected every part. The body is stripped
+   * of characters XML 1.0 forbids and split at maxBodyLength; part k>0 has origin-id `${originId}.${k}`.
+   */
+  send(room: string, body: string, opts: { originId?: string; timeout?: number } = {}): Promise<{ originIds: string[] }> {
+    const key = bareKey(room);
+    const entry = this.#rooms.get(key);
+    if (!entry || entry.state !== "joined") {
+      return Promise.reject(new Error(`cannot send to ${room}: room not joined (${entry?.state ?? "unknown room"})`));
+    }
+    const text = stripForbiddenXmlChars(body);
+    if (text.trim() === "") return Promise.reject(new Error(`cannot send to ${room}: empty body`));
+    const base = opts.originId ?? randomUUID();
+    const parts = splitBody(text, this.#opts.maxBodyLength ?? 10_000);
+    const originIds = parts.map((_, k) => (k === 0 ? base : `${base}.${k}`));
+    const timeout = opts.timeout ?? 30_000;
+
+    return new Promise<{ originIds: string[] }>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        for (const id of originIds) this.#pending.delete(id);
+        reject(new Error(`${room} did not reflect message ${base} within ${timeout} ms`));
+      }, timeout);
+      const pending: PendingSend = {
+        room: key,
+        waiting: new Set(originIds),
+        session: this.#session,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve({ originIds });
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          for (const id of originIds) this.#pending.delete(id);
+          reject(err);
+        },
+      };
+      for (const id of originIds) {
+        this.#pending.set(id, pending);
+        this.#rememberOwn(id);
+      }
+      // Parts go out in order; a failed write fails the whole send (the room may hold a prefix).
+      (async () => {
+        for (const [k, part] of parts.entries()) await this.#conn.send(groupchat(entry.jid, part, originIds[k]!));
+      })().catch((err: Error) => pending.reject(new Error(`sending to ${room} failed: ${err.message}`)));
+    });
+  }
+
+  rooms(): RoomState[] {
+    return [...this.#rooms.values()].map((r) => r.snapshot());
+  }
+
+  /** Every room message from now on, until stop(). The `message` event carries the same. */
+  async *messages(): AsyncIterable<RoomMessage> {
+    try {
+      for await (const [msg] of on(this, "message", { signal: this.#stopped.signal })) yield msg as RoomMessage;
+    } catch (err) {
+      if ((err as Error).name !== "AbortError") throw err;
+    }
+  }
+
+  #onOnline(): void {
+    this.#session++;
+    this.#log.info({ rooms: this.#rooms.size }, "fresh session: joining every room");
+    for (const room of this.#rooms.values()) room.resetForNewSession();
+    this.emit("online");
+  }
+
+  #onRoomState(state: RoomState): void {
+    if (state.state === "joined") {
+      // Parts sent in an older session and not in the replayed history were lost with it.
+      const key = bareKey(state.room);
+      for (const [id, p] of this.#pending) {
+        if (p.room === key && p.session < this.#session) {
+          this.#settle(id, p, new Error(`connection to ${state.room} was lost before the room confirmed delivery`));
+        }
+      }
+    }
+    this.emit("room", state);
+  }
+
+  #onStanza(stanza: XmlElement): void {
+    const from = stanza.attrs.from;
+    if (!from) return;
+    const room = this.#rooms.get(bareKey(from));
+    if (!room) return;
+    if (stanza.is("presence")) {
+      const presence = parseMucPresence(stanza);
+      if (presence) room.onPresence(presence);
+      return;
+    }
+    if (!stanza.is("message")) return;
+    if (stanza.attrs.type === "error") return this.#onMessageError(stanza);
+    if (isSubject(stanza)) return room.onSubject();
+    const parsed = parseGroupchat(stanza, new Date());
+    if (!parsed) return;
+    const ref = parsed.originId ?? parsed.id;
+    const own = parsed.nick === room.nick || (ref !== undefined && this.#ownIds.has(ref));
+    const jid = own ? this.#conn.bareJid : room.occupants.get(parsed.nick);
+    const message: RoomMessage = { ...parsed, own, ...(jid ? { jid } : {}) };
+    this.emit("message", message);
+    if (own && ref !== undefined) this.#reflected(ref, bareKey(from));
+  }
+
+  #reflected(id: string, room: string): void {
+    const pending = this.#pending.get(id);
+    if (!pending || pending.room !== room) return;
+    this.#pending.delete(id);
+    pending.waiting.delete(id);
+    if (pending.waiting.size === 0) pending.resolve();
+  }
+
+  #onMessageError(stanza: XmlElement): void {
+    const id = stanza.attrs.id;
+    const pending = id ? this.#pending.get(id) : undefined;
+    if (!id || !pending) return;
+    const condition = errorCondition(stanza) ?? "undefined-condition";
+    this.#settle(id, pending, new Error(`${stanza.attrs.from} refused message ${id}: ${condition}`));
+  }
+
+  #settle(id: string, pending: PendingSend, err: Error): void {
+    this.#pending.delete(id);
+    pending.reject(err);
+  }
+
+  #rememberOwn(id: string): void {
+    this.#ownIds.add(id);
+    if (this.#ownIds.size > OWN_IDS_KEPT) this.#ownIds.delete(this.#ownIds.values().next().value!);
+  }
+
+  /** XEP-0410: ask the room whether our occupant still exists; rejoin when it does not. */
+  #selfPingAll(interval: number): void {
+    if (!this.online) return;
+    const timeout = Math.min(Math.max(interval, 1000), 30_000);
+    for (const [key, room] of this.#rooms) {
+      if (room.state !== "joined" || this.#pinging.has(key)) continue;
+      this.#pinging.add(key);
+      const nick = room.nick;
+      this.#conn
+        .request(selfPing(room.jid, nick), timeout)
+        .then(
+          () => selfPingVerdict({ result: true }),
+          (err: Error & { condition?: string }) => selfPingVerdict({ error: err.name === "StanzaError" ? err.condition : undefined }),
+        )
+        .then((verdict) => {
+          // The room may have been left or rejoined under another nick meanwhile.
+          if (this.#rooms.get(key) !== room || room.nick !== nick || room.state !== "joined") return;
+          if (verdict === "joined") room.confirmed();
+          else if (verdict === "gone") room.rejoinLater("self-ping: not an occupant");
+        })
+        .finally(() => this.#pinging.delete(key));
+    }
+  }
+
+  #emitError(err: Error): void {
+    if (this.listenerCount("error") > 0) this.emit("error", err);
+    else this.#log.error({ err: err.message }, "XMPP error with no listener");
+  }
+}

@@ -1,0 +1,222 @@
+// One MUC room's membership as a state machine: join (history, password), status 110, the
+// subject that ends the history replay, nick conflicts, kicks, bans, silent removal. It sends
+// stanzas through a callback and knows nothing about the connection.
+import type { Logger } from "pino";
+import { fullJitter, type BackoffBounds } from "./backoff.ts";
+import { joinPresence, leavePresence, type MucPresence } from "./stanzas.ts";
+import type { History, RoomOptions, RoomState, RoomStateName } from "./types.ts";
+import type { XmlElement } from "./xmpp-js.ts";
+
+export interface RoomDeps {
+  send(stanza: XmlElement): Promise<void>;
+  onState(state: RoomState): void;
+  log: Logger;
+  rejoinBackoff: BackoffBounds;
+  subjectTimeout: number;
+  joinTimeout: number;
+}
+
+const MAX_NICK_SUFFIX = 20;
+
+/** Join errors that end the attempt, by condition; the value is the reason reported. */
+const FAILED_REASON: Record<string, string> = {
+  forbidden: "banned",
+  "registration-required": "members-only",
+  "service-unavailable": "room-full",
+};
+
+export class Room {
+  readonly jid: string;
+  options: RoomOptions;
+  /** Real bare JIDs of occupants, by nick, when the room shows them. */
+  readonly occupants = new Map<string, string>();
+  #nick: string;
+  #state: RoomStateName = "left";
+  #reason: string | undefined;
+  #suffix = 0;
+  #rejoins = 0;
+  #got110 = false;
+  #leaving: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #deps: RoomDeps;
+  readonly #baseNick: string;
+
+  constructor(jid: string, nick: string, options: RoomOptions, deps: RoomDeps) {
+    this.jid = jid;
+    this.options = options;
+    this.#baseNick = options.nick ?? nick;
+    this.#nick = this.#baseNick;
+    this.#deps = deps;
+  }
+
+  get nick(): string {
+    return this.#nick;
+  }
+
+  get state(): RoomStateName {
+    return this.#state;
+  }
+
+  snapshot(): RoomState {
+    return { room: this.jid, state: this.#state, nick: this.#nick, ...(this.#reason ? { reason: this.#reason } : {}) };
+  }
+
+  /** Sends the join presence now (again, if already joined: the server resyncs us). */
+  join(): void {
+    this.#clearTimer();
+    this.#got110 = false;
+    this.occupants.clear();
+    this.#setState("joining", this.#reason);
+    const history = resolveHistory(this.options.history);
+    this.#deps.log.info({ room: this.jid, nick: this.#nick, history }, "joining room");
+    this.#deps.send(joinPresence(this.jid, this.#nick, history, this.options.password)).catch((err: Error) => {
+      this.#deps.log.warn({ room: this.jid, err: err.message }, "join presence not sent");
+    });
+    this.#timer = setTimeout(() => this.rejoinLater("no self-presence (110) in time"), this.#deps.joinTimeout);
+  }
+
+  /** A fresh session: start over with the configured nick. */
+  resetForNewSession(): void {
+    this.#suffix = 0;
+    this.#nick = this.#baseNick;
+    this.#reason = undefined;
+    this.join();
+  }
+
+  /** We are (or may be) out of the room: join again after a backoff delay. */
+  rejoinLater(reason: string): void {
+    this.#clearTimer();
+    const delay = fullJitter(this.#rejoins++, this.#deps.rejoinBackoff);
+    this.#deps.log.warn({ room: this.jid, reason, delay }, "rejoining room after delay");
+    this.#setState("joining", reason);
+    this.#timer = setTimeout(() => this.join(), delay);
+  }
+
+  /** A self-ping showed we are still in: the kick/rejoin backoff can start over. */
+  confirmed(): void {
+    this.#rejoins = 0;
+  }
+
+  /** Leaves; resolves when the room confirmed it, or after `timeout` ms. */
+  leave(timeout: number): Promise<void> {
+    this.#clearTimer();
+    const wasIn = this.#state === "joined" || this.#state === "joining";
+    if (!wasIn) {
+      this.#setState("left");
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#leaving = undefined;
+        this.#setState("left");
+        resolve();
+      };
+      const timer = setTimeout(done, timeout);
+      this.#leaving = done;
+      this.#deps.send(leavePresence(this.jid, this.#nick)).catch(done);
+    });
+  }
+
+  dispose(): void {
+    this.#clearTimer();
+    this.#leaving?.();
+  }
+
+  onPresence(p: MucPresence): void {
+    const self = p.codes.has("110");
+    if (p.type === "error") return this.#onJoinError(p);
+    if (!self) {
+      if (p.nick === undefined) return;
+      if (p.type === "unavailable") {
+        // 303: the occupant only changed nick; track the JID under the new one.
+        const jid = this.occupants.get(p.nick);
+        this.occupants.delete(p.nick);
+        if (p.codes.has("303") && p.newNick && jid) this.occupants.set(p.newNick, jid);
+      } else if (p.jid) this.occupants.set(p.nick, p.jid);
+      return;
+    }
+    if (p.type === "available") {
+      // The room may have changed our nick (status 210); what it says is what we hold.
+      if (p.nick !== undefined) this.#nick = p.nick;
+      if (this.#got110) return; // a presence update while in the room
+      this.#got110 = true;
+      this.#clearTimer();
+      // History follows; the subject message marks its end (XEP-0045 §7.2.15).
+      this.#timer = setTimeout(() => {
+        this.#deps.log.info({ room: this.jid }, "no subject after join; treating the room as joined");
+        this.#joined();
+      }, this.#deps.subjectTimeout);
+      return;
+    }
+    this.#onSelfUnavailable(p);
+  }
+
+  /** The subject message: the history replay is over. */
+  onSubject(): void {
+    if (this.#state === "joining" && this.#got110) this.#joined();
+  }
+
+  #joined(): void {
+    this.#clearTimer();
+    this.#reason = undefined;
+    this.#setState("joined");
+    this.#deps.log.info({ room: this.jid, nick: this.#nick }, "joined room");
+  }
+
+  #onJoinError(p: MucPresence): void {
+    if (this.#state !== "joining") {
+      this.#deps.log.warn({ room: this.jid, error: p.error }, "presence error while in room");
+      return;
+    }
+    this.#clearTimer();
+    if (p.error === "conflict") {
+      if (++this.#suffix > MAX_NICK_SUFFIX) return this.#failed("conflict");
+      const taken = this.#nick;
+      this.#nick = `${this.#baseNick}_${this.#suffix}`;
+      this.#deps.log.info({ room: this.jid, taken, nick: this.#nick }, "nick taken; retrying with a suffix");
+      return this.join();
+    }
+    if (p.errorType === "wait") return this.rejoinLater(p.error ?? "wait");
+    this.#failed(FAILED_REASON[p.error ?? ""] ?? p.error ?? "error");
+  }
+
+  #onSelfUnavailable(p: MucPresence): void {
+    if (p.codes.has("303") && p.newNick) {
+      this.#nick = p.newNick; // our nick was changed; the 110 presence under the new nick follows
+      this.#got110 = false;
+      return;
+    }
+    if (this.#leaving) return this.#leaving();
+    this.#got110 = false;
+    if (p.destroyed) return this.#failed("destroyed");
+    if (p.codes.has("301")) return this.#failed("banned");
+    if (p.codes.has("321")) return this.#failed("affiliation-removed");
+    if (p.codes.has("322")) return this.#failed("members-only");
+    const why = p.codes.has("307") ? "kicked" : p.codes.has("332") ? "room-shutdown" : "removed";
+    this.rejoinLater(p.reason ? `${why}: ${p.reason}` : why);
+  }
+
+  #failed(reason: string): void {
+    this.#clearTimer();
+    this.#deps.log.error({ room: this.jid, reason }, "room failed");
+    this.#setState("failed", reason);
+  }
+
+  #setState(state: RoomStateName, reason?: string): void {
+    if (this.#state === state && this.#reason === reason) return;
+    this.#state = state;
+    this.#reason = reason;
+    this.#deps.onState(this.snapshot());
+  }
+
+  #clearTimer(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+function resolveHistory(history: RoomOptions["history"]): History {
+  const h = typeof history === "function" ? history() : history;
+  return h ?? { maxstanzas: 0 };
+}

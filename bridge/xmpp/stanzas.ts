@@ -1,0 +1,141 @@
+// MUC stanzas (XEP-0045, XEP-0359, XEP-0308, XEP-0203, XEP-0410): what we send and how we read
+// what the room sends. No state here.
+import type { History, RoomMessage } from "./types.ts";
+import { xml, type XmlElement } from "./xmpp-js.ts";
+
+export const NS_MUC = "http://jabber.org/protocol/muc";
+export const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
+export const NS_SID = "urn:xmpp:sid:0";
+export const NS_DELAY = "urn:xmpp:delay";
+export const NS_CORRECT = "urn:xmpp:message-correct:0";
+export const NS_PING = "urn:xmpp:ping";
+export const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
+
+/** "room@service/nick" → ["room@service", "nick"]; the resource may itself contain "/". */
+export function splitJid(full: string): [bare: string, resource: string | undefined] {
+  const slash = full.indexOf("/");
+  return slash < 0 ? [full, undefined] : [full.slice(0, slash), full.slice(slash + 1)];
+}
+
+/** Bare JIDs compare case-insensitively in their local and domain parts. */
+export function bareKey(jid: string): string {
+  return splitJid(jid)[0].toLowerCase();
+}
+
+export function joinPresence(room: string, nick: string, history: History, password?: string): XmlElement {
+  const historyAttrs: Record<string, string> =
+    "since" in history ? { since: history.since.toISOString() } : { maxstanzas: String(history.maxstanzas) };
+  return xml(
+    "presence",
+    { to: `${room}/${nick}` },
+    xml("x", { xmlns: NS_MUC }, xml("history", historyAttrs), password !== undefined && xml("password", {}, password)),
+  );
+}
+
+export function leavePresence(room: string, nick: string): XmlElement {
+  return xml("presence", { to: `${room}/${nick}`, type: "unavailable" });
+}
+
+export function groupchat(room: string, body: string, originId: string): XmlElement {
+  return xml(
+    "message",
+    { to: room, type: "groupchat", id: originId },
+    xml("body", {}, body),
+    xml("origin-id", { xmlns: NS_SID, id: originId }),
+  );
+}
+
+export function selfPing(room: string, nick: string): XmlElement {
+  return xml("iq", { type: "get", to: `${room}/${nick}` }, xml("ping", { xmlns: NS_PING }));
+}
+
+/** The defined condition of a stanza's <error/>, e.g. "conflict", or undefined. */
+export function errorCondition(stanza: XmlElement): string | undefined {
+  const error = stanza.getChild("error");
+  return error?.getChildElements().find((child) => child.attrs.xmlns === NS_STANZAS)?.name;
+}
+
+export interface MucPresence {
+  room: string;
+  nick: string | undefined;
+  type: "available" | "unavailable" | "error";
+  codes: Set<string>;
+  /** Real JID when the room shows it (non-anonymous room or we are moderator). */
+  jid?: string;
+  /** New nick on a nick change (status 303). */
+  newNick?: string;
+  error?: string;
+  /** The error's type attribute: "wait" means try again later. */
+  errorType?: string;
+  reason?: string;
+  /** The room was destroyed (<destroy/> in the unavailable presence). */
+  destroyed?: boolean;
+}
+
+export function parseMucPresence(stanza: XmlElement): MucPresence | undefined {
+  const from = stanza.attrs.from;
+  if (!stanza.is("presence") || !from) return undefined;
+  const [room, nick] = splitJid(from);
+  const type = stanza.attrs.type === "unavailable" ? "unavailable" : stanza.attrs.type === "error" ? "error" : "available";
+  const x = stanza.getChild("x", NS_MUC_USER);
+  if (!x && type !== "error") return undefined;
+  const item = x?.getChild("item");
+  return {
+    room,
+    nick,
+    type,
+    codes: new Set((x?.getChildren("status") ?? []).map((s) => s.attrs.code ?? "")),
+    jid: item?.attrs.jid ? splitJid(item.attrs.jid)[0] : undefined,
+    newNick: item?.attrs.nick,
+    error: type === "error" ? (errorCondition(stanza) ?? "undefined-condition") : undefined,
+    errorType: stanza.getChild("error")?.attrs.type,
+    reason: item?.getChildText("reason") ?? undefined,
+    destroyed: !!x?.getChild("destroy"),
+  };
+}
+
+/** A room's subject message (XEP-0045 §7.2.15): ends the history replay of a join. */
+export function isSubject(stanza: XmlElement): boolean {
+  return stanza.is("message") && stanza.attrs.type === "groupchat" && !!stanza.getChild("subject") && !stanza.getChild("body");
+}
+
+/** A groupchat message with a body, read without deciding ownership (the caller knows our nick). */
+export function parseGroupchat(stanza: XmlElement, now: Date): Omit<RoomMessage, "own" | "jid"> | undefined {
+  if (!stanza.is("message") || stanza.attrs.type !== "groupchat" || !stanza.attrs.from) return undefined;
+  const body = stanza.getChildText("body");
+  if (body === null) return undefined;
+  const [room, nick] = splitJid(stanza.attrs.from);
+  if (nick === undefined) return undefined; // the room itself speaking (status notices)
+  const stamp = stanza.getChild("delay", NS_DELAY)?.attrs.stamp;
+  const delayedAt = stamp ? new Date(stamp) : undefined;
+  const delayed = delayedAt && !Number.isNaN(delayedAt.getTime()) ? delayedAt : undefined;
+  // A stanza-id counts only when the room itself put it there (XEP-0359 §3.1).
+  const stanzaId = stanza.getChildren("stanza-id", NS_SID).find((s) => bareKey(s.attrs.by ?? "") === bareKey(room))?.attrs.id;
+  const msg: Omit<RoomMessage, "own" | "jid"> = { room, nick, body, time: delayed ?? now };
+  if (stanza.attrs.id) msg.id = stanza.attrs.id;
+  const originId = stanza.getChild("origin-id", NS_SID)?.attrs.id;
+  if (originId) msg.originId = originId;
+  if (stanzaId) msg.stanzaId = stanzaId;
+  if (delayed) msg.delayed = delayed;
+  const replaces = stanza.getChild("replace", NS_CORRECT)?.attrs.id;
+  if (replaces) msg.replaces = replaces;
+  return msg;
+}
+
+export type SelfPingVerdict = "joined" | "gone" | "unknown";
+
+/** XEP-0410 §3: what an answer (or its absence) to a self-ping says about our membership. */
+export function selfPingVerdict(outcome: { result: true } | { error: string | undefined }): SelfPingVerdict {
+  if ("result" in outcome) return "joined";
+  switch (outcome.error) {
+    case "service-unavailable":
+    case "feature-not-implemented":
+      return "joined"; // the occupant's client answered: we are still in
+    case "remote-server-not-found":
+    case "remote-server-timeout":
+    case undefined: // timeout or transport trouble: try again later
+      return "unknown";
+    default:
+      return "gone"; // not-acceptable, item-not-found, …: the room no longer knows us
+  }
+}

@@ -1,0 +1,84 @@
+// A thin typed face over xmpp.js (@xmpp/client 0.14). @types/xmpp__client lags the runtime
+// (no streamManagement.on, unresolvable internal imports), so we type only what we use here.
+import { client as createClient, xml as createXml } from "@xmpp/client";
+import TlsSocket from "@xmpp/tls/lib/Socket.js";
+
+export interface XmlElement {
+  name: string;
+  attrs: Record<string, string | undefined>;
+  children: (XmlElement | string)[];
+  is(name: string, xmlns?: string): boolean;
+  getChild(name: string, xmlns?: string): XmlElement | undefined;
+  getChildren(name: string, xmlns?: string): XmlElement[];
+  getChildElements(): XmlElement[];
+  getChildText(name: string, xmlns?: string): string | null;
+  text(): string;
+  append(...children: (XmlElement | string)[]): XmlElement;
+  toString(): string;
+}
+
+type XmlChild = XmlElement | string | undefined | null | false;
+
+export const xml = createXml as unknown as (
+  name: string,
+  attrs?: Record<string, string | undefined> | null,
+  ...children: (XmlChild | XmlChild[])[]
+) => XmlElement;
+
+export type XmppStatus =
+  | "offline" | "connecting" | "connect" | "opening" | "open" | "online"
+  | "closing" | "close" | "disconnecting" | "disconnect";
+
+type Listener = (...args: any[]) => void;
+
+interface Emitter {
+  on(event: string, listener: Listener): unknown;
+  off(event: string, listener: Listener): unknown;
+  once(event: string, listener: Listener): unknown;
+}
+
+export type Authenticate = (credentials: { username: string; password: string }, mechanism: string) => Promise<void>;
+
+export interface XmppClientOptions {
+  service: string;
+  domain: string;
+  resource?: string;
+  credentials: (authenticate: Authenticate, mechanisms: string[]) => Promise<void>;
+  timeout?: number;
+}
+
+export interface XmppJsClient extends Emitter {
+  status: XmppStatus;
+  jid: { toString(): string; bare(): { toString(): string } } | null;
+  options: { service: string; domain: string; lang?: string };
+  socket: object | null;
+  start(): Promise<unknown>;
+  stop(): Promise<unknown>;
+  disconnect(): Promise<unknown>;
+  send(stanza: XmlElement): Promise<void>;
+  connect(service: string): Promise<unknown>;
+  open(opts: { domain: string; lang?: string }): Promise<unknown>;
+  socketParameters(service: string): Record<string, unknown> | undefined;
+  reconnect: Emitter & { delay: number; start(): void; stop(): void; reconnect(): Promise<void> };
+  iqCaller: { request(stanza: XmlElement, timeout?: number): Promise<XmlElement> };
+  streamManagement: Emitter & { enabled: boolean; id: string; timeout: number; requestAckInterval: number };
+}
+
+export function xmppClient(options: XmppClientOptions): XmppJsClient {
+  return createClient(options as never) as unknown as XmppJsClient;
+}
+
+// xmpp.js's STARTTLS upgrade calls tls.connect({socket, host}) with no way to pass options, so a
+// connection that explicitly allows a self-signed server marks its plain socket here and the
+// upgrade adds rejectUnauthorized: false for that socket only.
+const insecureSockets = new WeakSet<object>();
+const tlsConnect = TlsSocket.prototype.connect as (this: unknown, opts: Record<string, unknown>) => void;
+TlsSocket.prototype.connect = function (this: unknown, opts: Record<string, unknown>) {
+  const plain = opts?.socket as object | undefined;
+  if (plain && insecureSockets.has(plain)) opts = { ...opts, rejectUnauthorized: false };
+  return tlsConnect.call(this, opts);
+};
+
+export function allowSelfSignedUpgrade(socket: object): void {
+  insecureSockets.add(socket);
+}

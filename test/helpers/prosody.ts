@@ -1,0 +1,212 @@
+// A real Prosody 0.12 per test file: temp dir, free loopback ports, MUC component with room
+// locking off, users registered with prosodyctl, ready when the log says the services are active.
+//
+//   const server = await startProsody({ users: { bridge: "pw", alice: "pw" } });
+//   t.after(() => server.stop());
+//   server.service  // "xmpp://127.0.0.1:PORT", server.muc // "conference.localhost"
+//
+// Without prosody on PATH: throws when CI is set (never a silent skip there); otherwise use
+// `prosodyMissing()` to skip with a clear message.
+import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export interface ProsodyOptions {
+  /** name → password, registered on the "localhost" host. */
+  users?: Record<string, string>;
+  /** muc_room_default_history_length; default 20. */
+  roomHistory?: number;
+}
+
+export interface ProsodyServer {
+  domain: "localhost";
+  muc: "conference.localhost";
+  /** External component domain (XEP-0114), secret `componentSecret`. */
+  component: "bridge.localhost";
+  componentSecret: string;
+  c2sPort: number;
+  componentPort: number;
+  service: string;
+  dir: string;
+  /** Clean shutdown (SIGTERM, waits for exit). Removes the temp dir unless `keepDir`. */
+  stop(opts?: { keepDir?: boolean }): Promise<void>;
+  /** Stop and start again on the same ports with the same data. */
+  restart(): Promise<void>;
+  /** SIGKILL without waiting: the server vanishes at once, as on a crash. */
+  kill(): void;
+  /** Start again after kill()/stop({keepDir: true}). */
+  start(): Promise<void>;
+  register(user: string, password: string): Promise<void>;
+  /** Run one command in Prosody's admin shell (mod_admin_shell), returns its output. */
+  shell(command: string): Promise<string>;
+  /**
+   * Makes the MUC forget an occupant without telling anyone (no presence is sent), as a remote
+   * MUC service that restarted would: only XEP-0410 self-ping can notice.
+   */
+  forgetOccupant(room: string, nick: string): Promise<void>;
+  /** The server's log so far (stdout + stderr). */
+  log(): string;
+}
+
+/** Why Prosody cannot be used here, or undefined when it can. Throws under CI (no silent skip). */
+export async function prosodyMissing(): Promise<string | undefined> {
+  try {
+    await run("sh", ["-c", "command -v prosody && command -v prosodyctl"]);
+    return undefined;
+  } catch {
+    const why = "prosody is not installed (apt-get install prosody lua-unbound)";
+    if (process.env.CI) throw new Error(`${why}: required under CI`);
+    return why;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function config(dir: string, c2sPort: number, componentPort: number, roomHistory: number, secret: string): string {
+  return `
+data_path = "${dir}/data"
+pidfile = "${dir}/prosody.pid"
+certificates = "${dir}/data"
+run_as_root = true
+log = { { levels = { min = "info" }, to = "console" } }
+interfaces = { "127.0.0.1" }
+c2s_ports = { ${c2sPort} };  c2s_interfaces = { "127.0.0.1" }
+component_ports = { ${componentPort} };  component_interfaces = { "127.0.0.1" }
+admin_socket = "${dir}/admin.sock"
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "smacks"; "admin_shell" }
+modules_disabled = { "s2s"; "offline" }
+authentication = "internal_hashed"
+storage = "internal"
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+allow_registration = false
+smacks_hibernation_time = 30
+VirtualHost "localhost"
+Component "conference.localhost" "muc"
+  muc_room_locking = false
+  muc_room_default_history_length = ${roomHistory}
+Component "bridge.localhost"
+  component_secret = "${secret}"
+`;
+}
+
+function luaString(s: string): string {
+  return JSON.stringify(s); // a JSON string of plain JIDs is a valid Lua string literal
+}
+
+export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodyServer> {
+  const missing = await prosodyMissing();
+  if (missing) throw new Error(missing);
+  const dir = await mkdtemp(join(tmpdir(), "pollbridge-prosody-"));
+  const [c2sPort, componentPort] = [await freePort(), await freePort()];
+  const secret = "component-secret";
+  const cfg = join(dir, "prosody.cfg.lua");
+  await writeFile(cfg, config(dir, c2sPort, componentPort, opts.roomHistory ?? 20, secret));
+
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let output = "";
+
+  const register = async (user: string, password: string) => {
+    await run("prosodyctl", ["--config", cfg, "register", user, "localhost", password]);
+  };
+
+  const start = async () => {
+    await exited; // after kill(): the old process must be gone before the ports are reused
+    if (child) throw new Error("prosody already running");
+    const proc = spawn("prosody", ["-F", "--config", cfg], { stdio: ["ignore", "pipe", "pipe"] });
+    child = proc;
+    exited = new Promise((resolve) => proc.once("exit", () => resolve()));
+    void exited.then(() => {
+      if (child === proc) child = undefined;
+    });
+    await new Promise<void>((resolve, reject) => {
+      const wanted = [`'c2s' on [127.0.0.1]:${c2sPort}`, `'component' on [127.0.0.1]:${componentPort}`];
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (wanted.every((w) => output.includes(w))) {
+          cleanup();
+          resolve();
+        }
+      };
+      const onExit = (code: number | null) => {
+        cleanup();
+        reject(new Error(`prosody exited (${code}) before it was ready:\n${output}`));
+      };
+      const cleanup = () => {
+        proc.stdout!.off("data", onData);
+        proc.off("exit", onExit);
+      };
+      proc.stdout!.on("data", onData);
+      proc.once("exit", onExit);
+    });
+    // Keep draining its pipes so it never blocks on a full pipe.
+    proc.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    proc.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  };
+
+  const halt = async () => {
+    const proc = child;
+    if (!proc) return;
+    proc.kill("SIGTERM");
+    await exited;
+  };
+
+  for (const [user, password] of Object.entries(opts.users ?? {})) await register(user, password);
+  await start();
+
+  return {
+    domain: "localhost",
+    muc: "conference.localhost",
+    component: "bridge.localhost",
+    componentSecret: secret,
+    c2sPort,
+    componentPort,
+    service: `xmpp://127.0.0.1:${c2sPort}`,
+    dir,
+    async stop(stopOpts) {
+      await halt();
+      if (!stopOpts?.keepDir) await rm(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      await halt();
+      await start();
+    },
+    kill() {
+      child?.kill("SIGKILL");
+    },
+    start,
+    register,
+    async shell(command) {
+      const { stdout } = await run("prosodyctl", ["--config", cfg, "shell", command]);
+      return stdout;
+    },
+    async forgetOccupant(room, nick) {
+      const lua = [
+        `>local r = prosody.hosts[${luaString(room.split("@")[1]!)}].modules.muc.get_room_from_jid(${luaString(room)})`,
+        `local o = r and r:get_occupant_by_nick(${luaString(`${room}/${nick}`)})`,
+        `if not o then return "no such occupant" end`,
+        `for jid in o:each_session() do r._jid_nick[jid] = nil end`,
+        `r._occupants[o.nick] = nil`,
+        `return "forgotten"`,
+      ].join("; ");
+      const { stdout } = await run("prosodyctl", ["--config", cfg, "shell", lua]);
+      if (!stdout.includes("forgotten")) throw new Error(`forgetOccupant(${room}, ${nick}): ${stdout.trim()}`);
+    },
+    log: () => output,
+  };
+}
