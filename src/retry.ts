@@ -104,6 +104,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   const v = (Array.isArray(value) ? value[0] : value)?.trim();
   if (v === undefined || v === "") return undefined;
   if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // An HTTP date names its day and month; Date.parse alone would take "-5" as a year.
+  if (!/^[A-Za-z]{3},? /.test(v)) return undefined;
   const at = Date.parse(v);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);

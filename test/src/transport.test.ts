@@ -1,0 +1,211 @@
+// Retries, timeouts, redirects and cookies over real loopback servers.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CookieJar } from "tough-cookie";
+import pino from "pino";
+import { HTTPStatusError, HTTPStream, RedirectError } from "../../src/index.ts";
+import { closedPort, deferred, listen, readBody } from "./loopback.ts";
+
+const quiet = pino({ level: "silent" });
+const fastRetry = { minTimeout: 1, maxTimeout: 2, maxRetryAfter: 50 };
+
+function stream(extra: ConstructorParameters<typeof HTTPStream>[0] = {}): HTTPStream {
+  return new HTTPStream({ logger: quiet, retry: fastRetry, chainBackoff: { min: 1, max: 2 }, ...extra });
+}
+
+test("a connection reset before the response is retried for GET", async (t) => {
+  let hits = 0;
+  const srv = await listen((req, res) => {
+    if (++hits === 1) return req.socket.destroy();
+    res.end("ok");
+  });
+  const s = stream();
+  t.after(() => s.close().then(srv.close));
+  const res = await s.request({ url: srv.url + "/x" });
+  assert.equal(await res.text(), "ok");
+  assert.equal(hits, 2);
+  assert.equal(s.stats().retried, 1);
+});
+
+test("a POST reset after sending is not retried unless it is retrySafe", async (t) => {
+  let hits = 0;
+  const srv = await listen(async (req, res) => {
+    hits++;
+    const body = await readBody(req);
+    if (body === "reset") return req.socket.destroy();
+    res.end("posted " + body);
+  });
+  const s = stream();
+  t.after(() => s.close().then(srv.close));
+  await assert.rejects(s.request({ url: srv.url, body: "reset" }), (e: { code?: string }) => e.code === "UND_ERR_SOCKET" || e.code === "ECONNRESET");
+  assert.equal(hits, 1);
+  assert.equal(s.stats().failed, 1);
+  hits = 0;
+  await assert.rejects(s.request({ url: srv.url, body: "reset", retrySafe: true, retry: { retries: 2 } }));
+  assert.equal(hits, 3, "retrySafe POST: first attempt + 2 retries");
+});
+
+test("a POST refused before sending is retried (nothing reached the server)", async (t) => {
+  const port = await closedPort();
+  const s = stream();
+  t.after(() => s.close());
+  await assert.rejects(s.request({ url: `http://127.0.0.1:${port}/send`, body: "x", retry: { retries: 2 } }), (e: unknown) => {
+    const code = (e as { code?: string }).code ?? (e as { errors?: { code?: string }[] }).errors?.[0]?.code;
+    return code === "ECONNREFUSED";
+  });
+  assert.equal(s.stats().retried, 2);
+  assert.equal(s.stats().failed, 1);
+});
+
+test("503 with Retry-After is retried after the (capped) Retry-After wait", async (t) => {
+  const seen: number[] = [];
+  const srv = await listen((_req, res) => {
+    seen.push(performance.now());
+    if (seen.length === 1) {
+      res.writeHead(503, { "retry-after": "3600" }); // an hour: capped to maxRetryAfter (50 ms)
+      return res.end("busy");
+    }
+    res.end("ok");
+  });
+  const s = stream();
+  t.after(() => s.close().then(srv.close));
+  const res = await s.request({ url: srv.url });
+  assert.equal(res.status, 200);
+  assert.equal(seen.length, 2);
+  // Lower bound only: the retry waited for the capped Retry-After, not the 1–2 ms backoff.
+  assert.ok(seen[1]! - seen[0]! >= 45, `waited ${seen[1]! - seen[0]!} ms`);
+});
+
+test("a retryable status that outlasts the retries throws HTTPStatusError; retry:false hands it over", async (t) => {
+  let hits = 0;
+  const srv = await listen((_req, res) => {
+    hits++;
+    res.writeHead(504).end("gateway");
+  });
+  const s = stream();
+  t.after(() => s.close().then(srv.close));
+  await assert.rejects(s.request({ url: srv.url + "/?token=SECRETQ", retry: { retries: 2 } }), (e: unknown) => {
+    assert.ok(e instanceof HTTPStatusError);
+    assert.equal(e.status, 504);
+    assert.ok(!e.message.includes("SECRETQ"), e.message);
+    return true;
+  });
+  assert.equal(hits, 3);
+  hits = 0;
+  const res = await s.request({ url: srv.url, retry: false, longPoll: true });
+  assert.equal(res.status, 504);
+  assert.equal(await res.text(), "gateway");
+  assert.equal(hits, 1);
+  hits = 0;
+  const narrowed = await s.request({ url: srv.url, retry: { statuses: [] } });
+  assert.equal(narrowed.status, 504);
+  assert.equal(hits, 1);
+  // A non-idempotent request is not retried on a status; the readback sees it.
+  const post = await s.request({ url: srv.url, body: "x" });
+  assert.equal(post.status, 504);
+});
+
+test("non-retryable statuses go straight to the caller", async (t) => {
+  let hits = 0;
+  const srv = await listen((_req, res) => {
+    hits++;
+    res.writeHead(404).end("nope");
+  });
+  const s = stream();
+  t.after(() => s.close().then(srv.close));
+  const res = await s.request({ url: srv.url });
+  assert.equal(res.status, 404);
+  assert.equal(hits, 1);
+});
+
+test("a stalled response past its timeout is retried", async (t) => {
+  let hits = 0;
+  const srv = await listen((_req, res) => {
+    if (++hits === 1) return; // never answers: the client's timeout must fire
+    res.end("late but fine");
+  });
+  const s = stream();
+  t.after(() => s.close().then(srv.close));
+  const res = await s.request({ url: srv.url, timeout: 100 });
+  assert.equal(await res.text(), "late but fine");
+  assert.equal(hits, 2);
+  assert.equal(s.stats().retried, 1);
+});
+
+test("a stalled body past its timeout fails the read", async (t) => {
+  const srv = await listen((_req, res) => {
+    res.writeHead(200, { "content-length": "10" });
+    res.write("12345"); // and then nothing
+  });
+  const s = stream();
+  t.after(() => s.close().then(srv.close));
+  const res = await s.request({ url: srv.url, timeout: 100 });
+  await assert.rejects(res.text(), (e: { code?: string }) => e.code === "UND_ERR_BODY_TIMEOUT");
+});
+
+test("a 302 that sets a cookie, then redirects: the cookie is stored and sent on the next hop", async (t) => {
+  const srv = await listen((req, res) => {
+    if (req.url === "/login") {
+      res.writeHead(302, { location: "/home", "set-cookie": "sid=abc123; Path=/; HttpOnly" });
+      return res.end();
+    }
+    if (req.headers.cookie !== "sid=abc123") return res.writeHead(403).end("no session");
+    res.end(`home ${req.method}`);
+  });
+  const s = stream();
+  t.after(() => s.close().then(srv.close));
+  const res = await s.request({ url: srv.url + "/login", form: { u: "me" } });
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), "home GET");
+  assert.equal(res.url, srv.url + "/home");
+  assert.equal(await s.cookies.getCookieString(srv.url + "/"), "sid=abc123");
+});
+
+test("307 keeps method and body; maxRedirects 0 hands the 3xx over; loops end in RedirectError", async (t) => {
+  const srv = await listen(async (req, res) => {
+    const body = await readBody(req);
+    if (req.url === "/a") return res.writeHead(307, { location: "/b" }).end();
+    if (req.url === "/loop") return res.writeHead(302, { location: "/loop" }).end();
+    res.end(`${req.method} ${body}`);
+  });
+  const s = stream();
+  t.after(() => s.close().then(srv.close));
+  assert.equal(await (await s.request({ url: srv.url + "/a", body: "payload" })).text(), "POST payload");
+  const raw = await s.request({ url: srv.url + "/a", maxRedirects: 0 });
+  assert.equal(raw.status, 307);
+  assert.equal(raw.headers.location, "/b");
+  await assert.rejects(s.request({ url: srv.url + "/loop", maxRedirects: 3 }), RedirectError);
+});
+
+test("the cookie jar round-trips through serialize/deserialize into a new stream", async (t) => {
+  const srv = await listen((req, res) => {
+    if (req.url === "/set") {
+      res.setHeader("set-cookie", ["a=1; Path=/; Max-Age=3600", "b=2; Path=/"]);
+      return res.end();
+    }
+    res.end(req.headers.cookie ?? "");
+  });
+  const first = stream();
+  await first.request({ url: srv.url + "/set" }).then((r) => r.text());
+  const saved = JSON.stringify(await first.cookies.serialize());
+  await first.close();
+  const second = stream({ cookies: await CookieJar.deserialize(JSON.parse(saved)) });
+  t.after(() => second.close().then(srv.close));
+  assert.equal(await (await second.request({ url: srv.url + "/get" })).text(), "a=1; b=2");
+});
+
+test("an aborted one-shot request rejects with the abort reason and frees the slot", async (t) => {
+  const arrived = deferred();
+  const srv = await listen((req, res) => {
+    if (req.url === "/hang") return arrived.resolve();
+    res.end("next");
+  });
+  const s = stream({ connections: 1 });
+  t.after(() => s.close().then(srv.close));
+  const ac = new AbortController();
+  const pending = s.request({ url: srv.url + "/hang" }, { signal: ac.signal });
+  await arrived.promise;
+  ac.abort(new Error("stop"));
+  await assert.rejects(pending, /stop/);
+  assert.equal(await (await s.request({ url: srv.url + "/next" })).text(), "next");
+});
