@@ -1,0 +1,344 @@
+// The relay: every `bridges` entry links one XMPP room with one or more network groups, and a
+// message from any of them goes to all the others. Inbound messages are committed to the outbox
+// first (the network's sink resolves only after the COMMIT); per-target workers deliver them.
+//
+// Loops are prevented by identity, never by nick text: room messages flagged `own` by the XMPP
+// client or carrying an origin-id of ours are reflections, and a network message whose id is one
+// a send of ours got back is our own echo.
+//
+// Catch-up: each join asks the room for history since the last message seen (minus a small
+// slack), or since the oldest unconfirmed send, whichever is older. Delayed messages newer than
+// the last seen one are relayed once (dedupe by stanza-id/origin-id/id) and marked with their
+// original time: "[2026-11-22 10:03 UTC] <nick> text". Reflections of our origin-ids in that
+// history confirm sends a crash or a disconnect left unconfirmed, before anything is resent.
+import { createHash } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { setTimeout as delay } from "node:timers/promises";
+import type { Logger } from "pino";
+import type { BridgeConfig } from "../config/types.ts";
+import type { InboundMessage, MessageSink, NetworkAdapter, NetworkStatus } from "../network.ts";
+import type { Outbox, NewItem, OutboxItem } from "../store/outbox.ts";
+import type { History, RoomMessage, RoomState } from "../xmpp/types.ts";
+import { DEFAULT_FORMAT, formatMessage, markLate, withAttachments } from "./format.ts";
+import { GroupTarget } from "./group-target.ts";
+import type { RelayMetrics } from "./metrics.ts";
+import type { RoomLink } from "./room-link.ts";
+import { RoomTarget } from "./room-target.ts";
+import { splitText } from "./split.ts";
+import type { SendOutcome, Target } from "./target.ts";
+import { groupTargetKey } from "./target.ts";
+import { TargetWorker, type Backoff } from "./target-worker.ts";
+import { TokenBucket } from "./token-bucket.ts";
+
+export interface RelayOptions {
+  bridges: readonly BridgeConfig[];
+  outbox: Outbox;
+  room: RoomLink;
+  networks: ReadonlyMap<string, NetworkAdapter>;
+  logger: Logger;
+  metrics?: RelayMetrics;
+  /** Per target; default 2 per second, burst 5. */
+  rate?: { per_second: number; burst: number };
+  /** Longest body sent to a room; default 10000. */
+  xmppMaxLength?: number;
+  /** Retry backoff for failed sends; default 1 s doubling up to 60 s. */
+  backoff?: Backoff;
+  /** How long a room send waits for its reflection (passed to RoomLink.send). */
+  sendTimeout?: number;
+  /** Overlap when asking a room for history, covering clock differences; default 5000 ms. */
+  catchUpSlackMs?: number;
+  /** A network message relayed later than this after its time is marked with its time; default 120000 ms. */
+  lateAfterMs?: number;
+}
+
+export interface RelayHealth {
+  ok: boolean;
+  networks: Record<string, NetworkStatus>;
+  rooms: Record<string, { state: string; reason?: string }>;
+  outbox: { depth: number };
+}
+
+type Endpoint = { kind: "room"; room: string; target: RoomTarget } | { kind: "group"; network: string; group: string; target: GroupTarget };
+
+interface Route {
+  /** Metrics label: the room JID. */
+  name: string;
+  format: string;
+  endpoints: Endpoint[];
+}
+
+interface Source {
+  key: string;
+  nick: string;
+  text: string;
+  network: string;
+  group: string;
+  time: Date;
+  late: boolean;
+}
+
+export interface RelayEvents {
+  /** An item's send had an outcome (or a reflection confirmed it). */
+  settled: [OutboxItem, SendOutcome["kind"]];
+}
+
+export class Relay extends EventEmitter<RelayEvents> {
+  readonly #o: RelayOptions;
+  readonly #log: Logger;
+  readonly #routes: Route[] = [];
+  readonly #rooms = new Map<string, RoomTarget>();
+  readonly #groups = new Map<string, GroupTarget>();
+  readonly #workers = new Map<string, TargetWorker>();
+  /** Per room: the last-seen time when the current join asked for history (catch-up lower bound). */
+  readonly #catchUpFrom = new Map<string, number | undefined>();
+  readonly #drainWaiters = new Set<() => void>();
+  readonly #onMessage = (m: RoomMessage) => this.#roomMessage(m);
+  readonly #onRoom = (s: RoomState) => this.#roomState(s);
+  #stopping = false;
+  #started = false;
+
+  constructor(opts: RelayOptions) {
+    super();
+    this.#o = opts;
+    this.#log = opts.logger.child({ component: "relay" });
+    const rate = opts.rate ?? { per_second: 2, burst: 5 };
+    const backoff = opts.backoff ?? { min: 1000, max: 60_000 };
+    opts.bridges.forEach((b, i) => {
+      const endpoints: Endpoint[] = [{ kind: "room", room: b.xmpp, target: this.#roomTarget(b.xmpp) }];
+      b.links.forEach((l, j) => {
+        const net = opts.networks.get(l.network);
+        if (!net) throw new Error(`bridges[${i}].links[${j}]: no network "${l.network}"`);
+        endpoints.push({ kind: "group", network: l.network, group: l.group, target: this.#groupTarget(net, l.group) });
+      });
+      this.#routes.push({ name: b.xmpp, format: b.format || DEFAULT_FORMAT, endpoints });
+    });
+    for (const target of [...this.#rooms.values(), ...this.#groups.values()]) {
+      const worker = new TargetWorker({
+        target,
+        outbox: opts.outbox,
+        bucket: new TokenBucket({ perSecond: rate.per_second, burst: rate.burst }),
+        backoff,
+        logger: this.#log,
+        onSettled: (item, outcome, changed) => this.#settled(item, outcome, changed),
+      });
+      this.#workers.set(target.key, worker);
+    }
+  }
+
+  #roomTarget(room: string): RoomTarget {
+    let t = this.#rooms.get(room);
+    if (!t) {
+      t = new RoomTarget({ room, link: this.#o.room, maxLength: this.#o.xmppMaxLength ?? 10_000, sendTimeout: this.#o.sendTimeout });
+      this.#rooms.set(room, t);
+    }
+    return t;
+  }
+
+  #groupTarget(net: NetworkAdapter, group: string): GroupTarget {
+    const key = groupTargetKey(net.id, group);
+    let t = this.#groups.get(key);
+    if (!t) {
+      t = new GroupTarget(net, group);
+      this.#groups.set(key, t);
+    }
+    return t;
+  }
+
+  /** Subscribes to the room link, joins the rooms, starts the workers and the networks. */
+  async start(): Promise<void> {
+    if (this.#started) throw new Error("relay already started");
+    this.#started = true;
+    const { room: link, bridges } = this.#o;
+    link.on("message", this.#onMessage);
+    link.on("room", this.#onRoom);
+    for (const w of this.#workers.values()) w.start();
+    for (const room of this.#rooms.keys()) {
+      const password = bridges.find((b) => b.xmpp === room && b.room_password)?.room_password;
+      link.join(room, { password, history: () => this.#historyFor(room) });
+    }
+    this.#report();
+    const used = new Set([...this.#groups.values()].map((g) => g.network));
+    await Promise.all(
+      [...used].map(async (net) => {
+        net.onStatus?.(() => {
+          for (const g of this.#groups.values()) if (g.network === net) g.changed();
+        });
+        await net.start(this.sinkFor(net.id));
+      }),
+    );
+  }
+
+  /**
+   * Stops relaying: room messages are no longer taken in (the next join's catch-up recovers them),
+   * the outbox drains for up to `drainMs`, then workers and networks stop. What is still pending
+   * stays in the outbox for the next start.
+   */
+  async stop(drainMs: number): Promise<{ drained: boolean; depth: number }> {
+    if (this.#stopping) return { drained: this.#o.outbox.depth() === 0, depth: this.#o.outbox.depth() };
+    this.#stopping = true;
+    const drained = await this.#drain(drainMs);
+    await Promise.all([...this.#workers.values()].map((w) => w.stop()));
+    const used = new Set([...this.#groups.values()].map((g) => g.network));
+    await Promise.all([...used].map((n) => n.stop().catch((err: unknown) => this.#log.error({ err, network: n.id }, "network stop failed"))));
+    this.#o.room.off("message", this.#onMessage);
+    this.#o.room.off("room", this.#onRoom);
+    const depth = this.#o.outbox.depth();
+    this.#log.info({ drained, depth }, depth ? "relay stopped; pending messages stay in the outbox" : "relay stopped");
+    return { drained, depth };
+  }
+
+  async #drain(ms: number): Promise<boolean> {
+    if (this.#o.outbox.depth() === 0) return true;
+    const ac = new AbortController();
+    let resolveEmpty!: () => void;
+    const empty = new Promise<void>((r) => (resolveEmpty = r));
+    this.#drainWaiters.add(resolveEmpty);
+    try {
+      return await Promise.race([empty.then(() => true), delay(ms, false, { signal: ac.signal })]);
+    } finally {
+      ac.abort();
+      this.#drainWaiters.delete(resolveEmpty);
+    }
+  }
+
+  health(): RelayHealth {
+    const networks: Record<string, NetworkStatus> = {};
+    for (const g of this.#groups.values()) networks[g.network.id] = g.network.status();
+    const rooms: Record<string, { state: string; reason?: string }> = {};
+    for (const [room, t] of this.#rooms) {
+      const d = t.describe();
+      rooms[room] = d.detail ? { state: d.state, reason: d.detail } : { state: d.state };
+    }
+    const ok = Object.values(networks).every((n) => n.ok) && [...this.#rooms.values()].every((t) => t.ready());
+    return { ok, networks, rooms, outbox: { depth: this.#o.outbox.depth() } };
+  }
+
+  /** The sink a network delivers inbound messages to: resolves once they are committed. */
+  sinkFor(networkId: string): MessageSink {
+    return async (msg: InboundMessage) => {
+      const sourceTarget = groupTargetKey(networkId, msg.group);
+      if (this.#o.outbox.sentAs(sourceTarget, msg.id)) return; // our own message echoed back
+      const lateAfter = this.#o.lateAfterMs ?? 120_000;
+      this.#accept(
+        (e) => e.kind === "group" && e.network === networkId && e.group === msg.group,
+        {
+          key: `net:${networkId}:${msg.id}`,
+          nick: msg.senderName,
+          text: withAttachments(msg.text, msg.attachments),
+          network: networkId,
+          group: msg.group,
+          time: msg.time,
+          late: Date.now() - msg.time.getTime() > lateAfter,
+        },
+      );
+    };
+  }
+
+  #historyFor(room: string): History {
+    const { outbox } = this.#o;
+    const last = outbox.lastSeen(room)?.getTime();
+    this.#catchUpFrom.set(room, last);
+    const attempt = outbox.oldestAttempt(this.#roomTarget(room).key);
+    const bounds = [last, attempt].filter((t): t is number => t !== undefined);
+    if (bounds.length === 0) return { maxstanzas: 0 };
+    return { since: new Date(Math.min(...bounds) - (this.#o.catchUpSlackMs ?? 5000)) };
+  }
+
+  #roomState(s: RoomState): void {
+    const t = this.#rooms.get(s.room);
+    if (!t) return;
+    if (s.state === "failed") this.#log.error({ room: s.room, reason: s.reason }, "room join failed");
+    else this.#log.info({ room: s.room, state: s.state }, "room state");
+    t.update(s);
+  }
+
+  #roomMessage(m: RoomMessage): void {
+    const { outbox } = this.#o;
+    if (m.originId) {
+      const confirmed = outbox.markDeliveredByOriginId(m.originId);
+      if (confirmed) {
+        this.#log.debug({ room: m.room, item: confirmed.id, originId: m.originId }, "reflection confirmed a send");
+        this.#settled(confirmed, "delivered", true);
+        this.#workers.get(confirmed.target)?.notify();
+        return;
+      }
+      if (outbox.byOriginId(m.originId)) return; // ours, confirmed before
+    }
+    if (this.#stopping || !this.#rooms.has(m.room)) return;
+    if (m.own) {
+      if (!m.delayed) outbox.setLastSeen(m.room, m.time);
+      return;
+    }
+    if (m.body.trim() === "") return;
+    if (m.delayed) {
+      const from = this.#catchUpFrom.get(m.room);
+      // Without a last-seen time this is a first join: history is not ours to replay.
+      if (from === undefined || m.delayed.getTime() < from - (this.#o.catchUpSlackMs ?? 5000)) return;
+    }
+    this.#accept((e) => e.kind === "room" && e.room === m.room, {
+      key: `xmpp:${m.room}:${roomMessageId(m)}`,
+      nick: m.nick,
+      text: m.replaces ? `(edit) ${m.body}` : m.body,
+      network: "xmpp",
+      group: m.room,
+      time: m.delayed ?? m.time,
+      late: m.delayed !== undefined,
+    }, { room: m.room, time: m.delayed ?? m.time });
+  }
+
+  /** Commits one inbound message for every other endpoint of every route that contains its source. */
+  #accept(isSource: (e: Endpoint) => boolean, src: Source, roomSeen?: { room: string; time: Date }): void {
+    const items: NewItem[] = [];
+    for (const route of this.#routes) {
+      if (!route.endpoints.some(isSource)) continue;
+      let line = formatMessage(route.format, src);
+      if (src.late) line = markLate(line, src.time);
+      for (const e of route.endpoints) {
+        if (isSource(e)) continue;
+        for (const part of splitText(line, e.target.maxLength)) items.push({ bridge: route.name, target: e.target.key, text: part });
+      }
+    }
+    if (items.length === 0 && !roomSeen) {
+      this.#log.debug({ network: src.network, group: src.group }, "message from an unbridged group ignored");
+      return;
+    }
+    const accepted = this.#o.outbox.accept({ sourceKey: src.key, items, roomSeen });
+    if (accepted === null) {
+      this.#log.debug({ source: src.key }, "redelivered message ignored");
+      return;
+    }
+    for (const target of new Set(accepted.map((i) => i.target))) this.#workers.get(target)?.notify();
+    this.#report();
+  }
+
+  #settled(item: OutboxItem, outcome: SendOutcome["kind"], changed: boolean): void {
+    if (changed && outcome === "delivered") this.#o.metrics?.relayed(item.bridge, item.target);
+    if (changed && (outcome === "fatal" || outcome === "unknown")) this.#o.metrics?.failed(item.bridge, item.target);
+    this.#report();
+    this.emit("settled", item, outcome);
+    if (this.#drainWaiters.size > 0 && this.#o.outbox.depth() === 0) for (const w of this.#drainWaiters) w();
+  }
+
+  #report(): void {
+    const m = this.#o.metrics;
+    if (!m) return;
+    const { outbox } = this.#o;
+    m.setOutboxDepth(outbox.depth());
+    const counts = new Map(outbox.queued().map((q) => [`${q.bridge}\n${q.target}`, q.n]));
+    for (const r of this.#routes) for (const e of r.endpoints) m.setQueued(r.name, e.target.key, counts.get(`${r.name}\n${e.target.key}`) ?? 0);
+  }
+
+  /** For tests and logs: the targets by key. */
+  targets(): Target[] {
+    return [...this.#rooms.values(), ...this.#groups.values()];
+  }
+}
+
+/** Identity of a room message, stable between its live delivery and its history replay. */
+function roomMessageId(m: RoomMessage): string {
+  if (m.stanzaId) return `sid:${m.stanzaId}`;
+  if (m.originId) return `oid:${m.originId}`;
+  if (m.id) return `id:${m.nick}:${m.id}`;
+  const h = createHash("sha256").update(`${m.nick}\n${m.body}\n${(m.delayed ?? m.time).toISOString()}`).digest("base64url");
+  return `h:${h.slice(0, 22)}`;
+}

@@ -1,0 +1,68 @@
+// An XMPP room as a relay target. Sends only while joined (after the join history), with the
+// item's deterministic origin-id; the room's reflection is the confirmation. A send that failed
+// without a reflection may still have reached the room, so it is resent only after a later join,
+// whose history (requested since the attempt) would have shown the reflection.
+import type { OutboxItem } from "../store/outbox.ts";
+import type { RoomLink, RoomState } from "./room-link.ts";
+import { errorText, roomTargetKey, type ResendVerdict, type SendOutcome, type Target } from "./target.ts";
+
+export class RoomTarget implements Target {
+  readonly key: string;
+  readonly maxLength: number;
+  readonly room: string;
+  readonly #link: RoomLink;
+  readonly #sendTimeout: number | undefined;
+  readonly #listeners: (() => void)[] = [];
+  #state: RoomState | undefined;
+  /** Completed joins in this process; an attempt remembers the join it happened under. */
+  #joins = 0;
+  readonly #attemptJoin = new Map<number, number>();
+
+  constructor(opts: { room: string; link: RoomLink; maxLength: number; sendTimeout?: number }) {
+    this.room = opts.room;
+    this.key = roomTargetKey(opts.room);
+    this.maxLength = opts.maxLength;
+    this.#link = opts.link;
+    this.#sendTimeout = opts.sendTimeout;
+    this.#state = opts.link.rooms().find((r) => r.room === opts.room);
+    if (this.#state?.state === "joined") this.#joins = 1;
+  }
+
+  /** Fed by the relay from the link's "room" events. */
+  update(state: RoomState): void {
+    if (state.state === "joined" && this.#state?.state !== "joined") this.#joins += 1;
+    this.#state = state;
+    for (const l of this.#listeners) l();
+  }
+
+  ready(): boolean {
+    return this.#state?.state === "joined";
+  }
+
+  onChange(listener: () => void): void {
+    this.#listeners.push(listener);
+  }
+
+  resendVerdict(item: OutboxItem): ResendVerdict {
+    const at = this.#attemptJoin.get(item.id);
+    // Attempted by an earlier process: this process's joins all asked for history since then.
+    if (at === undefined) return this.#joins > 0 ? "send" : "wait";
+    return this.#joins > at ? "send" : "wait";
+  }
+
+  async send(item: OutboxItem): Promise<SendOutcome> {
+    this.#attemptJoin.set(item.id, this.#joins);
+    try {
+      await this.#link.send(this.room, item.text, { originId: item.originId, timeout: this.#sendTimeout });
+      this.#attemptJoin.delete(item.id);
+      return { kind: "delivered" };
+    } catch (err) {
+      return { kind: "verify-later", error: errorText(err) };
+    }
+  }
+
+  describe(): { ok: boolean; state: string; detail?: string } {
+    const s = this.#state;
+    return { ok: s?.state === "joined", state: s?.state ?? "joining", detail: s?.reason };
+  }
+}

@@ -1,0 +1,143 @@
+// An in-process NetworkAdapter for relay tests: a real implementation of the interface that
+// records what was sent, lets a test push inbound messages (awaiting the relay's durability
+// point), and injects faults: sends failing with each SendError kind, or held until released.
+import { EventEmitter } from "node:events";
+import { SendError, type InboundMessage, type MessageSink, type NetworkAdapter, type NetworkStatus, type SendResult } from "../../bridge/network.ts";
+
+export interface SentMessage {
+  group: string;
+  text: string;
+  id: string;
+}
+
+export interface SendFault {
+  kind: "retry" | "unknown" | "fatal";
+  retryAfterMs?: number;
+  /** For "unknown": the message did reach the group before the error. */
+  delivered?: boolean;
+}
+
+export class MemoryNetwork implements NetworkAdapter {
+  readonly id: string;
+  readonly type = "memory";
+  readonly maxMessageLength: number;
+  readonly sent: SentMessage[] = [];
+  /** Every call to send(), including failed ones. */
+  readonly attempts: { group: string; text: string }[] = [];
+  readonly #groups: string[];
+  readonly #events = new EventEmitter<{ sent: [SentMessage]; attempt: [] }>();
+  readonly #statusListeners: ((s: NetworkStatus) => void)[] = [];
+  readonly #faults: SendFault[] = [];
+  #held: Promise<void> | undefined;
+  #release: (() => void) | undefined;
+  #status: NetworkStatus = { ok: false, state: "stopped" };
+  #sink: MessageSink | undefined;
+  #online: boolean;
+  #seq = 0;
+  #inbound = 0;
+
+  constructor(opts: { id: string; groups: string[]; maxMessageLength?: number; online?: boolean }) {
+    this.id = opts.id;
+    this.#groups = opts.groups;
+    this.maxMessageLength = opts.maxMessageLength ?? 4000;
+    this.#online = opts.online ?? true;
+  }
+
+  async start(sink: MessageSink): Promise<void> {
+    this.#sink = sink;
+    this.#setStatus(this.#online ? { ok: true, state: "online" } : { ok: false, state: "login-required" });
+  }
+
+  async stop(): Promise<void> {
+    this.#sink = undefined;
+    this.#setStatus({ ok: false, state: "stopped" });
+  }
+
+  async send(group: string, text: string): Promise<SendResult> {
+    this.attempts.push({ group, text });
+    this.#events.emit("attempt");
+    if (this.#held) await this.#held;
+    if (!this.#groups.includes(group)) throw new SendError(`no group "${group}"`, "fatal");
+    const fault = this.#faults.shift();
+    if (fault) {
+      if (fault.kind === "unknown" && fault.delivered) this.#record(group, text);
+      throw new SendError(`injected ${fault.kind}`, fault.kind, { retryAfterMs: fault.retryAfterMs });
+    }
+    return { id: this.#record(group, text).id };
+  }
+
+  #record(group: string, text: string): SentMessage {
+    const m = { group, text, id: `${this.id}-out-${++this.#seq}` };
+    this.sent.push(m);
+    this.#events.emit("sent", m);
+    return m;
+  }
+
+  async groups(): Promise<string[]> {
+    return [...this.#groups];
+  }
+
+  status(): NetworkStatus {
+    return this.#status;
+  }
+
+  onStatus(listener: (s: NetworkStatus) => void): void {
+    this.#statusListeners.push(listener);
+  }
+
+  #setStatus(s: NetworkStatus): void {
+    this.#status = s;
+    for (const l of this.#statusListeners) l(s);
+  }
+
+  /** Login lost (false) or regained (true). */
+  setOnline(online: boolean): void {
+    this.#online = online;
+    if (this.#sink) this.#setStatus(online ? { ok: true, state: "online" } : { ok: false, state: "relogin" });
+  }
+
+  /** The next sends fail with these faults, in order. */
+  failNext(...faults: SendFault[]): void {
+    this.#faults.push(...faults);
+  }
+
+  /** Sends wait (after being attempted) until release(). */
+  hold(): void {
+    this.#held ??= new Promise((r) => (this.#release = r));
+  }
+
+  release(): void {
+    this.#release?.();
+    this.#held = undefined;
+    this.#release = undefined;
+  }
+
+  /** Delivers an inbound message to the relay; resolves when the relay made it durable. */
+  push(msg: Partial<InboundMessage> & { group: string; text: string }): Promise<void> {
+    if (!this.#sink) throw new Error(`network ${this.id} is not started`);
+    const n = ++this.#inbound;
+    return this.#sink({ id: `${this.id}-in-${n}`, senderId: "u1", senderName: "alice", time: new Date(), ...msg });
+  }
+
+  /** Resolves once at least `n` messages were sent successfully. */
+  waitForSent(n: number): Promise<SentMessage[]> {
+    return this.#waitFor("sent", () => this.sent.length >= n).then(() => this.sent);
+  }
+
+  /** Resolves once send() was called at least `n` times. */
+  waitForAttempts(n: number): Promise<void> {
+    return this.#waitFor("attempt", () => this.attempts.length >= n);
+  }
+
+  #waitFor(event: "sent" | "attempt", done: () => boolean): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!done()) return;
+        this.#events.off(event, check);
+        resolve();
+      };
+      this.#events.on(event, check);
+    });
+  }
+}
