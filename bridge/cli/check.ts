@@ -49,7 +49,8 @@ async function stateDirProblem(dir: string): Promise<string | undefined> {
       }
       return undefined;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") return `cannot use ${dir}: ${(err as Error).message}`;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") return `cannot use ${dir}: ${(err as Error).message}`;
       const parent = dirname(at);
       if (parent === at) return `cannot create ${dir}`;
       at = parent;

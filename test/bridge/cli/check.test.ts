@@ -1,0 +1,105 @@
+// The `check` exit-code contract, through a real child process, plus the environment checks.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { checkConfig } from "../../../bridge/cli/check.ts";
+
+const MAIN = fileURLToPath(new URL("../../../bridge/cli/main.ts", import.meta.url));
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "pb-check-"));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const GOOD = `
+state_dir: ./state
+xmpp: { jid: bridge@example.org, password: "\${XMPP_PASSWORD}", nick: qq }
+networks:
+  qq: { type: webqq }
+bridges:
+  - { xmpp: dev@conference.example.org, qq: "Dev Group" }
+`;
+
+function write(name: string, text: string, mode = 0o600): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  chmodSync(file, mode);
+  return file;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+test("check: a good config exits 0 with 'config OK' and a summary", async () => {
+  const file = write("good.yaml", GOOD);
+  const r = await cli(["check", "-c", file], { XMPP_PASSWORD: "pw" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^config OK: .*good\.yaml$/m);
+  assert.match(r.stdout, /dev@conference\.example\.org <-> qq:"Dev Group"/);
+  assert.match(r.stderr, /^warning: networks\.qq: no saved session yet/m);
+});
+
+test("check: a bad config exits 1 and lists every problem with its path; no secret is echoed", async () => {
+  const file = write(
+    "bad.yaml",
+    `
+metrics: { listen: nohost }
+xmpp: { jid: bridge, password: [s3cr3t-pw], nick: qq }
+networks:
+  qq: { type: webqq, colour: red }
+bridges:
+  - { xmpp: dev@conference.example.org, qr: "Dev Group" }
+`,
+  );
+  const r = await cli(["check", "-c", file]);
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trim().split("\n");
+  for (const expected of [
+    'bridges[0].qr: no network "qr" (networks: qq)',
+    'metrics.listen: "nohost" is not host:port (e.g. 127.0.0.1:9464 or [::1]:9464)',
+    'xmpp.jid: "bridge" is not a JID of the form name@domain',
+    "xmpp.password: expected a string, got a list",
+    "networks.qq.colour: unknown key",
+  ]) {
+    assert.ok(lines.includes(expected), `missing line ${expected}\n${r.stderr}`);
+  }
+  assert.ok(!r.stderr.includes("s3cr3t") && !r.stdout.includes("s3cr3t"));
+  assert.equal(r.stdout, "");
+});
+
+test("check: $POLLBRIDGE_CONFIG is used without -c; a missing file and a missing variable exit 1", async () => {
+  const file = write("env.yaml", GOOD);
+  const missingVar = await cli(["check"], { POLLBRIDGE_CONFIG: file });
+  assert.equal(missingVar.code, 1);
+  assert.match(missingVar.stderr, /^xmpp\.password: environment variable XMPP_PASSWORD is not set$/m);
+  const missingFile = await cli(["check", "-c", join(dir, "nope.yaml")]);
+  assert.equal(missingFile.code, 1);
+  assert.match(missingFile.stderr, /cannot read .*nope\.yaml: no such file/);
+});
+
+test("checkConfig: state_dir must be a writable directory or creatable", async () => {
+  const blocker = write("blocker", "not a dir");
+  const env = { XMPP_PASSWORD: "pw" };
+  const asFile = await checkConfig(write("s1.yaml", GOOD.replace("./state", "./blocker")), env);
+  assert.deepEqual(asFile.problems, [{ path: "state_dir", message: `${blocker} exists and is not a directory` }]);
+  const under = await checkConfig(write("s2.yaml", GOOD.replace("./state", "./blocker/state")), env);
+  assert.deepEqual(under.problems, [{ path: "state_dir", message: `cannot create ${blocker}/state: ${blocker} is not a directory` }]);
+  const creatable = await checkConfig(write("s3.yaml", GOOD.replace("./state", "./new/deeper/state")), env);
+  assert.deepEqual(creatable.problems, []);
+  if (process.getuid?.() !== 0) {
+    // root may write anywhere: the read-only case only means something for other users
+    const ro = join(dir, "ro");
+    mkdirSync(ro, { mode: 0o500 });
+    const readOnly = await checkConfig(write("s4.yaml", GOOD.replace("./state", "./ro/state")), env);
+    assert.deepEqual(readOnly.problems, [{ path: "state_dir", message: `cannot create ${ro}/state: ${ro} is not writable by this user` }]);
+  }
+});
