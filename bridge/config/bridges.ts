@@ -6,6 +6,19 @@ import { type ConfigProblem, formatPath } from "./problems.ts";
 import { BRIDGE_RESERVED_KEYS } from "./schema.ts";
 
 const RESERVED = new Set<string>(BRIDGE_RESERVED_KEYS);
+/** The relay's template placeholders (bridge/relay/format.ts). */
+export const FORMAT_PLACEHOLDERS = ["nick", "text", "network", "group", "time"];
+
+/** A template typo leaves a literal "{nik}" in every relayed line: worth a warning. */
+function formatWarnings(format: string, path: string): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const known = FORMAT_PLACEHOLDERS.map((p) => `{${p}}`).join(", ");
+  for (const m of format.matchAll(/\{([A-Za-z_]+)\}/g)) {
+    if (!FORMAT_PLACEHOLDERS.includes(m[1]!)) out.push({ path, message: `unknown placeholder {${m[1]}} is sent as is (known: ${known})` });
+  }
+  if (!format.includes("{text}")) out.push({ path, message: "has no {text}: relayed lines will not carry the message" });
+  return out;
+}
 
 export interface LinksResult {
   /** Links per bridge entry (index-aligned with the input list). */
@@ -36,6 +49,8 @@ export function checkBridgeLinks(bridges: unknown, networks: unknown): LinksResu
       if (first !== undefined) result.problems.push({ path: formatPath(["bridges", i, "xmpp"]), message: `room ${fields.xmpp} is already bridged in bridges[${first}]` });
       else rooms.set(room, i);
     }
+
+    if (typeof fields.format === "string") result.warnings.push(...formatWarnings(fields.format, formatPath(["bridges", i, "format"])));
 
     for (const [key, value] of Object.entries(fields)) {
       if (RESERVED.has(key)) continue;

@@ -163,3 +163,13 @@ test("an unquoted ${VAR} inside { } gets a hint; YAML errors never quote the sou
   const out = lines("xmpp: { password: s3cr3t } s3cr3t\n");
   assert.ok(!out.join("").includes("s3cr3t"), out.join("\n"));
 });
+
+test("a format with an unknown placeholder or without {text} is a warning", () => {
+  const r = parseConfig(GOOD.replace('format: "[{nick}] {text}"', 'format: "[{nik}] {txt}"'), { path: "/p.yaml", env: ENV });
+  assert.ok(r.config);
+  assert.deepEqual(r.warnings.map((w) => `${w.path}: ${w.message}`), [
+    "bridges[0].format: unknown placeholder {nik} is sent as is (known: {nick}, {text}, {network}, {group}, {time})",
+    "bridges[0].format: unknown placeholder {txt} is sent as is (known: {nick}, {text}, {network}, {group}, {time})",
+    "bridges[0].format: has no {text}: relayed lines will not carry the message",
+  ]);
+});
