@@ -12,6 +12,7 @@ import { createLogger } from "../log.ts";
 import { EXIT, HELP, UsageError, parseCliArgs } from "./args.ts";
 import { checkConfig, problemLines, summary } from "./check.ts";
 import { login, loginProblem } from "./login.ts";
+import { handleShutdownSignals, type SignalSource } from "./signals.ts";
 
 export interface CliIo {
   stdout: { write(s: string): unknown };
@@ -19,7 +20,7 @@ export interface CliIo {
   /** Where logs go (default: fd 2). */
   logDestination?: NodeJS.WritableStream | number;
   /** Source of SIGINT/SIGTERM for `run` (default: process). */
-  signals?: { on(event: "SIGINT" | "SIGTERM", fn: (signal: string) => void): unknown; off(event: "SIGINT" | "SIGTERM", fn: (signal: string) => void): unknown };
+  signals?: SignalSource;
   /** Called on a second signal: exit at once (default: process.exit). */
   exit?: (code: number) => void;
   /** Passed to run()'s onReady. */
@@ -89,27 +90,21 @@ async function runCommand(file: string, env: Env, io: CliIo): Promise<number> {
     return EXIT.runtime;
   }
   const controller = new AbortController();
-  const signals = io.signals ?? process;
   const exit = io.exit ?? ((code: number) => process.exit(code));
-  const onSignal = (signal: string): void => {
-    if (!controller.signal.aborted) {
-      logger.info({ signal }, "stopping: draining the outbox (send the signal again to exit at once)");
-      controller.abort();
-    } else {
+  const dispose = handleShutdownSignals(io.signals ?? process, controller, {
+    first: (signal) => logger.info({ signal }, "stopping: draining the outbox (send the signal again to exit at once)"),
+    second: (signal) => {
       logger.warn({ signal }, "second signal: exiting without draining");
       exit(EXIT.runtime);
-    }
-  };
-  signals.on("SIGINT", onSignal);
-  signals.on("SIGTERM", onSignal);
+    },
+  });
   try {
     return await mod.run(loaded.config, { logger, signal: controller.signal, onReady: io.onReady });
   } catch (err) {
     logger.fatal({ err }, "the bridge failed");
     return EXIT.runtime;
   } finally {
-    signals.off("SIGINT", onSignal);
-    signals.off("SIGTERM", onSignal);
+    dispose();
   }
 }
 
