@@ -3,6 +3,12 @@
 import type { Logger } from "pino";
 import type { Config, WebqqNetworkConfig } from "../config/types.ts";
 import type { NetworkAdapter } from "../network.ts";
+import { decodeQrPng, renderQrTerminal } from "../networks/webqq/qr-terminal.ts";
+
+export interface QrImage {
+  png: Uint8Array;
+  pngPath: string;
+}
 
 /** The WebQQ adapter factory (bridge/networks/webqq/index.ts), as login uses it. */
 export type CreateWebqq = (opts: {
@@ -13,6 +19,7 @@ export type CreateWebqq = (opts: {
   groups: string[];
   sendInterval?: number;
   pollHold?: number;
+  onQr?: (qr: QrImage) => void | Promise<void>;
 }) => NetworkAdapter & { login(): Promise<void> };
 
 /** Why `network` cannot be logged in with this config, or undefined. */
@@ -28,7 +35,18 @@ export function loginProblem(config: Config, network: string): string | undefine
 const WEBQQ_MODULE = "../networks/webqq/index.ts";
 
 /** Logs `network` in (the adapter shows the QR code) and leaves its session in state_dir. */
-export async function login(config: Config, network: string, opts: { logger: Logger; createWebqq?: CreateWebqq }): Promise<void> {
+/** Shows the login QR in the terminal (re-rendered from the server's PNG) and where the PNG is. */
+export async function showQr(qr: QrImage, out: { write(s: string): unknown }): Promise<void> {
+  let art: string;
+  try {
+    art = await renderQrTerminal(decodeQrPng(qr.png));
+  } catch {
+    art = "(the QR image could not be shown in the terminal: open the PNG)\n";
+  }
+  out.write(`Scan this QR code with the QQ mobile app (also saved as ${qr.pngPath}):\n${art}`);
+}
+
+export async function login(config: Config, network: string, opts: { logger: Logger; out: { write(s: string): unknown }; createWebqq?: CreateWebqq }): Promise<void> {
   const net = config.networks[network] as WebqqNetworkConfig;
   const create = opts.createWebqq ?? ((await import(WEBQQ_MODULE)) as { createWebqq: CreateWebqq }).createWebqq;
   const groups = config.bridges.flatMap((b) => b.links.filter((l) => l.network === network).map((l) => l.group));
@@ -40,6 +58,7 @@ export async function login(config: Config, network: string, opts: { logger: Log
     groups,
     sendInterval: net.send_interval,
     pollHold: net.poll_hold,
+    onQr: (qr) => showQr(qr, opts.out),
   });
   try {
     await adapter.login();

@@ -129,7 +129,7 @@ async function loginCommand(file: string, network: string, env: Env, io: CliIo):
   }
   const logger = configLogger(loaded.config, io, loaded.warnings);
   try {
-    await login(loaded.config, network, { logger });
+    await login(loaded.config, network, { logger, out: io.stdout });
   } catch (err) {
     logger.error({ err }, `login of ${network} failed`);
     return EXIT.runtime;
