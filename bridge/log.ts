@@ -1,14 +1,16 @@
 // The bridge's logger: pino, JSON to stderr (sync) when not a TTY, pino-pretty in-thread on a TTY.
 // Secrets are removed three ways, because pino's redact paths match fixed depths only:
-//   1. redact paths for the known shapes (headers, password/token keys),
+//   1. redact paths for the known shapes (src/redact.ts: headers, password/token keys),
 //   2. a deep walk that censors secret-named keys at any depth,
-//   3. a scrub of the final line: every configured secret (raw, JSON- and URL-encoded), URL
-//      credentials, Telegram's /bot<token>/ and token-like query parameters.
+//   3. a scrub of the final serialized line: every configured secret (raw, JSON- and
+//      URL-encoded), URL credentials, Telegram's /bot<token>/ and token-like query parameters.
+//      (src/redact.ts's redactText re-encodes URLs, which can break the JSON of a line.)
 
 import { isatty } from "node:tty";
 import { pino, type Logger, type DestinationStream } from "pino";
 import pretty from "pino-pretty";
 import type { LogLevel } from "./config/types.ts";
+import { redactPaths } from "../src/redact.ts";
 
 export type { Logger };
 
@@ -23,21 +25,6 @@ export interface LoggerOptions {
 }
 
 export const CENSOR = "[Redacted]";
-
-const REDACT_PATHS = [
-  "password",
-  "*.password",
-  "token",
-  "*.token",
-  "access_token",
-  "*.access_token",
-  "headers.cookie",
-  'headers["set-cookie"]',
-  "headers.authorization",
-  "*.headers.cookie",
-  '*.headers["set-cookie"]',
-  "*.headers.authorization",
-];
 
 const SECRET_KEY = /^(password|passwd|room_password|secret|token|access_token|refresh_token|cookie|set-cookie|authorization|proxy-authorization|psessionid|ptwebqq|vfwebqq|skey|p_skey|clientid)$/i;
 const SECRET_PARAM = /([?&;](?:[\w-]*(?:token|password|passwd|secret|session|skey|sig)[\w-]*|psessionid|ptwebqq|vfwebqq)=)[^&\s"'#;\\]+/gi;
@@ -96,7 +83,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   return pino(
     {
       level: opts.level,
-      redact: { paths: REDACT_PATHS, censor: CENSOR },
+      redact: { paths: redactPaths, censor: CENSOR },
       formatters: {
         log: (obj) => redactDeep(obj) as Record<string, unknown>,
         bindings: (b) => redactDeep(b) as Record<string, unknown>,
