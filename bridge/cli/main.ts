@@ -2,6 +2,7 @@
 // Exit codes: 0 ok, 1 bad config or usage, 2 runtime failure (see HELP in args.ts).
 
 import { readFileSync, realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import type { Config } from "../config/types.ts";
 import type { Env } from "../config/interpolate.ts";
@@ -53,7 +54,8 @@ async function importOptional<T>(spec: string): Promise<T | undefined> {
     return (await import(spec)) as T;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { url?: string };
-    const missing = e.code === "ERR_MODULE_NOT_FOUND" && (e.url?.endsWith(spec.slice(1)) || e.message.includes(spec.slice(2)));
+    const target = new URL(spec, import.meta.url);
+    const missing = e.code === "ERR_MODULE_NOT_FOUND" && (e.url === target.href || e.message.includes(`'${fileURLToPath(target)}'`));
     if (missing) return undefined;
     throw err;
   }
