@@ -6,7 +6,7 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import { fullJitter, type BackoffBounds } from "./backoff.ts";
 import type { XmppOptions } from "./types.ts";
-import { allowSelfSignedUpgrade, xmppClient, type Authenticate, type XmlElement, type XmppJsClient } from "./xmpp-js.ts";
+import { allowSelfSignedUpgrade, watchStreamManagement, xmppClient, type Authenticate, type XmlElement, type XmppJsClient } from "./xmpp-js.ts";
 
 export interface ConnectionEvents {
   /** A fresh session: rooms and presence must be set up again. */
@@ -77,7 +77,10 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
       };
     }
 
-    xmpp.on("online", () => {
+    const smSettled = watchStreamManagement(xmpp);
+    xmpp.on("online", async () => {
+      await smSettled(); // see watchStreamManagement: nothing may be sent before
+      if (xmpp.status !== "online") return;
       this.#attempt = 0;
       this.#wasOnline = true;
       this.#log.info("online");

@@ -82,3 +82,41 @@ TlsSocket.prototype.connect = function (this: unknown, opts: Record<string, unkn
 export function allowSelfSignedUpgrade(socket: object): void {
   insecureSockets.add(socket);
 }
+
+const NS_STREAMS = "http://etherx.jabber.org/streams";
+const NS_SM = "urn:xmpp:sm:3";
+
+/**
+ * xmpp.js 0.14 emits `online` at resource binding, before it sends <enable/> for stream
+ * management, and zeroes its inbound counter only when the <enabled/> answer's promise settles.
+ * A stanza that arrives in the same read as <enabled/> is counted and then forgotten, so the
+ * client acks too low and Prosody closes the stream ("The client says it handled -1 new
+ * stanzas"). Seen in about one test run in three. So nothing may be sent after `online` until
+ * stream management is settled: this returns a function that, called on `online`, resolves once
+ * <enabled/> or <failed/> has been handled (or at once when the server offers no SM).
+ */
+export function watchStreamManagement(xmpp: XmppJsClient, fallbackMs = 5000): () => Promise<void> {
+  let offered = false;
+  let waiting: (() => void)[] | undefined;
+  const settle = () => {
+    const list = waiting ?? [];
+    waiting = undefined;
+    for (const resolve of list) resolve();
+  };
+  xmpp.on("element", (el: XmlElement) => {
+    if (el.is("features", NS_STREAMS)) offered = !!el.getChild("sm", NS_SM);
+    // setImmediate: after the microtasks in which xmpp.js handles the answer.
+    else if (waiting && (el.is("enabled", NS_SM) || el.is("failed", NS_SM))) setImmediate(settle);
+  });
+  xmpp.on("disconnect", settle);
+  return () => {
+    if (!offered) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(settle, fallbackMs);
+      (waiting ??= []).push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  };
+}

@@ -14,7 +14,7 @@
 import { randomUUID } from "node:crypto";
 import { parseGroupchat, NS_MUC, NS_MUC_USER, NS_SID } from "../../bridge/xmpp/stanzas.ts";
 import type { RoomMessage } from "../../bridge/xmpp/types.ts";
-import { xml, xmppClient, type XmlElement, type XmppJsClient } from "../../bridge/xmpp/xmpp-js.ts";
+import { watchStreamManagement, xml, xmppClient, type XmlElement, type XmppJsClient } from "../../bridge/xmpp/xmpp-js.ts";
 
 export type UserMessage = Omit<RoomMessage, "own" | "jid">;
 
@@ -47,7 +47,9 @@ export class XmppUser {
       credentials: (auth) => auth({ username: name, password }, "PLAIN"),
     });
     xmpp.reconnect.stop();
+    const smSettled = watchStreamManagement(xmpp);
     await xmpp.start();
+    await smSettled();
     return new XmppUser(`${name}@${server.domain}`, xmpp);
   }
 
