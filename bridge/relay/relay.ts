@@ -295,7 +295,9 @@ export class Relay extends EventEmitter<RelayEvents> {
       if (src.late) line = markLate(line, src.time);
       for (const e of route.endpoints) {
         if (isSource(e)) continue;
-        for (const part of splitText(line, e.target.maxLength)) items.push({ bridge: route.name, target: e.target.key, text: part });
+        for (const part of splitText(line, e.target.maxLength)) {
+          if (part.trim() !== "") items.push({ bridge: route.name, target: e.target.key, text: part });
+        }
       }
     }
     if (items.length === 0 && !roomSeen) {

@@ -6,6 +6,10 @@ import type { OutboxItem } from "../store/outbox.ts";
 import type { RoomLink, RoomState } from "./room-link.ts";
 import { errorText, roomTargetKey, type ResendVerdict, type SendOutcome, type Target } from "./target.ts";
 
+/** MucClient's errors that prove the room did not take the message (it has no typed errors). */
+const NOT_SENT = /room not joined|refused message/;
+const NEVER_SENDABLE = /empty body/;
+
 export class RoomTarget implements Target {
   readonly key: string;
   readonly maxLength: number;
@@ -57,7 +61,14 @@ export class RoomTarget implements Target {
       this.#attemptJoin.delete(item.id);
       return { kind: "delivered" };
     } catch (err) {
-      return { kind: "verify-later", error: errorText(err) };
+      const error = errorText(err);
+      if (NEVER_SENDABLE.test(error)) return { kind: "fatal", error };
+      // Refused before it went out, or refused by the room with an error stanza: not in the room.
+      if (NOT_SENT.test(error)) {
+        this.#attemptJoin.delete(item.id);
+        return { kind: "retry", error };
+      }
+      return { kind: "verify-later", error };
     }
   }
 

@@ -17,6 +17,9 @@ export interface SendFault {
   delivered?: boolean;
 }
 
+/** Inbound ids unique across instances, so a "restarted" network never repeats an old id. */
+let inboundSeq = 0;
+
 export class MemoryNetwork implements NetworkAdapter {
   readonly id: string;
   readonly type = "memory";
@@ -34,7 +37,6 @@ export class MemoryNetwork implements NetworkAdapter {
   #sink: MessageSink | undefined;
   #online: boolean;
   #seq = 0;
-  #inbound = 0;
 
   constructor(opts: { id: string; groups: string[]; maxMessageLength?: number; online?: boolean }) {
     this.id = opts.id;
@@ -115,8 +117,7 @@ export class MemoryNetwork implements NetworkAdapter {
   /** Delivers an inbound message to the relay; resolves when the relay made it durable. */
   push(msg: Partial<InboundMessage> & { group: string; text: string }): Promise<void> {
     if (!this.#sink) throw new Error(`network ${this.id} is not started`);
-    const n = ++this.#inbound;
-    return this.#sink({ id: `${this.id}-in-${n}`, senderId: "u1", senderName: "alice", time: new Date(), ...msg });
+    return this.#sink({ id: `${this.id}-in-${++inboundSeq}`, senderId: "u1", senderName: "alice", time: new Date(), ...msg });
   }
 
   /** Resolves once at least `n` messages were sent successfully. */
