@@ -104,12 +104,13 @@ export class MucClient extends EventEmitter<XmppEvents> {
     const key = bareKey(room);
     const entry = this.#rooms.get(key);
     if (!entry) return;
-    this.#rooms.delete(key);
     for (const [id, p] of this.#pending) {
       if (p.room === key) this.#settle(id, p, new Error(`left ${entry.jid} before the room confirmed delivery`));
     }
-    await (this.online ? entry.leave(5000) : Promise.resolve());
+    // Still routed while leaving, so that the room's confirmation reaches it.
+    if (this.online) await entry.leave(5000);
     entry.dispose();
+    if (this.#rooms.get(key) === entry) this.#rooms.delete(key);
   }
 
   /**
