@@ -1,7 +1,10 @@
 // The login QR for a terminal: decode the server's PNG, re-render it as text blocks.
-import jsQR from "jsqr";
+import jsQRModule from "jsqr";
 import { PNG } from "pngjs";
 import QRCode from "qrcode";
+
+// jsqr is CommonJS with a `default` property; under nodenext its types see only that property.
+const jsQR = jsQRModule.default;
 
 /** The text a QR PNG encodes; throws when the image holds no readable QR code. */
 export function decodeQrPng(png: Uint8Array): string {

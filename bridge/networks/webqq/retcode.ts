@@ -6,11 +6,12 @@ export type PollAction =
   | { kind: "rotate"; ptwebqq: string } // 116: replace ptwebqq with p
   | { kind: "warmup" } // 103: get_online_buddies2, then poll again
   | { kind: "relogin"; retcode: number } // 100/120/121/100000: the session is gone
-  | { kind: "ignored"; retcode: number } // 109/110/1202/100012: seen in the wild, harmless
+  | { kind: "ignored"; retcode: number } // 109/110: "logged out" notices every client ignores
   | { kind: "failure"; retcode: number | undefined; reason: string }; // counted, backed off
 
 export const RELOGIN_CODES: ReadonlySet<number> = new Set([100, 120, 121, 100000]);
-const IGNORED_CODES: ReadonlySet<number> = new Set([109, 110, 1202, 100012]);
+// 1202/100012 are counted as failures (conflicting practice among clients; the issue says count).
+const IGNORED_CODES: ReadonlySet<number> = new Set([109, 110]);
 const IDLE_STATUSES: ReadonlySet<number> = new Set([404, 502, 504]);
 
 /** Classifies a poll2 answer from its HTTP status and body text. Never throws. */

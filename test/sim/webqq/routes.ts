@@ -208,6 +208,7 @@ async function dispatch(url: URL, req: IncomingMessage, res: ServerResponse, ctx
       if (!web) return sendJson(res, { retcode: 100000 });
       if (requireQuery(url, "ptwebqq") !== web.ptwebqq) refuse("getvfwebqq: ptwebqq is not the current one");
       web.vfwebqq = `${Date.now().toString(16)}${Math.random().toString(16).slice(2)}`;
+      state.secrets.push(web.vfwebqq);
       return sendJson(res, { retcode: 0, result: { vfwebqq: web.vfwebqq } });
     }
 

@@ -110,6 +110,8 @@ export class SimState extends EventEmitter {
   readonly pollFaults: PollFault[] = [];
   readonly sendFaults: SendFault[] = [];
   readonly sent: SentMessage[] = [];
+  /** Every secret the sim handed out (qrsig, ptwebqq, p_skey, vfwebqq, psessionid, ptsigx): logs must hold none. */
+  readonly secrets: string[] = [];
   /** Every request the sim refused for breaking the protocol (tests expect none). */
   readonly violations: string[] = [];
   readonly counters = { qrShown: 0, qrPolls: 0, checkSig: 0, login2: 0, polls: 0, groupLists: 0, groupInfos: 0, buddies: 0 };
@@ -141,6 +143,7 @@ export class SimState extends EventEmitter {
     const qrsig = randomBytes(48).toString("base64").replace(/\+/g, "*").replace(/\//g, "-");
     const key = randomHex(8);
     this.qrs.set(qrsig, { key, status: "waiting", polls: 0 });
+    this.secrets.push(qrsig);
     this.currentQrsig = qrsig;
     this.counters.qrShown++;
     return { qrsig, key };
@@ -185,6 +188,7 @@ export class SimState extends EventEmitter {
         this.qrs.delete(qrsig);
         const sig = randomHex(24);
         this.sigs.add(sig);
+        this.secrets.push(sig);
         return { code: 0, sig };
       }
     }
@@ -196,6 +200,7 @@ export class SimState extends EventEmitter {
     this.counters.checkSig++;
     this.endSession();
     this.web = { pskey: randomHex(16), ptwebqq: randomHex(32), vfwebqq: null };
+    this.secrets.push(this.web.pskey, this.web.ptwebqq);
     return this.web;
   }
 
@@ -214,6 +219,7 @@ export class SimState extends EventEmitter {
       i++;
     }
     this.session = { psessionid: randomHex(40), seq, warm: false, gids, memberUins: new Map() };
+    this.secrets.push(this.session.psessionid);
     this.emit("login", seq);
     return this.session;
   }
@@ -237,6 +243,7 @@ export class SimState extends EventEmitter {
   rotatePtwebqq(): string {
     const p = randomHex(24);
     if (this.web) this.web.ptwebqq = p;
+    this.secrets.push(p);
     return p;
   }
 

@@ -1,0 +1,182 @@
+// The SmartQQ API calls as request builders and answer parsers (protocols.md §1.2–1.7). The
+// login chain, the poll chain and one-shot calls share them.
+import type { RequestSpec, StreamResponse } from "../../../src/index.ts";
+import { CLIENT_ID, type Endpoints } from "./endpoints.ts";
+import { groupListHash } from "./hash.ts";
+import { RELOGIN_CODES, snippet } from "./retcode.ts";
+
+export interface Tokens {
+  ptwebqq: string;
+  vfwebqq: string;
+  psessionid: string;
+  uin: number;
+}
+
+/** A SmartQQ answer with a retcode other than 0. */
+export class RetcodeError extends Error {
+  readonly retcode: number;
+  constructor(call: string, retcode: number) {
+    super(`${call}: retcode ${retcode}`);
+    this.name = "RetcodeError";
+    this.retcode = retcode;
+  }
+  /** The server says the session (or the web login) is gone: log in again. */
+  get sessionGone(): boolean {
+    return RELOGIN_CODES.has(this.retcode) || this.retcode === 103 || this.retcode === 108;
+  }
+}
+
+/** An answer that is not what the protocol says (HTML error page, broken JSON, HTTP error). */
+export class BadAnswerError extends Error {
+  constructor(call: string, detail: string) {
+    super(`${call}: ${detail}`);
+    this.name = "BadAnswerError";
+  }
+}
+
+/** The secrets of a session: never logged. */
+export function tokenSecrets(t: Partial<Tokens>): string[] {
+  return [t.ptwebqq, t.vfwebqq, t.psessionid].filter((s): s is string => typeof s === "string" && s !== "");
+}
+
+/** Reads a `{retcode:0, result}` answer; throws RetcodeError or BadAnswerError otherwise. */
+export async function readResult(res: StreamResponse, call: string): Promise<unknown> {
+  const text = await res.text();
+  if (res.status !== 200) throw new BadAnswerError(call, `HTTP ${res.status}: ${snippet(text)}`);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new BadAnswerError(call, `malformed body: ${snippet(text)}`);
+  }
+  const retcode = (data as { retcode?: unknown } | null)?.retcode;
+  if (typeof retcode !== "number") throw new BadAnswerError(call, `no retcode: ${snippet(text)}`);
+  if (retcode !== 0) throw new RetcodeError(call, retcode);
+  return (data as { result?: unknown }).result;
+}
+
+function form(r: unknown): Record<string, string> {
+  return { r: JSON.stringify(r) };
+}
+
+export function getvfwebqqRequest(ep: Endpoints, t: Pick<Tokens, "ptwebqq">): RequestSpec {
+  return {
+    url: ep.url("s", "/api/getvfwebqq"),
+    query: { ptwebqq: t.ptwebqq, clientid: CLIENT_ID, psessionid: "", t: "0.1" },
+    headers: ep.headers("s", false),
+    secrets: tokenSecrets(t),
+    name: "getvfwebqq",
+  };
+}
+
+export async function parseVfwebqq(res: StreamResponse): Promise<string> {
+  const result = (await readResult(res, "getvfwebqq")) as { vfwebqq?: unknown } | null;
+  if (typeof result?.vfwebqq !== "string" || result.vfwebqq === "") throw new BadAnswerError("getvfwebqq", "no vfwebqq");
+  return result.vfwebqq;
+}
+
+export function login2Request(ep: Endpoints, t: Pick<Tokens, "ptwebqq" | "vfwebqq">): RequestSpec {
+  return {
+    method: "POST",
+    url: ep.url("d1", "/channel/login2"),
+    form: form({ ptwebqq: t.ptwebqq, clientid: CLIENT_ID, psessionid: "", status: "online" }),
+    headers: ep.headers("d1", true),
+    secrets: tokenSecrets(t),
+    retrySafe: true, // a second login2 only replaces the first session
+    name: "login2",
+  };
+}
+
+/** psessionid and uin; login2's own vfwebqq is ignored (it is useless, protocols.md §1.2 step 5). */
+export async function parseLogin2(res: StreamResponse): Promise<{ psessionid: string; uin: number }> {
+  const result = (await readResult(res, "login2")) as { psessionid?: unknown; uin?: unknown } | null;
+  if (typeof result?.psessionid !== "string" || typeof result.uin !== "number") throw new BadAnswerError("login2", "no psessionid/uin");
+  return { psessionid: result.psessionid, uin: result.uin };
+}
+
+/** The warm-up call without which poll2 answers 103. */
+export function buddiesRequest(ep: Endpoints, t: Tokens): RequestSpec {
+  return {
+    url: ep.url("d1", "/channel/get_online_buddies2"),
+    query: { vfwebqq: t.vfwebqq, clientid: CLIENT_ID, psessionid: t.psessionid, t: "0.1" },
+    headers: ep.headers("d1", false),
+    secrets: tokenSecrets(t),
+    name: "get_online_buddies2",
+  };
+}
+
+export function poll2Request(ep: Endpoints, t: Tokens, timeout: number): RequestSpec {
+  return {
+    method: "POST",
+    url: ep.url("d1", "/channel/poll2"),
+    form: form({ ptwebqq: t.ptwebqq, clientid: CLIENT_ID, psessionid: t.psessionid, key: "" }),
+    headers: ep.headers("d1", true),
+    secrets: tokenSecrets(t),
+    longPoll: true,
+    timeout,
+    retrySafe: true, // a lost poll is re-polled; statuses go to the readback (504 is an idle answer)
+    retry: { statuses: [] },
+    name: "poll2",
+  };
+}
+
+export interface GroupEntry {
+  name: string;
+  gid: number;
+  code: number;
+}
+
+export function groupListRequest(ep: Endpoints, t: Tokens): RequestSpec {
+  return {
+    method: "POST",
+    url: ep.url("s", "/api/get_group_name_list_mask2"),
+    form: form({ vfwebqq: t.vfwebqq, hash: groupListHash(t.uin, t.ptwebqq) }),
+    headers: ep.headers("s", true),
+    secrets: tokenSecrets(t),
+    retrySafe: true, // a read
+    name: "get_group_name_list_mask2",
+  };
+}
+
+export async function parseGroupList(res: StreamResponse): Promise<GroupEntry[]> {
+  const result = (await readResult(res, "get_group_name_list_mask2")) as { gnamelist?: unknown } | null;
+  if (!Array.isArray(result?.gnamelist)) throw new BadAnswerError("get_group_name_list_mask2", "no gnamelist");
+  return result.gnamelist.flatMap((g: { name?: unknown; gid?: unknown; code?: unknown }) =>
+    typeof g?.name === "string" && typeof g.gid === "number" && typeof g.code === "number" ? [{ name: g.name, gid: g.gid, code: g.code }] : [],
+  );
+}
+
+export function groupInfoRequest(ep: Endpoints, t: Tokens, code: number): RequestSpec {
+  return {
+    url: ep.url("s", "/api/get_group_info_ext2"),
+    query: { gcode: code, vfwebqq: t.vfwebqq, t: Date.now() },
+    headers: ep.headers("s", false),
+    secrets: tokenSecrets(t),
+    name: "get_group_info_ext2",
+  };
+}
+
+/** Member uin → display name: the group card when set, else the nick. */
+export async function parseGroupInfo(res: StreamResponse): Promise<Map<number, string>> {
+  const result = (await readResult(res, "get_group_info_ext2")) as { minfo?: unknown; cards?: unknown } | null;
+  const names = new Map<number, string>();
+  for (const m of Array.isArray(result?.minfo) ? result.minfo : []) {
+    if (typeof m?.uin === "number" && typeof m.nick === "string") names.set(m.uin, m.nick);
+  }
+  for (const c of Array.isArray(result?.cards) ? result.cards : []) {
+    if (typeof c?.muin === "number" && typeof c.card === "string" && c.card !== "") names.set(c.muin, c.card);
+  }
+  return names;
+}
+
+export function sendQunRequest(ep: Endpoints, t: Tokens, gid: number, content: string, msgId: number): RequestSpec {
+  return {
+    method: "POST",
+    url: ep.url("d1", "/channel/send_qun_msg2"),
+    form: form({ group_uin: gid, content, face: 522, clientid: CLIENT_ID, msg_id: msgId, psessionid: t.psessionid }),
+    headers: ep.headers("d1", true),
+    secrets: tokenSecrets(t),
+    name: "send_qun_msg2",
+    // Not retrySafe: after the request left, only the server knows whether it was delivered.
+  };
+}

@@ -1,0 +1,303 @@
+// The WebQQ (SmartQQ) network adapter: QR login, saved session, poll2 chain, groups by name, sends.
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "pino";
+import { CookieJar } from "tough-cookie";
+import { backoffDelay, HTTPStream, type RetryOptions } from "../../../src/index.ts";
+import type { InboundMessage, MessageSink, NetworkAdapter, NetworkStatus } from "../../network.ts";
+import { SendError } from "../../network.ts";
+import { buddiesRequest, readResult, RetcodeError, type Tokens } from "./api.ts";
+import { contentToText } from "./content.ts";
+import { Directory } from "./directory.ts";
+import { endpoints, USER_AGENT } from "./endpoints.ts";
+import { connect, LoginFailedError, qrLogin, type LoginOptions } from "./login.ts";
+import { runPoller } from "./poller.ts";
+import { decodeQrPng, renderQrTerminal } from "./qr-terminal.ts";
+import { snippet } from "./retcode.ts";
+import { Sender } from "./sender.ts";
+import { loadSession, saveSession, sessionPath, setAsideSession } from "./session.ts";
+
+export interface WebqqOptions {
+  id: string; // network key in config, e.g. "qq"
+  stateDir: string; // session file (mode 0600) + QR PNG go here
+  endpoints?: { ptlogin?: string; ui?: string; s?: string; d1?: string; checkSig?: never }; // base URLs; defaults: historical hosts
+  logger: Logger;
+  groups: string[]; // configured group NAMES to relay
+  sendInterval?: number; // ms between sends per group, default 500
+  pollHold?: number; // expected server hold ms (timeout = hold + margin), default 60000
+  onQr?: (qr: { png: Uint8Array; pngPath: string; text: string }) => void; // default: print the QR to stderr as terminal blocks
+  retry?: Partial<RetryOptions>; // tests pass tiny delays
+  /** ms between QR status polls (the web page polled every 1–3 s); default 2000. */
+  qrPollInterval?: number;
+}
+
+/** Longest text one send() takes: 720 UTF-8 bytes hold 240 characters of any script. */
+export const WEBQQ_MAX_MESSAGE_LENGTH = 240;
+
+/** Prints the QR to stderr as terminal blocks, with the PNG's path. */
+async function printQr(qr: { pngPath: string; text: string }): Promise<void> {
+  const blocks = qr.text === "" ? "" : await renderQrTerminal(qr.text);
+  process.stderr.write(`${blocks}\nScan this QR code with the QQ mobile app (also saved as ${qr.pngPath}).\n`);
+}
+
+export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Promise<void> } {
+  const { checkSig: _never, ...bases } = opts.endpoints ?? {};
+  const ep = endpoints(bases);
+  const log = opts.logger.child({ network: opts.id });
+  const backoff = { min: opts.retry?.minTimeout ?? 1_000, max: opts.retry?.maxTimeout ?? 60_000 };
+  const file = sessionPath(opts.stateDir, opts.id);
+  const pngPath = join(opts.stateDir, `webqq-${opts.id.replace(/[^\w.-]/g, "_")}-qr.png`);
+  const configured = new Set(opts.groups);
+
+  let stream: HTTPStream | null = null;
+  let directory: Directory | null = null;
+  let sender: Sender | null = null;
+  let tokens: Tokens | null = null;
+  let status: NetworkStatus = { ok: false, state: "stopped" };
+  const listeners: ((s: NetworkStatus) => void)[] = [];
+  const main = new AbortController();
+  let pollAbort: AbortController | null = null;
+  let reloginRequested: string | null = null;
+  let running: Promise<void> | null = null;
+
+  function setStatus(state: string, detail?: string): void {
+    const next: NetworkStatus = { ok: state === "online", state, ...(detail === undefined ? {} : { detail }) };
+    if (next.state === status.state && next.detail === status.detail) return;
+    status = next;
+    log.info({ state, detail }, "webqq status");
+    for (const l of listeners) l(next);
+  }
+
+  function open(jar: CookieJar): HTTPStream {
+    stream = new HTTPStream({ logger: log, cookies: jar, retry: opts.retry, chainBackoff: backoff, headers: { "user-agent": USER_AGENT } });
+    directory = new Directory(stream, ep, log);
+    sender = new Sender({
+      stream,
+      ep,
+      log,
+      interval: opts.sendInterval ?? 500,
+      signal: main.signal,
+      onSessionGone: (detail) => {
+        reloginRequested = detail;
+        pollAbort?.abort();
+      },
+    });
+    return stream;
+  }
+
+  function loginOptions(s: HTTPStream, signal: AbortSignal): LoginOptions {
+    return {
+      stream: s,
+      ep,
+      log,
+      pngPath,
+      qrPollInterval: opts.qrPollInterval ?? 2_000,
+      backoff,
+      signal,
+      onQr: async ({ png, pngPath: path }) => {
+        setStatus("login-required", `scan the QR code (${path})`);
+        let text = "";
+        try {
+          text = decodeQrPng(png);
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, "webqq: could not decode the QR image; use the PNG");
+        }
+        if (opts.onQr) opts.onQr({ png, pngPath: path, text });
+        else await printQr({ pngPath: path, text });
+      },
+    };
+  }
+
+  async function persist(s: HTTPStream): Promise<void> {
+    if (tokens) await saveSession(file, { ...tokens, jar: s.cookies });
+  }
+
+  /** The saved session's tokens (and its jar for the stream), or null when there is none usable. */
+  async function loadSaved(): Promise<{ tokens: Tokens; jar: CookieJar } | null> {
+    try {
+      const saved = await loadSession(file);
+      if (!saved) return null;
+      const { jar, ...t } = saved;
+      return { tokens: t, jar };
+    } catch (err) {
+      const aside = await setAsideSession(file).catch(() => file);
+      log.error({ err: (err as Error).message, keptAs: aside }, "webqq: saved session unusable; logging in again");
+      return null;
+    }
+  }
+
+  /** A working session: the current one if the server still takes it, else a relink, else a QR login. */
+  async function establish(s: HTTPStream, signal: AbortSignal): Promise<Tokens> {
+    const lo = loginOptions(s, signal);
+    if (tokens) {
+      try {
+        await readResult(await s.request(buddiesRequest(ep, tokens), { signal }), "get_online_buddies2");
+        return tokens;
+      } catch (err) {
+        if (!(err instanceof RetcodeError && err.sessionGone)) throw err;
+        log.info({ retcode: err.retcode }, "webqq: session gone; relinking with the saved cookies");
+      }
+      setStatus("relogin");
+      try {
+        return await connect(lo, tokens.ptwebqq);
+      } catch (err) {
+        if (!(err instanceof RetcodeError && err.sessionGone) && !(err instanceof LoginFailedError)) throw err;
+        log.info({ err: (err as Error).message }, "webqq: relink refused; a QR login is needed");
+      }
+    }
+    return await qrLogin(lo);
+  }
+
+  async function deliver(sink: MessageSink, msg: InboundMessage, signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sink(msg);
+        return;
+      } catch (err) {
+        const wait = backoffDelay(attempt, backoff);
+        log.warn({ err: (err as Error).message, id: msg.id, attempt, retryIn: wait }, "webqq: sink failed; keeping the message and retrying");
+        await sleep(wait, undefined, { signal });
+      }
+    }
+  }
+
+  async function handleItems(dir: Directory, sink: MessageSink, items: unknown[], signal: AbortSignal): Promise<void> {
+    for (const item of items) {
+      const { poll_type, value } = (item ?? {}) as { poll_type?: unknown; value?: Record<string, unknown> };
+      if (poll_type !== "group_message" || typeof value !== "object" || value === null) {
+        log.debug({ poll_type }, "webqq: poll item skipped");
+        continue;
+      }
+      const gid = Number(value.from_uin ?? value.group_code);
+      const sendUin = Number(value.send_uin);
+      let group = dir.byGroupId(gid);
+      if (!group) {
+        await dir.load(tokens!, opts.groups, signal); // a group joined since the login
+        group = dir.byGroupId(gid);
+      }
+      if (!group || !configured.has(group.name)) continue;
+      if (sendUin === tokens!.uin) continue; // our own message, echoed
+      let text: string;
+      try {
+        text = contentToText(value.content);
+      } catch (err) {
+        log.warn({ group: group.name, err: (err as Error).message }, "webqq: unreadable message content; relayed as raw");
+        text = `[unreadable message: ${snippet(JSON.stringify(value.content) ?? "", 200)}]`;
+      }
+      const time = typeof value.time === "number" ? value.time : Math.floor(Date.now() / 1000);
+      const name = await dir.memberName(tokens!, gid, sendUin, signal);
+      await deliver(
+        sink,
+        {
+          // group name (stable across logins) + server time + msg_id (per session): stable on redelivery.
+          id: `${group.name}:${time}:${String(value.msg_id)}`,
+          group: group.name,
+          senderId: String(sendUin),
+          senderName: name ?? String(sendUin),
+          text,
+          time: new Date(time * 1000),
+        },
+        signal,
+      );
+    }
+  }
+
+  async function supervise(s: HTTPStream, sink: MessageSink, signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        tokens = await establish(s, signal);
+        await persist(s);
+        await directory!.load(tokens, opts.groups, signal);
+        failures = 0;
+        reloginRequested = null;
+        pollAbort = new AbortController();
+        const pollSignal = AbortSignal.any([signal, pollAbort.signal]);
+        setStatus("online");
+        const end = await runPoller({
+          stream: s,
+          ep,
+          log,
+          tokens: () => tokens!,
+          hold: opts.pollHold ?? 60_000,
+          backoff,
+          signal: pollSignal,
+          onItems: (items) => handleItems(directory!, sink, items, pollSignal),
+          onRotate: async (p) => {
+            tokens = { ...tokens!, ptwebqq: p };
+            await s.cookies.setCookie(`ptwebqq=${p}; Path=/`, ep.url("d1", "/"));
+            await persist(s);
+          },
+        });
+        if (signal.aborted) break;
+        const why = end.reason === "relogin" ? end.detail : (reloginRequested ?? "poll ended");
+        log.warn({ why }, "webqq: session lost; logging in again");
+        setStatus("relogin", why);
+        directory!.clear();
+      } catch (err) {
+        if (signal.aborted) break;
+        failures++;
+        const wait = backoffDelay(failures, backoff);
+        log.error({ err: (err as Error).message, failures, retryIn: wait }, "webqq: login failed; retrying");
+        setStatus(tokens ? "relogin" : "login-required", (err as Error).message);
+        await sleep(wait, undefined, { signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  return {
+    id: opts.id,
+    type: "webqq",
+    maxMessageLength: WEBQQ_MAX_MESSAGE_LENGTH,
+
+    async start(sink) {
+      if (running) throw new Error("webqq already started");
+      setStatus("starting");
+      const saved = await loadSaved();
+      tokens = saved?.tokens ?? null;
+      const s = open(saved?.jar ?? new CookieJar());
+      running = supervise(s, sink, main.signal);
+    },
+
+    async stop() {
+      main.abort();
+      await running;
+      await stream?.close();
+      setStatus("stopped");
+    },
+
+    async send(group, text) {
+      if (!configured.has(group)) throw new SendError(`webqq: "${group}" is not a configured group`, "fatal");
+      if (!tokens || !sender || !directory || status.state !== "online") {
+        throw new SendError("webqq is not online", "retry", { retryAfterMs: 5_000 });
+      }
+      const entry = directory.byGroupName(group);
+      if (!entry) {
+        if (directory.size > 0) throw new SendError(`webqq: the account has no group named "${group}"`, "fatal");
+        throw new SendError("webqq groups not loaded yet", "retry", { retryAfterMs: 5_000 });
+      }
+      return { id: await sender.send(group, entry.gid, tokens, text) };
+    },
+
+    async groups() {
+      return directory?.names() ?? [];
+    },
+
+    status: () => status,
+
+    onStatus(listener) {
+      listeners.push(listener);
+    },
+
+    async login() {
+      const s = stream ?? open(new CookieJar());
+      tokens = await qrLogin(loginOptions(s, main.signal));
+      await persist(s);
+      setStatus("logged-in");
+      if (!running) {
+        await s.close();
+        stream = null;
+      }
+    },
+  };
+}

@@ -1,0 +1,96 @@
+// The poll2 long-poll chain (protocols.md §1.4): re-armed after every answer, and only after every
+// message of the answer went through the sink (the next poll acknowledges them).
+import type { Logger } from "pino";
+import { backoffDelay, type HTTPStream, type Step, type StepContext, type StreamResponse } from "../../../src/index.ts";
+import { buddiesRequest, poll2Request, readResult, type Tokens } from "./api.ts";
+import type { Endpoints } from "./endpoints.ts";
+import { classifyPoll } from "./retcode.ts";
+
+/** Retcode failures in a row after which the session is considered lost (Mojo: more than 3). */
+export const MAX_POLL_FAILURES = 3;
+
+export interface PollerOptions {
+  stream: HTTPStream;
+  ep: Endpoints;
+  log: Logger;
+  tokens: () => Tokens;
+  /** Expected server hold (ms); the request times out a margin above it. */
+  hold: number;
+  backoff: { min: number; max: number };
+  signal: AbortSignal;
+  /** Handles one answer's items in order; resolves once all are durable. */
+  onItems: (items: unknown[]) => Promise<void>;
+  /** 116: the new ptwebqq. */
+  onRotate: (ptwebqq: string) => Promise<void>;
+}
+
+export type PollEnd = { reason: "relogin"; detail: string } | { reason: "stopped" };
+
+/** timeout = hold + a margin (half the hold, 1–30 s): above the server's hold, never far above. */
+export function pollTimeout(hold: number): number {
+  return hold + Math.min(30_000, Math.max(1_000, Math.round(hold / 2)));
+}
+
+/** Starts the poll chain; resolves when it ends: the session is gone, or the signal aborted. */
+export function runPoller(o: PollerOptions): Promise<PollEnd> {
+  let end: PollEnd = { reason: "stopped" };
+  let retcodeFailures = 0; // toward a re-login
+  let badAnswers = 0; // toward a longer backoff
+  let warmups = 0; // 103 again right after a warm-up: the session is not coming back
+  const timeout = pollTimeout(o.hold);
+
+  const step = (delay = 0): Step => ({ request: poll2Request(o.ep, o.tokens(), timeout), readback, delay });
+
+  const backoffStep = (failures: number): Step => step(backoffDelay(failures, o.backoff) || 1);
+
+  async function readback(res: StreamResponse, ctx: StepContext): Promise<Step | undefined> {
+    const action = classifyPoll(res.status, await res.text());
+    switch (action.kind) {
+      case "messages":
+        retcodeFailures = badAnswers = warmups = 0;
+        await o.onItems(action.items);
+        return step();
+      case "idle":
+      case "ignored":
+        retcodeFailures = badAnswers = warmups = 0;
+        return step();
+      case "rotate":
+        o.log.info("webqq: ptwebqq rotated (116)");
+        await o.onRotate(action.ptwebqq);
+        return step();
+      case "warmup":
+        if (++warmups > 2) {
+          end = { reason: "relogin", detail: "poll2 keeps answering 103 after the warm-up" };
+          return undefined;
+        }
+        o.log.info("webqq: poll2 said 103; warming up with get_online_buddies2");
+        await readResult(await o.stream.request(buddiesRequest(o.ep, o.tokens()), { signal: ctx.signal }), "get_online_buddies2");
+        return step();
+      case "relogin":
+        end = { reason: "relogin", detail: `poll2 retcode ${action.retcode}` };
+        return undefined;
+      case "failure":
+        if (action.retcode !== undefined && ++retcodeFailures > MAX_POLL_FAILURES) {
+          end = { reason: "relogin", detail: `${retcodeFailures} poll2 failures in a row (last: ${action.reason})` };
+          return undefined;
+        }
+        // A malformed body or an HTML error page is not the session's fault: back off, poll again.
+        badAnswers++;
+        o.log.warn({ reason: action.reason, failures: badAnswers }, "webqq: poll2 failed; backing off");
+        return backoffStep(badAnswers);
+    }
+  }
+
+  const first = step();
+  const chain = o.stream.add(first.request, first.readback, {
+    name: "webqq poll2",
+    signal: o.signal,
+    onError: (err: unknown, _failed: Step, ctx: StepContext) => {
+      // Transport failures after HTTPStream's own retries, a warm-up that failed, a sink that
+      // threw past its retries: the chain stays alive and backs off.
+      o.log.warn({ err: (err as Error).message, failures: ctx.failures }, "webqq: poll2 step failed; backing off");
+      return backoffStep(ctx.failures);
+    },
+  });
+  return chain.done.then(() => end);
+}
