@@ -5,15 +5,33 @@ import pino, { type Logger } from "pino";
 import { MucClient, type RoomMessage, type RoomState, type XmppOptions } from "../../../bridge/xmpp/index.ts";
 import type { ProsodyServer } from "../../helpers/prosody.ts";
 
-export function captureLogger(level = "debug"): { logger: Logger; text: () => string } {
+export interface CapturedLog {
+  logger: Logger;
+  text: () => string;
+  /** Resolves once `pattern` has matched `count` times in the log (checked on every write). */
+  waitFor(pattern: RegExp, count?: number): Promise<void>;
+}
+
+export function captureLogger(level = "debug"): CapturedLog {
   let out = "";
+  const waiters = new Set<() => boolean>();
   const sink = new Writable({
     write(chunk, _enc, cb) {
       out += chunk.toString();
+      for (const w of waiters) if (w()) waiters.delete(w);
       cb();
     },
   });
-  return { logger: pino({ level }, sink), text: () => out };
+  const matches = (pattern: RegExp) => out.match(new RegExp(pattern.source, "g"))?.length ?? 0;
+  return {
+    logger: pino({ level }, sink),
+    text: () => out,
+    waitFor: (pattern, count = 1) =>
+      new Promise<void>((resolve) => {
+        const w = () => matches(pattern) >= count && (resolve(), true);
+        if (!w()) waiters.add(w);
+      }),
+  };
 }
 
 /** A bridge client with test timings: PLAIN, fast backoff, fast self-ping off unless asked. */

@@ -1,0 +1,79 @@
+// The connection under MucClient against a real Prosody: authentication (SCRAM by default, wrong
+// password fatal without a reconnect storm), secrets kept out of logs, start while the server is down.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { XmppAuthError, chooseMechanism, parseBareJid } from "../../../bridge/xmpp/connection.ts";
+import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
+import { XmppUser } from "../../helpers/xmpp-user.ts";
+import { bridgeClient, captureLogger, joinRoom } from "./helpers.ts";
+
+const skip = await prosodyMissing();
+const PASSWORD = "Zq8-very-secret-pw";
+let server: ProsodyServer;
+
+before(async () => {
+  if (skip) return;
+  server = await startProsody({ users: { bridge: PASSWORD, alice: "alicepw" } });
+});
+after(() => server?.stop());
+
+test("SCRAM is chosen when offered, PLAIN only over TLS or when forced", () => {
+  assert.equal(chooseMechanism(["SCRAM-SHA-1", "PLAIN"], undefined, false), "SCRAM-SHA-1");
+  assert.equal(chooseMechanism(["PLAIN"], undefined, true), "PLAIN");
+  assert.throws(() => chooseMechanism(["PLAIN"], undefined, false), /PLAIN needs TLS/);
+  assert.equal(chooseMechanism(["SCRAM-SHA-1", "PLAIN"], "PLAIN", false), "PLAIN");
+  assert.throws(() => chooseMechanism(["SCRAM-SHA-1"], "X-FOO", true), XmppAuthError);
+});
+
+test("a JID that is not user@domain[/resource] is a clear configuration error", () => {
+  assert.deepEqual(parseBareJid("bridge@example.org/pb"), { local: "bridge", domain: "example.org", resource: "pb" });
+  assert.throws(() => parseBareJid("example.org"), /xmpp.jid: "example.org" is not a JID/);
+});
+
+test("logs in with SCRAM-SHA-1 by default and never logs the password", { skip }, async (t) => {
+  const { logger, text } = captureLogger("trace");
+  const bridge = bridgeClient(server, { password: PASSWORD, saslMechanism: undefined, logger });
+  t.after(() => bridge.stop());
+  await bridge.start();
+  const room = `scram@${server.muc}`;
+  await joinRoom(bridge, room);
+  await bridge.send(room, "hi");
+  await bridge.stop();
+  assert.match(text(), /"mechanism":"SCRAM-SHA-1"/);
+  assert.doesNotMatch(text(), new RegExp(PASSWORD));
+  assert.doesNotMatch(text(), new RegExp(Buffer.from(PASSWORD).toString("base64").slice(0, 12)));
+});
+
+test("a wrong password rejects start() with a clear error and no reconnect storm", { skip }, async (t) => {
+  const { logger, text } = captureLogger("trace");
+  // 1 ms backoff: a client that retried after an auth failure would try many times below.
+  const bridge = bridgeClient(server, { password: "wrong-" + PASSWORD, reconnect: { min: 1, max: 1 }, logger });
+  t.after(() => bridge.stop());
+  await assert.rejects(bridge.start(), (err: Error) => {
+    assert.ok(err instanceof XmppAuthError);
+    assert.match(err.message, /XMPP authentication failed for bridge@localhost: not-authorized/);
+    return true;
+  });
+  // Give a storm the time of a whole other login to show itself.
+  const other = await XmppUser.connect(server, "alice", "alicepw");
+  await other.stop();
+  assert.equal(text().match(/"msg":"connecting"/g)?.length, 1);
+  assert.equal(bridge.online, false);
+  assert.doesNotMatch(text(), /wrong-Zq8/);
+  assert.doesNotMatch(text(), /Zq8-very-secret/);
+  await assert.rejects(bridge.start(), XmppAuthError); // and it stays failed
+});
+
+test("start() keeps trying while the server is down and resolves once it is up", { skip, timeout: 20_000 }, async (t) => {
+  const down = await startProsody({ users: { bridge: PASSWORD } });
+  t.after(() => down.stop());
+  await down.stop({ keepDir: true });
+  const { logger, waitFor } = captureLogger("info");
+  const bridge = bridgeClient(down, { password: PASSWORD, reconnect: { min: 5, max: 20 }, logger });
+  t.after(() => bridge.stop());
+  const started = bridge.start();
+  await waitFor(/"msg":"reconnecting after delay"/, 2); // it failed at least twice
+  await down.start();
+  await started;
+  assert.equal(bridge.online, true);
+});
