@@ -9,8 +9,9 @@
 //   await alice.kick(room, "bridge")                               // moderator only (room creators are owners)
 //   await alice.waitForStanza((s) => s.is("presence") && s)        // raw stanzas, same rules
 //
-// waitFor/waitForStanza look at everything received so far, then at what arrives, and reject
-// after `timeout` ms (default 10 s) so that a broken test fails instead of hanging.
+// waitFor/waitForStanza look at everything received so far (only what arrives from now on with
+// {fromNow: true}), then at what arrives, and reject after the timeout (a number, or {timeout};
+// default 10 s) so that a broken test fails instead of hanging.
 import { randomUUID } from "node:crypto";
 import { parseGroupchat, NS_MUC, NS_MUC_USER, NS_SID } from "../../bridge/xmpp/stanzas.ts";
 import type { RoomMessage } from "../../bridge/xmpp/types.ts";
@@ -19,6 +20,9 @@ import { watchStreamManagement, xml, xmppClient, type XmlElement, type XmppJsCli
 export type UserMessage = Omit<RoomMessage, "own" | "jid">;
 
 type Waiter = { check: () => boolean };
+
+/** A timeout in ms (default 10 s), or options; `fromNow` ignores what was received before the call. */
+export type WaitOptions = number | { timeout?: number; fromNow?: boolean };
 
 export class XmppUser {
   readonly jid: string;
@@ -88,21 +92,22 @@ export class XmppUser {
     );
   }
 
-  waitFor<T>(predicate: (m: UserMessage) => T | undefined | null | false, timeout = 10_000): Promise<T> {
-    return this.#wait(() => this.messages, predicate, timeout, "message");
+  waitFor<T>(predicate: (m: UserMessage) => T | undefined | null | false, opts?: WaitOptions): Promise<T> {
+    return this.#wait(() => this.messages, predicate, opts, "message");
   }
 
-  waitForStanza<T>(predicate: (s: XmlElement) => T | undefined | null | false, timeout = 10_000): Promise<T> {
-    return this.#wait(() => this.stanzas, predicate, timeout, "stanza");
+  waitForStanza<T>(predicate: (s: XmlElement) => T | undefined | null | false, opts?: WaitOptions): Promise<T> {
+    return this.#wait(() => this.stanzas, predicate, opts, "stanza");
   }
 
   async stop(): Promise<void> {
     await this.xmpp.stop().catch(() => undefined);
   }
 
-  #wait<I, T>(items: () => I[], predicate: (item: I) => T | undefined | null | false, timeout: number, what: string): Promise<T> {
+  #wait<I, T>(items: () => I[], predicate: (item: I) => T | undefined | null | false, opts: WaitOptions | undefined, what: string): Promise<T> {
+    const { timeout = 10_000, fromNow = false } = typeof opts === "number" ? { timeout: opts } : (opts ?? {});
     return new Promise<T>((resolve, reject) => {
-      let next = 0;
+      let next = fromNow ? items().length : 0;
       const waiter: Waiter = {
         check: () => {
           const list = items();

@@ -1,11 +1,12 @@
 // MucClient against a real Prosody: getting back into rooms after kicks, server restarts,
 // silent removal, and keeping the other rooms working when one is lost for good.
+import { createConnection, createServer, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { xml } from "../../../bridge/xmpp/xmpp-js.ts";
 import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
 import { XmppUser } from "../../helpers/xmpp-user.ts";
-import { bridgeClient, joinRoom, joinedState, roomState } from "./helpers.ts";
+import { bridgeClient, captureLogger, joinRoom, joinedState, roomState } from "./helpers.ts";
 
 const skip = await prosodyMissing();
 let server: ProsodyServer;
@@ -127,4 +128,50 @@ test("leave() leaves the room (others see the unavailable presence) and forgets 
   await bridge.leave(room);
   await gone;
   assert.deepEqual(bridge.rooms(), []);
+});
+
+/** A loopback TCP proxy to the server whose connections a test can cut, as a network drop would. */
+async function tcpProxy(port: number): Promise<{ service: string; cut(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const proxy = createServer((client) => {
+    const upstream = createConnection(port, "127.0.0.1");
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const { port: proxyPort } = proxy.address() as { port: number };
+  return {
+    service: `xmpp://127.0.0.1:${proxyPort}`,
+    cut: () => sockets.forEach((s) => s.destroy()),
+    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), proxy.close(() => resolve()))),
+  };
+}
+
+test("a dropped connection is resumed (XEP-0198): rooms stay joined, nothing is rejoined", { skip }, async (t) => {
+  const room = newRoom();
+  const user = await alice(t);
+  await user.join(room, "alice");
+  const proxy = await tcpProxy(server.c2sPort);
+  t.after(() => proxy.close());
+  const { logger, waitFor } = captureLogger("info");
+  const bridge = bridgeClient(server, { service: proxy.service, logger });
+  t.after(() => bridge.stop());
+  await bridge.start();
+  await joinRoom(bridge, room);
+  await waitFor(/"msg":"joined room"/); // the log line follows the state event
+  const states: string[] = [];
+  bridge.on("room", (s) => states.push(s.state));
+
+  const back = new Promise((resolve) => bridge.once("online", () => resolve(undefined)));
+  proxy.cut();
+  await back;
+  await waitFor(/"msg":"stream resumed"/);
+  assert.deepEqual(states, []);
+  assert.deepEqual(bridge.rooms().map((s) => s.state), ["joined"]);
+  await bridge.send(room, "resumed", { originId: "after-resume" });
+  await user.waitFor((m) => m.originId === "after-resume");
 });
