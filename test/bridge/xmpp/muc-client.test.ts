@@ -20,7 +20,6 @@ before(async () => {
 });
 after(async () => {
   await alice?.stop();
-  if (process.env.SHOW_PROSODY_LOG) console.log(server?.log());
   await server?.stop();
 });
 
