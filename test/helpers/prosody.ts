@@ -65,7 +65,8 @@ export async function prosodyMissing(): Promise<string | undefined> {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A free loopback TCP port (bound once and released). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", reject);

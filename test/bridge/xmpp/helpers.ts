@@ -2,8 +2,9 @@
 // room states, and a pino logger that writes into a string (to check what logs contain).
 import { Writable } from "node:stream";
 import pino, { type Logger } from "pino";
-import { MucClient, type RoomMessage, type RoomState, type XmppOptions } from "../../../bridge/xmpp/index.ts";
+import { MucClient, type RoomMessage, type RoomState, type XmppEvents, type XmppOptions } from "../../../bridge/xmpp/index.ts";
 import type { ProsodyServer } from "../../helpers/prosody.ts";
+import type { XmppUser } from "../../helpers/xmpp-user.ts";
 
 export interface CapturedLog {
   logger: Logger;
@@ -49,17 +50,21 @@ export function bridgeClient(server: ProsodyServer, opts: Partial<XmppOptions> &
   });
 }
 
-/** Resolves with the first room state (from now on) that matches. */
-export function roomState(client: MucClient, match: (s: RoomState) => boolean): Promise<RoomState> {
+/** Resolves with the first event of that name (from now on) whose payload matches. */
+function nextEvent<K extends "room" | "message">(client: MucClient, event: K, match: (v: XmppEvents[K][0]) => boolean): Promise<XmppEvents[K][0]> {
   return new Promise((resolve) => {
-    const on = (s: RoomState) => {
-      if (!match(s)) return;
-      client.off("room", on);
-      resolve(s);
+    const on = (v: XmppEvents[K][0]) => {
+      if (!match(v)) return;
+      client.off(event, on as never);
+      resolve(v);
     };
-    client.on("room", on);
+    client.on(event, on as never);
   });
 }
+
+export const roomState = (client: MucClient, match: (s: RoomState) => boolean) => nextEvent(client, "room", match) as Promise<RoomState>;
+
+export const nextMessage = (client: MucClient, match: (m: RoomMessage) => boolean) => nextEvent(client, "message", match) as Promise<RoomMessage>;
 
 export const joinedState = (client: MucClient, room: string) => roomState(client, (s) => s.room === room && s.state === "joined");
 
@@ -70,14 +75,18 @@ export async function joinRoom(client: MucClient, room: string, opts?: Parameter
   return joined;
 }
 
-/** Resolves with the first message (from now on) that matches. */
-export function nextMessage(client: MucClient, match: (m: RoomMessage) => boolean): Promise<RoomMessage> {
-  return new Promise((resolve) => {
-    const on = (m: RoomMessage) => {
-      if (!match(m)) return;
-      client.off("message", on);
-      resolve(m);
-    };
-    client.on("message", on);
-  });
+/** A started bridge client, stopped after the test, in `room` (and `user` there first, if given). */
+export async function startedBridge(
+  t: { after(fn: () => unknown): void },
+  server: ProsodyServer,
+  room: string,
+  opts: Parameters<typeof bridgeClient>[1] & { user?: XmppUser } = {},
+): Promise<MucClient> {
+  const { user, ...clientOpts } = opts;
+  if (user) await user.join(room, "alice");
+  const bridge = bridgeClient(server, clientOpts);
+  t.after(() => bridge.stop());
+  await bridge.start();
+  await joinRoom(bridge, room);
+  return bridge;
 }

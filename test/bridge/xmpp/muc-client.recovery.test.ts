@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { xml } from "../../../bridge/xmpp/xmpp-js.ts";
 import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
 import { XmppUser } from "../../helpers/xmpp-user.ts";
-import { bridgeClient, captureLogger, joinRoom, joinedState, roomState } from "./helpers.ts";
+import { bridgeClient, captureLogger, joinRoom, joinedState, roomState, startedBridge } from "./helpers.ts";
 
 const skip = await prosodyMissing();
 let server: ProsodyServer;
@@ -28,11 +28,7 @@ async function alice(t: { after(fn: () => unknown): void }): Promise<XmppUser> {
 test("kicked (307): the room reports it and is rejoined", { skip }, async (t) => {
   const room = newRoom();
   const owner = await alice(t); // the room's creator is its owner and may kick
-  await owner.join(room, "alice");
-  const bridge = bridgeClient(server);
-  t.after(() => bridge.stop());
-  await bridge.start();
-  await joinRoom(bridge, room);
+  const bridge = await startedBridge(t, server, room, { user: owner });
 
   const kicked = roomState(bridge, (s) => s.state === "joining");
   const rejoined = kicked.then(() => joinedState(bridge, room));
@@ -70,11 +66,7 @@ test("Prosody restarted: reconnected, every room rejoined, then a message gets t
 test("self-ping (XEP-0410) notices that the room silently forgot us, and we rejoin", { skip }, async (t) => {
   const room = newRoom();
   const user = await alice(t);
-  await user.join(room, "alice");
-  const bridge = bridgeClient(server, { selfPingInterval: 100 });
-  t.after(() => bridge.stop());
-  await bridge.start();
-  await joinRoom(bridge, room);
+  const bridge = await startedBridge(t, server, room, { selfPingInterval: 100, user });
 
   const noticed = roomState(bridge, (s) => s.state === "joining");
   const rejoined = noticed.then(() => joinedState(bridge, room));
@@ -119,11 +111,7 @@ test("banned from one room: that room fails with a reason, the other keeps worki
 test("leave() leaves the room (others see the unavailable presence) and forgets it", { skip }, async (t) => {
   const room = newRoom();
   const user = await alice(t);
-  await user.join(room, "alice");
-  const bridge = bridgeClient(server);
-  t.after(() => bridge.stop());
-  await bridge.start();
-  await joinRoom(bridge, room);
+  const bridge = await startedBridge(t, server, room, { user });
   const gone = user.waitForStanza((s) => s.is("presence") && s.attrs.from === `${room}/bridge` && s.attrs.type === "unavailable");
   await bridge.leave(room);
   await gone;

@@ -5,7 +5,7 @@ import { xml } from "../../../bridge/xmpp/xmpp-js.ts";
 import type { RoomMessage } from "../../../bridge/xmpp/types.ts";
 import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
 import { XmppUser } from "../../helpers/xmpp-user.ts";
-import { bridgeClient, joinRoom, nextMessage } from "./helpers.ts";
+import { bridgeClient, joinRoom, nextMessage, startedBridge } from "./helpers.ts";
 
 const skip = await prosodyMissing();
 let server: ProsodyServer;
@@ -99,11 +99,7 @@ test("a nick held by another client: joined under a suffixed nick, ownership by 
 
 test("a chosen origin-id is sent, and the room's reflection of it confirms delivery", { skip }, async (t) => {
   const room = newRoom();
-  await alice.join(room, "alice");
-  const bridge = bridgeClient(server);
-  t.after(() => bridge.stop());
-  await bridge.start();
-  await joinRoom(bridge, room);
+  const bridge = await startedBridge(t, server, room, { user: alice });
   const reflected = nextMessage(bridge, (m) => m.originId === "chosen-1");
   const result = await bridge.send(room, "hello", { originId: "chosen-1" });
   assert.deepEqual(result, { originIds: ["chosen-1"] });
@@ -115,11 +111,7 @@ test("a chosen origin-id is sent, and the room's reflection of it confirms deliv
 
 test("characters XML 1.0 forbids are stripped and the stream stays up", { skip }, async (t) => {
   const room = newRoom();
-  await alice.join(room, "alice");
-  const bridge = bridgeClient(server);
-  t.after(() => bridge.stop());
-  await bridge.start();
-  await joinRoom(bridge, room);
+  const bridge = await startedBridge(t, server, room, { user: alice });
   await bridge.send(room, "a\u0000b\u0007c\u001b[1md\uFFFFe\uD800f", { originId: "ctl-1" });
   assert.equal((await alice.waitFor((m) => m.originId === "ctl-1" && m)).body, "abc[1mdef");
   await bridge.send(room, "still here", { originId: "ctl-2" });
@@ -129,11 +121,7 @@ test("characters XML 1.0 forbids are stripped and the stream stays up", { skip }
 
 test("a 20,000-character message is split at maxBodyLength, every part confirmed", { skip }, async (t) => {
   const room = newRoom();
-  await alice.join(room, "alice");
-  const bridge = bridgeClient(server, { maxBodyLength: 10_000 });
-  t.after(() => bridge.stop());
-  await bridge.start();
-  await joinRoom(bridge, room);
+  const bridge = await startedBridge(t, server, room, { maxBodyLength: 10_000, user: alice });
   const text = Array.from({ length: 2500 }, (_, i) => `w${String(i).padStart(7, "0")} `).join("").slice(0, 20_000);
   assert.equal(text.length, 20_000);
   const { originIds } = await bridge.send(room, text, { originId: "long" });
@@ -199,11 +187,7 @@ test("inbound corrections (XEP-0308) and real JIDs (shown to the room's owner) a
 
 test("messages() is an async stream of the same messages", { skip }, async (t) => {
   const room = newRoom();
-  await alice.join(room, "alice");
-  const bridge = bridgeClient(server);
-  t.after(() => bridge.stop());
-  await bridge.start();
-  await joinRoom(bridge, room);
+  const bridge = await startedBridge(t, server, room, { user: alice });
   const stream = bridge.messages()[Symbol.asyncIterator]();
   const next = stream.next();
   await alice.say(room, "streamed");
