@@ -126,17 +126,14 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
     }
   }
 
-  /** A working session: the current one if the server still takes it, else a relink, else a QR login. */
-  async function establish(s: HTTPStream, signal: AbortSignal): Promise<Tokens> {
+  /**
+   * A working session: the current one if the server still takes it (unless `stale`: the poll
+   * gave up on it), else a relink with the cookies, else a QR login.
+   */
+  async function establish(s: HTTPStream, signal: AbortSignal, stale: boolean): Promise<Tokens> {
     const lo = loginOptions(s, signal);
+    if (tokens && !stale && (await stillValid(s, tokens, signal))) return tokens;
     if (tokens) {
-      try {
-        await readResult(await s.request(buddiesRequest(ep, tokens), { signal }), "get_online_buddies2");
-        return tokens;
-      } catch (err) {
-        if (!(err instanceof RetcodeError && err.sessionGone)) throw err;
-        log.info({ retcode: err.retcode }, "webqq: session gone; relinking with the saved cookies");
-      }
       setStatus("relogin");
       try {
         return await connect(lo, tokens.ptwebqq);
@@ -146,6 +143,18 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       }
     }
     return await qrLogin(lo);
+  }
+
+  /** The warm-up call doubles as the check of a saved session; false only when the server says it is gone. */
+  async function stillValid(s: HTTPStream, t: Tokens, signal: AbortSignal): Promise<boolean> {
+    try {
+      await readResult(await s.request(buddiesRequest(ep, t), { signal }), "get_online_buddies2");
+      return true;
+    } catch (err) {
+      if (!(err instanceof RetcodeError && err.sessionGone)) throw err;
+      log.info({ retcode: err.retcode }, "webqq: saved session gone; relinking with the saved cookies");
+      return false;
+    }
   }
 
   async function deliver(sink: MessageSink, msg: InboundMessage, signal: AbortSignal): Promise<void> {
@@ -204,9 +213,11 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
 
   async function supervise(s: HTTPStream, sink: MessageSink, signal: AbortSignal): Promise<void> {
     let failures = 0;
+    let stale = false;
     while (!signal.aborted) {
       try {
-        tokens = await establish(s, signal);
+        tokens = await establish(s, signal, stale);
+        stale = false;
         await persist(s);
         await directory!.load(tokens, opts.groups, signal);
         failures = 0;
@@ -234,6 +245,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
         log.warn({ why }, "webqq: session lost; logging in again");
         setStatus("relogin", why);
         directory!.clear();
+        stale = true;
       } catch (err) {
         if (signal.aborted) break;
         failures++;

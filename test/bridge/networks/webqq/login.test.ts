@@ -4,7 +4,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { assertCleanRun, harness, waitForStatus } from "./harness.ts";
 
-test("QR login through an expired QR (65), then messages flow; the session is saved 0600", async (t) => {
+test("QR login through an expired QR (65), then messages flow; the session is saved 0600", { timeout: 20_000 }, async (t) => {
   const h = await harness(t, { autoScan: false });
   const adapter = h.adapter({
     onQr: (qr) => {
@@ -38,7 +38,7 @@ test("QR login through an expired QR (65), then messages flow; the session is sa
   assertCleanRun(h);
 });
 
-test("a restart reuses the saved session: no QR, no login2", async (t) => {
+test("a restart reuses the saved session: no QR, no login2", { timeout: 20_000 }, async (t) => {
   const h = await harness(t);
   const first = await h.run();
   await first.adapter.stop();
@@ -53,7 +53,7 @@ test("a restart reuses the saved session: no QR, no login2", async (t) => {
   assertCleanRun(h);
 });
 
-test("121 relinks without a QR: new gids, groups re-resolved by name, both directions work", async (t) => {
+test("121 relinks without a QR: new gids, groups re-resolved by name, both directions work", { timeout: 20_000 }, async (t) => {
   const h = await harness(t);
   const { adapter, inbox } = await h.run();
   const gidBefore = h.sim.state.session!.gids.get("Dev Group")!.gid;
@@ -73,7 +73,7 @@ test("121 relinks without a QR: new gids, groups re-resolved by name, both direc
   assertCleanRun(h);
 });
 
-test("100000 (login expired) falls back to a new QR login", async (t) => {
+test("100000 (login expired) falls back to a new QR login", { timeout: 20_000 }, async (t) => {
   const h = await harness(t);
   const { adapter, inbox } = await h.run();
   const relogged = waitForStatus(adapter, "online", true);
@@ -86,7 +86,7 @@ test("100000 (login expired) falls back to a new QR login", async (t) => {
   assertCleanRun(h);
 });
 
-test("login() alone runs the QR flow and saves the session that start() then reuses", async (t) => {
+test("login() alone runs the QR flow and saves the session that start() then reuses", { timeout: 20_000 }, async (t) => {
   const h = await harness(t);
   await h.adapter().login();
   assert.equal(h.sim.state.counters.login2, 1);

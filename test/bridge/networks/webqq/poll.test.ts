@@ -1,0 +1,116 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { assertCleanRun, harness, waitForStatus } from "./harness.ts";
+
+test("116 replaces ptwebqq with p; polls, group list and the saved session use the new value", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const { inbox } = await h.run();
+  h.sim.failNextPoll("116");
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "after rotation" });
+  await inbox.waitFor(1);
+  const p = h.sim.state.web!.ptwebqq;
+  const saved = JSON.parse(await readFile(join(h.stateDir, "webqq-qq.session.json"), "utf8"));
+  assert.equal(saved.ptwebqq, p);
+  assertCleanRun(h); // a poll with the old ptwebqq would be a violation
+});
+
+test("103 → get_online_buddies2, then polling goes on", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const { adapter, inbox } = await h.run();
+  const warmups = h.sim.state.counters.buddies;
+  h.sim.failNextPoll("103");
+  h.sim.inject({ group: "Dev Group", sender: { name: "bob" }, content: "after 103" });
+  assert.equal((await inbox.waitFor(1))[0]!.text, "after 103");
+  assert.equal(h.sim.state.counters.buddies, warmups + 1);
+  assert.equal(h.sim.state.counters.login2, 1);
+  assert.equal(adapter.status().state, "online");
+  assertCleanRun(h);
+});
+
+test("idle answers (102, 504, empty result) are normal: no backoff, no relogin", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t, { holdMs: 5 });
+  const { adapter, inbox } = await h.run({ pollHold: 5 });
+  const polls = h.sim.state.counters.polls;
+  await h.sim.state.waitFor(() => (h.sim.state.counters.polls >= polls + 9 ? true : undefined), ["poll"]);
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "x" });
+  await inbox.waitFor(1);
+  assert.equal(h.sim.state.counters.login2, 1);
+  assert.equal(adapter.status().state, "online");
+  assert.ok(!h.logs.some((l) => l.includes("poll2 failed")));
+  assertCleanRun(h);
+});
+
+test("several messages in one answer are all delivered, in order, with names, faces and Chinese intact", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const { inbox } = await h.run();
+  const delivered = new Promise<number>((r) => h.sim.state.once("delivered", r));
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice", card: "Alice" }, content: ["你好 ", ["face", 14], " <b>&amp;</b>"] });
+  h.sim.inject({ group: "Dev Group", sender: { name: "bob" }, content: "second" });
+  h.sim.inject({ group: "Dev Group", sender: { name: "newcomer", card: "新人" }, content: ["third", ["face", 999]] });
+  assert.equal(await delivered, 3); // one answer
+  const msgs = await inbox.waitFor(3);
+  assert.deepEqual(
+    msgs.map((m) => [m.senderName, m.text]),
+    [["Alice", "你好 /微笑 <b>&amp;</b>"], ["bob", "second"], ["新人", "third[face 999]"]],
+  );
+  assert.equal(new Set(msgs.map((m) => m.id)).size, 3);
+  assert.ok(msgs.every((m) => m.group === "Dev Group" && m.id.startsWith("Dev Group:")));
+  assertCleanRun(h);
+});
+
+test("bad answers (malformed, HTML, 500, 503, reset, stall, unknown retcode) are retried, logged, and lose nothing", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const { adapter, inbox } = await h.run();
+  for (const f of ["malformed", "html", "500", "503", "reset", "stall", { retcode: 100001 }] as const) h.sim.failNextPoll(f);
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "survived" });
+  assert.equal((await inbox.waitFor(1))[0]!.text, "survived");
+  assert.equal(adapter.status().state, "online");
+  assert.equal(h.sim.state.counters.login2, 1); // one unknown retcode is not a lost session
+  assert.ok(h.logs.some((l) => l.includes("malformed body")));
+  assert.ok(h.logs.some((l) => l.includes("malformed body: <html>")));
+  assertCleanRun(h);
+});
+
+test("repeated failure retcodes lead to a re-login", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  await h.run();
+  h.sim.failNextPoll({ retcode: 100012 }, 4);
+  await h.sim.waitForLogins(2);
+  assertCleanRun(h);
+});
+
+test("a failing sink keeps the message and retries it; the poll is not re-armed before", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const adapter = h.adapter();
+  let failures = 2;
+  let pollsAtDelivery = -1;
+  const accepted: { text: string; polls: number }[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  h.sim.state.on("delivered", () => (pollsAtDelivery = h.sim.state.counters.polls));
+  await adapter.start(async (m) => {
+    if (failures-- > 0) throw new Error("outbox unavailable");
+    accepted.push({ text: m.text, polls: h.sim.state.counters.polls });
+    done();
+  });
+  await waitForStatus(adapter, "online");
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "durable" });
+  await finished;
+  assert.deepEqual(accepted, [{ text: "durable", polls: pollsAtDelivery }]);
+  assert.equal(h.logs.filter((l) => l.includes("sink failed")).length, 2);
+  assertCleanRun(h);
+});
+
+test("our own messages echoed by the server are not delivered; other groups are ignored", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t, { echoOwn: true, groups: [{ name: "Dev Group" }, { name: "Other" }] });
+  const { adapter, inbox } = await h.run();
+  await adapter.send("Dev Group", "mine");
+  h.sim.inject({ group: "Other", sender: { name: "x" }, content: "elsewhere" });
+  h.sim.inject({ group: "Dev Group", sender: { name: "y" }, content: "theirs" });
+  const msgs = await inbox.waitFor(1);
+  await h.sim.waitForDelivered();
+  assert.deepEqual(msgs.map((m) => m.text), ["theirs"]);
+  assertCleanRun(h);
+});
