@@ -1,5 +1,6 @@
 // send_qun_msg2 with per-group spacing (protocols.md §1.7). Never resent blindly: an answer that
 // does not say "not delivered" is reported as SendError "unknown", not retried here.
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { classifyFailure, type HTTPStream } from "../../../src/index.ts";
 import { SendError } from "../../network.ts";
@@ -74,7 +75,11 @@ export class Sender {
 
   private async sendOne(lane: GroupLane, group: string, gid: number, tokens: Tokens, text: string): Promise<string> {
     const wait = lane.lastSent + lane.interval - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    try {
+      if (wait > 0) await sleep(wait, undefined, { signal: this.o.signal });
+    } catch {
+      throw new SendError("webqq is stopping", "retry");
+    }
     if (this.o.signal.aborted) throw new SendError("webqq is stopping", "retry");
     const msgId = ++this.msgId;
     let status: number;
