@@ -26,8 +26,9 @@ export class GroupTarget implements Target {
     for (const l of this.#listeners) l();
   }
 
+  /** Logged in; a network that cannot report status changes is assumed ready (sends then say). */
   ready(): boolean {
-    return this.network.status().ok;
+    return this.network.onStatus ? this.network.status().ok : true;
   }
 
   onChange(listener: () => void): void {

@@ -164,6 +164,7 @@ export class Relay extends EventEmitter<RelayEvents> {
           for (const g of this.#groups.values()) if (g.network === net) g.changed();
         });
         await net.start(this.sinkFor(net.id));
+        for (const g of this.#groups.values()) if (g.network === net) g.changed();
       }),
     );
   }

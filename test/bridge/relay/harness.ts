@@ -51,6 +51,8 @@ export interface HarnessOptions {
   format?: string;
   qqMax?: number;
   qqOnline?: boolean;
+  /** qq does not implement onStatus (it is optional in NetworkAdapter). */
+  qqWithoutStatusEvents?: boolean;
   /** Reuse a database (restart scenarios). */
   dir?: string;
   muc?: MemoryMuc;
@@ -66,6 +68,7 @@ export async function startHarness(t: TestContext, opts: HarnessOptions = {}): P
   const muc = opts.muc ?? new MemoryMuc();
   const link = new MemoryRoomLink(muc, "bridge");
   const qq = new MemoryNetwork({ id: "qq", groups: ["Dev"], maxMessageLength: opts.qqMax, online: opts.qqOnline });
+  if (opts.qqWithoutStatusEvents) Object.defineProperty(qq, "onStatus", { value: undefined });
   const tg = new MemoryNetwork({ id: "tg", groups: ["G1"] });
   const bridges: BridgeConfig[] = [
     { xmpp: ROOM, format: opts.format ?? "<{nick}> {text}", links: [{ network: "qq", group: "Dev" }, { network: "tg", group: "G1" }] },

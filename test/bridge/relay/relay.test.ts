@@ -173,6 +173,13 @@ test("a target that is down holds only its own queue", async (t) => {
   assert.equal(h.relay.health().ok, true);
 });
 
+test("a network without status events is sent to (its sends report failures)", async (t) => {
+  const h = await startHarness(t, { qqWithoutStatusEvents: true });
+  h.qq.failNext({ kind: "retry" });
+  h.muc.post(ROOM, "carol", "hello");
+  assert.deepEqual((await h.qq.waitForSent(1)).map((m) => m.text), ["<carol> hello"]);
+});
+
 test("nothing is sent to a room before it is joined; queued messages follow the join", async (t) => {
   const h = await startHarness(t, { online: false });
   await h.qq.push({ group: "Dev", text: "early" });
