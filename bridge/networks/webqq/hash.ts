@@ -1,17 +1,20 @@
 // The SmartQQ hash functions (protocols.md §1.3). Pure; verified against the reference's vectors.
 
-/** hash33 over qrsig: the `ptqrtoken` of ptqrlogin. Low 31 bits, as Python and Java agree. */
-export function hash33(s: string): number {
-  let e = 0;
+/** e += (e << 5) + c over the string, from `start`; the low 31 bits, as Python and Java agree. */
+function times33(s: string, start: number): number {
+  let e = start;
   for (let i = 0; i < s.length; i++) e = (e + ((e << 5) >>> 0) + s.charCodeAt(i)) >>> 0;
   return e & 0x7fffffff;
 }
 
-/** bkn / g_tk over skey: hash33 started from 5381 (qun.qq.com APIs). */
+/** hash33 over qrsig: the `ptqrtoken` of ptqrlogin. */
+export function hash33(s: string): number {
+  return times33(s, 0);
+}
+
+/** bkn / g_tk over skey: the same loop started from 5381 (qun.qq.com APIs). */
 export function bkn(skey: string): number {
-  let e = 5381;
-  for (let i = 0; i < skey.length; i++) e = (e + ((e << 5) >>> 0) + skey.charCodeAt(i)) >>> 0;
-  return e & 0x7fffffff;
+  return times33(skey, 5381);
 }
 
 /**

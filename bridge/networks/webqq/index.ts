@@ -233,7 +233,8 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
           hold: opts.pollHold ?? 60_000,
           backoff,
           signal: pollSignal,
-          onItems: (items) => handleItems(directory!, sink, items, pollSignal),
+          // Only stop() interrupts a delivery: a message the server handed over is never dropped.
+          onItems: (items) => handleItems(directory!, sink, items, signal),
           onRotate: async (p) => {
             tokens = { ...tokens!, ptwebqq: p };
             await s.cookies.setCookie(`ptwebqq=${p}; Path=/`, ep.url("d1", "/"));

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, stat } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { assertCleanRun, harness, waitForStatus } from "./harness.ts";
 
@@ -92,5 +92,17 @@ test("login() alone runs the QR flow and saves the session that start() then reu
   assert.equal(h.sim.state.counters.login2, 1);
   await h.run({ onQr: () => assert.fail("no QR expected") });
   assert.equal(h.sim.state.counters.login2, 1);
+  assertCleanRun(h);
+});
+
+test("an unreadable session file is set aside (kept) and a QR login follows", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  await writeFile(join(h.stateDir, "webqq-qq.session.json"), "{broken");
+  await h.run();
+  assert.equal(h.sim.state.counters.qrShown, 1);
+  const kept = (await readdir(h.stateDir)).filter((f) => f.includes(".bad-"));
+  assert.equal(kept.length, 1);
+  assert.equal(await readFile(join(h.stateDir, kept[0]!), "utf8"), "{broken");
+  assert.ok(h.logs.some((l) => l.includes("saved session unusable")));
   assertCleanRun(h);
 });
