@@ -1,0 +1,113 @@
+// The relay with the real MucClient against a real Prosody: a restart between a send and its
+// confirmation neither loses nor duplicates the message.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import type { NetworkAdapter } from "../../../bridge/network.ts";
+import { Relay } from "../../../bridge/relay/relay.ts";
+import { Outbox } from "../../../bridge/store/outbox.ts";
+import { MucClient } from "../../../bridge/xmpp/index.ts";
+import { MemoryNetwork } from "../../helpers/memory-network.ts";
+import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
+import { XmppUser } from "../../helpers/xmpp-user.ts";
+import { settled } from "./harness.ts";
+
+const skip = await prosodyMissing();
+let server: ProsodyServer;
+let alice: XmppUser;
+let n = 0;
+
+before(async () => {
+  if (skip) return;
+  server = await startProsody({ users: { bridge: "bridgepw", alice: "alicepw" } });
+  alice = await XmppUser.connect(server, "alice", "alicepw");
+});
+after(async () => {
+  await alice?.stop();
+  await server?.stop();
+});
+
+type T = { after(fn: () => unknown): void };
+
+function client(t: T): MucClient {
+  const c = new MucClient({
+    jid: "bridge@localhost",
+    password: "bridgepw",
+    service: server.service,
+    nick: "bridge",
+    saslMechanism: "PLAIN",
+    reconnect: { min: 20, max: 200 },
+    selfPingInterval: 3_600_000,
+    logger: pino({ level: "silent" }),
+  });
+  t.after(() => c.stop());
+  return c;
+}
+
+async function setup(t: T) {
+  const room = `crash${++n}@conference.localhost`;
+  await alice.join(room, "alice");
+  const dir = mkdtempSync(join(tmpdir(), "pb-relay-prosody-"));
+  const outbox = new Outbox(join(dir, "outbox.sqlite"));
+  const [item] = outbox.accept({ sourceKey: `net:qq:${room}`, items: [{ bridge: room, target: `xmpp:${room}`, text: "<bob> before the crash" }] }) ?? [];
+  assert.ok(item);
+  return { room, outbox, item, dir };
+}
+
+/** The restarted bridge: a new client and relay on the same outbox. */
+async function restart(t: T, room: string, outbox: Outbox, dir: string) {
+  const qq = new MemoryNetwork({ id: "qq", groups: ["Dev"] });
+  const muc = client(t);
+  const relay = new Relay({
+    bridges: [{ xmpp: room, format: "<{nick}> {text}", links: [{ network: "qq", group: "Dev" }] }],
+    outbox,
+    room: muc,
+    networks: new Map<string, NetworkAdapter>([["qq", qq]]),
+    logger: pino({ level: "silent" }),
+    backoff: { min: 1, max: 10 },
+  });
+  t.after(async () => {
+    await relay.stop(0);
+    await muc.stop();
+    outbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const delivered = settled(relay, "delivered");
+  await relay.start();
+  await muc.start();
+  return { qq, delivered };
+}
+
+test("reflected before the crash: the rejoin history confirms it, nothing is resent", { skip, timeout: 30_000 }, async (t) => {
+  const { room, outbox, item, dir } = await setup(t);
+  outbox.markAttempt(item.id);
+  // The first process sends with the item's origin-id, the room reflects it, and the process
+  // dies before it records the confirmation.
+  const first = client(t);
+  await first.start();
+  const joined = new Promise<void>((r) => first.on("room", (s) => s.room === room && s.state === "joined" && r()));
+  first.join(room);
+  await joined;
+  await first.send(room, item.text, { originId: item.originId });
+  await first.stop();
+
+  const { qq, delivered } = await restart(t, room, outbox, dir);
+  assert.equal((await delivered).id, item.id);
+  assert.equal(outbox.get(item.id)?.state, "delivered");
+  await qq.push({ group: "Dev", text: "after the restart" });
+  await alice.waitFor((m) => m.body === "<alice> after the restart" && m);
+  assert.equal(alice.messages.filter((m) => m.room === room && m.body === "<bob> before the crash").length, 1);
+});
+
+test("attempted but never sent before the crash: sent after the rejoin, once", { skip, timeout: 30_000 }, async (t) => {
+  const { room, outbox, item, dir } = await setup(t);
+  outbox.markAttempt(item.id);
+  const { qq } = await restart(t, room, outbox, dir);
+  await alice.waitFor((m) => m.body === "<bob> before the crash" && m.originId === item.originId && m);
+  await qq.push({ group: "Dev", text: "sentinel" });
+  await alice.waitFor((m) => m.body === "<alice> sentinel" && m);
+  assert.equal(alice.messages.filter((m) => m.originId === item.originId).length, 1);
+});
