@@ -18,6 +18,7 @@ const PLACEHOLDER = /\{(nick|text|network|group|time)\}/g;
 
 /** "2026-11-22 10:03 UTC": minute precision is what a reader of a chat needs. */
 export function formatTime(time: Date): string {
+  if (Number.isNaN(time.getTime())) return "unknown time"; // a bad timestamp must not lose the message
   return `${time.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 

@@ -92,7 +92,15 @@ export class Relay extends EventEmitter<RelayEvents> {
   /** Per room: the last-seen time when the current join asked for history (catch-up lower bound). */
   readonly #catchUpFrom = new Map<string, number | undefined>();
   readonly #drainWaiters = new Set<() => void>();
-  readonly #onMessage = (m: RoomMessage) => this.#roomMessage(m);
+  readonly #onMessage = (m: RoomMessage) => {
+    try {
+      this.#roomMessage(m);
+    } catch (err) {
+      // Not committed (disk full, database locked): the room cannot be asked to redeliver it, so
+      // the loss is logged loudly with the message's id rather than thrown into the XMPP client.
+      this.#log.error({ err, room: m.room, id: m.stanzaId ?? m.originId ?? m.id }, "could not store a room message");
+    }
+  };
   readonly #onRoom = (s: RoomState) => this.#roomState(s);
   #stopping = false;
   #started = false;
@@ -170,9 +178,10 @@ export class Relay extends EventEmitter<RelayEvents> {
   }
 
   /**
-   * Stops relaying: room messages are no longer taken in (the next join's catch-up recovers them),
-   * the outbox drains for up to `drainMs`, then workers and networks stop. What is still pending
-   * stays in the outbox for the next start.
+   * Stops relaying: room messages are no longer taken in (the next join's catch-up recovers them;
+   * reflections still confirm sends), the outbox drains for up to `drainMs`, then workers and
+   * networks stop. A network's sink keeps committing until its network stopped, so what a poll
+   * in flight returns is kept. What is still pending stays in the outbox for the next start.
    */
   async stop(drainMs: number): Promise<{ drained: boolean; depth: number }> {
     if (this.#stopping) return { drained: this.#o.outbox.depth() === 0, depth: this.#o.outbox.depth() };

@@ -27,6 +27,10 @@ test("late messages carry their original time", () => {
   assert.equal(markLate("<a> b", time), "[2026-11-22 10:03 UTC] <a> b");
 });
 
+test("an invalid time is shown as such instead of throwing", () => {
+  assert.equal(markLate("<a> b", new Date("garbage")), "[unknown time] <a> b");
+});
+
 test("attachments follow the text, one URL per line", () => {
   assert.equal(withAttachments("look", ["http://x/1.png", "http://x/2.png"]), "look\nhttp://x/1.png\nhttp://x/2.png");
   assert.equal(withAttachments("", ["http://x/1.png"]), "http://x/1.png");

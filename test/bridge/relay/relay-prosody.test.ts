@@ -9,10 +9,11 @@ import pino from "pino";
 import type { NetworkAdapter } from "../../../bridge/network.ts";
 import { Relay } from "../../../bridge/relay/relay.ts";
 import { Outbox } from "../../../bridge/store/outbox.ts";
-import { MucClient } from "../../../bridge/xmpp/index.ts";
+import type { MucClient } from "../../../bridge/xmpp/index.ts";
 import { MemoryNetwork } from "../../helpers/memory-network.ts";
 import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
 import { XmppUser } from "../../helpers/xmpp-user.ts";
+import { bridgeClient, joinRoom } from "../xmpp/helpers.ts";
 import { settled } from "./harness.ts";
 
 const skip = await prosodyMissing();
@@ -33,16 +34,7 @@ after(async () => {
 type T = { after(fn: () => unknown): void };
 
 function client(t: T): MucClient {
-  const c = new MucClient({
-    jid: "bridge@localhost",
-    password: "bridgepw",
-    service: server.service,
-    nick: "bridge",
-    saslMechanism: "PLAIN",
-    reconnect: { min: 20, max: 200 },
-    selfPingInterval: 3_600_000,
-    logger: pino({ level: "silent" }),
-  });
+  const c = bridgeClient(server);
   t.after(() => c.stop());
   return c;
 }
@@ -88,9 +80,7 @@ test("reflected before the crash: the rejoin history confirms it, nothing is res
   // dies before it records the confirmation.
   const first = client(t);
   await first.start();
-  const joined = new Promise<void>((r) => first.on("room", (s) => s.room === room && s.state === "joined" && r()));
-  first.join(room);
-  await joined;
+  await joinRoom(first, room);
   await first.send(room, item.text, { originId: item.originId });
   await first.stop();
 
