@@ -97,7 +97,8 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     xmpp.on("disconnect", () => {
       if (this.#wasOnline) {
         this.#wasOnline = false;
-        this.#log.warn("disconnected");
+        if (this.#stopping) this.#log.info("disconnected");
+        else this.#log.warn("disconnected");
         this.emit("offline");
       }
       this.#schedule();

@@ -54,8 +54,16 @@ export class MucClient extends EventEmitter<XmppEvents> {
     splitBody("", xmppOpts.maxBodyLength ?? 10_000); // validates the limit at construction
     this.#conn = new XmppConnection(xmppOpts, this.#log);
     this.#conn.on("online", () => this.#onOnline());
-    this.#conn.on("resumed", () => this.emit("online"));
-    this.#conn.on("offline", () => this.emit("offline"));
+    this.#conn.on("resumed", () => {
+      // A resumed stream kept our occupancy: rooms are back as they were, no rejoin.
+      for (const room of this.#rooms.values()) room.resume();
+      this.emit("online");
+    });
+    this.#conn.on("offline", () => {
+      // No connection, no room: health must say so, and nothing is sent until we are back.
+      for (const room of this.#rooms.values()) room.suspend();
+      this.emit("offline");
+    });
     this.#conn.on("fatal", (err) => this.#emitError(err));
     this.#conn.on("stanza", (stanza) => this.#onStanza(stanza));
   }

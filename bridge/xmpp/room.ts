@@ -38,6 +38,8 @@ export class Room {
   #got110 = false;
   #leaving: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** The state when the connection dropped, restored if the stream resumes. */
+  #suspendedFrom: RoomStateName | undefined;
   readonly #deps: RoomDeps;
   readonly #baseNick: string;
 
@@ -75,8 +77,25 @@ export class Room {
     this.#timer = setTimeout(() => this.rejoinLater("no self-presence (110) in time"), this.#deps.joinTimeout);
   }
 
+  /** The connection dropped: not in the room until it resumes or a new session rejoins. */
+  suspend(): void {
+    if (this.#state === "failed" || this.#state === "left") return;
+    this.#clearTimer(); // no join attempts while there is no connection
+    this.#suspendedFrom ??= this.#state;
+    this.#setState("joining", "offline");
+  }
+
+  /** The stream was resumed (XEP-0198): occupancy survived, so the state before the drop holds. */
+  resume(): void {
+    const was = this.#suspendedFrom;
+    this.#suspendedFrom = undefined;
+    if (was === "joined") this.#setState("joined");
+    else if (was === "joining") this.join();
+  }
+
   /** A fresh session: start over with the configured nick. */
   resetForNewSession(): void {
+    this.#suspendedFrom = undefined;
     this.#suffix = 0;
     this.#nick = this.#baseNick;
     this.#reason = undefined;

@@ -135,11 +135,12 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
     void exited.then(() => {
       if (child === proc) child = undefined;
     });
+    const from = output.length; // a restart must not be satisfied by the previous run's lines
     await new Promise<void>((resolve, reject) => {
       const wanted = [`'c2s' on [127.0.0.1]:${c2sPort}`, `'component' on [127.0.0.1]:${componentPort}`];
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
-        if (wanted.every((w) => output.includes(w))) {
+        if (wanted.every((w) => output.includes(w, from))) {
           cleanup();
           resolve();
         }

@@ -51,9 +51,13 @@ test("Prosody restarted: reconnected, every room rejoined, then a message gets t
   const offline = new Promise((resolve) => bridge.once("offline", () => resolve(undefined)));
   const back = new Promise((resolve) => bridge.once("online", () => resolve(undefined)));
   const rejoined = back.then(() => Promise.all([joinedState(bridge, r1), joinedState(bridge, r2)]));
+  const states: string[] = [];
+  bridge.on("room", (s) => s.room === r1 && states.push(s.state));
   await server.restart(); // non-persistent rooms vanish with the server; the bridge recreates them
   await offline;
   await rejoined;
+  assert.equal(states[0], "joining", "a room is not reported joined while the server is gone");
+  assert.equal(states.at(-1), "joined");
   assert.equal(onlines, 2);
   assert.deepEqual(bridge.rooms().map((s) => s.state), ["joined", "joined"]);
 
@@ -139,7 +143,7 @@ async function tcpProxy(port: number): Promise<{ service: string; cut(): void; c
   };
 }
 
-test("a dropped connection is resumed (XEP-0198): rooms stay joined, nothing is rejoined", { skip }, async (t) => {
+test("a dropped connection is resumed (XEP-0198): rooms report the gap, then are joined again without a rejoin", { skip }, async (t) => {
   const room = newRoom();
   const user = await alice(t);
   await user.join(room, "alice");
@@ -152,13 +156,18 @@ test("a dropped connection is resumed (XEP-0198): rooms stay joined, nothing is 
   await joinRoom(bridge, room);
   await waitFor(/"msg":"joined room"/); // the log line follows the state event
   const states: string[] = [];
-  bridge.on("room", (s) => states.push(s.state));
+  bridge.on("room", (s) => states.push(`${s.state}${s.reason ? `:${s.reason}` : ""}`));
+  let joinPresences = 0;
+  bridge.on("room", (s) => void (s.state === "joining" && s.reason !== "offline" && joinPresences++));
 
   const back = new Promise((resolve) => bridge.once("online", () => resolve(undefined)));
   proxy.cut();
   await back;
   await waitFor(/"msg":"stream resumed"/);
-  assert.deepEqual(states, []);
+  // While the connection was gone the room was not reported joined (health tells the truth);
+  // the resumed stream kept our occupancy, so no join presence went out.
+  assert.deepEqual(states, ["joining:offline", "joined"]);
+  assert.equal(joinPresences, 0);
   assert.deepEqual(bridge.rooms().map((s) => s.state), ["joined"]);
   await bridge.send(room, "resumed", { originId: "after-resume" });
   await user.waitFor((m) => m.originId === "after-resume");
