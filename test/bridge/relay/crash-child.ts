@@ -63,6 +63,14 @@ if (mode === "accept") {
     process.stdout.write(`committed ${i}\n`);
   }
 } else {
+  // The handler is in place before "idle" is printed: the parent sends SIGTERM on that line.
+  process.once("SIGTERM", async () => {
+    clearInterval(keepAlive);
+    const { depth } = await relay.stop(5000);
+    outbox.close();
+    process.stdout.write(`stopped depth=${depth}\n`);
+    process.exitCode = 0;
+  });
   let said = false;
   const idle = () => {
     if (said || outbox.next("net:qq:Dev") !== undefined) return;
@@ -71,11 +79,4 @@ if (mode === "accept") {
   };
   idle();
   relay.on("settled", idle);
-  process.once("SIGTERM", async () => {
-    clearInterval(keepAlive);
-    const { depth } = await relay.stop(5000);
-    outbox.close();
-    process.stdout.write(`stopped depth=${depth}\n`);
-    process.exitCode = 0;
-  });
 }
