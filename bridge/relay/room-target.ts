@@ -3,12 +3,10 @@
 // without a reflection may still have reached the room, so it is resent only after a later join,
 // whose history (requested since the attempt) would have shown the reflection.
 import type { OutboxItem } from "../store/outbox.ts";
+import { RoomSendError } from "../xmpp/send-error.ts";
 import type { RoomLink, RoomState } from "./room-link.ts";
 import { errorText, roomTargetKey, type ResendVerdict, type SendOutcome, type Target } from "./target.ts";
 
-/** MucClient's errors that prove the room did not take the message (it has no typed errors). */
-const NOT_SENT = /room not joined|refused message/;
-const NEVER_SENDABLE = /empty body/;
 
 export class RoomTarget implements Target {
   readonly key: string;
@@ -62,9 +60,9 @@ export class RoomTarget implements Target {
       return { kind: "delivered" };
     } catch (err) {
       const error = errorText(err);
-      if (NEVER_SENDABLE.test(error)) return { kind: "fatal", error };
+      if (err instanceof RoomSendError && err.reason === "empty") return { kind: "fatal", error };
       // Refused before it went out, or refused by the room with an error stanza: not in the room.
-      if (NOT_SENT.test(error)) {
+      if (err instanceof RoomSendError && err.notSent) {
         this.#attemptJoin.delete(item.id);
         return { kind: "retry", error };
       }

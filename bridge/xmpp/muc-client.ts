@@ -6,6 +6,7 @@ import { EventEmitter, on } from "node:events";
 import type { Logger } from "pino";
 import { XmppConnection } from "./connection.ts";
 import { Room } from "./room.ts";
+import { RoomSendError } from "./send-error.ts";
 import {
   bareKey,
   errorCondition,
@@ -82,7 +83,7 @@ export class MucClient extends EventEmitter<XmppEvents> {
     clearInterval(this.#pingTimer);
     this.#pingTimer = undefined;
     this.#stopped.abort();
-    for (const [id, p] of this.#pending) this.#settle(id, p, new Error("XMPP client stopped before the room confirmed delivery"));
+    for (const [id, p] of this.#pending) this.#settle(id, p, new RoomSendError("stopped", "XMPP client stopped before the room confirmed delivery"));
     if (this.#conn.online) await Promise.all([...this.#rooms.values()].map((r) => r.leave(2000)));
     for (const room of this.#rooms.values()) room.dispose();
     await this.#conn.stop();
@@ -113,7 +114,7 @@ export class MucClient extends EventEmitter<XmppEvents> {
     const entry = this.#rooms.get(key);
     if (!entry) return;
     for (const [id, p] of this.#pending) {
-      if (p.room === key) this.#settle(id, p, new Error(`left ${entry.jid} before the room confirmed delivery`));
+      if (p.room === key) this.#settle(id, p, new RoomSendError("lost", `left ${entry.jid} before the room confirmed delivery`));
     }
     // Still routed while leaving, so that the room's confirmation reaches it.
     if (this.online) await entry.leave(5000);
@@ -129,10 +130,10 @@ export class MucClient extends EventEmitter<XmppEvents> {
     const key = bareKey(room);
     const entry = this.#rooms.get(key);
     if (!entry || entry.state !== "joined") {
-      return Promise.reject(new Error(`cannot send to ${room}: room not joined (${entry?.state ?? "unknown room"})`));
+      return Promise.reject(new RoomSendError("not-joined", `cannot send to ${room}: room not joined (${entry?.state ?? "unknown room"})`));
     }
     const text = stripForbiddenXmlChars(body);
-    if (text.trim() === "") return Promise.reject(new Error(`cannot send to ${room}: empty body`));
+    if (text.trim() === "") return Promise.reject(new RoomSendError("empty", `cannot send to ${room}: empty body`));
     const base = opts.originId ?? randomUUID();
     const parts = splitBody(text, this.#opts.maxBodyLength ?? 10_000);
     const originIds = parts.map((_, k) => (k === 0 ? base : `${base}.${k}`));
@@ -141,7 +142,7 @@ export class MucClient extends EventEmitter<XmppEvents> {
     return new Promise<{ originIds: string[] }>((resolve, reject) => {
       const timer = setTimeout(() => {
         for (const id of originIds) this.#pending.delete(id);
-        reject(new Error(`${room} did not reflect message ${base} within ${timeout} ms`));
+        reject(new RoomSendError("timeout", `${room} did not reflect message ${base} within ${timeout} ms`));
       }, timeout);
       const pending: PendingSend = {
         room: key,
@@ -164,7 +165,7 @@ export class MucClient extends EventEmitter<XmppEvents> {
       // Parts go out in order; a failed write fails the whole send (the room may hold a prefix).
       (async () => {
         for (const [k, part] of parts.entries()) await this.#conn.send(groupchat(entry.jid, part, originIds[k]!));
-      })().catch((err: Error) => pending.reject(new Error(`sending to ${room} failed: ${err.message}`)));
+      })().catch((err: Error) => pending.reject(new RoomSendError("write-failed", `sending to ${room} failed: ${err.message}`)));
     });
   }
 
@@ -194,7 +195,7 @@ export class MucClient extends EventEmitter<XmppEvents> {
       const key = bareKey(state.room);
       for (const [id, p] of this.#pending) {
         if (p.room === key && p.session < this.#session) {
-          this.#settle(id, p, new Error(`connection to ${state.room} was lost before the room confirmed delivery`));
+          this.#settle(id, p, new RoomSendError("lost", `connection to ${state.room} was lost before the room confirmed delivery`));
         }
       }
     }
@@ -237,7 +238,7 @@ export class MucClient extends EventEmitter<XmppEvents> {
     const pending = id ? this.#pending.get(id) : undefined;
     if (!id || !pending) return;
     const condition = errorCondition(stanza) ?? "undefined-condition";
-    this.#settle(id, pending, new Error(`${stanza.attrs.from} refused message ${id}: ${condition}`));
+    this.#settle(id, pending, new RoomSendError("refused", `${stanza.attrs.from} refused message ${id}: ${condition}`));
   }
 
   #settle(id: string, pending: PendingSend, err: Error): void {

@@ -3,6 +3,7 @@
 // as delayed messages before "joined", own messages are reflected with their origin-id, sends
 // before "joined" are rejected, every `online` rejoins. Faults: a send stored by the room whose
 // reflection is lost (the send rejects), and going offline/online.
+import { RoomSendError } from "../../../bridge/xmpp/send-error.ts";
 import { EventEmitter } from "node:events";
 import type { History, RoomMessage, RoomOptions, RoomState, XmppEvents } from "../../../bridge/xmpp/types.ts";
 import type { RoomLink } from "../../../bridge/relay/room-link.ts";
@@ -137,13 +138,13 @@ export class MemoryRoomLink extends EventEmitter<XmppEvents> implements RoomLink
   }
 
   async send(room: string, body: string, opts: { originId?: string } = {}): Promise<{ originIds: string[] }> {
-    if (!this.#online || this.#states.get(room)?.state !== "joined") throw new Error(`not joined to ${room}`);
+    if (!this.#online || this.#states.get(room)?.state !== "joined") throw new RoomSendError("not-joined", `not joined to ${room}`);
     if (this.#loseReflections > 0) {
       this.#loseReflections -= 1;
       this.#muc.detach(this);
       this.#muc.post(room, this.nick, body, { originId: opts.originId });
       this.#muc.attach(this);
-      throw new Error("no reflection before the timeout");
+      throw new RoomSendError("timeout", "no reflection before the timeout");
     }
     this.#muc.post(room, this.nick, body, { originId: opts.originId });
     return { originIds: opts.originId ? [opts.originId] : [] };
