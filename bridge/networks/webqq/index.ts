@@ -12,7 +12,7 @@ import { Directory } from "./directory.ts";
 import { endpoints, USER_AGENT } from "./endpoints.ts";
 import { connect, LoginFailedError, qrLogin, type LoginOptions } from "./login.ts";
 import { runPoller } from "./poller.ts";
-import { decodeQrPng, renderQrTerminal } from "./qr-terminal.ts";
+import { decodeQrPng, printQr } from "./qr-terminal.ts";
 import { snippet } from "./retcode.ts";
 import { Sender } from "./sender.ts";
 import { loadSession, saveSession, sessionPath, setAsideSession } from "./session.ts";
@@ -25,7 +25,7 @@ export interface WebqqOptions {
   groups: string[]; // configured group NAMES to relay
   sendInterval?: number; // ms between sends per group, default 500
   pollHold?: number; // expected server hold ms (timeout = hold + margin), default 60000
-  onQr?: (qr: { png: Uint8Array; pngPath: string; text: string }) => void; // default: print the QR to stderr as terminal blocks
+  onQr?: (qr: { png: Uint8Array; pngPath: string; text: string }) => void | Promise<void>; // default: print the QR to stderr as terminal blocks
   retry?: Partial<RetryOptions>; // tests pass tiny delays
   /** ms between QR status polls (the web page polled every 1–3 s); default 2000. */
   qrPollInterval?: number;
@@ -33,12 +33,6 @@ export interface WebqqOptions {
 
 /** Longest text one send() takes: 720 UTF-8 bytes hold 240 characters of any script. */
 export const WEBQQ_MAX_MESSAGE_LENGTH = 240;
-
-/** Prints the QR to stderr as terminal blocks, with the PNG's path. */
-async function printQr(qr: { pngPath: string; text: string }): Promise<void> {
-  const blocks = qr.text === "" ? "" : await renderQrTerminal(qr.text);
-  process.stderr.write(`${blocks}\nScan this QR code with the QQ mobile app (also saved as ${qr.pngPath}).\n`);
-}
 
 export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Promise<void> } {
   const { checkSig: _never, ...bases } = opts.endpoints ?? {};
@@ -102,8 +96,8 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
         } catch (err) {
           log.warn({ err: (err as Error).message }, "webqq: could not decode the QR image; use the PNG");
         }
-        if (opts.onQr) opts.onQr({ png, pngPath: path, text });
-        else await printQr({ pngPath: path, text });
+        if (opts.onQr) await opts.onQr({ png, pngPath: path, text });
+        else await printQr({ pngPath: path, text }, process.stderr);
       },
     };
   }

@@ -18,3 +18,9 @@ export function decodeQrPng(png: Uint8Array): string {
 export function renderQrTerminal(text: string): Promise<string> {
   return QRCode.toString(text, { type: "terminal", small: true });
 }
+
+/** Shows the QR in a terminal (or says to open the PNG when it could not be decoded) and where the PNG is. */
+export async function printQr(qr: { pngPath: string; text: string }, out: { write(s: string): unknown }): Promise<void> {
+  const art = qr.text === "" ? "(the QR image could not be shown in the terminal: open the PNG)\n" : await renderQrTerminal(qr.text);
+  out.write(`${art}\nScan this QR code with the QQ mobile app (also saved as ${qr.pngPath}).\n`);
+}
