@@ -10,13 +10,31 @@ export interface WebqqNetworkConfig {
   poll_hold?: number;
 }
 
-/** Accepted by the schema; `run` says "not supported yet" where it has no adapter. */
-export interface OtherNetworkConfig {
-  type: "onebot11" | "onebot12" | "telegram";
-  [k: string]: unknown;
+export interface Onebot11NetworkConfig {
+  type: "onebot11";
+  /** HTTP API base URL, e.g. http://127.0.0.1:5700. */
+  api: string;
+  access_token?: string;
+  /** How events arrive: go-cqhttp's get_updates long poll, HTTP POST webhook, or NapCat's SSE /_events. */
+  events: "long-poll" | "webhook" | "sse";
+  webhook?: { listen: string; secret?: string; path?: string };
 }
 
-export type NetworkConfig = WebqqNetworkConfig | OtherNetworkConfig;
+export interface Onebot12NetworkConfig {
+  type: "onebot12";
+  /** The action endpoint (POST /). */
+  url: string;
+  access_token?: string;
+}
+
+export interface TelegramNetworkConfig {
+  type: "telegram";
+  token: string;
+  /** Bot API base URL (self-hosted server); default https://api.telegram.org. */
+  api?: string;
+}
+
+export type NetworkConfig = WebqqNetworkConfig | Onebot11NetworkConfig | Onebot12NetworkConfig | TelegramNetworkConfig;
 
 export interface BridgeLink {
   network: string;

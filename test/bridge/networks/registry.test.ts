@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { createNetwork, UnsupportedNetworkError } from "../../../bridge/networks/registry.ts";
+import type { NetworkConfig } from "../../../bridge/config/types.ts";
 
 const ctx = (stateDir: string) => ({ stateDir, logger: pino({ level: "silent" }), groups: ["Dev Group"] });
 
@@ -20,7 +21,7 @@ test("a webqq entry builds the WebQQ adapter under its config id", (t) => {
 
 for (const type of ["onebot11", "onebot12", "telegram"] as const) {
   test(`a ${type} entry is refused with a clear error`, () => {
-    assert.throws(() => createNetwork("ob", { type }, ctx("/nonexistent")), (err: unknown) => {
+    assert.throws(() => createNetwork("ob", { type } as unknown as NetworkConfig, ctx("/nonexistent")), (err: unknown) => {
       assert.ok(err instanceof UnsupportedNetworkError);
       assert.equal(err.message, `network "ob": network type ${type} is not supported yet`);
       return true;
