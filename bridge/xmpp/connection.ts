@@ -19,11 +19,16 @@ export interface ConnectionEvents {
   stanza: [XmlElement];
 }
 
-/** Authentication cannot succeed without a configuration change. */
+/**
+ * Logging in cannot succeed without a configuration change: the server refused our credentials
+ * (`kind: "auth"`) or its TLS certificate did not verify (`kind: "tls"`). Never retried.
+ */
 export class XmppAuthError extends Error {
-  constructor(message: string) {
+  readonly kind: "auth" | "tls";
+  constructor(message: string, kind: "auth" | "tls" = "auth") {
     super(message);
     this.name = "XmppAuthError";
+    this.kind = kind;
   }
 }
 
@@ -111,7 +116,7 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     return this.#xmpp.status === "online";
   }
 
-  /** Resolves when first online; rejects on an auth or certificate failure, or on stop(). */
+  /** Resolves when first online; rejects on an auth or certificate failure (XmppAuthError), or on stop(). */
   start(): Promise<void> {
     if (this.#fatal) return Promise.reject(this.#fatal);
     const started = new Promise<void>((resolve, reject) => (this.#starting = { resolve, reject }));
@@ -162,14 +167,14 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
   #onError(err: Error & { code?: string; condition?: string }): void {
     this.#lastError = err;
     if (this.#fatal || this.#stopping) return;
-    const auth = err.name === "SASLError" || err instanceof XmppAuthError;
-    const cert = !!err.code && CERT_ERROR.test(err.code);
-    if (auth || (cert && this.#starting)) {
-      const why = auth
-        ? `XMPP authentication failed for ${this.bareJid}: ${err.condition ?? err.message}`
-        : `XMPP TLS certificate of the server rejected (${err.code}): ${err.message}; set verifyTls: false only for a self-signed test server`;
-      this.#fail(new XmppAuthError(why));
-      return;
+    // Both are as final on a reconnect as at start: retrying cannot fix them, only a config change.
+    if (err.name === "SASLError" || (err instanceof XmppAuthError && err.kind === "auth")) {
+      const why = `XMPP authentication failed for ${this.bareJid}: ${err.condition ?? err.message}; not retrying (fix the password or account)`;
+      return this.#fail(new XmppAuthError(why, "auth"));
+    }
+    if (err.code && CERT_ERROR.test(err.code)) {
+      const why = `XMPP TLS certificate of the server rejected (${err.code}): ${err.message}; not retrying (set verifyTls: false only for a self-signed test server)`;
+      return this.#fail(new XmppAuthError(why, "tls"));
     }
     this.#log.warn({ err: { message: err.message, code: err.code } }, "connection error");
   }

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter, on } from "node:events";
 import type { Logger } from "pino";
-import { XmppConnection } from "./connection.ts";
+import { XmppAuthError, XmppConnection } from "./connection.ts";
 import { Room } from "./room.ts";
 import { RoomSendError } from "./send-error.ts";
 import {
@@ -65,7 +65,10 @@ export class MucClient extends EventEmitter<XmppEvents> {
       for (const room of this.#rooms.values()) room.suspend();
       this.emit("offline");
     });
-    this.#conn.on("fatal", (err) => this.#emitError(err));
+    this.#conn.on("fatal", (err) => {
+      this.#loginFailed(err);
+      this.#emitError(err);
+    });
     this.#conn.on("stanza", (stanza) => this.#onStanza(stanza));
   }
 
@@ -74,7 +77,12 @@ export class MucClient extends EventEmitter<XmppEvents> {
   }
 
   async start(): Promise<void> {
-    await this.#conn.start();
+    try {
+      await this.#conn.start();
+    } catch (err) {
+      if (err instanceof XmppAuthError) this.#loginFailed(err);
+      throw err;
+    }
     const interval = this.#opts.selfPingInterval ?? 60_000;
     this.#pingTimer ??= setInterval(() => this.#selfPingAll(interval), interval);
   }
@@ -273,6 +281,13 @@ export class MucClient extends EventEmitter<XmppEvents> {
         })
         .finally(() => this.#pinging.delete(key));
     }
+  }
+
+  /** The connection gave up for good: no room can be joined and no send confirmed. */
+  #loginFailed(err: Error): void {
+    const reason = err instanceof XmppAuthError && err.kind === "tls" ? "certificate-rejected" : "login-refused";
+    for (const [id, p] of this.#pending) this.#settle(id, p, new RoomSendError("lost", `XMPP connection failed before the room confirmed delivery: ${err.message}`));
+    for (const room of this.#rooms.values()) room.fail(reason);
   }
 
   #emitError(err: Error): void {

@@ -111,6 +111,12 @@ export class Room {
     this.#timer = setTimeout(() => this.join(), delay);
   }
 
+  /** Out of the room for good (e.g. the connection cannot log in): no more join attempts. */
+  fail(reason: string): void {
+    this.#suspendedFrom = undefined;
+    if (this.#state !== "failed") this.#failed(reason);
+  }
+
   /** A self-ping showed we are still in: the kick/rejoin backoff can start over. */
   confirmed(): void {
     this.#rejoins = 0;

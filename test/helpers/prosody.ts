@@ -8,7 +8,7 @@
 // Without prosody on PATH: throws when CI is set (never a silent skip there); otherwise use
 // `prosodyMissing()` to skip with a clear message.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,11 @@ export interface ProsodyOptions {
   users?: Record<string, string>;
   /** muc_room_default_history_length; default 20. */
   roomHistory?: number;
+  /**
+   * STARTTLS required on c2s with a self-signed certificate for "localhost", generated for this
+   * server (`server.certificate` holds its PEM). Default: no TLS module, plain c2s.
+   */
+  tls?: boolean;
 }
 
 export interface ProsodyServer {
@@ -33,6 +38,8 @@ export interface ProsodyServer {
   componentPort: number;
   service: string;
   dir: string;
+  /** PEM of the self-signed certificate when started with `tls: true`. */
+  certificate?: string;
   /** Clean shutdown (SIGTERM, waits for exit). Removes the temp dir unless `keepDir`. */
   stop(opts?: { keepDir?: boolean }): Promise<void>;
   /** Stop and start again on the same ports with the same data. */
@@ -42,6 +49,8 @@ export interface ProsodyServer {
   /** Start again after kill()/stop({keepDir: true}). */
   start(): Promise<void>;
   register(user: string, password: string): Promise<void>;
+  /** Changes a user's password on the running server (sessions already logged in stay). */
+  setPassword(user: string, password: string): Promise<void>;
   /** Run one command in Prosody's admin shell (mod_admin_shell), returns its output. */
   shell(command: string): Promise<string>;
   /**
@@ -77,7 +86,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function config(dir: string, c2sPort: number, componentPort: number, roomHistory: number, secret: string): string {
+interface ConfigParams {
+  dir: string;
+  c2sPort: number;
+  componentPort: number;
+  roomHistory: number;
+  secret: string;
+  /** Paths of the certificate and key: STARTTLS on and required. */
+  tls?: { certificate: string; key: string };
+}
+
+function config({ dir, c2sPort, componentPort, roomHistory, secret, tls }: ConfigParams): string {
   return `
 data_path = "${dir}/data"
 pidfile = "${dir}/prosody.pid"
@@ -88,15 +107,16 @@ interfaces = { "127.0.0.1" }
 c2s_ports = { ${c2sPort} };  c2s_interfaces = { "127.0.0.1" }
 component_ports = { ${componentPort} };  component_interfaces = { "127.0.0.1" }
 admin_socket = "${dir}/admin.sock"
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "smacks"; "admin_shell" }
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "smacks"; "admin_shell"${tls ? '; "tls"' : ""} }
 modules_disabled = { "s2s"; "offline" }
 authentication = "internal_hashed"
 storage = "internal"
-c2s_require_encryption = false
-allow_unencrypted_plain_auth = true
+c2s_require_encryption = ${tls ? "true" : "false"}
+allow_unencrypted_plain_auth = ${tls ? "false" : "true"}
 allow_registration = false
 smacks_hibernation_time = 30
 VirtualHost "localhost"
+${tls ? `  ssl = { certificate = ${luaString(tls.certificate)}; key = ${luaString(tls.key)} }` : ""}
 Component "conference.localhost" "muc"
   muc_room_locking = false
   muc_room_default_history_length = ${roomHistory}
@@ -106,7 +126,24 @@ Component "bridge.localhost"
 }
 
 function luaString(s: string): string {
-  return JSON.stringify(s); // a JSON string of plain JIDs is a valid Lua string literal
+  return JSON.stringify(s); // a JSON string of plain JIDs or paths is a valid Lua string literal
+}
+
+/**
+ * A self-signed certificate for "localhost" (openssl comes with Prosody: prosody → ssl-cert →
+ * openssl), valid for a day. Node's crypto can sign but not build an X.509 certificate.
+ */
+async function selfSignedCertificate(dir: string): Promise<{ certificate: string; key: string }> {
+  const certificate = join(dir, "localhost.crt");
+  const key = join(dir, "localhost.key");
+  await run("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", key, "-out", certificate, "-days", "1", "-subj", "/CN=localhost",
+    "-addext", "subjectAltName=DNS:localhost",
+  ]).catch((err: Error) => {
+    throw new Error(`startProsody({ tls: true }) needs openssl to make a test certificate: ${err.message}`);
+  });
+  return { certificate, key };
 }
 
 export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodyServer> {
@@ -116,7 +153,8 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
   const [c2sPort, componentPort] = [await freePort(), await freePort()];
   const secret = "component-secret";
   const cfg = join(dir, "prosody.cfg.lua");
-  await writeFile(cfg, config(dir, c2sPort, componentPort, opts.roomHistory ?? 20, secret));
+  const tls = opts.tls ? await selfSignedCertificate(dir) : undefined;
+  await writeFile(cfg, config({ dir, c2sPort, componentPort, roomHistory: opts.roomHistory ?? 20, secret, ...(tls ? { tls } : {}) }));
 
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -170,6 +208,11 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
 
   for (const [user, password] of Object.entries(opts.users ?? {})) await register(user, password);
   await start();
+  // Prosody without LuaSec starts anyway and serves no STARTTLS: a TLS test must fail, not pass plain.
+  if (tls && !/^localhost:tls\s+info\s+Certificates loaded/m.test(output)) {
+    await halt();
+    throw new Error(`Prosody did not load the TLS certificate (is lua-sec installed?):\n${output}`);
+  }
 
   return {
     domain: "localhost",
@@ -180,6 +223,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
     componentPort,
     service: `xmpp://127.0.0.1:${c2sPort}`,
     dir,
+    ...(tls ? { certificate: await readFile(tls.certificate, "utf8") } : {}),
     async stop(stopOpts) {
       await halt();
       if (!stopOpts?.keepDir) await rm(dir, { recursive: true, force: true });
@@ -193,6 +237,10 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
     },
     start,
     register,
+    async setPassword(user, password) {
+      const { stdout } = await run("prosodyctl", ["--config", cfg, "shell", `user:password(${luaString(`${user}@localhost`)}, ${luaString(password)})`]);
+      if (!/OK/.test(stdout)) throw new Error(`setPassword(${user}): ${stdout.trim()}`);
+    },
     async shell(command) {
       const { stdout } = await run("prosodyctl", ["--config", cfg, "shell", command]);
       return stdout;

@@ -1,5 +1,7 @@
 // Shared pieces of the MucClient tests: a bridge client against a test Prosody, waiting for
-// room states, and a pino logger that writes into a string (to check what logs contain).
+// room states, a pino logger that writes into a string (to check what logs contain), and a TCP
+// proxy that counts and cuts connections.
+import { createConnection, createServer, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import pino, { type Logger } from "pino";
 import { MucClient, type RoomMessage, type RoomState, type XmppEvents, type XmppOptions } from "../../../bridge/xmpp/index.ts";
@@ -89,4 +91,48 @@ export async function startedBridge(
   await bridge.start();
   await joinRoom(bridge, room);
   return bridge;
+}
+
+export interface TcpProxy {
+  service: string;
+  /** Connections accepted so far: a reconnect storm shows here. */
+  readonly connections: number;
+  /** Resolves once `count` connections have been accepted in all. */
+  waitForConnections(count: number): Promise<void>;
+  /** Drops every open connection, as a network failure would. */
+  cut(): void;
+  close(): Promise<void>;
+}
+
+/** A loopback TCP proxy to the server's port whose connections a test can count and cut. */
+export async function tcpProxy(port: number): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  const waiters = new Set<() => boolean>();
+  let connections = 0;
+  const proxy = createServer((client) => {
+    connections++;
+    for (const w of waiters) if (w()) waiters.delete(w);
+    const upstream = createConnection(port, "127.0.0.1");
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const { port: proxyPort } = proxy.address() as { port: number };
+  return {
+    service: `xmpp://127.0.0.1:${proxyPort}`,
+    get connections() {
+      return connections;
+    },
+    waitForConnections: (count) =>
+      new Promise<void>((resolve) => {
+        const w = () => connections >= count && (resolve(), true);
+        if (!w()) waiters.add(w);
+      }),
+    cut: () => sockets.forEach((s) => s.destroy()),
+    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), proxy.close(() => resolve()))),
+  };
 }

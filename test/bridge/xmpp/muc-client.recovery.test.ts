@@ -1,12 +1,11 @@
 // MucClient against a real Prosody: getting back into rooms after kicks, server restarts,
 // silent removal, and keeping the other rooms working when one is lost for good.
-import { createConnection, createServer, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { xml } from "../../../bridge/xmpp/xmpp-js.ts";
 import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
 import { XmppUser } from "../../helpers/xmpp-user.ts";
-import { bridgeClient, captureLogger, joinRoom, joinedState, roomState, startedBridge } from "./helpers.ts";
+import { bridgeClient, captureLogger, joinRoom, joinedState, roomState, startedBridge, tcpProxy } from "./helpers.ts";
 
 const skip = await prosodyMissing();
 let server: ProsodyServer;
@@ -121,27 +120,6 @@ test("leave() leaves the room (others see the unavailable presence) and forgets 
   await gone;
   assert.deepEqual(bridge.rooms(), []);
 });
-
-/** A loopback TCP proxy to the server whose connections a test can cut, as a network drop would. */
-async function tcpProxy(port: number): Promise<{ service: string; cut(): void; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const proxy = createServer((client) => {
-    const upstream = createConnection(port, "127.0.0.1");
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  const { port: proxyPort } = proxy.address() as { port: number };
-  return {
-    service: `xmpp://127.0.0.1:${proxyPort}`,
-    cut: () => sockets.forEach((s) => s.destroy()),
-    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), proxy.close(() => resolve()))),
-  };
-}
 
 test("a dropped connection is resumed (XEP-0198): rooms report the gap, then are joined again without a rejoin", { skip }, async (t) => {
   const room = newRoom();
