@@ -7,6 +7,7 @@
 //   const m = await alice.waitFor((m) => m.body === "hi" && m);   // any message seen so far or later
 //   alice.messages                                                 // every groupchat message, in order
 //   await alice.kick(room, "bridge")                               // moderator only (room creators are owners)
+//   await alice.configureRoom(room, { "muc#roomconfig_roomsecret": "pw" })  // owner only
 //   await alice.waitForStanza((s) => s.is("presence") && s)        // raw stanzas, same rules
 //
 // waitFor/waitForStanza look at everything received so far (only what arrives from now on with
@@ -88,6 +89,27 @@ export class XmppUser {
         "iq",
         { type: "set", to: room },
         xml("query", { xmlns: "http://jabber.org/protocol/muc#admin" }, xml("item", { nick, role: "none" }, xml("reason", {}, reason))),
+      ),
+    );
+  }
+
+  /** Submits the room configuration form (owner only), e.g. {"muc#roomconfig_roomsecret": "pw"}. */
+  async configureRoom(room: string, fields: Record<string, string>): Promise<void> {
+    const field = (name: string, value: string) => xml("field", { var: name }, xml("value", {}, value));
+    await this.xmpp.iqCaller.request(
+      xml(
+        "iq",
+        { type: "set", to: room },
+        xml(
+          "query",
+          { xmlns: "http://jabber.org/protocol/muc#owner" },
+          xml(
+            "x",
+            { xmlns: "jabber:x:data", type: "submit" },
+            field("FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig"),
+            ...Object.entries(fields).map(([name, value]) => field(name, value)),
+          ),
+        ),
       ),
     );
   }
