@@ -117,7 +117,7 @@ export class HTTPStream implements ChainOwner {
     const signal = opts.signal === undefined ? this.closeController.signal : AbortSignal.any([opts.signal, this.closeController.signal]);
     this.oneShots++;
     try {
-      return await this.transport.send(spec, signal, this.log);
+      return await this.transport.send(spec, signal, signal, this);
     } finally {
       this.oneShots--;
       this.onIdle?.();
@@ -210,7 +210,7 @@ export class HTTPStream implements ChainOwner {
         let result: StepResult;
         try {
           strand.state = step.request.longPoll === true ? "parked" : "sending";
-          const res = await this.transport.send(step.request, signal, chain.log);
+          const res = await this.transport.send(step.request, signal, chain.wire, chain);
           strand.state = "reading";
           const readback = step.readback;
           if (readback === undefined) {
@@ -247,12 +247,12 @@ export class HTTPStream implements ChainOwner {
     const policy: ErrorPolicy = chain.onError;
     const secrets = this.transport.secretsOf(step.request);
     if (err instanceof RequestSpecError || policy === "end") {
-      chain.log.error({ err: redactError(err, secrets), url: redactUrl(step.request.url, secrets), failures: strand.failures }, "chain step failed; chain ends");
+      chain.log.error({ error: redactError(err, secrets), url: redactUrl(step.request.url, secrets), failures: strand.failures }, "chain step failed; chain ends");
       throw err;
     }
     if (policy === "retry") {
       const wait = backoffDelay(strand.failures, { min: this.chainBackoff.min, max: this.chainBackoff.max });
-      chain.log.warn({ err: redactError(err, secrets), url: redactUrl(step.request.url, secrets), failures: strand.failures, retryIn: wait }, "chain step failed; retrying");
+      chain.log.warn({ error: redactError(err, secrets), url: redactUrl(step.request.url, secrets), failures: strand.failures, retryIn: wait }, "chain step failed; retrying");
       return { request: step.request, readback: step.readback, delay: Math.max(1, wait) };
     }
     return await policy(err, step, strand);

@@ -2,15 +2,73 @@
 import { RequestSpecError } from "./errors.ts";
 import type { RequestSpec } from "./types.ts";
 
+/** The parts of a URL a request needs. Parsed once per distinct URL string (see parseUrl). */
+export interface ParsedUrl {
+  readonly href: string;
+  readonly origin: string;
+  /** pathname + search, what goes on the request line. */
+  readonly path: string;
+  readonly hostname: string;
+}
+
 /** One concrete HTTP exchange: the request after defaults, query and body encoding. */
 export interface Hop {
-  url: URL;
+  url: ParsedUrl;
   method: string;
   /** Lowercased header names; owned by this hop (the cookie header is set per attempt). */
   headers: Record<string, string>;
   body: string | Uint8Array | undefined;
   /** A Cookie header the caller set by hand; jar cookies are appended to it. */
   userCookie: string | undefined;
+}
+
+// Chains send the same few URLs again and again; WHATWG URL parsing is the costliest step of
+// preparing a request, so distinct URL strings are parsed once. Bounded: cleared when full.
+const PARSED = new Map<string, ParsedUrl>();
+const PARSED_MAX = 1024;
+
+function fromURL(u: URL): ParsedUrl {
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw new RequestSpecError(`unsupported protocol ${u.protocol} (http: and https: only)`);
+  }
+  return { href: u.href, origin: u.origin, path: u.pathname + u.search, hostname: u.hostname };
+}
+
+export function parseUrl(url: string | URL, base?: string): ParsedUrl {
+  if (typeof url !== "string") return fromURL(url);
+  if (base === undefined) {
+    const hit = PARSED.get(url);
+    if (hit !== undefined) return hit;
+  }
+  let u: URL;
+  try {
+    u = new URL(url, base);
+  } catch {
+    throw new RequestSpecError("RequestSpec.url is not an absolute URL");
+  }
+  const parsed = fromURL(u);
+  if (base === undefined) {
+    if (PARSED.size >= PARSED_MAX) PARSED.clear();
+    PARSED.set(url, parsed);
+  }
+  return parsed;
+}
+
+/** The spec's URL with its `query` appended. */
+function withQuery(spec: RequestSpec): string | URL {
+  const query = spec.query;
+  if (query === undefined) return spec.url;
+  let u: URL;
+  try {
+    u = new URL(spec.url);
+  } catch {
+    throw new RequestSpecError("RequestSpec.url is not an absolute URL");
+  }
+  for (const key in query) {
+    const v = query[key];
+    if (v !== undefined && v !== null) u.searchParams.append(key, String(v));
+  }
+  return u;
 }
 
 /** Lowercases header names once, so merging is a plain property write. */
@@ -25,22 +83,10 @@ export function lowerHeaders(headers: Record<string, string> | undefined): Recor
 }
 
 export function prepareHop(spec: RequestSpec, defaultHeaders: Record<string, string>): Hop {
-  let url: URL;
-  try {
-    url = typeof spec.url === "string" ? new URL(spec.url) : new URL(spec.url.href);
-  } catch {
-    throw new RequestSpecError("RequestSpec.url is not an absolute URL");
+  if (spec === null || typeof spec !== "object" || (typeof spec.url !== "string" && !(spec.url instanceof URL))) {
+    throw new RequestSpecError("a RequestSpec needs a url (string or URL)");
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new RequestSpecError(`unsupported protocol ${url.protocol} (http: and https: only)`);
-  }
-  const query = spec.query;
-  if (query !== undefined) {
-    for (const key in query) {
-      const v = query[key];
-      if (v !== undefined && v !== null) url.searchParams.append(key, String(v));
-    }
-  }
+  const url = parseUrl(withQuery(spec));
   const headers: Record<string, string> = { ...defaultHeaders };
   const own = spec.headers;
   if (own !== undefined) {
@@ -84,13 +130,12 @@ export function isRedirectStatus(status: number): boolean {
  * Cookie) do not cross to another origin; jar cookies are chosen per URL anyway.
  */
 export function redirectHop(hop: Hop, status: number, location: string): Hop | undefined {
-  let url: URL;
+  let url: ParsedUrl;
   try {
-    url = new URL(location, hop.url);
+    url = parseUrl(location, hop.url.href);
   } catch {
     return undefined;
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
   const headers = { ...hop.headers };
   let { method, body, userCookie } = hop;
   if ((status === 303 && method !== "HEAD") || ((status === 301 || status === 302) && method === "POST")) {

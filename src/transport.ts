@@ -1,9 +1,10 @@
 // Sends one RequestSpec: cookies in and out on every hop, redirects followed here (so no
 // Set-Cookie on a 3xx is lost), retries through p-retry with full-jitter backoff.
+import type { EventEmitter } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import pRetry from "p-retry";
 import type { Logger } from "pino";
-import type { CookieJar } from "tough-cookie";
+import { type CookieJar, MemoryCookieStore } from "tough-cookie";
 import { HTTPStatusError, RedirectError } from "./errors.ts";
 import type { Lanes } from "./lanes.ts";
 import { redactError, redactUrl } from "./redact.ts";
@@ -24,6 +25,9 @@ export interface TransportOptions {
 
 const DEFAULT_MAX_REDIRECTS = 10;
 
+/** What undici listens on to abort an exchange: an AbortSignal, or an EventEmitter emitting "abort". */
+export type Wire = AbortSignal | EventEmitter | undefined;
+
 export class Transport {
   readonly lanes: Lanes;
   readonly jar: CookieJar;
@@ -34,6 +38,8 @@ export class Transport {
   private readonly headers: Record<string, string>;
   /** Sync jar calls avoid two promise hops per request; async stores get the async API. */
   private readonly syncJar: boolean;
+  /** The jar's in-memory index, when it has one: lets a request skip the jar when no cookie can match. */
+  private readonly memoryIndex: MemoryCookieStore["idx"] | undefined;
 
   constructor(opts: TransportOptions) {
     this.lanes = opts.lanes;
@@ -43,7 +49,25 @@ export class Transport {
     this.longPollTimeout = opts.longPollTimeout;
     this.headers = opts.headers;
     this.secrets = opts.secrets;
-    this.syncJar = (opts.jar as unknown as { store?: { synchronous?: boolean } }).store?.synchronous === true;
+    const store = (opts.jar as unknown as { store?: unknown }).store;
+    this.syncJar = (store as { synchronous?: boolean } | undefined)?.synchronous === true;
+    this.memoryIndex = store instanceof MemoryCookieStore ? store.idx : undefined;
+  }
+
+  /**
+   * False only when the in-memory jar holds no cookie for `hostname` or any parent domain, so the
+   * jar lookup (the costliest part of a short request) can be skipped.
+   */
+  private mayHaveCookies(hostname: string): boolean {
+    const idx = this.memoryIndex;
+    if (idx === undefined || hostname.charCodeAt(0) === 91 /* "[" IPv6 */) return true;
+    let domain = hostname;
+    for (;;) {
+      if (idx[domain] !== undefined) return true;
+      const dot = domain.indexOf(".");
+      if (dot < 0) return false;
+      domain = domain.slice(dot + 1);
+    }
   }
 
   /** Secrets to redact for this request: the stream's and the request's own. */
@@ -60,24 +84,35 @@ export class Transport {
     return merged.retries > 0 ? merged : null;
   }
 
-  async send(spec: RequestSpec, signal: AbortSignal | undefined, log: Logger): Promise<HTTPResponse> {
+  /**
+   * Sends a request, following redirects and retrying. `signal` cancels retry waits; `wire` is what
+   * undici listens on to abort the exchange (a chain passes a cheap EventEmitter, see Chain.wire).
+   * `logs.log` is read only when there is something to log (a chain's child logger is made lazily).
+   */
+  async send(spec: RequestSpec, signal: AbortSignal | undefined, wire: Wire, logs: { readonly log: Logger }): Promise<HTTPResponse> {
     const retry = this.retryOf(spec);
     let hop = prepareHop(spec, this.headers);
     let redirectsLeft = spec.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
     const follow = redirectsLeft > 0;
     for (;;) {
-      const res = retry === null ? await this.attempt(hop, spec, signal, null) : await this.sendRetrying(hop, spec, retry, signal, log);
+      let res: HTTPResponse;
+      // The first attempt is awaited right here: the common case pays for no retry machinery.
+      try {
+        res = await this.attempt(hop, spec, wire, retry);
+      } catch (err) {
+        res = await this.retryAfter(err, hop, spec, retry, signal, wire, logs.log);
+      }
       if (!follow || !isRedirectStatus(res.status)) return res;
       const location = res.headers.location;
       if (typeof location !== "string") return res;
       void discardBody(res.body);
       const next = redirectHop(hop, res.status, location);
-      if (next === undefined) throw new RedirectError("redirect to an unusable Location", redactUrl(hop.url, this.secretsOf(spec)));
-      if (redirectsLeft === 0) throw new RedirectError("too many redirects", redactUrl(hop.url, this.secretsOf(spec)));
+      if (next === undefined) throw new RedirectError("redirect to an unusable Location", redactUrl(hop.url.href, this.secretsOf(spec)));
+      if (redirectsLeft === 0) throw new RedirectError("too many redirects", redactUrl(hop.url.href, this.secretsOf(spec)));
       redirectsLeft--;
-      if (log.isLevelEnabled("debug")) {
+      if (logs.log.isLevelEnabled("debug")) {
         const secrets = this.secretsOf(spec);
-        log.debug({ status: res.status, from: redactUrl(hop.url, secrets), to: redactUrl(next.url, secrets) }, "redirect");
+        logs.log.debug({ status: res.status, from: redactUrl(hop.url.href, secrets), to: redactUrl(next.url.href, secrets) }, "redirect");
       }
       hop = next;
     }
@@ -92,23 +127,25 @@ export class Transport {
     return spec.retrySafe === true || isIdempotent(hop.method);
   }
 
-  private async sendRetrying(hop: Hop, spec: RequestSpec, retry: Required<RetryOptions>, signal: AbortSignal | undefined, log: Logger): Promise<HTTPResponse> {
-    let first: unknown;
-    // The first attempt runs outside p-retry: the common case pays for no retry machinery.
-    try {
-      return await this.attempt(hop, spec, signal, retry);
-    } catch (err) {
-      if (!this.retries(err, hop, spec)) {
-        this.lanes.get(hop.url.origin).stats.failed++;
-        throw err;
-      }
-      first = err;
-    }
+  /** After a failed first attempt: the remaining attempts, through p-retry, or the error. */
+  private async retryAfter(
+    first: unknown,
+    hop: Hop,
+    spec: RequestSpec,
+    retry: Required<RetryOptions> | null,
+    signal: AbortSignal | undefined,
+    wire: Wire,
+    log: Logger,
+  ): Promise<HTTPResponse> {
     const stats = this.lanes.get(hop.url.origin).stats;
+    if (retry === null || (signal !== undefined && signal.aborted) || !this.retries(first, hop, spec)) {
+      stats.failed++;
+      throw first;
+    }
     try {
       await this.waitBeforeRetry(1, first, hop, spec, retry, signal, log);
       stats.retried++;
-      return await pRetry(() => this.attempt(hop, spec, signal, retry), {
+      return await pRetry(() => this.attempt(hop, spec, wire, retry), {
         retries: retry.retries - 1,
         minTimeout: 0, // the wait is ours: full jitter and Retry-After, in onFailedAttempt
         signal,
@@ -130,19 +167,19 @@ export class Transport {
     const wait = retryWait(retryNumber, err, retry);
     if (log.isLevelEnabled("debug")) {
       const secrets = this.secretsOf(spec);
-      log.debug({ url: redactUrl(hop.url, secrets), retry: retryNumber, wait, err: redactError(err, secrets) }, "retrying request");
+      log.debug({ url: redactUrl(hop.url.href, secrets), retry: retryNumber, wait, error: redactError(err, secrets) }, "retrying request");
     }
     if (wait > 0) await sleep(wait, undefined, signal === undefined ? undefined : { signal });
   }
 
   /** One HTTP exchange on the right lane, cookies sent and stored. Retryable statuses throw. */
-  private async attempt(hop: Hop, spec: RequestSpec, signal: AbortSignal | undefined, retry: Required<RetryOptions> | null): Promise<HTTPResponse> {
+  private async attempt(hop: Hop, spec: RequestSpec, wire: Wire, retry: Required<RetryOptions> | null): Promise<HTTPResponse> {
     const url = hop.url;
     const href = url.href;
     const headers = hop.headers;
-    const jarCookie = this.syncJar ? this.jar.getCookieStringSync(href) : await this.jar.getCookieString(href);
+    const jarCookie = !this.mayHaveCookies(url.hostname) ? "" : this.syncJar ? this.jar.getCookieStringSync(href) : await this.jar.getCookieString(href);
     if (jarCookie !== "") headers.cookie = hop.userCookie === undefined ? jarCookie : hop.userCookie + "; " + jarCookie;
-    else if (hop.userCookie === undefined) delete headers.cookie;
+    else if (hop.userCookie === undefined && headers.cookie !== undefined) delete headers.cookie;
 
     const lane = this.lanes.get(url.origin);
     const stats = lane.stats;
@@ -153,11 +190,11 @@ export class Transport {
     let data;
     try {
       data = await (longPoll ? lane.longPoll : lane.short).request({
-        path: url.pathname + url.search,
+        path: url.path,
         method: hop.method as "GET",
         headers,
         body: hop.body,
-        signal,
+        signal: wire,
         headersTimeout: timeout,
         bodyTimeout: timeout,
       });
@@ -172,7 +209,7 @@ export class Transport {
 
     if (retry !== null && retry.statuses.includes(status) && (spec.retrySafe === true || isIdempotent(hop.method))) {
       void discardBody(data.body as unknown as BodySource);
-      throw new HTTPStatusError(status, resHeaders, redactUrl(url, this.secretsOf(spec)), parseRetryAfter(resHeaders["retry-after"]));
+      throw new HTTPStatusError(status, resHeaders, redactUrl(href, this.secretsOf(spec)), parseRetryAfter(resHeaders["retry-after"]));
     }
     stats.completed++;
     return new HTTPResponse(status, resHeaders, href, spec, data.body as unknown as BodySource);

@@ -7,6 +7,8 @@ test("defaults: GET, POST when a body is given, query appended, content types se
   const get = prepareHop({ url: "http://h/p?a=1", query: { b: 2, c: undefined, d: true } }, {});
   assert.equal(get.method, "GET");
   assert.equal(get.url.href, "http://h/p?a=1&b=2&d=true");
+  assert.equal(get.url.path, "/p?a=1&b=2&d=true");
+  assert.equal(get.url.origin, "http://h");
   const form = prepareHop({ url: "http://h/p", form: { r: '{"x":1}' } }, { "user-agent": "t" });
   assert.equal(form.method, "POST");
   assert.equal(form.body, "r=%7B%22x%22%3A1%7D");

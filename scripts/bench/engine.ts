@@ -1,0 +1,197 @@
+// HTTPStream benchmark: node scripts/bench/engine.ts [--json] [--full] [--polls N] [--duration MS]
+// Side by side in one run, against a loopback server in a child process:
+//   1. chained short requests at concurrency 16 and 64: HTTPStream vs raw undici Pool.request vs fetch
+//      (requests/s, and this process's CPU time per request: the honest overhead figure on 2 cores);
+//   2. P parked long polls, HTTPStream and raw undici each in its own child process;
+//   3. 10,000 delayed steps: scheduling error as seen by the server.
+import { setTimeout as sleep } from "node:timers/promises";
+import pino from "pino";
+import { Pool } from "undici";
+import { HTTPStream, type Step } from "../../src/index.ts";
+import { firstLine, spawnNode, startServer } from "./children.ts";
+import { cpuMicros, percentile, round } from "./stats.ts";
+
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const full = args.includes("--full");
+const valueOf = (flag: string): number | undefined => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? Number(args[i + 1]) : undefined;
+};
+const POLLS = valueOf("--polls") ?? (full ? 10_000 : 1_000);
+const DURATION = valueOf("--duration") ?? (full ? 4_000 : 2_000);
+const DELAYED = 10_000;
+const DELAY_SPREAD = 5_000;
+const say = (line: string): void => void (json ? process.stderr : process.stdout).write(line + "\n");
+
+type Kind = "httpstream" | "undici" | "fetch";
+interface Run {
+  rps: number;
+  cpu_us: number;
+}
+
+/** Runs `concurrency` request loops for `ms`; returns requests/s and CPU µs per request. */
+async function measure(loop: (stop: () => boolean, count: () => void) => Promise<void>, concurrency: number, ms: number): Promise<Run> {
+  let n = 0;
+  let stopped = false;
+  const stop = (): boolean => stopped;
+  const count = (): void => void n++;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const timer = setTimeout(() => (stopped = true), ms);
+  await Promise.all(Array.from({ length: concurrency }, () => loop(stop, count)));
+  clearTimeout(timer);
+  const cpu = cpuMicros(cpu0);
+  const elapsed = performance.now() - t0;
+  return { rps: (n * 1000) / elapsed, cpu_us: cpu / n };
+}
+
+async function throughput(base: string, kind: Kind, concurrency: number, ms: number): Promise<Run> {
+  if (kind === "httpstream") {
+    const s = new HTTPStream({ logger: pino({ level: "silent" }), connections: concurrency });
+    const run = (duration: number): Promise<Run> =>
+      measure(
+        (stop, count) => {
+          const step: Step = {
+            request: { url: base + "/fast" },
+            readback: async (res) => {
+              await res.json();
+              count();
+              return stop() ? undefined : step;
+            },
+          };
+          return s.add(step.request, step.readback).done;
+        },
+        concurrency,
+        duration,
+      );
+    await run(300); // warm-up: connections, JIT
+    const r = await run(ms);
+    await s.close();
+    return r;
+  }
+  if (kind === "undici") {
+    const pool = new Pool(base, { connections: concurrency });
+    const run = (duration: number): Promise<Run> =>
+      measure(
+        async (stop, count) => {
+          while (!stop()) {
+            const { body } = await pool.request({ path: "/fast", method: "GET" });
+            await body.json();
+            count();
+          }
+        },
+        concurrency,
+        duration,
+      );
+    await run(300);
+    const r = await run(ms);
+    await pool.close();
+    return r;
+  }
+  const run = (duration: number): Promise<Run> =>
+    measure(
+      async (stop, count) => {
+        while (!stop()) {
+          const res = await fetch(base + "/fast");
+          await res.json();
+          count();
+        }
+      },
+      concurrency,
+      duration,
+    );
+  await run(300);
+  return run(ms);
+}
+
+/** Best of two runs for HTTPStream and undici (interleaved, so drift hits both), one for fetch. */
+async function compare(base: string, concurrency: number): Promise<Record<Kind, Run>> {
+  const best = (a: Run, b: Run): Run => ({ rps: Math.max(a.rps, b.rps), cpu_us: Math.min(a.cpu_us, b.cpu_us) });
+  const h1 = await throughput(base, "httpstream", concurrency, DURATION);
+  const u1 = await throughput(base, "undici", concurrency, DURATION);
+  const f = await throughput(base, "fetch", concurrency, DURATION);
+  const u2 = await throughput(base, "undici", concurrency, DURATION);
+  const h2 = await throughput(base, "httpstream", concurrency, DURATION);
+  return { httpstream: best(h1, h2), undici: best(u1, u2), fetch: f };
+}
+
+interface ParkedResult {
+  rss_mb_per_1k: number;
+  loop_delay_p99_parked_ms: number;
+  loop_delay_p99_release_ms: number;
+  rearm_ms: number;
+}
+
+async function parked(base: string, mode: "httpstream" | "undici"): Promise<ParkedResult> {
+  const child = spawnNode("parked.ts", [mode, base, String(POLLS)], ["--expose-gc"]);
+  const line = await firstLine(child);
+  await new Promise((resolve) => child.once("exit", resolve));
+  await sleep(200); // let the server drop the dead sockets before the next worker
+  return JSON.parse(line) as ParkedResult;
+}
+
+async function delayed(base: string): Promise<{ err_p50_ms: number; err_p99_ms: number }> {
+  const s = new HTTPStream({ logger: pino({ level: "silent" }) });
+  const start = performance.timeOrigin + performance.now() + 50;
+  const chains = [];
+  for (let i = 0; i < DELAYED; i++) {
+    const delay = 50 + (i * DELAY_SPREAD) / DELAYED;
+    chains.push(s.add({ url: `${base}/delay`, query: { due: start + delay - 50 } }, undefined, { delay }));
+  }
+  await Promise.all(chains.map((c) => c.done));
+  const errors = (JSON.parse(await (await s.request({ url: base + "/delay-stats" })).text()) as number[]).sort((a, b) => a - b);
+  await s.close();
+  return { err_p50_ms: percentile(errors, 50), err_p99_ms: percentile(errors, 99) };
+}
+
+const server = await startServer();
+const base = server.url;
+try {
+  const result: Record<string, unknown> = {};
+  say(`HTTPStream benchmark against ${base}: ${DURATION} ms per run, ${POLLS} parked polls`);
+  say("");
+  say("concurrency  client       req/s    CPU µs/req");
+  for (const c of [16, 64]) {
+    const r = await compare(base, c);
+    for (const kind of ["httpstream", "undici", "fetch"] as const) {
+      say(`${String(c).padEnd(11)}  ${kind.padEnd(10)} ${r[kind].rps.toFixed(0).padStart(7)}  ${r[kind].cpu_us.toFixed(1).padStart(10)}`);
+    }
+    say(
+      `${"".padEnd(11)}  ratios: rps ${(r.httpstream.rps / r.undici.rps).toFixed(2)}× undici, ${(r.httpstream.rps / r.fetch.rps).toFixed(2)}× fetch; ` +
+        `CPU ${(r.httpstream.cpu_us / r.undici.cpu_us).toFixed(2)}× undici`,
+    );
+    result[`c${c}`] = {
+      httpstream_rps: round(r.httpstream.rps, 0),
+      undici_rps: round(r.undici.rps, 0),
+      fetch_rps: round(r.fetch.rps, 0),
+      httpstream_cpu_us: round(r.httpstream.cpu_us, 1),
+      undici_cpu_us: round(r.undici.cpu_us, 1),
+      fetch_cpu_us: round(r.fetch.cpu_us, 1),
+    };
+  }
+  const hp = await parked(base, "httpstream");
+  const up = await parked(base, "undici");
+  say("");
+  say(`parked polls: ${POLLS}       RSS MB/1k   loop p99 parked   loop p99 release   re-armed after`);
+  for (const [name, p] of [["httpstream", hp], ["undici", up]] as const) {
+    say(`  ${name.padEnd(10)}         ${p.rss_mb_per_1k.toFixed(2).padStart(8)}   ${p.loop_delay_p99_parked_ms.toFixed(2).padStart(12)} ms   ${p.loop_delay_p99_release_ms.toFixed(2).padStart(13)} ms   ${p.rearm_ms.toFixed(0).padStart(8)} ms`);
+  }
+  result.parked = {
+    polls: POLLS,
+    rss_mb_per_1k: round(hp.rss_mb_per_1k),
+    undici_rss_mb_per_1k: round(up.rss_mb_per_1k),
+    loop_delay_p99_ms: round(Math.max(hp.loop_delay_p99_parked_ms, hp.loop_delay_p99_release_ms)),
+    loop_delay_p99_parked_ms: round(hp.loop_delay_p99_parked_ms),
+    loop_delay_p99_release_ms: round(hp.loop_delay_p99_release_ms),
+    rearm_ms: round(hp.rearm_ms, 0),
+    undici_rearm_ms: round(up.rearm_ms, 0),
+  };
+  const d = await delayed(base);
+  say("");
+  say(`${DELAYED} delayed steps (spread over ${DELAY_SPREAD} ms): scheduling error p50 ${d.err_p50_ms.toFixed(2)} ms, p99 ${d.err_p99_ms.toFixed(2)} ms`);
+  result.delay = { err_p50_ms: round(d.err_p50_ms), err_p99_ms: round(d.err_p99_ms) };
+  if (json) console.log(JSON.stringify(result));
+} finally {
+  server.child.kill("SIGTERM");
+}

@@ -1,0 +1,99 @@
+// Parked-poll worker, one child process per client so RSS is measured alone:
+//   node parked.ts httpstream|undici BASE_URL POLLS
+// Parks POLLS long polls, measures RSS growth and event-loop delay while parked, then has the
+// server answer them all at once and measures the time until every poll is re-armed.
+// Prints one JSON line.
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import pino from "pino";
+import { Pool } from "undici";
+import { HTTPStream, type Step } from "../../src/index.ts";
+
+const [mode, base, pollsArg] = process.argv.slice(2);
+const polls = Number(pollsArg);
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+
+interface Client {
+  short(path: string): Promise<string>;
+  park(onRearm: () => void): void;
+}
+
+function httpstreamClient(): Client {
+  const s = new HTTPStream({ logger: pino({ level: "silent" }) });
+  return {
+    short: async (path) => (await s.request({ url: base + path })).text(),
+    park(onRearm) {
+      const step: Step = {
+        request: { url: base + "/poll", longPoll: true, timeout: 600_000, retry: false },
+        readback: async (res) => {
+          await res.text();
+          onRearm();
+          return step;
+        },
+      };
+      s.add(step.request, step.readback);
+    },
+  };
+}
+
+function undiciClient(): Client {
+  const shortPool = new Pool(base!, { connections: 16 });
+  const pollPool = new Pool(base!, { connections: null });
+  return {
+    short: async (path) => (await shortPool.request({ path, method: "GET" })).body.text(),
+    park(onRearm) {
+      void (async () => {
+        for (;;) {
+          const { body } = await pollPool.request({ path: "/poll", method: "GET", headersTimeout: 600_000, bodyTimeout: 600_000 });
+          await body.text();
+          onRearm();
+        }
+      })();
+    },
+  };
+}
+
+const client = mode === "httpstream" ? httpstreamClient() : undiciClient();
+await client.short("/fast");
+gc();
+await sleep(100);
+gc();
+const rssBase = process.memoryUsage().rss;
+
+let rearmed = 0;
+let allRearmed: (() => void) | undefined;
+const onRearm = (): void => {
+  if (++rearmed === polls) allRearmed?.();
+};
+for (let i = 0; i < polls; i++) client.park(onRearm);
+while (Number(await client.short("/parked")) < polls) await sleep(50);
+gc();
+await sleep(100);
+gc();
+const rssParked = process.memoryUsage().rss;
+
+const parkedDelay = monitorEventLoopDelay({ resolution: 1 });
+parkedDelay.enable();
+await sleep(1000);
+parkedDelay.disable();
+
+const releaseDelay = monitorEventLoopDelay({ resolution: 1 });
+const done = new Promise<void>((resolve) => (allRearmed = resolve));
+releaseDelay.enable();
+const t0 = performance.now();
+await client.short("/release");
+await done;
+const rearmMs = performance.now() - t0;
+releaseDelay.disable();
+
+console.log(
+  JSON.stringify({
+    mode,
+    polls,
+    rss_mb_per_1k: (rssParked - rssBase) / 1048576 / (polls / 1000),
+    loop_delay_p99_parked_ms: parkedDelay.percentile(99) / 1e6,
+    loop_delay_p99_release_ms: releaseDelay.percentile(99) / 1e6,
+    rearm_ms: rearmMs,
+  }),
+);
+process.exit(0);
