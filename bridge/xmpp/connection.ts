@@ -52,6 +52,10 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
   #wasOnline = false;
   #lastError: Error | undefined;
   #starting: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  /** The current connection attempt, settled: the next one starts only after it. */
+  #attemptSettled: Promise<void> = Promise.resolve();
+  /** Counts socket losses, so that a session's late `online` work can tell it is stale. */
+  #drops = 0;
 
   constructor(opts: XmppOptions, logger: Logger) {
     super();
@@ -84,8 +88,10 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
 
     const smSettled = watchStreamManagement(xmpp);
     xmpp.on("online", async () => {
+      const drops = this.#drops;
       await smSettled(); // see watchStreamManagement: nothing may be sent before
-      if (xmpp.status !== "online") return;
+      // Lost meanwhile (maybe already online again: that session announces itself).
+      if (xmpp.status !== "online" || drops !== this.#drops) return;
       this.#attempt = 0;
       this.#wasOnline = true;
       this.#log.info("online");
@@ -100,6 +106,7 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
       this.emit("resumed");
     });
     xmpp.on("disconnect", () => {
+      this.#drops++;
       if (this.#wasOnline) {
         this.#wasOnline = false;
         if (this.#stopping) this.#log.info("disconnected");
@@ -121,7 +128,7 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     if (this.#fatal) return Promise.reject(this.#fatal);
     const started = new Promise<void>((resolve, reject) => (this.#starting = { resolve, reject }));
     this.#stopping = false;
-    this.#connect();
+    void this.#attemptSettled.then(() => this.#connect());
     return started;
   }
 
@@ -147,8 +154,9 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     if (this.#stopping || this.#fatal) return;
     const xmpp = this.#xmpp;
     this.#log.info({ service: xmpp.options.service }, "connecting");
-    const attempt = xmpp.status === "offline" ? xmpp.start() : xmpp.reconnect.reconnect();
-    attempt.catch(async (err: Error) => {
+    // Socket connect + stream open (what xmpp.start() does, minus its wait for `online`, which
+    // never settles when the socket drops mid-login): always settles, by error or open timeout.
+    this.#attemptSettled = xmpp.reconnect.reconnect().catch(async (err: Error) => {
       if (this.#stopping || this.#fatal) return;
       if (err !== this.#lastError) this.#onError(err); // socket errors were already seen as "error" events
       // A half-open attempt (e.g. the stream open timed out) must be torn down before the next.
@@ -161,7 +169,9 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     if (this.#stopping || this.#fatal || this.#timer) return;
     const delay = fullJitter(this.#attempt++, this.#backoff);
     this.#log.info({ delay, attempt: this.#attempt }, "reconnecting after delay");
-    this.#timer = setTimeout(() => this.#connect(), delay);
+    // One attempt at a time: when the socket drops while the stream opens, xmpp.js keeps waiting
+    // for the open until its timeout; an overlapping attempt would have that stale wait tear it down.
+    this.#timer = setTimeout(() => void this.#attemptSettled.then(() => this.#connect()), delay);
   }
 
   #onError(err: Error & { code?: string; condition?: string }): void {

@@ -1,11 +1,12 @@
 // The connection under MucClient against a real Prosody: authentication (SCRAM by default, wrong
-// password fatal without a reconnect storm), secrets kept out of logs, start while the server is down.
+// password fatal without a reconnect storm, at start or on a later reconnect), secrets kept out of
+// logs, start while the server is down.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { XmppAuthError, chooseMechanism, parseBareJid } from "../../../bridge/xmpp/connection.ts";
 import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
 import { XmppUser } from "../../helpers/xmpp-user.ts";
-import { bridgeClient, captureLogger, joinRoom } from "./helpers.ts";
+import { bridgeClient, captureLogger, joinRoom, tcpProxy } from "./helpers.ts";
 
 const skip = await prosodyMissing();
 const PASSWORD = "Zq8-very-secret-pw";
@@ -76,4 +77,39 @@ test("start() keeps trying while the server is down and resolves once it is up",
   await down.start();
   await started;
   assert.equal(bridge.online, true);
+});
+
+test("a password changed on the server: the reconnect fails auth, error event, rooms failed, no storm", { skip, timeout: 30_000 }, async (t) => {
+  await server.register("rotated", "old-pw");
+  const proxy = await tcpProxy(server.c2sPort); // counts every connection attempt of the bridge
+  t.after(() => proxy.close());
+  const { logger, text } = captureLogger("info");
+  // 1 ms backoff: a client that retried after the auth failure would try many times below.
+  const bridge = bridgeClient(server, { jid: "rotated@localhost", password: "old-pw", service: proxy.service, reconnect: { min: 1, max: 1 }, logger });
+  t.after(() => bridge.stop());
+  await bridge.start();
+  const room = `rotated@${server.muc}`;
+  await joinRoom(bridge, room);
+
+  const failed = new Promise<Error>((resolve) => bridge.once("error", resolve));
+  const states: string[] = [];
+  bridge.on("room", (s) => states.push(`${s.state}:${s.reason}`));
+  await server.setPassword("rotated", "new-pw");
+  await server.restart(); // the session ends; the fresh login uses the old password
+  const err = await failed;
+  const attempts = proxy.connections;
+  assert.ok(err instanceof XmppAuthError);
+  assert.equal(err.kind, "auth");
+  assert.match(err.message, /XMPP authentication failed for rotated@localhost: not-authorized; not retrying/);
+  assert.deepEqual(states, ["joining:offline", "failed:login-refused"]);
+  assert.deepEqual(bridge.rooms(), [{ room, state: "failed", nick: "bridge", reason: "login-refused" }]);
+
+  // Give a storm the time of a whole other login to show itself.
+  const other = await XmppUser.connect(server, "alice", "alicepw");
+  await other.stop();
+  assert.equal(proxy.connections, attempts, "no connection attempt after the auth failure");
+  assert.equal(bridge.online, false);
+  assert.match(text(), /"level":50.*authentication failed for rotated@localhost.*not retrying/);
+  assert.doesNotMatch(text(), /old-pw|new-pw/);
+  await assert.rejects(bridge.send(room, "x"), /room not joined \(failed\)/);
 });

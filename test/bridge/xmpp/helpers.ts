@@ -115,9 +115,11 @@ export async function tcpProxy(port: number): Promise<TcpProxy> {
     const upstream = createConnection(port, "127.0.0.1");
     for (const s of [client, upstream]) {
       sockets.add(s);
-      s.on("close", () => sockets.delete(s));
       s.on("error", () => undefined);
     }
+    // Either side gone (e.g. the server is down): the other goes too, as with a direct connection.
+    client.on("close", () => (sockets.delete(client), upstream.destroy()));
+    upstream.on("close", () => (sockets.delete(upstream), client.destroy()));
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
