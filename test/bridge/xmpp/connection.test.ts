@@ -113,3 +113,18 @@ test("a password changed on the server: the reconnect fails auth, error event, r
   assert.doesNotMatch(text(), /old-pw|new-pw/);
   await assert.rejects(bridge.send(room, "x"), /room not joined \(failed\)/);
 });
+
+test("a connection dropped while its stream opens is given up before the next attempt starts", { skip, timeout: 20_000 }, async (t) => {
+  const proxy = await tcpProxy(server.c2sPort, { cutEarly: 1 });
+  t.after(() => proxy.close());
+  const { logger, text } = captureLogger("info");
+  const bridge = bridgeClient(server, { password: PASSWORD, service: proxy.service, reconnect: { min: 1, max: 1 }, logger });
+  t.after(() => bridge.stop());
+  await bridge.start();
+  // xmpp.js waits for the dropped stream's open until its timeout. Had the second attempt started
+  // before that, the stale timeout would have torn the second (by then online) connection down.
+  const lines = text().split("\n").map((l) => /"msg":"([^"]+)"/.exec(l)?.[1]).filter((m) => m && m !== "reconnecting after delay");
+  assert.deepEqual(lines.slice(0, 4), ["connecting", "connection error", "connecting", "online"]);
+  assert.equal(proxy.connections, 2);
+  assert.equal(bridge.online, true);
+});

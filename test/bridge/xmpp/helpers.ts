@@ -104,14 +104,23 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-/** A loopback TCP proxy to the server's port whose connections a test can count and cut. */
-export async function tcpProxy(port: number): Promise<TcpProxy> {
+/**
+ * A loopback TCP proxy to the server's port whose connections a test can count and cut.
+ * `cutEarly: n` drops each of the first n connections as soon as the client has written something
+ * (its stream header), before the server could answer: a drop in the middle of opening the stream.
+ */
+export async function tcpProxy(port: number, opts: { cutEarly?: number } = {}): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   const waiters = new Set<() => boolean>();
   let connections = 0;
   const proxy = createServer((client) => {
     connections++;
     for (const w of waiters) if (w()) waiters.delete(w);
+    if (connections <= (opts.cutEarly ?? 0)) {
+      client.on("error", () => undefined);
+      client.once("data", () => client.destroy());
+      return;
+    }
     const upstream = createConnection(port, "127.0.0.1");
     for (const s of [client, upstream]) {
       sockets.add(s);
