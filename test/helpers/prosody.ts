@@ -129,6 +129,12 @@ function luaString(s: string): string {
   return JSON.stringify(s); // a JSON string of plain JIDs or paths is a valid Lua string literal
 }
 
+/** Prosody without LuaSec starts anyway and offers no STARTTLS: a TLS test must fail, not pass plain. */
+async function requireLuaSec(cfg: string): Promise<void> {
+  const { stdout } = await run("prosodyctl", ["--config", cfg, "about"]);
+  if (!/^LuaSec:\s+\d/m.test(stdout)) throw new Error(`Prosody has no LuaSec, so no TLS (apt-get install lua-sec):\n${stdout}`);
+}
+
 /**
  * A self-signed certificate for "localhost" (openssl comes with Prosody: prosody → ssl-cert →
  * openssl), valid for a day. Node's crypto can sign but not build an X.509 certificate.
@@ -176,6 +182,8 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
     const from = output.length; // a restart must not be satisfied by the previous run's lines
     await new Promise<void>((resolve, reject) => {
       const wanted = [`'c2s' on [127.0.0.1]:${c2sPort}`, `'component' on [127.0.0.1]:${componentPort}`];
+      // The host's certificate line may come after the c2s line.
+      if (tls) wanted.push("\nlocalhost:tls ");
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
         if (wanted.every((w) => output.includes(w, from))) {
@@ -207,11 +215,11 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
   };
 
   for (const [user, password] of Object.entries(opts.users ?? {})) await register(user, password);
+  if (tls) await requireLuaSec(cfg);
   await start();
-  // Prosody without LuaSec starts anyway and serves no STARTTLS: a TLS test must fail, not pass plain.
   if (tls && !/^localhost:tls\s+info\s+Certificates loaded/m.test(output)) {
     await halt();
-    throw new Error(`Prosody did not load the TLS certificate (is lua-sec installed?):\n${output}`);
+    throw new Error(`Prosody did not load the TLS certificate:\n${output}`);
   }
 
   return {
