@@ -1,0 +1,271 @@
+// The Telegram Bot API network adapter: getMe for identity, a getUpdates long-poll chain with a
+// persisted offset, sendMessage to chats and forum topics.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "pino";
+import { backoffDelay, classifyFailure, HTTPStream, redactText, StreamClosedError, type RetryOptions } from "../../../src/index.ts";
+import type { TelegramNetworkConfig } from "../../config/types.ts";
+import type { InboundMessage, MessageSink, NetworkAdapter, NetworkStatus } from "../../network.ts";
+import { SendError } from "../../network.ts";
+import { ApiError, botApi, getMeRequest, MAX_POLL_TIMEOUT, MAX_TEXT_LENGTH, parseMe, readAnswer, type Me } from "./api.ts";
+import { GroupIndex, parseGroup, type GroupTarget } from "./groups.ts";
+import { chatOf, messageText, replyToId, sender, topicOf, type TgMessage } from "./message.ts";
+import { loadOffset, offsetPath, saveOffset, setAsideOffset } from "./offset-store.ts";
+import { runPoller } from "./poller.ts";
+import { AUTH_RETRY_MS, sendError, sendMessage } from "./send.ts";
+
+/** sendMessage's limit; the relay splits longer texts. */
+export const TELEGRAM_MAX_MESSAGE_LENGTH = MAX_TEXT_LENGTH;
+
+/** Default long-poll hold (s): below common idle-connection cutoffs, well within the server's 50. */
+const DEFAULT_POLL_TIMEOUT = 30;
+/** Longest wait between two tries of a refused token. */
+const MAX_AUTH_RETRY_MS = 30 * 60_000;
+
+export interface TelegramOptions {
+  id: string;
+  config: TelegramNetworkConfig;
+  stateDir: string;
+  logger: Logger;
+  groups: string[];
+  retry?: Partial<RetryOptions>;
+  pollTimeoutSeconds?: number;
+}
+
+export function createTelegram(opts: TelegramOptions): NetworkAdapter {
+  const log = opts.logger.child({ network: opts.id });
+  const api = botApi(opts.config.token, opts.config.api);
+  const secrets = [api.token];
+  const backoff = { min: opts.retry?.minTimeout ?? 1_000, max: opts.retry?.maxTimeout ?? 60_000 };
+  const pollTimeout = Math.min(MAX_POLL_TIMEOUT, Math.max(1, Math.round(opts.pollTimeoutSeconds ?? DEFAULT_POLL_TIMEOUT)));
+  const file = offsetPath(opts.stateDir, opts.id);
+
+  // Bad group ids are reported once here and make send() fatal; the others work.
+  const valid: GroupTarget[] = [];
+  const invalid = new Map<string, string>();
+  for (const g of opts.groups) {
+    try {
+      valid.push(parseGroup(g));
+    } catch (err) {
+      invalid.set(g, (err as Error).message);
+      log.error({ group: g, err: (err as Error).message }, "telegram: unusable group id; it is not relayed");
+    }
+  }
+  const groups = new GroupIndex(valid);
+
+  let stream: HTTPStream | null = null;
+  let me: Me | null = null;
+  let saved: { botId: string; offset: number } | null = null;
+  /** The first update not yet handed to the sink (what the next poll confirms up to). */
+  let offset: number | undefined;
+  let persisted: number | undefined;
+  let status: NetworkStatus = { ok: false, state: "stopped" };
+  const listeners: ((s: NetworkStatus) => void)[] = [];
+  const main = new AbortController();
+  let running: Promise<void> | null = null;
+
+  function setStatus(state: string, detail?: string): void {
+    const next: NetworkStatus = { ok: state === "online", state, ...(detail === undefined ? {} : { detail: redactText(detail, secrets) }) };
+    if (next.state === status.state && next.detail === status.detail) return;
+    status = next;
+    log.info({ state, detail: next.detail }, "telegram status");
+    for (const l of listeners) l(next);
+  }
+
+  async function persist(): Promise<void> {
+    if (!me || offset === undefined || offset === persisted) return;
+    try {
+      await saveOffset(file, me.id, offset);
+      persisted = offset;
+    } catch (err) {
+      // The next poll still confirms these updates; a restart before the next save may replay a few (ids dedupe them).
+      log.error({ err: (err as Error).message }, "telegram: could not save the update offset");
+    }
+  }
+
+  async function loadSaved(): Promise<void> {
+    try {
+      saved = await loadOffset(file);
+    } catch (err) {
+      const aside = await setAsideOffset(file).catch(() => file);
+      log.error({ err: (err as Error).message, keptAs: aside }, "telegram: saved offset unusable; starting from the server's earliest unconfirmed update");
+      saved = null;
+    }
+  }
+
+  /** The saved offset applies only to the bot it was saved for. */
+  function adoptOffset(bot: Me): void {
+    if (offset !== undefined) return;
+    if (saved && saved.botId === bot.id) {
+      offset = persisted = saved.offset;
+    } else if (saved) {
+      log.warn({ savedFor: saved.botId, bot: bot.id }, "telegram: saved offset belongs to another bot; ignored");
+    }
+  }
+
+  async function deliver(sink: MessageSink, msg: InboundMessage, signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sink(msg);
+        return;
+      } catch (err) {
+        const wait = backoffDelay(attempt, backoff);
+        log.warn({ err: (err as Error).message, id: msg.id, attempt, retryIn: wait }, "telegram: sink failed; keeping the message and retrying");
+        await sleep(wait, undefined, { signal });
+      }
+    }
+  }
+
+  /** The relay's message for an update, or why it is skipped. */
+  function inbound(update: Record<string, unknown>): InboundMessage | string {
+    const m = update.message as TgMessage | undefined;
+    if (typeof m !== "object" || m === null) return "not a message";
+    const chat = chatOf(m);
+    if (!chat) return "message without a chat";
+    if (chat.type !== "group" && chat.type !== "supergroup") return `${chat.type || "unknown"} chat`;
+    const group = groups.match(chat, topicOf(m));
+    if (!group) return "unconfigured group";
+    const from = sender(m);
+    if (me && from.id === me.id) return "our own message";
+    const text = messageText(m);
+    if (text === undefined) return "service message";
+    const reply = replyToId(m);
+    return {
+      // message_id is unique within its chat: stable on redelivery.
+      id: `${group.key}:${String(m.message_id)}`,
+      group: group.key,
+      senderId: from.id,
+      senderName: from.name,
+      text,
+      ...(reply === undefined ? {} : { replyTo: `${group.key}:${reply}` }),
+      time: typeof m.date === "number" ? new Date(m.date * 1000) : new Date(),
+    };
+  }
+
+  async function handleUpdates(sink: MessageSink, updates: unknown[], signal: AbortSignal): Promise<void> {
+    try {
+      for (const u of updates) {
+        const update = u as Record<string, unknown> | null;
+        const id = update?.update_id;
+        if (typeof id !== "number" || !Number.isSafeInteger(id)) {
+          // Without an id it cannot be confirmed on its own; a later update's offset confirms it.
+          log.warn({ update: redactText(JSON.stringify(u) ?? "", secrets).slice(0, 200) }, "telegram: update without update_id skipped");
+          continue;
+        }
+        if (offset !== undefined && id < offset) continue; // already through the sink
+        const msg = inbound(update!);
+        if (typeof msg === "string") log.debug({ update_id: id, why: msg }, "telegram: update skipped");
+        else await deliver(sink, msg, signal);
+        offset = id + 1;
+      }
+    } finally {
+      // Also on stop() part-way: what went through the sink is not replayed.
+      await persist();
+    }
+  }
+
+  async function supervise(s: HTTPStream, sink: MessageSink, signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    let authFailures = 0;
+    while (!signal.aborted) {
+      let wait: number;
+      try {
+        me = parseMe(await readAnswer(await s.request(getMeRequest(api), { signal }), "getMe"));
+        adoptOffset(me);
+        failures = authFailures = 0;
+        log.info({ bot: me.id, username: me.username }, "telegram: bot identified");
+        setStatus("online");
+        const end = await runPoller({
+          stream: s,
+          api,
+          log,
+          timeout: pollTimeout,
+          backoff,
+          signal,
+          offset: () => offset,
+          // Only stop() interrupts a delivery: an update the server handed over is never dropped.
+          onUpdates: (updates) => handleUpdates(sink, updates, signal),
+          onAnswer: () => setStatus("online"),
+          onTrouble: (state, detail) => setStatus(state, detail),
+        });
+        if (end.reason === "stopped") break;
+        wait = authWait(++authFailures);
+        authFailed(end.error, wait);
+      } catch (err) {
+        if (signal.aborted) break;
+        if (err instanceof ApiError && err.authFailure) {
+          wait = authWait(++authFailures);
+          authFailed(err, wait);
+        } else {
+          failures++;
+          wait = Math.max(1, backoffDelay(failures, backoff));
+          const message = redactText((err as Error).message, secrets);
+          log.warn({ err: message, failures, retryIn: wait }, "telegram: getMe failed; retrying");
+          setStatus(classifyFailure(err) === "before-send" ? "offline" : "retrying", message);
+        }
+      }
+      await sleep(wait, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  function authWait(n: number): number {
+    return Math.min(MAX_AUTH_RETRY_MS, AUTH_RETRY_MS * 2 ** Math.min(n - 1, 10));
+  }
+
+  function authFailed(err: ApiError, wait: number): void {
+    const detail = `the Bot API refused the token of network "${opts.id}" (${err.code} ${err.description}); check it. Next try in ${Math.round(wait / 1000)} s`;
+    log.error({ code: err.code, retryIn: wait }, `telegram: ${detail}`);
+    setStatus("auth-failed", detail);
+  }
+
+  return {
+    id: opts.id,
+    type: "telegram",
+    maxMessageLength: TELEGRAM_MAX_MESSAGE_LENGTH,
+
+    async start(sink) {
+      if (running) throw new Error("telegram already started");
+      setStatus("starting");
+      await loadSaved();
+      stream = new HTTPStream({ logger: log, retry: opts.retry, chainBackoff: backoff, secrets });
+      running = supervise(stream, sink, main.signal);
+    },
+
+    async stop() {
+      main.abort();
+      await running;
+      await persist();
+      await stream?.close();
+      setStatus("stopped");
+    },
+
+    async send(group, text) {
+      const bad = invalid.get(group);
+      if (bad !== undefined) throw new SendError(bad, "fatal");
+      const target = groups.get(group);
+      if (!target) throw new SendError(`telegram: "${group}" is not a configured group`, "fatal");
+      if (text.length > TELEGRAM_MAX_MESSAGE_LENGTH) {
+        throw new SendError(`send to ${group}: text of ${text.length} characters is over the limit of ${TELEGRAM_MAX_MESSAGE_LENGTH}`, "fatal");
+      }
+      if (status.state === "auth-failed") throw new SendError(`telegram: ${status.detail ?? "token refused"}`, "retry", { retryAfterMs: AUTH_RETRY_MS });
+      if (!stream || !me || main.signal.aborted) throw new SendError("telegram is not online", "retry", { retryAfterMs: 5_000 });
+      try {
+        return { id: await sendMessage(stream, api, target, text) };
+      } catch (err) {
+        if (err instanceof StreamClosedError || (err instanceof SendError && err.cause instanceof StreamClosedError)) {
+          throw new SendError("telegram is stopping", "retry", { cause: err });
+        }
+        throw sendError(target, err);
+      }
+    },
+
+    async groups() {
+      return groups.keys();
+    },
+
+    status: () => status,
+
+    onStatus(listener) {
+      listeners.push(listener);
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// A strict Telegram Bot API server (getMe, getUpdates, sendMessage, webhooks) on one loopback
+// port, with fault injection and a control API (in-process, and over HTTP at /_sim/...).
+// Standalone:  node test/sim/telegram.ts --port N [--token T]   (first stdout line: base URL;
+// the second: the bot token, unless one was given)
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { parseArgs } from "node:util";
+import { control } from "./telegram/control.ts";
+import { route, type RouteContext } from "./telegram/routes.ts";
+import { SimState, type PollFault, type PollRecord, type SendFault, type SentMessage, type SimChat, type SimStateOptions, type SimUser } from "./telegram/state.ts";
+
+export type { PollFault, PollRecord, SendFault, SentMessage, SimChat, SimUser };
+export { DEFAULT_CHATS } from "./telegram/state.ts";
+
+export interface TelegramSimOptions extends SimStateOptions {
+  port?: number;
+}
+
+export interface TelegramSim {
+  /** Base URL: the adapter's `api`. */
+  readonly url: string;
+  readonly token: string;
+  readonly state: SimState;
+  /** Protocol rules the client broke (a correct client causes none). */
+  readonly violations: string[];
+  inject: SimState["inject"];
+  injectUpdate: SimState["injectUpdate"];
+  sent(group?: string): SentMessage[];
+  waitForSent(group: string, n?: number, signal?: AbortSignal): Promise<SentMessage[]>;
+  waitForConfirmed(updateId: number, signal?: AbortSignal): Promise<void>;
+  waitForPolls(n: number, signal?: AbortSignal): Promise<PollRecord[]>;
+  /** Resolves once no getUpdates is parked (e.g. after a client stopped). */
+  waitForNoParkedPoll(signal?: AbortSignal): Promise<void>;
+  failNextPoll(fault: PollFault, count?: number): void;
+  failNextSend(fault: SendFault, count?: number): void;
+  setWebhook(url: string): void;
+  revokeToken(): void;
+  close(): Promise<void>;
+}
+
+export async function startTelegramSim(opts: TelegramSimOptions = {}): Promise<TelegramSim> {
+  const state = new SimState(opts);
+  let baseUrl = "";
+  const ctx: RouteContext = { state, open: new Set<ServerResponse>(), parked: null };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", baseUrl);
+    const work = url.pathname.startsWith("/_sim/") ? control(url, req, res, state) : route(req, res, url, ctx);
+    work.catch((err: unknown) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end(`simulator error: ${(err as Error).message}`);
+      } else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url: baseUrl,
+    get token() {
+      return state.token;
+    },
+    state,
+    violations: state.violations,
+    inject: (m) => state.inject(m),
+    injectUpdate: (u) => state.injectUpdate(u),
+    sent: (group) => state.sentTo(group),
+    waitForSent: (group, n, signal) => state.waitForSent(group, n, signal),
+    waitForConfirmed: (id, signal) => state.waitForConfirmed(id, signal),
+    waitForPolls: (n, signal) => state.waitForPolls(n, signal),
+    waitForNoParkedPoll: (signal) => state.waitFor(() => (ctx.parked === null ? true : undefined), ["unparked"], signal).then(() => undefined),
+    failNextPoll: (fault, count = 1) => {
+      for (let i = 0; i < count; i++) state.pollFaults.push(fault);
+    },
+    failNextSend: (fault, count = 1) => {
+      for (let i = 0; i < count; i++) state.sendFaults.push(fault);
+    },
+    setWebhook: (url) => {
+      if (url !== "") ctx.parked?.abort("Conflict: terminated by setWebhook request");
+      state.webhook = url;
+    },
+    revokeToken: () => void state.revokeToken(),
+    close: async () => {
+      for (const res of ctx.open) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { port: { type: "string", default: "0" }, token: { type: "string" } } });
+  const sim = await startTelegramSim({ port: Number(values.port), ...(values.token === undefined ? {} : { token: values.token }) });
+  process.stdout.write(`${sim.url}\n`);
+  if (values.token === undefined) process.stdout.write(`${sim.token}\n`);
+  sim.state.on("violation", (reason: string) => process.stderr.write(`violation: ${reason}\n`));
+  const stop = (): void => void sim.close().then(() => process.exit(0));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
