@@ -1,0 +1,94 @@
+// OneBot 11 HTTP API calls (protocols.md §2.1): `POST {api}/{action}` with JSON and a Bearer
+// token; answers are `{status, retcode, data}`, usually with HTTP 200 even on failure.
+import type { RequestSpec, StreamResponse } from "../../../src/index.ts";
+
+/** Why an action did not succeed. `auth`: 401/403; `failed`: status "failed"; `http`: another status; `malformed`: unreadable body. */
+export type ActionFailure = "auth" | "failed" | "http" | "malformed";
+
+export class ActionError extends Error {
+  readonly kind: ActionFailure;
+  readonly httpStatus: number;
+  readonly retcode: number | undefined;
+  /** The server's own words (msg/wording/message), for classification and logs. */
+  readonly serverMessage: string;
+  readonly retryAfter: string | undefined;
+  constructor(action: string, kind: ActionFailure, httpStatus: number, detail: { retcode?: number; serverMessage?: string; retryAfter?: string } = {}) {
+    const what = kind === "failed" ? `failed (retcode ${detail.retcode})` : kind === "malformed" ? "malformed answer" : `HTTP ${httpStatus}`;
+    super(`${action}: ${what}${detail.serverMessage ? `: ${detail.serverMessage}` : ""}`);
+    this.name = "ActionError";
+    this.kind = kind;
+    this.httpStatus = httpStatus;
+    this.retcode = detail.retcode;
+    this.serverMessage = detail.serverMessage ?? "";
+    this.retryAfter = detail.retryAfter;
+  }
+}
+
+/** A short single-line excerpt of a body for logs and errors. */
+export function snippet(body: string, max = 120): string {
+  const flat = body.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+export interface ApiTarget {
+  /** Base URL, e.g. http://127.0.0.1:5700 (a path prefix is kept). */
+  api: string;
+  token?: string;
+}
+
+/** `{api}/{name}` whatever the base URL's trailing slashes. */
+export function endpoint(api: string, name: string): string {
+  return `${api.replace(/\/+$/, "")}/${name}`;
+}
+
+/** Authorization header and the secrets to redact. */
+export function auth(t: ApiTarget): { headers: Record<string, string>; secrets: string[] } {
+  if (t.token === undefined || t.token === "") return { headers: {}, secrets: [] };
+  return { headers: { authorization: `Bearer ${t.token}` }, secrets: [t.token] };
+}
+
+export function actionRequest(t: ApiTarget, action: string, params: Record<string, unknown>, extra: Partial<RequestSpec> = {}): RequestSpec {
+  const a = auth(t);
+  return { method: "POST", url: endpoint(t.api, action), json: params, headers: a.headers, secrets: a.secrets, name: action, ...extra };
+}
+
+function serverWords(body: Record<string, unknown>): string {
+  return [body.msg, body.wording, body.message].filter((v): v is string => typeof v === "string" && v !== "").join(" / ");
+}
+
+/** An action's `data` on `status: "ok"` (or "async"); throws ActionError otherwise. */
+export async function readAction(res: StreamResponse, action: string): Promise<unknown> {
+  const text = await res.text();
+  let body: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+  } catch {
+    // handled below
+  }
+  const retryAfter = typeof res.headers["retry-after"] === "string" ? res.headers["retry-after"] : undefined;
+  if (res.status === 401 || res.status === 403) {
+    throw new ActionError(action, "auth", res.status, { serverMessage: body ? serverWords(body) : snippet(text) });
+  }
+  if (res.status !== 200) {
+    throw new ActionError(action, "http", res.status, { serverMessage: body ? serverWords(body) : snippet(text), retcode: typeof body?.retcode === "number" ? body.retcode : undefined, retryAfter });
+  }
+  if (body === undefined) throw new ActionError(action, "malformed", 200, { serverMessage: snippet(text) });
+  if (body.status === "ok" || body.status === "async") return body.data;
+  if (body.status === "failed") {
+    throw new ActionError(action, "failed", 200, { retcode: typeof body.retcode === "number" ? body.retcode : undefined, serverMessage: serverWords(body) });
+  }
+  throw new ActionError(action, "malformed", 200, { serverMessage: snippet(text) });
+}
+
+export interface LoginInfo {
+  userId: number;
+  nickname: string;
+}
+
+export function parseLoginInfo(data: unknown): LoginInfo {
+  const d = (data ?? {}) as { user_id?: unknown; nickname?: unknown };
+  const userId = typeof d.user_id === "number" ? d.user_id : typeof d.user_id === "string" && /^\d+$/.test(d.user_id) ? Number(d.user_id) : NaN;
+  if (!Number.isSafeInteger(userId)) throw new ActionError("get_login_info", "malformed", 200, { serverMessage: "no user_id" });
+  return { userId, nickname: typeof d.nickname === "string" ? d.nickname : "" };
+}

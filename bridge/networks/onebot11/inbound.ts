@@ -1,0 +1,140 @@
+// Events → InboundMessages for the sink: group messages of the configured groups, not our own,
+// rendered readably; handed to the sink one at a time, in order, retried until it takes them.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "pino";
+import { backoffDelay } from "../../../src/index.ts";
+import type { InboundMessage, MessageSink } from "../../network.ts";
+import { mentionedIds, renderSegments, toSegments } from "./message.ts";
+import { displayName, type MemberNames } from "./names.ts";
+
+/** Ids remembered for dedupe (webhook retries of an event already taken). */
+const RECENT_IDS = 1_000;
+
+export interface InboundOptions {
+  groups: ReadonlySet<string>;
+  /** Our own user id, learned from get_login_info (null until then). */
+  selfId: () => number | null;
+  names: MemberNames;
+  sink: MessageSink;
+  log: Logger;
+  backoff: { min: number; max: number };
+  signal: AbortSignal;
+}
+
+type Event = Record<string, unknown>;
+
+function id(v: unknown): number | undefined {
+  if (typeof v === "number" && Number.isSafeInteger(v)) return v;
+  if (typeof v === "string" && /^-?\d+$/.test(v)) return Number(v);
+  return undefined;
+}
+
+function asEvent(e: unknown): Event | undefined {
+  return typeof e === "object" && e !== null && !Array.isArray(e) ? (e as Event) : undefined;
+}
+
+export class Inbound {
+  private readonly o: InboundOptions;
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly recent = new Set<string>();
+  /** Deliveries under way by message id: a webhook retry joins the first attempt. */
+  private readonly inFlight = new Map<string, Promise<void>>();
+
+  constructor(o: InboundOptions) {
+    this.o = o;
+  }
+
+  /**
+   * Whether the event is a group message we relay: a configured group, and neither
+   * `message_sent` nor from our own account (the event's self_id or the one we learned).
+   */
+  relevant(e: unknown): boolean {
+    const ev = asEvent(e);
+    if (!ev || ev.post_type !== "message" || ev.message_type !== "group") return false;
+    const group = id(ev.group_id);
+    const user = id(ev.user_id);
+    if (group === undefined || !this.o.groups.has(String(group))) return false;
+    return user !== id(ev.self_id) && user !== this.o.selfId();
+  }
+
+  /**
+   * Delivers the event if it is relevant; resolves once the sink took it (or it was not ours).
+   * Rejects only when the signal aborts. Calls are served in the order they were made.
+   */
+  handle(e: unknown): Promise<void> {
+    if (!this.relevant(e)) return Promise.resolve();
+    const ev = e as Event;
+    const key = `${id(ev.group_id)}:${String(ev.message_id)}`;
+    if (this.recent.has(key)) return Promise.resolve();
+    const running = this.inFlight.get(key);
+    if (running) return running;
+    const run = this.tail.catch(() => undefined).then(() => this.deliver(ev, key));
+    this.tail = run;
+    this.inFlight.set(key, run);
+    void run.then(
+      () => {
+        this.inFlight.delete(key);
+        this.recent.add(key);
+        if (this.recent.size > RECENT_IDS) this.recent.delete(this.recent.values().next().value!);
+      },
+      () => this.inFlight.delete(key),
+    );
+    return run;
+  }
+
+  private async deliver(ev: Event, key: string): Promise<void> {
+    if (this.recent.has(key)) return;
+    const msg = await this.toMessage(ev, key);
+    for (let attempt = 1; ; attempt++) {
+      this.o.signal.throwIfAborted();
+      try {
+        await this.o.sink(msg);
+        return;
+      } catch (err) {
+        const wait = backoffDelay(attempt, this.o.backoff) || 1;
+        this.o.log.warn({ err: (err as Error).message, id: msg.id, attempt, retryIn: wait }, "onebot11: sink failed; keeping the message and retrying");
+        await sleep(wait, undefined, { signal: this.o.signal });
+      }
+    }
+  }
+
+  private async toMessage(ev: Event, key: string): Promise<InboundMessage> {
+    const group = id(ev.group_id)!;
+    const user = id(ev.user_id) ?? 0;
+    const sender = asEvent(ev.sender);
+    const anonymous = asEvent(ev.anonymous);
+    let name = displayName(sender) ?? (typeof anonymous?.name === "string" ? anonymous.name : undefined);
+    if (name !== undefined && anonymous === undefined) this.o.names.remember(group, user, name);
+    name ??= await this.o.names.lookup(group, user, this.o.signal);
+    let text: string;
+    let attachments: string[] = [];
+    let replyTo: string | undefined;
+    try {
+      const segs = toSegments(ev.message);
+      const names = new Map<string, string>();
+      for (const qq of new Set(mentionedIds(segs))) {
+        const n = id(qq) === undefined ? undefined : await this.o.names.lookup(group, id(qq)!, this.o.signal);
+        if (n !== undefined) names.set(qq, n);
+      }
+      const r = renderSegments(segs, (qq) => names.get(qq));
+      text = r.text;
+      attachments = r.attachments;
+      if (r.replyTo !== undefined) replyTo = `${group}:${r.replyTo}`;
+    } catch (err) {
+      // Relayed as the server's own raw text rather than dropped.
+      this.o.log.warn({ id: key, err: (err as Error).message }, "onebot11: unreadable message; relayed as raw text");
+      text = typeof ev.raw_message === "string" ? ev.raw_message : `[unreadable message: ${String(JSON.stringify(ev.message)).slice(0, 200)}]`;
+    }
+    const time = typeof ev.time === "number" && Number.isFinite(ev.time) ? new Date(ev.time * 1000) : new Date();
+    return {
+      id: key,
+      group: String(group),
+      senderId: String(user),
+      senderName: name ?? String(user),
+      text,
+      ...(attachments.length > 0 ? { attachments } : {}),
+      ...(replyTo === undefined ? {} : { replyTo }),
+      time,
+    };
+  }
+}
