@@ -1,0 +1,277 @@
+// The OneBot 12 network adapter: one HTTP endpoint (POST {url}) for every action, events by the
+// get_latest_events long poll, our bot learned from get_status, sends by send_message.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "pino";
+import { backoffDelay, classifyFailure, HTTPStream, type RetryOptions } from "../../../src/index.ts";
+import type { Onebot12NetworkConfig } from "../../config/types.ts";
+import type { InboundMessage, MessageSink, NetworkAdapter, NetworkStatus } from "../../network.ts";
+import { SendError } from "../../network.ts";
+import { ActionError, type ActionOptions, type ActionTarget, type BotSelf, callAction, safeMessage } from "./action.ts";
+import { classifyEvent, type GroupMessageEvent } from "./events.ts";
+import { BotOfflineError, identify } from "./identity.ts";
+import { MemberNames, type MemberInfo } from "./members.ts";
+import { loadPending, pendingPath, savePending } from "./pending.ts";
+import { runPoller } from "./poller.ts";
+import { classifySendFailure, isSelfError } from "./retcode.ts";
+import { renderMessage, textToSegments } from "./segments.ts";
+
+export interface Onebot12Options {
+  id: string; // network key in config
+  config: Onebot12NetworkConfig;
+  stateDir: string; // events taken from the server but not yet delivered (mode 0600)
+  logger: Logger;
+  groups: string[]; // the configured group ids this network relays
+  retry?: Partial<RetryOptions>; // tests pass tiny delays
+  pollTimeoutSeconds?: number; // long-poll hold asked of the server; default 30
+}
+
+/**
+ * Longest text one send() takes. OneBot 12 itself sets no limit; its implementations front
+ * platforms whose limits differ (QQ around 4500 characters, Discord 2000), so the smallest.
+ */
+export const ONEBOT12_MAX_MESSAGE_LENGTH = 2_000;
+export const DEFAULT_POLL_TIMEOUT_SECONDS = 30;
+/** Lookups that only improve a message (names, image URLs) get one try, briefly: delivery never waits long on them. */
+const LOOKUP_TIMEOUT = 5_000;
+
+export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
+  const log = opts.logger.child({ network: opts.id });
+  const target: ActionTarget = { url: opts.config.url, ...(opts.config.access_token ? { accessToken: opts.config.access_token } : {}) };
+  const backoff = { min: opts.retry?.minTimeout ?? 1_000, max: opts.retry?.maxTimeout ?? 60_000 };
+  // Whole seconds ≥ 1: 0 means "do not wait" in the spec and "wait forever" in go-cqhttp.
+  const timeoutSeconds = Math.max(1, Math.round(opts.pollTimeoutSeconds ?? DEFAULT_POLL_TIMEOUT_SECONDS));
+  const configured = new Set(opts.groups);
+  const pendingFile = pendingPath(opts.stateDir, opts.id);
+
+  let stream: HTTPStream | null = null;
+  let self: BotSelf | null = null; // our bot (its user_id marks our own messages)
+  let sendSelf: BotSelf | null = null; // sent with every non-meta action once known
+  let status: NetworkStatus = { ok: false, state: "stopped" };
+  const listeners: ((s: NetworkStatus) => void)[] = [];
+  const main = new AbortController();
+  let pollAbort: AbortController | null = null;
+  let running: Promise<void> | null = null;
+  /** Relayable events taken from the server and not yet accepted by the sink, oldest first. */
+  let pending: unknown[] = [];
+
+  function setStatus(state: string, detail?: string): void {
+    const next: NetworkStatus = { ok: state === "online", state, ...(detail === undefined ? {} : { detail }) };
+    if (next.state === status.state && next.detail === status.detail) return;
+    status = next;
+    log.info({ state, detail }, "onebot12 status");
+    for (const l of listeners) l(next);
+  }
+
+  function call(action: string, params: Record<string, unknown>, o: ActionOptions & { signal?: AbortSignal } = {}): Promise<unknown> {
+    if (!stream) throw new Error("onebot12 is not started");
+    return callAction(stream, target, action, params, { self: sendSelf, signal: main.signal, ...o });
+  }
+
+  /** A lookup that may fail: undefined then (logged), never thrown into a delivery. */
+  async function lookup(action: string, params: Record<string, unknown>): Promise<unknown> {
+    try {
+      return await call(action, params, { retry: false, timeout: LOOKUP_TIMEOUT });
+    } catch (err) {
+      log.debug({ action, err: safeMessage(err, target) }, "onebot12: lookup failed; showing the id instead");
+      return undefined;
+    }
+  }
+
+  const names = new MemberNames(async (group_id, user_id) => ((await lookup("get_group_member_info", { group_id, user_id })) ?? null) as MemberInfo | null);
+
+  async function fileUrl(file_id: string): Promise<string | undefined> {
+    const data = (await lookup("get_file", { file_id, type: "url" })) as { url?: unknown } | undefined;
+    return typeof data?.url === "string" ? data.url : undefined;
+  }
+
+  async function toInbound(e: GroupMessageEvent): Promise<InboundMessage> {
+    let text: string;
+    let attachments: string[] = [];
+    let replyTo: string | undefined;
+    try {
+      const r = await renderMessage(e.message, e.altMessage, { userName: (u) => names.get(e.groupId, u), fileUrl });
+      ({ text, attachments } = r);
+      replyTo = r.replyTo;
+    } catch (err) {
+      log.warn({ group: e.groupId, err: (err as Error).message }, "onebot12: unreadable message; relayed as raw");
+      text = `[unreadable message: ${JSON.stringify(e.message)?.slice(0, 200) ?? ""}]`;
+    }
+    return {
+      id: `${e.groupId}:${e.messageId}`, // message ids are the platform's: stable on redelivery
+      group: e.groupId,
+      senderId: e.userId,
+      senderName: (await names.get(e.groupId, e.userId)) ?? e.userId,
+      text,
+      ...(attachments.length > 0 ? { attachments } : {}),
+      ...(replyTo === undefined ? {} : { replyTo: `${e.groupId}:${replyTo}` }),
+      time: new Date(e.time * 1000),
+    };
+  }
+
+  async function deliver(sink: MessageSink, msg: InboundMessage, signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sink(msg);
+        return;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        const wait = backoffDelay(attempt, backoff);
+        log.warn({ err: (err as Error).message, id: msg.id, attempt, retryIn: wait }, "onebot12: sink failed; keeping the message and retrying");
+        await sleep(wait, undefined, { signal });
+      }
+    }
+  }
+
+  /** Delivers `pending` in order; each one leaves the saved list only once the sink accepted it. */
+  async function drainPending(sink: MessageSink, signal: AbortSignal): Promise<void> {
+    while (pending.length > 0) {
+      const verdict = classifyEvent(pending[0], configured, self);
+      if (verdict.kind === "relay") await deliver(sink, await toInbound(verdict.event), signal);
+      pending = pending.slice(1);
+      await savePending(pendingFile, pending);
+    }
+  }
+
+  async function onEvents(sink: MessageSink, events: unknown[], signal: AbortSignal): Promise<void> {
+    const relay = events.filter((e) => {
+      const v = classifyEvent(e, configured, self);
+      if (v.kind === "skip") log.debug({ reason: v.reason }, "onebot12: event skipped");
+      return v.kind === "relay";
+    });
+    if (relay.length === 0) return;
+    pending = pending.concat(relay);
+    await savePending(pendingFile, pending); // before the sink: the server no longer has them
+    await drainPending(sink, signal);
+  }
+
+  async function learnSelf(signal: AbortSignal): Promise<void> {
+    const id = await identify(await call("get_status", {}, { retrySafe: true, signal }), () => call("get_self_info", {}, { retrySafe: true, signal }));
+    self = id.self;
+    sendSelf = id.self.platform === "" ? null : id.self;
+    if (id.bots > 1) log.warn({ self: id.self, bots: id.bots }, "onebot12: several bots share this connection; relaying for the first online one");
+    else log.info({ self: id.self }, "onebot12: bot identified");
+  }
+
+  async function supervise(sink: MessageSink, signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    let authFailures = 0;
+    const wait = (ms: number) => sleep(ms, undefined, { signal }).catch(() => undefined);
+    while (!signal.aborted) {
+      try {
+        await learnSelf(signal);
+        failures = authFailures = 0;
+        setStatus("online");
+        await drainPending(sink, signal); // events a stop or crash left undelivered go first
+        pollAbort = new AbortController();
+        const end = await runPoller({
+          stream: stream!,
+          target,
+          log,
+          timeoutSeconds,
+          backoff,
+          signal: AbortSignal.any([signal, pollAbort.signal]),
+          // Only stop() interrupts a delivery: events the server handed over are never dropped.
+          onEvents: (events) => onEvents(sink, events, signal),
+          onAnswer: () => setStatus("online"),
+          onTrouble: (detail) => setStatus("retrying", detail),
+        });
+        if (signal.aborted) break;
+        if (end.reason === "auth") {
+          authFailures++;
+          setStatus("auth-failed", end.detail);
+          await wait(authDelay(authFailures));
+        } else if (end.reason === "unsupported") {
+          failures++;
+          setStatus("offline", end.detail);
+          await wait(backoff.max);
+        } // "stopped" without stop(): a self error asked for a new identity
+      } catch (err) {
+        if (signal.aborted) break;
+        const detail = safeMessage(err, target);
+        if (err instanceof ActionError && err.failure.kind === "auth") {
+          authFailures++;
+          setStatus("auth-failed", detail);
+          log.error({ err: detail }, "onebot12: the server refused the access_token; retrying slowly");
+          await wait(authDelay(authFailures));
+          continue;
+        }
+        failures++;
+        const retryIn = Math.max(1, backoffDelay(failures, backoff));
+        log.warn({ err: detail, failures, retryIn }, "onebot12: cannot reach the bot; retrying");
+        setStatus(err instanceof BotOfflineError ? "bot-offline" : "offline", detail);
+        await wait(retryIn);
+      }
+    }
+  }
+
+  /** A refused token needs the operator: retry slowly (the long end of the backoff, doubling, ≤ 10×). */
+  function authDelay(n: number): number {
+    return Math.min(backoff.max * 10, backoff.max * 2 ** Math.min(n - 1, 10));
+  }
+
+  return {
+    id: opts.id,
+    type: "onebot12",
+    maxMessageLength: ONEBOT12_MAX_MESSAGE_LENGTH,
+
+    async start(sink) {
+      if (running) throw new Error("onebot12 already started");
+      setStatus("starting");
+      const saved = await loadPending(pendingFile);
+      if (saved.setAside) log.error({ keptAs: saved.setAside }, "onebot12: the file of undelivered events was unreadable; set aside");
+      pending = saved.events;
+      if (pending.length > 0) log.info({ events: pending.length }, "onebot12: delivering events left undelivered by the last run");
+      stream = new HTTPStream({ logger: log, retry: opts.retry, chainBackoff: backoff, secrets: target.accessToken ? [target.accessToken] : [] });
+      running = supervise(sink, main.signal);
+    },
+
+    async stop() {
+      main.abort();
+      await running;
+      await stream?.close();
+      setStatus("stopped");
+    },
+
+    async send(group, text) {
+      if (!configured.has(group)) throw new SendError(`onebot12: "${group}" is not a configured group`, "fatal");
+      if (!stream || self === null || !status.ok) throw new SendError(`onebot12 is not online (${status.state})`, "retry", { retryAfterMs: 5_000 });
+      let data: unknown;
+      try {
+        // Never resent here: after the request left, only the server knows whether it was delivered.
+        data = await call("send_message", { detail_type: "group", group_id: group, message: textToSegments(text) }, { retry: false });
+      } catch (err) {
+        const detail = safeMessage(err, target);
+        if (err instanceof ActionError) {
+          const verdict = classifySendFailure(err.failure);
+          if (isSelfError(err.retcode)) pollAbort?.abort(); // learn which bot we are again
+          if (err.failure.kind === "auth") setStatus("auth-failed", detail);
+          throw new SendError(`send to ${group}: ${verdict.reason}`, verdict.kind, { cause: err, ...(verdict.retryAfterMs === undefined ? {} : { retryAfterMs: verdict.retryAfterMs }) });
+        }
+        // Connection refused never reached the server; a reset or timeout may have been delivered.
+        const kind = classifyFailure(err) === "before-send" ? "retry" : "unknown";
+        throw new SendError(`send to ${group}: ${detail}`, kind, { cause: err });
+      }
+      const id = (data as { message_id?: unknown } | null)?.message_id;
+      return { id: typeof id === "string" ? id : typeof id === "number" ? String(id) : "" };
+    },
+
+    async groups() {
+      if (!stream) return [];
+      try {
+        const list = await call("get_group_list", {}, { retrySafe: true });
+        return (Array.isArray(list) ? list : []).flatMap((g: { group_id?: unknown }) =>
+          typeof g?.group_id === "string" ? [g.group_id] : typeof g?.group_id === "number" ? [String(g.group_id)] : [],
+        );
+      } catch (err) {
+        log.warn({ err: safeMessage(err, target) }, "onebot12: get_group_list failed");
+        return [];
+      }
+    },
+
+    status: () => status,
+
+    onStatus(listener) {
+      listeners.push(listener);
+    },
+  };
+}

@@ -1,0 +1,129 @@
+// The get_latest_events long-poll chain (protocols.md §3): the next poll goes out only after every
+// event of the answer went through the sink. Empty answers that come back well before the asked
+// `timeout` (an implementation that ignores it, or treats it as a short poll) are backed off, so
+// the chain never spins.
+import type { Logger } from "pino";
+import { backoffDelay, type HTTPStream, type Step, type StepContext, type StreamResponse } from "../../../src/index.ts";
+import { ActionError, actionRequest, type ActionTarget, readAction, safeMessage } from "./action.ts";
+
+/** Events asked per poll: bounded, so one answer never holds an unbounded backlog in memory. */
+export const POLL_LIMIT = 100;
+/** Longest pause between two polls of a server that answers [] at once. */
+export const IDLE_MAX_MS = 5_000;
+
+export interface PollerOptions {
+  stream: HTTPStream;
+  target: ActionTarget;
+  log: Logger;
+  /** The `timeout` asked of the server, whole seconds ≥ 1 (0 would mean "do not wait"; go-cqhttp: "forever"). */
+  timeoutSeconds: number;
+  backoff: { min: number; max: number };
+  signal: AbortSignal;
+  /** Handles one answer's events in order; resolves once all are durable. */
+  onEvents: (events: unknown[]) => Promise<void>;
+  /** Every good answer (status "online"). */
+  onAnswer: () => void;
+  /** A failed poll, with what went wrong (status "retrying"). */
+  onTrouble: (detail: string) => void;
+}
+
+export type PollEnd =
+  | { reason: "stopped" }
+  | { reason: "auth"; detail: string } // 401/403: the token is refused
+  | { reason: "unsupported"; detail: string }; // 10002: get_latest_events is switched off
+
+/** The HTTP timeout of a poll: the asked hold plus a margin (half the hold, 0.5–30 s). */
+export function pollHttpTimeout(timeoutSeconds: number): number {
+  const hold = timeoutSeconds * 1000;
+  return hold + Math.min(30_000, Math.max(500, Math.round(hold / 2)));
+}
+
+/** An empty answer that arrived in less than half the asked hold: the server did not wait. */
+export function isEarlyEmpty(events: number, elapsedMs: number, timeoutSeconds: number): boolean {
+  return events === 0 && elapsedMs < (timeoutSeconds * 1000) / 2;
+}
+
+/** Pause before the next poll after `n` early empty answers in a row: doubling from min, capped. Deterministic. */
+export function idleDelay(n: number, o: { min: number; max: number }): number {
+  if (n < 1) return 0;
+  return Math.min(o.max, o.min * 2 ** Math.min(n - 1, 30));
+}
+
+/** The idle backoff for a poller: from the stream's backoff, never above the asked hold or IDLE_MAX_MS. */
+export function idleBackoff(backoff: { min: number; max: number }, timeoutSeconds: number): { min: number; max: number } {
+  const max = Math.max(1, Math.min(backoff.max, IDLE_MAX_MS, timeoutSeconds * 1000));
+  return { min: Math.max(1, Math.min(backoff.min, 500, max)), max };
+}
+
+/** Starts the poll chain; resolves when it ends (see PollEnd). */
+export function runPoller(o: PollerOptions): Promise<PollEnd> {
+  let end: PollEnd = { reason: "stopped" };
+  let badAnswers = 0;
+  let earlyEmpties = 0;
+  let sentAt = 0;
+  const idle = idleBackoff(o.backoff, o.timeoutSeconds);
+  const request = actionRequest(
+    o.target,
+    "get_latest_events",
+    { limit: POLL_LIMIT, timeout: o.timeoutSeconds },
+    // A poll is safe to resend: nothing was taken if no answer came (and if one was lost, a
+    // resend cannot bring it back). Statuses go to the readback.
+    { longPoll: true, timeout: pollHttpTimeout(o.timeoutSeconds), retrySafe: true },
+  );
+
+  const step = (delay = 0): Step => {
+    sentAt = performance.now() + delay;
+    return { request, readback, delay };
+  };
+
+  const failed = (detail: string, retryAfterMs = 0): Step => {
+    badAnswers++;
+    const wait = Math.max(backoffDelay(badAnswers, o.backoff), Math.min(retryAfterMs, o.backoff.max * 10), 1);
+    o.log.warn({ reason: detail, failures: badAnswers, retryIn: wait }, "onebot12: get_latest_events failed; backing off");
+    o.onTrouble(detail);
+    return step(wait);
+  };
+
+  async function readback(res: StreamResponse, _ctx: StepContext): Promise<Step | undefined> {
+    const elapsed = performance.now() - sentAt;
+    let data: unknown;
+    try {
+      data = await readAction(res, "get_latest_events");
+    } catch (err) {
+      if (!(err instanceof ActionError)) throw err; // the body could not be read: onError backs off
+      const f = err.failure;
+      if (f.kind === "auth") {
+        end = { reason: "auth", detail: err.message };
+        return undefined;
+      }
+      if (f.kind === "failed" && f.retcode === 10002) {
+        end = { reason: "unsupported", detail: `${err.message}: the implementation does not offer get_latest_events over HTTP (enable its HTTP event buffer, e.g. event_enabled)` };
+        return undefined;
+      }
+      return failed(err.message, f.kind === "http" ? f.retryAfterMs : undefined);
+    }
+    if (!Array.isArray(data)) return failed(`data is not an event list: ${JSON.stringify(data)?.slice(0, 80)}`);
+    badAnswers = 0;
+    o.onAnswer();
+    earlyEmpties = isEarlyEmpty(data.length, elapsed, o.timeoutSeconds) ? earlyEmpties + 1 : 0;
+    if (earlyEmpties === 3) o.log.info({ timeout: o.timeoutSeconds }, "onebot12: the server answers empty polls at once (it does not hold them); polling with a pause");
+    if (data.length > 0) await o.onEvents(data);
+    return step(idleDelay(earlyEmpties, idle));
+  }
+
+  const first = step();
+  const chain = o.stream.add(first.request, first.readback, {
+    name: "onebot12 get_latest_events",
+    signal: o.signal,
+    onError: (err: unknown, _failed: Step, ctx: StepContext) => {
+      // Transport failures after HTTPStream's own retries, a body cut short, a sink that failed
+      // past its retries: the chain stays alive and backs off.
+      const wait = Math.max(1, backoffDelay(ctx.failures, o.backoff));
+      const detail = safeMessage(err, o.target);
+      o.log.warn({ err: detail, failures: ctx.failures, retryIn: wait }, "onebot12: get_latest_events step failed; backing off");
+      o.onTrouble(detail);
+      return step(wait);
+    },
+  });
+  return chain.done.then(() => end);
+}
