@@ -1,6 +1,7 @@
 // A chain and its strands. A chain is what add() returns; each fan-out step runs as its own strand
 // of the same chain (own failure count), and the chain is done when every strand has ended.
-import { EventEmitter, setMaxListeners } from "node:events";
+// Parked long polls are mostly chains doing nothing, so a chain makes its AbortSignal and its
+// `done` promise only when someone asks for them.
 import type { Logger } from "pino";
 import type { ChainHandle, ErrorPolicy, StepContext } from "./types.ts";
 
@@ -12,15 +13,49 @@ export class ChainCancelledError extends Error {
   }
 }
 
+type Listener = () => void;
+
 /**
- * What undici listens on to abort a chain's requests. An EventEmitter listener costs far less per
- * request than an AbortSignal one; undici accepts either ("abort" event, `reason` property).
+ * What undici listens on to abort a chain's requests: the EventEmitter shape undici accepts
+ * (`once`/`on`/`removeListener("abort")` and `reason`), without EventEmitter's or AbortSignal's
+ * weight per chain and per request. It must not have an `aborted` property: undici would then
+ * treat it as an AbortSignal.
  */
-export class AbortEmitter extends EventEmitter {
+export class AbortWire {
   reason: unknown = undefined;
-  constructor() {
-    super();
-    this.setMaxListeners(0); // one listener per in-flight strand; fan-outs are wide on purpose
+  // One listener per in-flight request of the chain: usually one, so no array until a second.
+  private listener: Listener | undefined = undefined;
+  private more: Listener[] | undefined = undefined;
+
+  on(_event: "abort", fn: Listener): this {
+    if (this.listener === undefined) this.listener = fn;
+    else if (this.more === undefined) this.more = [fn];
+    else this.more.push(fn);
+    return this;
+  }
+
+  once(event: "abort", fn: Listener): this {
+    return this.on(event, fn); // fire() runs every listener at most once anyway
+  }
+
+  removeListener(_event: "abort", fn: Listener): this {
+    if (this.listener === fn) {
+      this.listener = this.more?.pop();
+    } else if (this.more !== undefined) {
+      const i = this.more.lastIndexOf(fn);
+      if (i >= 0) this.more.splice(i, 1);
+    }
+    return this;
+  }
+
+  fire(reason: unknown): void {
+    this.reason = reason;
+    const first = this.listener;
+    const more = this.more;
+    this.listener = undefined;
+    this.more = undefined;
+    first?.();
+    if (more !== undefined) for (const fn of more) fn();
   }
 }
 
@@ -65,18 +100,24 @@ export interface ChainOwner {
   chainEnded(chain: Chain): void;
 }
 
+const ENDED = new ChainCancelledError("chain ended");
+
 export class Chain implements ChainHandle {
   readonly id: number;
   readonly name: string;
-  readonly done: Promise<void>;
   readonly onError: ErrorPolicy;
-  readonly strands = new Set<Strand>();
-  readonly wire = new AbortEmitter();
-  private readonly controller = new AbortController();
+  /** Live strands; usually one, a few after a fan-out. */
+  strands: Strand[] = [];
+  readonly wire = new AbortWire();
+  /** Set once: the chain was cancelled (or failed); nothing more is sent. */
+  cancelled = false;
+  private controller: AbortController | undefined = undefined;
   private readonly owner: ChainOwner;
   private childLog: Logger | undefined = undefined;
-  private resolveDone!: () => void;
-  private rejectDone!: (err: unknown) => void;
+  private donePromise: Promise<void> | undefined = undefined;
+  private resolveDone: (() => void) | undefined = undefined;
+  private rejectDone: ((err: unknown) => void) | undefined = undefined;
+  private reason: unknown = undefined;
   private error: unknown = undefined;
   private failed = false;
   private ended = false;
@@ -86,15 +127,31 @@ export class Chain implements ChainHandle {
     this.name = name;
     this.onError = onError;
     this.owner = owner;
-    this.done = new Promise<void>((resolve, reject) => {
-      this.resolveDone = resolve;
-      this.rejectDone = reject;
-    });
-    // A chain that ends in error must never become an unhandled rejection that kills the process.
-    this.done.catch(() => undefined);
   }
 
+  /** Resolves when the chain ends; rejects when it ended by policy "end" (or a throwing policy). */
+  get done(): Promise<void> {
+    if (this.donePromise === undefined) {
+      if (this.ended) {
+        this.donePromise = this.failed ? Promise.reject(this.error) : Promise.resolve();
+      } else {
+        this.donePromise = new Promise<void>((resolve, reject) => {
+          this.resolveDone = resolve;
+          this.rejectDone = reject;
+        });
+      }
+      // A chain that ends in error must never become an unhandled rejection that kills the process.
+      this.donePromise.catch(() => undefined);
+    }
+    return this.donePromise;
+  }
+
+  /** Aborts when the chain is cancelled, fails or ends. */
   get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.cancelled || this.ended) this.controller.abort(this.reason ?? ENDED);
+    }
     return this.controller.signal;
   }
 
@@ -104,18 +161,15 @@ export class Chain implements ChainHandle {
     return this.childLog;
   }
 
-  get cancelled(): boolean {
-    return this.controller.signal.aborted;
-  }
-
   cancel(reason?: unknown): void {
-    if (this.controller.signal.aborted) return;
+    if (this.cancelled || this.ended) return;
+    this.cancelled = true;
     const why = reason ?? new ChainCancelledError();
-    this.controller.abort(why);
-    this.wire.reason = why;
-    this.wire.emit("abort");
+    this.reason = why;
+    this.controller?.abort(why);
+    this.wire.fire(why);
     for (const strand of this.strands) wakeStrand(strand);
-    if (this.strands.size === 0) this.end();
+    if (this.strands.length === 0) this.end();
   }
 
   /** Ends the chain with an error (policy "end"): other strands are cancelled, done rejects. */
@@ -123,28 +177,31 @@ export class Chain implements ChainHandle {
     if (this.failed || this.ended) return;
     this.failed = true;
     this.error = err;
+    this.cancelled = false; // a cancel racing in does not turn the failure into a clean end
     this.cancel(err);
   }
 
   addStrand(): Strand {
     const strand = new Strand(this);
-    this.strands.add(strand);
-    // Every strand's in-flight request listens on the chain's signal: a wide fan-out is expected.
-    if (this.strands.size === 8) setMaxListeners(0, this.controller.signal);
+    // A literal holds exactly one element; push() on an empty array reserves room for 17.
+    if (this.strands.length === 0) this.strands = [strand];
+    else this.strands.push(strand);
     return strand;
   }
 
   strandEnded(strand: Strand): void {
-    this.strands.delete(strand);
-    if (this.strands.size === 0) this.end();
+    const i = this.strands.indexOf(strand);
+    if (i >= 0) this.strands.splice(i, 1);
+    if (this.strands.length === 0) this.end();
   }
 
   private end(): void {
     if (this.ended) return;
     this.ended = true;
-    if (!this.controller.signal.aborted) this.controller.abort(new ChainCancelledError("chain ended"));
+    // Readers still holding ctx.signal (an SSE body, say) learn that the chain is over.
+    if (this.controller !== undefined && !this.controller.signal.aborted) this.controller.abort(ENDED);
     this.owner.chainEnded(this);
-    if (this.failed) this.rejectDone(this.error);
-    else this.resolveDone();
+    if (this.failed) this.rejectDone?.(this.error);
+    else this.resolveDone?.();
   }
 }

@@ -117,7 +117,7 @@ export class HTTPStream implements ChainOwner {
     const signal = opts.signal === undefined ? this.closeController.signal : AbortSignal.any([opts.signal, this.closeController.signal]);
     this.oneShots++;
     try {
-      return await this.transport.send(spec, signal, signal, this);
+      return await this.transport.send(spec, { signal, log: this.log }, signal);
     } finally {
       this.oneShots--;
       this.onIdle?.();
@@ -197,7 +197,6 @@ export class HTTPStream implements ChainOwner {
 
   private async runStrand(strand: Strand, first: Step): Promise<void> {
     const chain = strand.chain;
-    const signal = chain.signal;
     let step: Step | undefined = first;
     try {
       while (step !== undefined) {
@@ -206,11 +205,11 @@ export class HTTPStream implements ChainOwner {
           if (this.closing) break;
           await this.delay(strand, wait);
         }
-        if (signal.aborted || this.closing) break;
+        if (chain.cancelled || this.closing) break;
         let result: StepResult;
         try {
           strand.state = step.request.longPoll === true ? "parked" : "sending";
-          const res = await this.transport.send(step.request, signal, chain.wire, chain);
+          const res = await this.transport.send(step.request, chain, chain.wire);
           strand.state = "reading";
           const readback = step.readback;
           if (readback === undefined) {
@@ -224,11 +223,11 @@ export class HTTPStream implements ChainOwner {
           }
           strand.failures = 0;
         } catch (err) {
-          if (signal.aborted) break;
+          if (chain.cancelled) break;
           result = await this.stepFailed(err, step, strand);
         }
         strand.state = "idle";
-        if (signal.aborted) break;
+        if (chain.cancelled) break;
         step = this.nextStep(result, chain);
       }
     } catch (err) {

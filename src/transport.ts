@@ -1,12 +1,13 @@
 // Sends one RequestSpec: cookies in and out on every hop, redirects followed here (so no
 // Set-Cookie on a 3xx is lost), retries through p-retry with full-jitter backoff.
-import type { EventEmitter } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import pRetry from "p-retry";
+import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { type CookieJar, MemoryCookieStore } from "tough-cookie";
+import type { AbortWire } from "./chain.ts";
 import { HTTPStatusError, RedirectError } from "./errors.ts";
-import type { Lanes } from "./lanes.ts";
+import type { Lane, Lanes } from "./lanes.ts";
 import { redactError, redactUrl } from "./redact.ts";
 import { type Hop, isRedirectStatus, prepareHop, redirectHop } from "./request.ts";
 import { type BodySource, discardBody, HTTPResponse } from "./response.ts";
@@ -25,8 +26,19 @@ export interface TransportOptions {
 
 const DEFAULT_MAX_REDIRECTS = 10;
 
-/** What undici listens on to abort an exchange: an AbortSignal, or an EventEmitter emitting "abort". */
-export type Wire = AbortSignal | EventEmitter | undefined;
+/** What undici listens on to abort an exchange: an AbortSignal, or an EventEmitter-shaped "abort" source. */
+export type Wire = AbortSignal | AbortWire | undefined;
+
+function settle(lane: Lane, longPoll: boolean): void {
+  lane.stats.inFlight--;
+  if (longPoll) lane.stats.parked--;
+}
+
+/** Who a request is sent for: its cancellation signal and logger. */
+export interface SendOwner {
+  readonly signal: AbortSignal | undefined;
+  readonly log: Logger;
+}
 
 export class Transport {
   readonly lanes: Lanes;
@@ -85,24 +97,37 @@ export class Transport {
   }
 
   /**
-   * Sends a request, following redirects and retrying. `signal` cancels retry waits; `wire` is what
-   * undici listens on to abort the exchange (a chain passes a cheap EventEmitter, see Chain.wire).
-   * `logs.log` is read only when there is something to log (a chain's child logger is made lazily).
+   * Sends a request, following redirects and retrying. `wire` is what undici listens on to abort an
+   * exchange (a chain passes its light AbortWire). `owner.signal` (retry waits) and `owner.log` are
+   * read only when needed: a chain makes both lazily.
    */
-  async send(spec: RequestSpec, signal: AbortSignal | undefined, wire: Wire, logs: { readonly log: Logger }): Promise<HTTPResponse> {
+  async send(spec: RequestSpec, owner: SendOwner, wire: Wire): Promise<HTTPResponse> {
     const retry = this.retryOf(spec);
-    let hop = prepareHop(spec, this.headers);
-    let redirectsLeft = spec.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
-    const follow = redirectsLeft > 0;
-    for (;;) {
-      let res: HTTPResponse;
-      // The first attempt is awaited right here: the common case pays for no retry machinery.
+    const hop = prepareHop(spec, this.headers);
+    // The first attempt runs inline, not in a nested async function: parked polls are many and
+    // every suspended frame costs memory. Retries and redirects live in their own functions.
+    const lane = this.lanes.get(hop.url.origin);
+    const longPoll = spec.longPoll === true;
+    let res: HTTPResponse;
+    try {
+      let data: Dispatcher.ResponseData;
       try {
-        res = await this.attempt(hop, spec, wire, retry);
-      } catch (err) {
-        res = await this.retryAfter(err, hop, spec, retry, signal, wire, logs.log);
+        data = await this.dispatch(hop, spec, wire, lane, longPoll);
+      } finally {
+        settle(lane, longPoll);
       }
-      if (!follow || !isRedirectStatus(res.status)) return res;
+      res = await this.receive(data, hop, spec, retry, lane);
+    } catch (err) {
+      res = await this.retryAfter(err, hop, spec, retry, owner, wire);
+    }
+    if (!isRedirectStatus(res.status) || spec.maxRedirects === 0) return res;
+    return this.followRedirects(res, hop, spec, retry, owner, wire);
+  }
+
+  /** Follows the Location of `res` and the hops after it, cookies stored from each. */
+  private async followRedirects(res: HTTPResponse, hop: Hop, spec: RequestSpec, retry: Required<RetryOptions> | null, owner: SendOwner, wire: Wire): Promise<HTTPResponse> {
+    let redirectsLeft = spec.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+    for (;;) {
       const location = res.headers.location;
       if (typeof location !== "string") return res;
       void discardBody(res.body);
@@ -110,11 +135,17 @@ export class Transport {
       if (next === undefined) throw new RedirectError("redirect to an unusable Location", redactUrl(hop.url.href, this.secretsOf(spec)));
       if (redirectsLeft === 0) throw new RedirectError("too many redirects", redactUrl(hop.url.href, this.secretsOf(spec)));
       redirectsLeft--;
-      if (logs.log.isLevelEnabled("debug")) {
+      if (owner.log.isLevelEnabled("debug")) {
         const secrets = this.secretsOf(spec);
-        logs.log.debug({ status: res.status, from: redactUrl(hop.url.href, secrets), to: redactUrl(next.url.href, secrets) }, "redirect");
+        owner.log.debug({ status: res.status, from: redactUrl(hop.url.href, secrets), to: redactUrl(next.url.href, secrets) }, "redirect");
       }
       hop = next;
+      try {
+        res = await this.attempt(hop, spec, wire, retry);
+      } catch (err) {
+        res = await this.retryAfter(err, hop, spec, retry, owner, wire);
+      }
+      if (!isRedirectStatus(res.status)) return res;
     }
   }
 
@@ -133,11 +164,12 @@ export class Transport {
     hop: Hop,
     spec: RequestSpec,
     retry: Required<RetryOptions> | null,
-    signal: AbortSignal | undefined,
+    owner: SendOwner,
     wire: Wire,
-    log: Logger,
   ): Promise<HTTPResponse> {
     const stats = this.lanes.get(hop.url.origin).stats;
+    const signal = owner.signal;
+    const log = owner.log;
     if (retry === null || (signal !== undefined && signal.aborted) || !this.retries(first, hop, spec)) {
       stats.failed++;
       throw first;
@@ -172,54 +204,68 @@ export class Transport {
     if (wait > 0) await sleep(wait, undefined, signal === undefined ? undefined : { signal });
   }
 
-  /** One HTTP exchange on the right lane, cookies sent and stored. Retryable statuses throw. */
+  /** One whole exchange (a retry attempt): dispatch, settle the counters, receive. */
   private async attempt(hop: Hop, spec: RequestSpec, wire: Wire, retry: Required<RetryOptions> | null): Promise<HTTPResponse> {
-    const url = hop.url;
-    const href = url.href;
-    const headers = hop.headers;
-    const jarCookie = !this.mayHaveCookies(url.hostname) ? "" : this.syncJar ? this.jar.getCookieStringSync(href) : await this.jar.getCookieString(href);
-    if (jarCookie !== "") headers.cookie = hop.userCookie === undefined ? jarCookie : hop.userCookie + "; " + jarCookie;
-    else if (hop.userCookie === undefined && headers.cookie !== undefined) delete headers.cookie;
-
-    const lane = this.lanes.get(url.origin);
-    const stats = lane.stats;
+    const lane = this.lanes.get(hop.url.origin);
     const longPoll = spec.longPoll === true;
-    const timeout = spec.timeout ?? (longPoll ? this.longPollTimeout : this.timeout);
+    let data: Dispatcher.ResponseData;
+    try {
+      data = await this.dispatch(hop, spec, wire, lane, longPoll);
+    } finally {
+      settle(lane, longPoll);
+    }
+    return this.receive(data, hop, spec, retry, lane);
+  }
+
+  /** Sends a hop on its lane with the jar's cookies; counts it in flight until settle(). */
+  private dispatch(hop: Hop, spec: RequestSpec, wire: Wire, lane: Lane, longPoll: boolean): Promise<Dispatcher.ResponseData> {
+    const url = hop.url;
+    const stats = lane.stats;
     stats.inFlight++;
     if (longPoll) stats.parked++;
-    let data;
-    try {
-      data = await (longPoll ? lane.longPoll : lane.short).request({
-        path: url.path,
-        method: hop.method as "GET",
-        headers,
-        body: hop.body,
-        signal: wire,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-      });
-    } finally {
-      stats.inFlight--;
-      if (longPoll) stats.parked--;
-    }
-    const status = data.statusCode;
-    const resHeaders = data.headers;
-    const setCookie = resHeaders["set-cookie"];
-    if (setCookie !== undefined) await this.storeCookies(setCookie, href);
+    if (!this.mayHaveCookies(url.hostname)) return this.request(hop, spec, wire, lane, longPoll, "");
+    if (this.syncJar) return this.request(hop, spec, wire, lane, longPoll, this.jar.getCookieStringSync(url.href));
+    return this.jar.getCookieString(url.href).then((cookie) => this.request(hop, spec, wire, lane, longPoll, cookie));
+  }
 
+  private request(hop: Hop, spec: RequestSpec, wire: Wire, lane: Lane, longPoll: boolean, jarCookie: string): Promise<Dispatcher.ResponseData> {
+    const headers = hop.headers;
+    if (jarCookie !== "") headers.cookie = hop.userCookie === undefined ? jarCookie : hop.userCookie + "; " + jarCookie;
+    else if (hop.userCookie === undefined && headers.cookie !== undefined) delete headers.cookie;
+    const timeout = spec.timeout ?? (longPoll ? this.longPollTimeout : this.timeout);
+    return (longPoll ? lane.longPoll : lane.short).request({
+      path: hop.url.path,
+      method: hop.method as Dispatcher.HttpMethod,
+      headers,
+      body: hop.body,
+      signal: wire as AbortSignal | undefined, // undici also takes the EventEmitter shape (see AbortWire)
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
+  }
+
+  /** Stores cookies and wraps the response; a status to retry throws HTTPStatusError. */
+  private receive(data: Dispatcher.ResponseData, hop: Hop, spec: RequestSpec, retry: Required<RetryOptions> | null, lane: Lane): HTTPResponse | Promise<HTTPResponse> {
+    const setCookie = data.headers["set-cookie"];
+    if (setCookie !== undefined) {
+      if (!this.syncJar) return this.storeCookies(setCookie, hop.url.href).then(() => this.respond(data, hop, spec, retry, lane));
+      for (const c of typeof setCookie === "string" ? [setCookie] : setCookie) this.jar.setCookieSync(c, hop.url.href, { ignoreError: true });
+    }
+    return this.respond(data, hop, spec, retry, lane);
+  }
+
+  private respond(data: Dispatcher.ResponseData, hop: Hop, spec: RequestSpec, retry: Required<RetryOptions> | null, lane: Lane): HTTPResponse {
+    const status = data.statusCode;
     if (retry !== null && retry.statuses.includes(status) && (spec.retrySafe === true || isIdempotent(hop.method))) {
       void discardBody(data.body as unknown as BodySource);
-      throw new HTTPStatusError(status, resHeaders, redactUrl(href, this.secretsOf(spec)), parseRetryAfter(resHeaders["retry-after"]));
+      const href = hop.url.href;
+      throw new HTTPStatusError(status, data.headers, redactUrl(href, this.secretsOf(spec)), parseRetryAfter(data.headers["retry-after"]));
     }
-    stats.completed++;
-    return new HTTPResponse(status, resHeaders, href, spec, data.body as unknown as BodySource);
+    lane.stats.completed++;
+    return new HTTPResponse(status, data.headers, hop.url.href, spec, data.body as unknown as BodySource);
   }
 
   private async storeCookies(setCookie: string | string[], url: string): Promise<void> {
-    const list = typeof setCookie === "string" ? [setCookie] : setCookie;
-    for (const c of list) {
-      if (this.syncJar) this.jar.setCookieSync(c, url, { ignoreError: true });
-      else await this.jar.setCookie(c, url, { ignoreError: true });
-    }
+    for (const c of typeof setCookie === "string" ? [setCookie] : setCookie) await this.jar.setCookie(c, url, { ignoreError: true });
   }
 }
