@@ -1,6 +1,7 @@
 // One MUC room's membership as a state machine: join (history, password), status 110, the
 // subject that ends the history replay, nick conflicts, kicks, bans, silent removal. It sends
 // stanzas through a callback and knows nothing about the connection.
+import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { fullJitter, type BackoffBounds } from "./backoff.ts";
 import { joinPresence, leavePresence, type MucPresence } from "./stanzas.ts";
@@ -36,6 +37,8 @@ export class Room {
   #suffix = 0;
   #rejoins = 0;
   #got110 = false;
+  /** id of the last join presence: only an error answering it is a join error. */
+  #joinId: string | undefined;
   #leaving: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** The state when the connection dropped, restored if the stream resumes. */
@@ -71,7 +74,8 @@ export class Room {
     this.#setState("joining", this.#reason);
     const history = resolveHistory(this.options.history);
     this.#deps.log.info({ room: this.jid, nick: this.#nick, history }, "joining room");
-    this.#deps.send(joinPresence(this.jid, this.#nick, history, this.options.password)).catch((err: Error) => {
+    this.#joinId = randomUUID();
+    this.#deps.send(joinPresence(this.jid, this.#nick, history, this.options.password, this.#joinId)).catch((err: Error) => {
       this.#deps.log.warn({ room: this.jid, err: err.message }, "join presence not sent");
     });
     this.#timer = setTimeout(() => this.rejoinLater("no self-presence (110) in time"), this.#deps.joinTimeout);
@@ -190,8 +194,10 @@ export class Room {
   }
 
   #onJoinError(p: MucPresence): void {
-    if (this.#state !== "joining") {
-      this.#deps.log.warn({ room: this.jid, error: p.error }, "presence error while in room");
+    // Anything else is a bounce of another presence (e.g. the server's own unavailable presence
+    // to a room that is already gone while it shuts down): not an answer to our join.
+    if (this.#state !== "joining" || p.id === undefined || p.id !== this.#joinId) {
+      this.#deps.log.warn({ room: this.jid, error: p.error, state: this.#state }, "presence error not answering our join: ignored");
       return;
     }
     this.#clearTimer();

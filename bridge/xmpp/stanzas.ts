@@ -22,12 +22,13 @@ export function bareKey(jid: string): string {
   return splitJid(jid)[0].toLowerCase();
 }
 
-export function joinPresence(room: string, nick: string, history: History, password?: string): XmlElement {
+/** `id` lets the room's error answer be told apart from bounces of other presences. */
+export function joinPresence(room: string, nick: string, history: History, password?: string, id?: string): XmlElement {
   const historyAttrs: Record<string, string> =
     "since" in history ? { since: history.since.toISOString() } : { maxstanzas: String(history.maxstanzas) };
   return xml(
     "presence",
-    { to: `${room}/${nick}` },
+    { to: `${room}/${nick}`, ...(id ? { id } : {}) },
     xml("x", { xmlns: NS_MUC }, xml("history", historyAttrs), password !== undefined && xml("password", {}, password)),
   );
 }
@@ -59,6 +60,8 @@ export interface MucPresence {
   room: string;
   nick: string | undefined;
   type: "available" | "unavailable" | "error";
+  /** The stanza id: an error answer carries the id of the presence it answers. */
+  id?: string;
   codes: Set<string>;
   /** Real JID when the room shows it (non-anonymous room or we are moderator). */
   jid?: string;
@@ -84,6 +87,7 @@ export function parseMucPresence(stanza: XmlElement): MucPresence | undefined {
     room,
     nick,
     type,
+    ...(stanza.attrs.id ? { id: stanza.attrs.id } : {}),
     codes: new Set((x?.getChildren("status") ?? []).map((s) => s.attrs.code ?? "")),
     jid: item?.attrs.jid ? splitJid(item.attrs.jid)[0] : undefined,
     newNick: item?.attrs.nick,
