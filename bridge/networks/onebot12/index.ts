@@ -2,7 +2,7 @@
 // get_latest_events long poll, our bot learned from get_status, sends by send_message.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import { backoffDelay, classifyFailure, HTTPStream, type RetryOptions } from "../../../src/index.ts";
+import { backoffDelay, HTTPStream, type RetryOptions } from "../../../src/index.ts";
 import type { Onebot12NetworkConfig } from "../../config/types.ts";
 import type { InboundMessage, MessageSink, NetworkAdapter, NetworkStatus } from "../../network.ts";
 import { SendError } from "../../network.ts";
@@ -12,7 +12,7 @@ import { BotOfflineError, identify } from "./identity.ts";
 import { MemberNames, type MemberInfo } from "./members.ts";
 import { loadPending, pendingPath, savePending } from "./pending.ts";
 import { runPoller } from "./poller.ts";
-import { classifySendFailure, isSelfError } from "./retcode.ts";
+import { classifySendFailure, classifySendTransportError, isSelfError } from "./retcode.ts";
 import { renderMessage, textToSegments } from "./segments.ts";
 
 export interface Onebot12Options {
@@ -234,7 +234,8 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
 
     async send(group, text) {
       if (!configured.has(group)) throw new SendError(`onebot12: "${group}" is not a configured group`, "fatal");
-      if (!stream || self === null || !status.ok) throw new SendError(`onebot12 is not online (${status.state})`, "retry", { retryAfterMs: 5_000 });
+      // Once our bot is known, a send is tried even while polls fail: its own answer is the verdict.
+      if (!stream || self === null || main.signal.aborted) throw new SendError(`onebot12 is not online (${status.state})`, "retry", { retryAfterMs: 5_000 });
       let data: unknown;
       try {
         // Never resent here: after the request left, only the server knows whether it was delivered.
@@ -247,9 +248,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
           if (err.failure.kind === "auth") setStatus("auth-failed", detail);
           throw new SendError(`send to ${group}: ${verdict.reason}`, verdict.kind, { cause: err, ...(verdict.retryAfterMs === undefined ? {} : { retryAfterMs: verdict.retryAfterMs }) });
         }
-        // Connection refused never reached the server; a reset or timeout may have been delivered.
-        const kind = classifyFailure(err) === "before-send" ? "retry" : "unknown";
-        throw new SendError(`send to ${group}: ${detail}`, kind, { cause: err });
+        throw new SendError(`send to ${group}: ${detail}`, classifySendTransportError(err), { cause: err });
       }
       const id = (data as { message_id?: unknown } | null)?.message_id;
       return { id: typeof id === "string" ? id : typeof id === "number" ? String(id) : "" };

@@ -1,4 +1,5 @@
 // What a failed send_message means for the relay (protocols.md §3 retcode table). Pure.
+import { classifyFailure } from "../../../src/index.ts";
 import type { ActionFailure } from "./action.ts";
 
 export type SendVerdict = { kind: "retry" | "unknown" | "fatal"; retryAfterMs?: number; reason: string };
@@ -42,4 +43,9 @@ export function classifyRetcode(retcode: number): SendVerdict {
   // 2xxxx handler errors, 31xxx DB, 32xxx FS, 34xxx platform, 6xxxx–9xxxx implementation codes:
   // the handler may have got as far as sending.
   return { kind: "unknown", reason };
+}
+
+/** A send that got no answer: connection refused never reached the server; a reset or timeout may have been delivered. */
+export function classifySendTransportError(err: unknown): SendVerdict["kind"] {
+  return classifyFailure(err) === "before-send" ? "retry" : "unknown";
 }
