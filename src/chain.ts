@@ -104,8 +104,8 @@ const ENDED = new ChainCancelledError("chain ended");
 
 export class Chain implements ChainHandle {
   readonly id: number;
-  readonly name: string;
   readonly onError: ErrorPolicy;
+  private readonly givenName: string | undefined;
   /** Live strands; usually one, a few after a fan-out. */
   strands: Strand[] = [];
   readonly wire = new AbortWire();
@@ -122,11 +122,16 @@ export class Chain implements ChainHandle {
   private failed = false;
   private ended = false;
 
-  constructor(id: number, name: string, onError: ErrorPolicy, owner: ChainOwner) {
+  constructor(id: number, name: string | undefined, onError: ErrorPolicy, owner: ChainOwner) {
     this.id = id;
-    this.name = name;
+    this.givenName = name;
     this.onError = onError;
     this.owner = owner;
+  }
+
+  /** The name given to add() (or the request's), else "chain-<id>", made on demand. */
+  get name(): string {
+    return this.givenName ?? `chain-${this.id}`;
   }
 
   /** Resolves when the chain ends; rejects when it ended by policy "end" (or a throwing policy). */

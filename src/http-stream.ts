@@ -6,7 +6,7 @@ import { RequestSpecError, StreamClosedError } from "./errors.ts";
 import { Lanes } from "./lanes.ts";
 import { redactError, redactPaths, redactUrl } from "./redact.ts";
 import { lowerHeaders, prepareHop } from "./request.ts";
-import { discardBody } from "./response.ts";
+import { discardBody, type HTTPResponse } from "./response.ts";
 import { backoffDelay, DEFAULT_RETRY } from "./retry.ts";
 import { Transport } from "./transport.ts";
 import type {
@@ -95,7 +95,7 @@ export class HTTPStream implements ChainOwner {
     if (this.closing) throw new StreamClosedError();
     prepareHop(request, this.defaultHeaders); // bad input fails here, loudly, not in a retry loop
     const id = this.nextId++;
-    const chain = new Chain(id, opts.name ?? request.name ?? `chain-${id}`, opts.onError ?? "retry", this);
+    const chain = new Chain(id, opts.name ?? request.name, opts.onError ?? "retry", this);
     this.chains.add(chain);
     const signal = opts.signal;
     if (signal !== undefined) {
@@ -195,33 +195,21 @@ export class HTTPStream implements ChainOwner {
     });
   }
 
+  // Kept lean on purpose: while a poll is parked, this frame is what stays suspended.
   private async runStrand(strand: Strand, first: Step): Promise<void> {
     const chain = strand.chain;
     let step: Step | undefined = first;
     try {
       while (step !== undefined) {
-        const wait = step.delay;
-        if (wait !== undefined && wait > 0) {
+        if (step.delay !== undefined && step.delay > 0) {
           if (this.closing) break;
-          await this.delay(strand, wait);
+          await this.delay(strand, step.delay);
         }
         if (chain.cancelled || this.closing) break;
+        strand.state = step.request.longPoll === true ? "parked" : "sending";
         let result: StepResult;
         try {
-          strand.state = step.request.longPoll === true ? "parked" : "sending";
-          const res = await this.transport.send(step.request, chain, chain.wire);
-          strand.state = "reading";
-          const readback = step.readback;
-          if (readback === undefined) {
-            await discardBody(res.body);
-          } else {
-            try {
-              result = await readback(res, strand);
-            } finally {
-              void discardBody(res.body);
-            }
-          }
-          strand.failures = 0;
+          result = await this.readStep(await this.transport.send(step.request, chain, chain.wire), step, strand);
         } catch (err) {
           if (chain.cancelled) break;
           result = await this.stepFailed(err, step, strand);
@@ -236,6 +224,24 @@ export class HTTPStream implements ChainOwner {
     } finally {
       strand.state = "idle";
       chain.strandEnded(strand);
+    }
+  }
+
+  /** Hands the response to the step's readback; an unread body is drained so the connection is reused. */
+  private async readStep(res: HTTPResponse, step: Step, strand: Strand): Promise<StepResult> {
+    strand.state = "reading";
+    const readback = step.readback;
+    if (readback === undefined) {
+      await discardBody(res.body);
+      strand.failures = 0;
+      return undefined;
+    }
+    try {
+      const result = await readback(res, strand);
+      strand.failures = 0;
+      return result;
+    } finally {
+      void discardBody(res.body);
     }
   }
 

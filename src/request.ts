@@ -15,8 +15,10 @@ export interface ParsedUrl {
 export interface Hop {
   url: ParsedUrl;
   method: string;
-  /** Lowercased header names; owned by this hop (the cookie header is set per attempt). */
+  /** Lowercased header names. The cookie header is set per attempt, on a copy while `sharedHeaders`. */
   headers: Record<string, string>;
+  /** headers is the stream's defaults object itself (nothing to add): copy before writing. */
+  sharedHeaders: boolean;
   body: string | Uint8Array | undefined;
   /** A Cookie header the caller set by hand; jar cookies are appended to it. */
   userCookie: string | undefined;
@@ -87,8 +89,14 @@ export function prepareHop(spec: RequestSpec, defaultHeaders: Record<string, str
     throw new RequestSpecError("a RequestSpec needs a url (string or URL)");
   }
   const url = parseUrl(withQuery(spec));
-  const headers: Record<string, string> = { ...defaultHeaders };
   const own = spec.headers;
+  // Most requests add no header of their own: they share the defaults object until a cookie is set.
+  if (own === undefined && spec.form === undefined && spec.json === undefined) {
+    const method = spec.method !== undefined ? spec.method.toUpperCase() : spec.body === undefined ? "GET" : "POST";
+    if ((method === "GET" || method === "HEAD") && spec.body !== undefined) throw new RequestSpecError(`a ${method} request cannot have a body`);
+    return { url, method, headers: defaultHeaders, sharedHeaders: true, body: spec.body, userCookie: defaultHeaders.cookie };
+  }
+  const headers: Record<string, string> = { ...defaultHeaders };
   if (own !== undefined) {
     for (const name in own) {
       const value = own[name];
@@ -117,7 +125,7 @@ export function prepareHop(spec: RequestSpec, defaultHeaders: Record<string, str
     throw new RequestSpecError(`a ${method} request cannot have a body`);
   }
   const userCookie = headers.cookie;
-  return { url, method, headers, body, userCookie };
+  return { url, method, headers, sharedHeaders: false, body, userCookie };
 }
 
 export function isRedirectStatus(status: number): boolean {
@@ -150,5 +158,5 @@ export function redirectHop(hop: Hop, status: number, location: string): Hop | u
     delete headers.cookie;
     userCookie = undefined;
   }
-  return { url, method, headers, body, userCookie };
+  return { url, method, headers, sharedHeaders: false, body, userCookie };
 }

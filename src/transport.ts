@@ -229,9 +229,17 @@ export class Transport {
   }
 
   private request(hop: Hop, spec: RequestSpec, wire: Wire, lane: Lane, longPoll: boolean, jarCookie: string): Promise<Dispatcher.ResponseData> {
-    const headers = hop.headers;
-    if (jarCookie !== "") headers.cookie = hop.userCookie === undefined ? jarCookie : hop.userCookie + "; " + jarCookie;
-    else if (hop.userCookie === undefined && headers.cookie !== undefined) delete headers.cookie;
+    let headers = hop.headers;
+    if (jarCookie !== "") {
+      if (hop.sharedHeaders) {
+        headers = hop.headers = { ...headers };
+        hop.sharedHeaders = false;
+      }
+      headers.cookie = hop.userCookie === undefined ? jarCookie : hop.userCookie + "; " + jarCookie;
+    } else if (!hop.sharedHeaders) {
+      if (hop.userCookie !== undefined) headers.cookie = hop.userCookie;
+      else if (headers.cookie !== undefined) delete headers.cookie;
+    }
     const timeout = spec.timeout ?? (longPoll ? this.longPollTimeout : this.timeout);
     return (longPoll ? lane.longPoll : lane.short).request({
       path: hop.url.path,
