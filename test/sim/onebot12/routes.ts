@@ -74,6 +74,8 @@ function requireToken(req: IncomingMessage, url: URL, state: SimState): void {
   const given = header !== undefined ? (/^Bearer (.+)$/.exec(header)?.[1] ?? "") : url.searchParams.get("access_token");
   if (given === null || !state.tokens.includes(given)) {
     state.counters.authFailures++;
+    state.authFailuresAt.push(state.now());
+    state.emit("answered");
     refuseHttp(given === null ? "no access token (Authorization: Bearer or access_token)" : "wrong access token", 401);
   }
 }

@@ -108,6 +108,8 @@ export class SimState extends EventEmitter {
   readonly sendFaults: SendFault[] = [];
   readonly sent: SentMessage[] = [];
   readonly requests: SimRequest[] = [];
+  /** When (sim clock) each request with a refused or missing token came in. */
+  readonly authFailuresAt: number[] = [];
   /** Every request the sim refused for breaking the protocol (a correct client causes none). */
   readonly violations: string[] = [];
   readonly counters = { polls: 0, heldPolls: 0, concurrentPolls: 0, authFailures: 0, memberInfo: 0, dropped: 0, eventsTaken: 0 };
