@@ -33,6 +33,19 @@ function asEvent(e: unknown): Event | undefined {
   return typeof e === "object" && e !== null && !Array.isArray(e) ? (e as Event) : undefined;
 }
 
+/**
+ * The sink's promise, or a rejection once stop() aborts: a sink that hangs must not hang stop().
+ * Nothing is lost: the message was not acknowledged, so it comes again (the relay dedupes by id).
+ */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
+}
+
 export class Inbound {
   private readonly o: InboundOptions;
   private tail: Promise<unknown> = Promise.resolve();
@@ -88,9 +101,10 @@ export class Inbound {
     for (let attempt = 1; ; attempt++) {
       this.o.signal.throwIfAborted();
       try {
-        await this.o.sink(msg);
+        await untilAborted(this.o.sink(msg), this.o.signal);
         return;
       } catch (err) {
+        this.o.signal.throwIfAborted();
         const wait = backoffDelay(attempt, this.o.backoff) || 1;
         this.o.log.warn({ err: (err as Error).message, id: msg.id, attempt, retryIn: wait }, "onebot11: sink failed; keeping the message and retrying");
         await sleep(wait, undefined, { signal: this.o.signal });

@@ -58,8 +58,15 @@ function checkAuth(req: IncomingMessage, url: URL, res: ServerResponse, ctx: Rou
 }
 
 /** Applies a fault before the call runs; true when the fault answered (or dropped) the request. */
-async function faultBefore(fault: Fault | undefined, res: ServerResponse, ctx: RouteContext): Promise<boolean> {
-  if (fault === undefined || fault === "reset-after" || fault === "malformed") return false;
+async function faultBefore(fault: Fault | undefined, res: ServerResponse, ctx: RouteContext, action: string): Promise<boolean> {
+  if (fault === undefined || fault === "reset-after") return false;
+  // A send is done first and its answer spoilt; any other call's broken answer (a proxy's) took nothing.
+  if (fault === "malformed" && action.startsWith("send_")) return false;
+  if (fault === "malformed") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end('{"status":"ok","retcode":0,"data":[{"post_');
+    return true;
+  }
   if (typeof fault === "object" && "slow" in fault) {
     await sleep(fault.slow);
     return false;
@@ -128,7 +135,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, ctx: Rout
   if (p === null) return;
   if (ctx.rateLimitMs > 0) await sleep(ctx.rateLimitMs);
   const fault = st.takeFault(action);
-  if (await faultBefore(fault, res, ctx)) return;
+  if (await faultBefore(fault, res, ctx, action)) return;
   switch (action) {
     case "get_login_info":
       return answer(fault, res, { user_id: st.selfId, nickname: st.nickname });

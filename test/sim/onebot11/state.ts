@@ -24,7 +24,7 @@ export type Fault =
   | "reset" // socket destroyed before anything was done
   | "reset-after" // the call is DONE (a send delivered), then the socket is destroyed
   | "stall" // never answered (until the client gives up)
-  | "malformed" // HTTP 200, truncated JSON (a send is delivered)
+  | "malformed" // HTTP 200, truncated JSON (a send is delivered first; other calls take nothing)
   | "html" // HTTP 200, an HTML page
   | "auth" // answered as for a wrong token
   | "end" // SSE: the stream ends at once
