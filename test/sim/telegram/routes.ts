@@ -24,10 +24,17 @@ function sendJson(res: ServerResponse, body: unknown, status = 200): void {
   res.end(text);
 }
 
-function sendHtml(res: ServerResponse, status: number, html: string): void {
-  res.writeHead(status, { "content-type": "text/html", "content-length": Buffer.byteLength(html) });
-  res.end(html);
+function sendRaw(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) });
+  res.end(body);
 }
+
+function sendHtml(res: ServerResponse, status: number, html: string): void {
+  sendRaw(res, status, "text/html", html);
+}
+
+/** An upstream or proxy page the Bot API never sends itself. */
+const BAD_GATEWAY = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
 
 function ok(res: ServerResponse, result: unknown): void {
   sendJson(res, { ok: true, result });
@@ -198,16 +205,13 @@ function pollFault(fault: PollFault, _req: IncomingMessage, res: ServerResponse,
     case "500":
       return fail(res, 500, "Internal Server Error: restart");
     case "502":
-      return sendHtml(res, 502, "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>");
+      return sendHtml(res, 502, BAD_GATEWAY);
     case "html":
       return sendHtml(res, 200, "<html><body>maintenance</body></html>");
     case "malformed":
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end('{"ok":true,"result":[{"update_id":');
-      return;
+      return sendRaw(res, 200, "application/json", '{"ok":true,"result":[{"update_id":');
     case "reset":
-      res.socket?.destroy();
-      return;
+      return void res.socket?.destroy();
     case "stall":
       ctx.open.add(res);
       res.on("close", () => ctx.open.delete(res));
@@ -254,14 +258,11 @@ function sendMessage(res: ServerResponse, p: Record<string, unknown>, ctx: Route
     case "500":
       return fail(res, 500, "Internal Server Error: timeout");
     case "502":
-      return sendHtml(res, 502, "<html><body><h1>502 Bad Gateway</h1></body></html>");
+      return sendHtml(res, 502, BAD_GATEWAY);
     case "reset-after":
-      res.socket?.destroy();
-      return;
+      return void res.socket?.destroy();
     case "malformed":
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end('{"ok":true,"result":{"message_id":');
-      return;
+      return sendRaw(res, 200, "application/json", '{"ok":true,"result":{"message_id":');
   }
   ok(res, {
     message_id: sent.messageId,
