@@ -129,9 +129,8 @@ export async function route(req: IncomingMessage, res: ServerResponse, ctx: Rout
     if (typeof action !== "string") refuse("action is not a string", 10001);
     if (typeof params !== "object" || params === null || Array.isArray(params)) refuse(`${action}: params is not an object`, 10001);
     ctx.state.logRequest(action, params as Record<string, unknown>);
-    if (!ACTIONS.includes(action) || (action === "get_latest_events" && !ctx.state.eventsEnabled)) {
-      return failed(res, 10002, `unsupported action ${action}`, echo);
-    }
+    if (!ACTIONS.includes(action)) refuse(`unsupported action ${action}`, 10002);
+    if (action === "get_latest_events" && !ctx.state.eventsEnabled) return failed(res, 10002, "get_latest_events is disabled (event_enabled: false)", echo);
     let bot: SimBot | undefined;
     if (!META_ACTIONS.has(action)) {
       if (self !== undefined) {
@@ -245,6 +244,7 @@ async function latestEvents(params: Record<string, unknown>, echo: unknown, req:
   if (!state.hasListable() && holdMs > 0) {
     state.holding++;
     state.counters.heldPolls++;
+    state.emit("holding");
     await new Promise<void>((resolve) => {
       const timer = holdMs === Infinity ? undefined : setTimeout(done, holdMs);
       function done(): void {

@@ -276,7 +276,7 @@ export class SimState extends EventEmitter {
 
   /** Resolves when `check` returns a value; re-checked on every state change. */
   waitFor<T>(check: () => T | undefined, signal?: AbortSignal): Promise<T> {
-    const events = ["request", "queued", "taken", "sent", "violation", "answered"];
+    const events = ["request", "queued", "taken", "sent", "violation", "answered", "holding"];
     return new Promise((resolve, reject) => {
       const onEvent = () => {
         const v = check();
