@@ -1,4 +1,4 @@
-// HTTPStream benchmark: node scripts/bench/engine.ts [--json] [--full] [--polls N] [--duration MS]
+// HTTPStream benchmark: node scripts/bench/engine.ts [--json] [--full] [--polls N] [--duration MS] [--rounds N]
 // Side by side in one run, against a loopback server in a child process:
 //   1. chained short requests at concurrency 16 and 64: HTTPStream vs raw undici Pool.request vs fetch
 //      (requests/s, and this process's CPU time per request: the honest overhead figure on 2 cores);
@@ -19,9 +19,11 @@ const valueOf = (flag: string): number | undefined => {
   return i >= 0 ? Number(args[i + 1]) : undefined;
 };
 const POLLS = valueOf("--polls") ?? (full ? 10_000 : 1_000);
-const DURATION = valueOf("--duration") ?? (full ? 4_000 : 2_000);
+const DURATION = valueOf("--duration") ?? (full ? 3_000 : 1_500);
+const ROUNDS = valueOf("--rounds") ?? (full ? 5 : 3);
 const DELAYED = 10_000;
-const DELAY_SPREAD = 5_000;
+const DELAY_START = 1_000;
+const DELAY_SPREAD = 4_000;
 const say = (line: string): void => void (json ? process.stderr : process.stdout).write(line + "\n");
 
 type Kind = "httpstream" | "undici" | "fetch";
@@ -105,19 +107,26 @@ async function throughput(base: string, kind: Kind, concurrency: number, ms: num
   return run(ms);
 }
 
-/** Best of two runs for HTTPStream and undici (interleaved, so drift hits both), one for fetch. */
+/**
+ * HTTPStream and undici alternate for ROUNDS rounds (the order flips each round, so drift and
+ * neighbours' load hit both alike); each figure is the median of its runs. fetch runs once.
+ */
 async function compare(base: string, concurrency: number): Promise<Record<Kind, Run>> {
-  const best = (a: Run, b: Run): Run => ({ rps: Math.max(a.rps, b.rps), cpu_us: Math.min(a.cpu_us, b.cpu_us) });
-  const h1 = await throughput(base, "httpstream", concurrency, DURATION);
-  const u1 = await throughput(base, "undici", concurrency, DURATION);
-  const f = await throughput(base, "fetch", concurrency, DURATION);
-  const u2 = await throughput(base, "undici", concurrency, DURATION);
-  const h2 = await throughput(base, "httpstream", concurrency, DURATION);
-  return { httpstream: best(h1, h2), undici: best(u1, u2), fetch: f };
+  const runs: Record<"httpstream" | "undici", Run[]> = { httpstream: [], undici: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? (["httpstream", "undici"] as const) : (["undici", "httpstream"] as const);
+    for (const kind of order) runs[kind].push(await throughput(base, kind, concurrency, DURATION));
+  }
+  const median = (list: Run[]): Run => ({
+    rps: percentile(list.map((r) => r.rps).sort((a, b) => a - b), 50),
+    cpu_us: percentile(list.map((r) => r.cpu_us).sort((a, b) => a - b), 50),
+  });
+  return { httpstream: median(runs.httpstream), undici: median(runs.undici), fetch: await throughput(base, "fetch", concurrency, DURATION) };
 }
 
 interface ParkedResult {
   rss_mb_per_1k: number;
+  heap_mb_per_1k: number;
   loop_delay_p99_parked_ms: number;
   loop_delay_p99_release_ms: number;
   rearm_ms: number;
@@ -133,11 +142,14 @@ async function parked(base: string, mode: "httpstream" | "undici"): Promise<Park
 
 async function delayed(base: string): Promise<{ err_p50_ms: number; err_p99_ms: number }> {
   const s = new HTTPStream({ logger: pino({ level: "silent" }) });
-  const start = performance.timeOrigin + performance.now() + 50;
+  await (await s.request({ url: base + "/fast" })).text(); // connections and JIT warm
   const chains = [];
   for (let i = 0; i < DELAYED; i++) {
-    const delay = 50 + (i * DELAY_SPREAD) / DELAYED;
-    chains.push(s.add({ url: `${base}/delay`, query: { due: start + delay - 50 } }, undefined, { delay }));
+    // The first due time leaves room for this loop itself (10,000 add() calls block the loop a while).
+    const delay = DELAY_START + (i * DELAY_SPREAD) / DELAYED;
+    // Due time = when add() was called + the delay; the server compares its arrival time with it.
+    const due = performance.timeOrigin + performance.now() + delay;
+    chains.push(s.add({ url: `${base}/delay`, query: { due } }, undefined, { delay }));
   }
   await Promise.all(chains.map((c) => c.done));
   const errors = (JSON.parse(await (await s.request({ url: base + "/delay-stats" })).text()) as number[]).sort((a, b) => a - b);
@@ -149,7 +161,7 @@ const server = await startServer();
 const base = server.url;
 try {
   const result: Record<string, unknown> = {};
-  say(`HTTPStream benchmark against ${base}: ${DURATION} ms per run, ${POLLS} parked polls`);
+  say(`HTTPStream benchmark against ${base}: ${ROUNDS} rounds of ${DURATION} ms per client (medians), ${POLLS} parked polls`);
   say("");
   say("concurrency  client       req/s    CPU µs/req");
   for (const c of [16, 64]) {
@@ -173,15 +185,18 @@ try {
   const hp = await parked(base, "httpstream");
   const up = await parked(base, "undici");
   say("");
-  say(`parked polls: ${POLLS}       RSS MB/1k   loop p99 parked   loop p99 release   re-armed after`);
+  say(`parked polls: ${POLLS}       RSS MB/1k  heap MB/1k   loop p99 parked   loop p99 release   re-armed after`);
   for (const [name, p] of [["httpstream", hp], ["undici", up]] as const) {
-    say(`  ${name.padEnd(10)}         ${p.rss_mb_per_1k.toFixed(2).padStart(8)}   ${p.loop_delay_p99_parked_ms.toFixed(2).padStart(12)} ms   ${p.loop_delay_p99_release_ms.toFixed(2).padStart(13)} ms   ${p.rearm_ms.toFixed(0).padStart(8)} ms`);
+    say(`  ${name.padEnd(10)}         ${p.rss_mb_per_1k.toFixed(2).padStart(8)}  ${p.heap_mb_per_1k.toFixed(2).padStart(10)}   ${p.loop_delay_p99_parked_ms.toFixed(2).padStart(12)} ms   ${p.loop_delay_p99_release_ms.toFixed(2).padStart(13)} ms   ${p.rearm_ms.toFixed(0).padStart(8)} ms`);
   }
   result.parked = {
     polls: POLLS,
     rss_mb_per_1k: round(hp.rss_mb_per_1k),
     undici_rss_mb_per_1k: round(up.rss_mb_per_1k),
-    loop_delay_p99_ms: round(Math.max(hp.loop_delay_p99_parked_ms, hp.loop_delay_p99_release_ms)),
+    heap_mb_per_1k: round(hp.heap_mb_per_1k),
+    undici_heap_mb_per_1k: round(up.heap_mb_per_1k),
+    // While parked: the target's figure. The mass release is reported apart (one burst of P responses).
+    loop_delay_p99_ms: round(hp.loop_delay_p99_parked_ms),
     loop_delay_p99_parked_ms: round(hp.loop_delay_p99_parked_ms),
     loop_delay_p99_release_ms: round(hp.loop_delay_p99_release_ms),
     rearm_ms: round(hp.rearm_ms, 0),

@@ -59,6 +59,7 @@ gc();
 await sleep(100);
 gc();
 const rssBase = process.memoryUsage().rss;
+const heapBase = process.memoryUsage().heapUsed;
 
 let rearmed = 0;
 let allRearmed: (() => void) | undefined;
@@ -71,6 +72,7 @@ gc();
 await sleep(100);
 gc();
 const rssParked = process.memoryUsage().rss;
+const heapParked = process.memoryUsage().heapUsed;
 
 const parkedDelay = monitorEventLoopDelay({ resolution: 1 });
 parkedDelay.enable();
@@ -91,6 +93,7 @@ console.log(
     mode,
     polls,
     rss_mb_per_1k: (rssParked - rssBase) / 1048576 / (polls / 1000),
+    heap_mb_per_1k: (heapParked - heapBase) / 1048576 / (polls / 1000),
     loop_delay_p99_parked_ms: parkedDelay.percentile(99) / 1e6,
     loop_delay_p99_release_ms: releaseDelay.percentile(99) / 1e6,
     rearm_ms: rearmMs,
