@@ -99,12 +99,15 @@ export async function startWebhook(o: WebhookOptions): Promise<WebhookServer> {
     reply(res, 204);
   }
 
+  const inFlight = new Set<Promise<void>>();
   const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    const work = handle(req, res).catch((err: unknown) => {
       log.error({ err: (err as Error).message }, "onebot11 webhook: request failed");
       if (!res.headersSent) reply(res, 500, "error");
       else res.destroy();
     });
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err) => reject(new Error(`onebot11 webhook: cannot listen on ${o.listen}: ${err.message}`)));
@@ -117,8 +120,10 @@ export async function startWebhook(o: WebhookOptions): Promise<WebhookServer> {
   return {
     url,
     close: async () => {
+      // stop() aborted the deliveries first: each request under way is answering 503 now.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      await Promise.all(inFlight);
+      server.closeAllConnections(); // what is left are idle keep-alive connections
       await closed;
     },
   };

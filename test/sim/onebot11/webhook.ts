@@ -61,6 +61,7 @@ export class WebhookPoster {
     for (let attempt = 0; attempt <= retries && !this.stop.signal.aborted; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, this.o.retryIntervalMs ?? 10));
       this.state.counters.webhookPosts++;
+      this.state.emit("webhook-attempt");
       try {
         const res = await fetch(this.o.url, {
           method: "POST",

@@ -1,0 +1,38 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { assertCleanRun, GROUP, harness, waitForStatus } from "./harness.ts";
+
+test("NapCat SSE: array-format events in order; heartbeats and own messages ignored; a malformed event skipped; the stream reopened when it ends", { timeout: 10_000 }, async (t) => {
+  const h = await harness(t, { flavor: "napcat", echoOwn: true });
+  const { adapter, inbox } = await h.run({ events: "sse" });
+  await h.sim.waitForSseStreams(1);
+  h.sim.heartbeat();
+  h.sim.inject({ group: GROUP, sender: { nickname: "alice", card: "Alice" }, message: [{ type: "text", data: { text: "one" } }] });
+  await adapter.send(String(GROUP), "mine");
+  h.sim.inject({ group: GROUP, sender: { nickname: "bob" }, message: "two" });
+  assert.deepEqual((await inbox.waitFor(2)).map((m) => `${m.senderName}: ${m.text}`), ["Alice: one", "bob: two"]);
+
+  h.sim.failNext("_events", "malformed");
+  h.sim.endSseStreams();
+  await h.sim.waitForSseStreams(2);
+  h.sim.inject({ group: GROUP, sender: { nickname: "alice" }, message: "after reconnect" });
+  assert.equal((await inbox.waitFor(3))[2]!.text, "after reconnect");
+  assert.equal(adapter.status().state, "online");
+  assert.ok(h.logs.some((l) => l.includes("malformed SSE event skipped")));
+  assert.ok(h.logs.some((l) => l.includes("events sent while it was closed are lost")));
+  assertCleanRun(h);
+});
+
+test("SSE: 403 is auth-failed; 5xx and an empty stream back off and come back", { timeout: 10_000 }, async (t) => {
+  const h = await harness(t, { flavor: "napcat" });
+  h.sim.failNext("_events", "auth");
+  const a = h.adapter({ events: "sse" });
+  const failed = waitForStatus(a, "auth-failed");
+  await a.start(async () => {});
+  assert.match((await failed).detail!, /HTTP 403/);
+  h.sim.failNext("_events", "503");
+  h.sim.failNext("_events", "end");
+  await h.sim.waitForSseStreams(4);
+  await waitForStatus(a, "online");
+  assertCleanRun(h);
+});
