@@ -37,9 +37,10 @@ export function classifyEvent(raw: unknown, groups: ReadonlySet<string>, self: B
   const eventSelf = e.self as { user_id?: unknown; platform?: unknown } | undefined;
   const selfId = id(eventSelf?.user_id) ?? self?.user_id;
   // Another bot on the same connection: its own bridge (if any) relays it.
-  if (self !== null && eventSelf !== undefined && id(eventSelf.user_id) !== undefined && (id(eventSelf.user_id) !== self.user_id || (typeof eventSelf.platform === "string" && eventSelf.platform !== self.platform))) {
-    return { kind: "skip", reason: "event of another bot" };
-  }
+  // (A platform of "" means get_self_info named the bot without one: only the user id compares.)
+  const otherId = id(eventSelf?.user_id) !== undefined && id(eventSelf?.user_id) !== self?.user_id;
+  const otherPlatform = self?.platform !== "" && typeof eventSelf?.platform === "string" && eventSelf.platform !== self?.platform;
+  if (self !== null && (otherId || otherPlatform)) return { kind: "skip", reason: "event of another bot" };
   if (selfId !== undefined && userId === selfId) return { kind: "skip", reason: "our own message" };
   const time = typeof e.time === "number" && Number.isFinite(e.time) ? e.time : Date.now() / 1000;
   return { kind: "relay", event: { groupId, userId, messageId, time, message: e.message, altMessage: e.alt_message } };
