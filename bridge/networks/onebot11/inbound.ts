@@ -77,7 +77,9 @@ export class Inbound {
   handle(e: unknown): Promise<void> {
     if (!this.relevant(e)) return Promise.resolve();
     const ev = e as Event;
-    const key = `${id(ev.group_id)}:${String(ev.message_id)}`;
+    // message_id is stable on redelivery; an event without one gets a key from what it does carry.
+    const mid = ev.message_id ?? ev.message_seq;
+    const key = `${id(ev.group_id)}:${mid === undefined || mid === null ? `t${String(ev.time)}:${String(ev.user_id)}` : String(mid)}`;
     if (this.recent.has(key)) return Promise.resolve();
     const running = this.inFlight.get(key);
     if (running) return running;
