@@ -154,6 +154,7 @@ async function dispatch(action: string, params: Record<string, unknown>, bot: Si
   const { state } = ctx;
   switch (action) {
     case "get_status":
+      if (state.statusWithoutBots) return ok(res, { good: true }, echo);
       return ok(res, { good: true, bots: state.bots.map((b) => ({ self: { platform: b.platform, user_id: b.user_id }, online: b.online !== false })) }, echo);
     case "get_version":
       return ok(res, { impl: "pollbridge-sim", version: "0.1.0", onebot_version: "12" }, echo);

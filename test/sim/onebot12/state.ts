@@ -87,6 +87,8 @@ export interface SimStateOptions {
   echoOwn?: boolean;
   /** get_latest_events switched off (event_enabled: false): 10002. */
   eventsEnabled?: boolean;
+  /** get_status leaves out the bots list (an implementation where only get_self_info names the bot). */
+  statusWithoutBots?: boolean;
 }
 
 /** An event in the buffer; `meta` ones are listed only in gocqhttp mode. */
@@ -100,6 +102,7 @@ export class SimState extends EventEmitter {
   bufferSize: number;
   echoOwn: boolean;
   eventsEnabled: boolean;
+  statusWithoutBots: boolean;
   /** The access tokens the server takes; [] means none is configured (no auth). */
   tokens: string[] = [];
 
@@ -132,6 +135,7 @@ export class SimState extends EventEmitter {
     this.bufferSize = opts.bufferSize ?? 0;
     this.echoOwn = opts.echoOwn ?? false;
     this.eventsEnabled = opts.eventsEnabled ?? true;
+    this.statusWithoutBots = opts.statusWithoutBots ?? false;
   }
 
   /** The sim's clock: ms since it started. */

@@ -143,3 +143,15 @@ test("unreadable message content falls back to alt_message", { timeout: 10_000 }
   assert.equal(m!.time.getTime(), 1700000000500);
   assertCleanRun(h);
 });
+
+test("get_status without a bots list: get_self_info names our bot, and its own messages are still dropped", { timeout: 10_000 }, async (t) => {
+  const h = await harness(t, { statusWithoutBots: true, echoOwn: true });
+  const { adapter, inbox } = await h.run();
+  assert.equal(h.sim.state.requestsOf("get_self_info").length, 1);
+  await adapter.send(GROUP, "mine");
+  h.sim.inject({ group: GROUP, member: member("20002", "bob"), message: "theirs" });
+  await inbox.waitFor(1);
+  await h.sim.waitForTaken();
+  assert.deepEqual(inbox.messages.map((m) => m.text), ["theirs"]);
+  assertCleanRun(h);
+});
