@@ -24,6 +24,16 @@ export async function listen(handler: http.RequestListener): Promise<Loopback> {
   };
 }
 
+/** A server that answers every request with `status` and `body`, counting the requests. */
+export async function fixedStatus(status: number, body: string): Promise<Loopback & { hits: number }> {
+  const counted = { hits: 0 } as Loopback & { hits: number };
+  const lb = await listen((_req, res) => {
+    counted.hits++;
+    res.writeHead(status).end(body);
+  });
+  return Object.assign(counted, lb);
+}
+
 /** A promise with its resolve function outside: the test's synchronisation point. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { CookieJar } from "tough-cookie";
 import pino from "pino";
 import { HTTPStatusError, HTTPStream, RedirectError } from "../../src/index.ts";
-import { closedPort, deferred, listen, readBody } from "./loopback.ts";
+import { closedPort, deferred, fixedStatus, listen, readBody } from "./loopback.ts";
 
 const quiet = pino({ level: "silent" });
 const fastRetry = { minTimeout: 1, maxTimeout: 2, maxRetryAfter: 50 };
@@ -77,11 +77,7 @@ test("503 with Retry-After is retried after the (capped) Retry-After wait", asyn
 });
 
 test("a retryable status that outlasts the retries throws HTTPStatusError; retry:false hands it over", async (t) => {
-  let hits = 0;
-  const srv = await listen((_req, res) => {
-    hits++;
-    res.writeHead(504).end("gateway");
-  });
+  const srv = await fixedStatus(504, "gateway");
   const s = stream();
   t.after(() => s.close().then(srv.close));
   await assert.rejects(s.request({ url: srv.url + "/?token=SECRETQ", retry: { retries: 2 } }), (e: unknown) => {
@@ -90,32 +86,28 @@ test("a retryable status that outlasts the retries throws HTTPStatusError; retry
     assert.ok(!e.message.includes("SECRETQ"), e.message);
     return true;
   });
-  assert.equal(hits, 3);
-  hits = 0;
+  assert.equal(srv.hits, 3);
+  srv.hits = 0;
   const res = await s.request({ url: srv.url, retry: false, longPoll: true });
   assert.equal(res.status, 504);
   assert.equal(await res.text(), "gateway");
-  assert.equal(hits, 1);
-  hits = 0;
+  assert.equal(srv.hits, 1);
+  srv.hits = 0;
   const narrowed = await s.request({ url: srv.url, retry: { statuses: [] } });
   assert.equal(narrowed.status, 504);
-  assert.equal(hits, 1);
+  assert.equal(srv.hits, 1);
   // A non-idempotent request is not retried on a status; the readback sees it.
   const post = await s.request({ url: srv.url, body: "x" });
   assert.equal(post.status, 504);
 });
 
 test("non-retryable statuses go straight to the caller", async (t) => {
-  let hits = 0;
-  const srv = await listen((_req, res) => {
-    hits++;
-    res.writeHead(404).end("nope");
-  });
+  const srv = await fixedStatus(404, "nope");
   const s = stream();
   t.after(() => s.close().then(srv.close));
   const res = await s.request({ url: srv.url });
   assert.equal(res.status, 404);
-  assert.equal(hits, 1);
+  assert.equal(srv.hits, 1);
 });
 
 test("a stalled response past its timeout is retried", async (t) => {
