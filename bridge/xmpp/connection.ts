@@ -76,15 +76,17 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     const xmpp = this.#xmpp;
     xmpp.reconnect.stop(); // ours backs off; see #schedule
 
-    if (opts.verifyTls === false) {
-      // STARTTLS: mark the plain socket before it is upgraded; xmpps://: pass the option directly.
-      xmpp.on("connect", () => xmpp.socket && allowSelfSignedUpgrade(xmpp.socket));
-      const params = xmpp.socketParameters.bind(xmpp);
-      xmpp.socketParameters = (svc: string) => {
-        const p = params(svc);
-        return p && service.startsWith("xmpps:") ? { ...p, rejectUnauthorized: false } : p;
-      };
-    }
+    const insecure = opts.verifyTls === false;
+    // STARTTLS: mark the plain socket before it is upgraded (xmpp.js verifies against the JID's
+    // domain there). xmpps://: the certificate must name the JID's domain too, not the host we
+    // dial (RFC 7590), so it is the SNI name and the name checked.
+    if (insecure) xmpp.on("connect", () => xmpp.socket && allowSelfSignedUpgrade(xmpp.socket));
+    const params = xmpp.socketParameters.bind(xmpp);
+    xmpp.socketParameters = (svc: string) => {
+      const p = params(svc);
+      if (!p || !svc.startsWith("xmpps:")) return p;
+      return { ...p, servername: domain, ...(insecure ? { rejectUnauthorized: false } : {}) };
+    };
 
     const smSettled = watchStreamManagement(xmpp);
     xmpp.on("online", async () => {

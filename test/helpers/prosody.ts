@@ -40,6 +40,8 @@ export interface ProsodyServer {
   dir: string;
   /** PEM of the self-signed certificate when started with `tls: true`. */
   certificate?: string;
+  /** With `tls: true`: "xmpps://127.0.0.1:PORT", direct TLS (XEP-0368) with the same certificate. */
+  directTlsService?: string;
   /** Clean shutdown (SIGTERM, waits for exit). Removes the temp dir unless `keepDir`. */
   stop(opts?: { keepDir?: boolean }): Promise<void>;
   /** Stop and start again on the same ports with the same data. */
@@ -92,8 +94,8 @@ interface ConfigParams {
   componentPort: number;
   roomHistory: number;
   secret: string;
-  /** Paths of the certificate and key: STARTTLS on and required. */
-  tls?: { certificate: string; key: string };
+  /** Paths of the certificate and key: STARTTLS on and required, and direct TLS on that port. */
+  tls?: { certificate: string; key: string; directPort: number };
 }
 
 function config({ dir, c2sPort, componentPort, roomHistory, secret, tls }: ConfigParams): string {
@@ -105,6 +107,8 @@ run_as_root = true
 log = { { levels = { min = "info" }, to = "console" } }
 interfaces = { "127.0.0.1" }
 c2s_ports = { ${c2sPort} };  c2s_interfaces = { "127.0.0.1" }
+${tls ? `c2s_direct_tls_ports = { ${tls.directPort} }; c2s_direct_tls_interfaces = { "127.0.0.1" }
+c2s_direct_tls_ssl = { certificate = ${luaString(tls.certificate)}; key = ${luaString(tls.key)} }` : ""}
 component_ports = { ${componentPort} };  component_interfaces = { "127.0.0.1" }
 admin_socket = "${dir}/admin.sock"
 modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "smacks"; "admin_shell"${tls ? '; "tls"' : ""} }
@@ -159,7 +163,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
   const [c2sPort, componentPort] = [await freePort(), await freePort()];
   const secret = "component-secret";
   const cfg = join(dir, "prosody.cfg.lua");
-  const tls = opts.tls ? await selfSignedCertificate(dir) : undefined;
+  const tls = opts.tls ? { ...(await selfSignedCertificate(dir)), directPort: await freePort() } : undefined;
   await writeFile(cfg, config({ dir, c2sPort, componentPort, roomHistory: opts.roomHistory ?? 20, secret, ...(tls ? { tls } : {}) }));
 
   let child: ChildProcess | undefined;
@@ -183,7 +187,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
     await new Promise<void>((resolve, reject) => {
       const wanted = [`'c2s' on [127.0.0.1]:${c2sPort}`, `'component' on [127.0.0.1]:${componentPort}`];
       // The host's certificate line may come after the c2s line.
-      if (tls) wanted.push("\nlocalhost:tls ");
+      if (tls) wanted.push("\nlocalhost:tls ", `'c2s_direct_tls' on [127.0.0.1]:${tls.directPort}`);
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
         if (wanted.every((w) => output.includes(w, from))) {
@@ -231,7 +235,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
     componentPort,
     service: `xmpp://127.0.0.1:${c2sPort}`,
     dir,
-    ...(tls ? { certificate: await readFile(tls.certificate, "utf8") } : {}),
+    ...(tls ? { certificate: await readFile(tls.certificate, "utf8"), directTlsService: `xmpps://127.0.0.1:${tls.directPort}` } : {}),
     async stop(stopOpts) {
       await halt();
       if (!stopOpts?.keepDir) await rm(dir, { recursive: true, force: true });

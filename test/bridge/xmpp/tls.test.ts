@@ -1,5 +1,7 @@
-// STARTTLS against a Prosody that requires encryption and shows a self-signed certificate:
-// verified by default (refused once, clearly, never retried), allowed only by verifyTls: false.
+// STARTTLS (and direct TLS, xmpps://) against a Prosody that requires encryption and shows a
+// self-signed certificate: verified by default (refused once, clearly, never retried), allowed
+// only by verifyTls: false.
+import tls from "node:tls";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { XmppAuthError } from "../../../bridge/xmpp/connection.ts";
@@ -67,4 +69,32 @@ test("allowing one connection's self-signed server does not relax another connec
   t.after(() => strict.stop());
   await assert.rejects(strict.start(), (err: XmppAuthError) => err.kind === "tls");
   assert.equal(insecure.online, true);
+});
+
+test("direct TLS (xmpps://): refused by default, connects and joins with verifyTls: false", { skip }, async (t) => {
+  const service = server.directTlsService!;
+  const strict = bridgeClient(server, { service });
+  t.after(() => strict.stop());
+  await assert.rejects(strict.start(), (err: XmppAuthError) => err.kind === "tls" && /DEPTH_ZERO_SELF_SIGNED_CERT/.test(err.message));
+
+  const bridge = bridgeClient(server, { service, verifyTls: false });
+  t.after(() => bridge.stop());
+  await bridge.start();
+  const room = `direct-tls@${server.muc}`;
+  await joinRoom(bridge, room);
+  await bridge.send(room, "over direct TLS", { originId: "dtls-1" });
+});
+
+test("verification on: a certificate from a trusted CA naming the JID's domain is accepted (STARTTLS and xmpps://)", { skip }, async (t) => {
+  // Trust the test certificate as a CA for this process, as an installed CA would be.
+  const defaults = tls.getCACertificates("default");
+  tls.setDefaultCACertificates([...defaults, server.certificate!]);
+  t.after(() => tls.setDefaultCACertificates(defaults));
+  // We dial 127.0.0.1; the certificate names "localhost", the JID's domain, which is what counts.
+  for (const service of [server.service, server.directTlsService!]) {
+    const bridge = bridgeClient(server, { service });
+    t.after(() => bridge.stop());
+    await bridge.start();
+    assert.equal(bridge.online, true, service);
+  }
 });
