@@ -1,10 +1,13 @@
-// Starts the same Prosody the tests use, for humans: `node scripts/prosody.ts [--port N]`.
+// Starts the same Prosody the tests use, for humans: `node scripts/prosody.ts [--tls]`.
 // Prints its service URL, users and MUC domain; runs until Ctrl-C, then removes its temp dir.
+// --tls: STARTTLS required, plus direct TLS, with a self-signed certificate (verify_tls: false).
 import { startProsody } from "../test/helpers/prosody.ts";
 
 const users = { bridge: "bridgepw", alice: "alicepw", bob: "bobpw" };
-const server = await startProsody({ users });
-console.log(`service:   ${server.service}`);
+const tls = process.argv.includes("--tls");
+const server = await startProsody({ users, tls });
+console.log(`service:   ${server.service}${tls ? " (STARTTLS required, self-signed: verify_tls: false)" : ""}`);
+if (server.directTlsService) console.log(`direct:    ${server.directTlsService}`);
 console.log(`domain:    ${server.domain}`);
 console.log(`rooms:     <name>@${server.muc} (created on first join, no locking)`);
 console.log(`component: ${server.component} on 127.0.0.1:${server.componentPort}, secret ${server.componentSecret}`);
