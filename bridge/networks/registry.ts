@@ -2,6 +2,9 @@
 import type { Logger } from "pino";
 import type { NetworkConfig } from "../config/types.ts";
 import type { NetworkAdapter } from "../network.ts";
+import { createOnebot11 } from "./onebot11/index.ts";
+import { createOnebot12 } from "./onebot12/index.ts";
+import { createTelegram } from "./telegram/index.ts";
 import { createWebqq } from "./webqq/index.ts";
 
 export interface NetworkContext {
@@ -12,26 +15,16 @@ export interface NetworkContext {
   groups: string[];
 }
 
-export class UnsupportedNetworkError extends Error {
-  constructor(id: string, type: string) {
-    super(`network "${id}": network type ${type} is not supported yet`);
-    this.name = "UnsupportedNetworkError";
-  }
-}
-
 export function createNetwork(id: string, config: NetworkConfig, ctx: NetworkContext): NetworkAdapter {
+  const common = { id, stateDir: ctx.stateDir, logger: ctx.logger, groups: ctx.groups };
   switch (config.type) {
     case "webqq":
-      return createWebqq({
-        id,
-        stateDir: ctx.stateDir,
-        endpoints: config.endpoints,
-        logger: ctx.logger,
-        groups: ctx.groups,
-        sendInterval: config.send_interval,
-        pollHold: config.poll_hold,
-      });
-    default:
-      throw new UnsupportedNetworkError(id, config.type);
+      return createWebqq({ ...common, endpoints: config.endpoints, sendInterval: config.send_interval, pollHold: config.poll_hold });
+    case "onebot11":
+      return createOnebot11({ ...common, config });
+    case "onebot12":
+      return createOnebot12({ ...common, config });
+    case "telegram":
+      return createTelegram({ ...common, config });
   }
 }
