@@ -57,6 +57,10 @@ const onebot11 = z.strictObject({
   access_token: z.string().optional(),
   events: z.enum(["long-poll", "webhook", "sse"]).default("long-poll"),
   webhook: z.strictObject({ listen, secret: z.string().optional(), path: z.string().optional() }).optional(),
+}).superRefine((n, ctx) => {
+  if (n.events === "webhook" && !n.webhook) {
+    ctx.addIssue({ code: "custom", path: ["webhook"], message: "required when events is webhook: { listen: host:port, secret?: ... }" });
+  }
 });
 
 const onebot12 = z.strictObject({

@@ -173,3 +173,10 @@ test("a format with an unknown placeholder or without {text} is a warning", () =
     "bridges[0].format: has no {text}: relayed lines will not carry the message",
   ]);
 });
+
+test("a OneBot 11 network receiving events by webhook needs its webhook block", () => {
+  const text = GOOD.replace('  tg: { type: telegram, token: "${TG_TOKEN}" }', '  tg: { type: onebot11, api: "http://127.0.0.1:5700", events: webhook }');
+  assert.deepEqual(lines(text), ["networks.tg.webhook: required when events is webhook: { listen: host:port, secret?: ... }"]);
+  const ok = text.replace("events: webhook }", 'events: webhook, webhook: { listen: "127.0.0.1:5701" } }');
+  assert.deepEqual(lines(ok), []);
+});
