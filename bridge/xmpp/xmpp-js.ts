@@ -65,7 +65,16 @@ export interface XmppJsClient extends Emitter {
 }
 
 export function xmppClient(options: XmppClientOptions): XmppJsClient {
-  return createClient(options as never) as unknown as XmppJsClient;
+  const client = createClient(options as never) as unknown as XmppJsClient & { _onData(data: Buffer): void; parser: unknown };
+  // xmpp.js 0.14 detaches its parser when the stream closes (a failed login, stop() racing a
+  // disconnect) but leaves the socket's data listener in place: bytes still in flight then throw
+  // "Cannot read properties of null (reading 'write')" from a socket event, i.e. an uncaught
+  // exception. Data for a stream that is closed is dropped instead. (Bound at first connect.)
+  const onData = client._onData;
+  client._onData = function (this: typeof client, data: Buffer) {
+    if (this.parser) onData.call(this, data);
+  };
+  return client;
 }
 
 // xmpp.js's STARTTLS upgrade calls tls.connect({socket, host}) with no way to pass options, so a
