@@ -1,9 +1,8 @@
 // Events → InboundMessages for the sink: group messages of the configured groups, not our own,
 // rendered readably; handed to the sink one at a time, in order, retried until it takes them.
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import { backoffDelay } from "../../../src/index.ts";
 import type { InboundMessage, MessageSink } from "../../network.ts";
+import { deliverWithRetry } from "../shared/deliver.ts";
 import { mentionedIds, renderSegments, toSegments } from "./message.ts";
 import { displayName, type MemberNames } from "./names.ts";
 
@@ -100,18 +99,8 @@ export class Inbound {
   private async deliver(ev: Event, key: string): Promise<void> {
     if (this.recent.has(key)) return;
     const msg = await this.toMessage(ev, key);
-    for (let attempt = 1; ; attempt++) {
-      this.o.signal.throwIfAborted();
-      try {
-        await untilAborted(this.o.sink(msg), this.o.signal);
-        return;
-      } catch (err) {
-        this.o.signal.throwIfAborted();
-        const wait = backoffDelay(attempt, this.o.backoff) || 1;
-        this.o.log.warn({ err: (err as Error).message, id: msg.id, attempt, retryIn: wait }, "onebot11: sink failed; keeping the message and retrying");
-        await sleep(wait, undefined, { signal: this.o.signal });
-      }
-    }
+    const { sink, signal, backoff, log } = this.o;
+    await deliverWithRetry((m) => untilAborted(sink(m), signal), msg, { backoff, log, network: "onebot11", signal });
   }
 
   private async toMessage(ev: Event, key: string): Promise<InboundMessage> {

@@ -11,6 +11,7 @@ import { classifyEvent, type GroupMessageEvent } from "./events.ts";
 import { BotOfflineError, identify } from "./identity.ts";
 import { MemberNames, type MemberInfo } from "./members.ts";
 import { loadPending, pendingPath, savePending } from "./pending.ts";
+import { deliverWithRetry } from "../shared/deliver.ts";
 import { runPoller } from "./poller.ts";
 import { classifySendFailure, classifySendTransportError, isSelfError } from "./retcode.ts";
 import { renderMessage, textToSegments } from "./segments.ts";
@@ -108,25 +109,11 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     };
   }
 
-  async function deliver(sink: MessageSink, msg: InboundMessage, signal: AbortSignal): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await sink(msg);
-        return;
-      } catch (err) {
-        if (signal.aborted) throw err;
-        const wait = backoffDelay(attempt, backoff);
-        log.warn({ err: (err as Error).message, id: msg.id, attempt, retryIn: wait }, "onebot12: sink failed; keeping the message and retrying");
-        await sleep(wait, undefined, { signal });
-      }
-    }
-  }
-
   /** Delivers `pending` in order; each one leaves the saved list only once the sink accepted it. */
   async function drainPending(sink: MessageSink, signal: AbortSignal): Promise<void> {
     while (pending.length > 0) {
       const verdict = classifyEvent(pending[0], configured, self);
-      if (verdict.kind === "relay") await deliver(sink, await toInbound(verdict.event), signal);
+      if (verdict.kind === "relay") await deliverWithRetry(sink, await toInbound(verdict.event), { backoff, log, network: "onebot12", signal });
       pending = pending.slice(1);
       await savePending(pendingFile, pending);
     }

@@ -10,6 +10,7 @@ import { ApiError, botApi, getMeRequest, MAX_POLL_TIMEOUT, MAX_TEXT_LENGTH, pars
 import { GroupIndex, parseGroup, type GroupTarget } from "./groups.ts";
 import { chatOf, messageText, replyToId, sender, topicOf, type TgMessage } from "./message.ts";
 import { loadOffset, offsetPath, saveOffset, setAsideOffset } from "./offset-store.ts";
+import { deliverWithRetry } from "../shared/deliver.ts";
 import { runPoller } from "./poller.ts";
 import { AUTH_RETRY_MS, sendError, sendMessage } from "./send.ts";
 
@@ -102,19 +103,6 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
     }
   }
 
-  async function deliver(sink: MessageSink, msg: InboundMessage, signal: AbortSignal): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await sink(msg);
-        return;
-      } catch (err) {
-        const wait = backoffDelay(attempt, backoff);
-        log.warn({ err: (err as Error).message, id: msg.id, attempt, retryIn: wait }, "telegram: sink failed; keeping the message and retrying");
-        await sleep(wait, undefined, { signal });
-      }
-    }
-  }
-
   /** The relay's message for an update, or why it is skipped. */
   function inbound(update: Record<string, unknown>): InboundMessage | string {
     const m = update.message as TgMessage | undefined;
@@ -154,7 +142,7 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
         if (offset !== undefined && id < offset) continue; // already through the sink
         const msg = inbound(update!);
         if (typeof msg === "string") log.debug({ update_id: id, why: msg }, "telegram: update skipped");
-        else await deliver(sink, msg, signal);
+        else await deliverWithRetry(sink, msg, { backoff, log, network: "telegram", signal });
         offset = id + 1;
       }
     } finally {

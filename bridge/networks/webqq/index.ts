@@ -4,13 +4,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { CookieJar } from "tough-cookie";
 import { backoffDelay, HTTPStream, type RetryOptions } from "../../../src/index.ts";
-import type { InboundMessage, MessageSink, NetworkAdapter, NetworkStatus } from "../../network.ts";
+import type { MessageSink, NetworkAdapter, NetworkStatus } from "../../network.ts";
 import { SendError } from "../../network.ts";
 import { buddiesRequest, readResult, RetcodeError, type Tokens } from "./api.ts";
 import { contentToText } from "./content.ts";
 import { Directory } from "./directory.ts";
 import { endpoints, USER_AGENT } from "./endpoints.ts";
 import { connect, LoginFailedError, qrLogin, type LoginOptions } from "./login.ts";
+import { deliverWithRetry } from "../shared/deliver.ts";
 import { runPoller } from "./poller.ts";
 import { decodeQrPng, printQr } from "./qr-terminal.ts";
 import { snippet } from "./retcode.ts";
@@ -151,19 +152,6 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
     }
   }
 
-  async function deliver(sink: MessageSink, msg: InboundMessage, signal: AbortSignal): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await sink(msg);
-        return;
-      } catch (err) {
-        const wait = backoffDelay(attempt, backoff);
-        log.warn({ err: (err as Error).message, id: msg.id, attempt, retryIn: wait }, "webqq: sink failed; keeping the message and retrying");
-        await sleep(wait, undefined, { signal });
-      }
-    }
-  }
-
   async function handleItems(dir: Directory, sink: MessageSink, items: unknown[], signal: AbortSignal): Promise<void> {
     for (const item of items) {
       const { poll_type, value } = (item ?? {}) as { poll_type?: unknown; value?: Record<string, unknown> };
@@ -189,7 +177,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       }
       const time = typeof value.time === "number" ? value.time : Math.floor(Date.now() / 1000);
       const name = await dir.memberName(tokens!, gid, sendUin, signal);
-      await deliver(
+      await deliverWithRetry(
         sink,
         {
           // group name (stable across logins) + server time + msg_id (per session): stable on redelivery.
@@ -200,7 +188,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
           text,
           time: new Date(time * 1000),
         },
-        signal,
+        { backoff, log, network: "webqq", signal },
       );
     }
   }

@@ -1,0 +1,29 @@
+// Hands one inbound message to the relay's sink, retrying a failing sink with backoff until it
+// takes the message or the signal aborts: a message the server handed over is never dropped.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "pino";
+import { backoffDelay } from "../../../src/index.ts";
+import type { InboundMessage, MessageSink } from "../../network.ts";
+
+export interface DeliverOptions {
+  backoff: { min: number; max: number };
+  log: Logger;
+  /** The network type, prefixed to the log line ("webqq: sink failed; …"). */
+  network: string;
+  signal: AbortSignal;
+}
+
+/** Resolves once the sink accepted `msg`; rejects only when `signal` aborts. */
+export async function deliverWithRetry(sink: MessageSink, msg: InboundMessage, o: DeliverOptions): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sink(msg);
+      return;
+    } catch (err) {
+      if (o.signal.aborted) throw err;
+      const wait = backoffDelay(attempt, o.backoff);
+      o.log.warn({ err: (err as Error).message, id: msg.id, attempt, retryIn: wait }, `${o.network}: sink failed; keeping the message and retrying`);
+      await sleep(wait, undefined, { signal: o.signal });
+    }
+  }
+}
