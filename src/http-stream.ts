@@ -4,6 +4,7 @@ import { CookieJar } from "tough-cookie";
 import { Chain, ChainCancelledError, type ChainOwner, type Strand, wakeStrand } from "./chain.ts";
 import { RequestSpecError, StreamClosedError } from "./errors.ts";
 import { Lanes } from "./lanes.ts";
+import { validateOptions } from "./options.ts";
 import { redactError, redactPaths, redactUrl } from "./redact.ts";
 import { lowerHeaders, prepareHop } from "./request.ts";
 import { discardBody, type HTTPResponse } from "./response.ts";
@@ -27,6 +28,7 @@ const DEFAULT_TIMEOUT = 30_000;
 /** Long polls without their own timeout: generous, since the hold time is the server's. */
 const DEFAULT_LONG_POLL_TIMEOUT = 120_000;
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
+const MAX_DELAY = 2 ** 31 - 1;
 const DEFAULT_CHAIN_BACKOFF = { min: 1_000, max: 60_000 };
 
 /** A logger for callers who gave none: warnings and errors to stderr, secrets redacted. */
@@ -59,6 +61,7 @@ export class HTTPStream implements ChainOwner {
   private onIdle: (() => void) | undefined = undefined;
 
   constructor(opts: HTTPStreamOptions = {}) {
+    validateOptions(opts);
     this.cookies = opts.cookies ?? new CookieJar();
     this.log = opts.logger ?? defaultLogger();
     this.chainBackoff = { ...DEFAULT_CHAIN_BACKOFF, ...opts.chainBackoff };
@@ -189,7 +192,8 @@ export class HTTPStream implements ChainOwner {
     strand.state = "delayed";
     return new Promise<void>((resolve) => {
       strand.wake = resolve;
-      strand.timer = setTimeout(wakeStrand, ms, strand);
+      // Beyond 2^31−1 ms setTimeout would fire at once; such a delay means "much later", not "now".
+      strand.timer = setTimeout(wakeStrand, Math.min(ms, MAX_DELAY), strand);
     }).finally(() => {
       this.delayed--;
     });

@@ -253,3 +253,11 @@ test("bad input fails loudly at add(), and a readback returning garbage ends its
   const chain = s.add({ url: srv.url }, () => ({ nope: true }) as unknown as Step);
   await assert.rejects(chain.done, /not a step/);
 });
+
+test("bad options fail at construction with a message naming the option", () => {
+  assert.throws(() => new HTTPStream({ ...fast, connections: 0 }), /connections must be a positive integer/);
+  assert.throws(() => new HTTPStream({ ...fast, retry: { retries: -1 } }), /retry\.retries/);
+  assert.throws(() => new HTTPStream({ ...fast, retry: { statuses: [42] } }), /retry\.statuses/);
+  assert.throws(() => new HTTPStream({ ...fast, timeout: Number.NaN }), /timeout/);
+  assert.throws(() => new HTTPStream({ ...fast, http2Origins: ["not an origin"] }), /http2Origins/);
+});
