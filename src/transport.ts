@@ -73,6 +73,9 @@ export class Transport {
   private mayHaveCookies(hostname: string): boolean {
     const idx = this.memoryIndex;
     if (idx === undefined || hostname.charCodeAt(0) === 91 /* "[" IPv6 */) return true;
+    // A host ending in a digit is an IPv4 address (WHATWG URL): only host-only cookies can match.
+    const last = hostname.charCodeAt(hostname.length - 1);
+    if (last >= 48 && last <= 57) return idx[hostname] !== undefined;
     let domain = hostname;
     for (;;) {
       if (idx[domain] !== undefined) return true;

@@ -151,7 +151,8 @@ test("cancel while delayed: nothing is sent and done resolves", async (t) => {
   assert.equal(s.stats().chains, 0);
 });
 
-test("cancel while in flight and while parked: the request is aborted on the wire", async (t) => {
+// A regression here would hang: the timeout turns it into a failure.
+test("cancel while in flight and while parked: the request is aborted on the wire", { timeout: 30_000 }, async (t) => {
   const arrived = countdown(2);
   const closedOnServer = countdown(2);
   const srv = await listen((req) => {
@@ -175,7 +176,8 @@ test("cancel while in flight and while parked: the request is aborted on the wir
   assert.equal(s.stats().parked, 0);
 });
 
-test("close() cancels delayed steps at once, drains in-flight work, then sends nothing more", async (t) => {
+// A regression here would hang: the timeout turns it into a failure.
+test("close() cancels delayed steps at once, drains in-flight work, then sends nothing more", { timeout: 30_000 }, async (t) => {
   const arrived = deferred();
   const release = deferred();
   const urls: string[] = [];
@@ -206,7 +208,8 @@ test("close() cancels delayed steps at once, drains in-flight work, then sends n
   await assert.rejects(s.request({ url: srv.url }), StreamClosedError);
 });
 
-test("close() is bounded: work that never finishes is aborted after the timeout", async (t) => {
+// A regression here would hang: the timeout turns it into a failure.
+test("close() is bounded: work that never finishes is aborted after the timeout", { timeout: 30_000 }, async (t) => {
   const arrived = deferred();
   const srv = await listen(() => arrived.resolve()); // never answers
   t.after(srv.close);
@@ -219,7 +222,8 @@ test("close() is bounded: work that never finishes is aborted after the timeout"
   await oneShot;
 });
 
-test("1,000 concurrent chains of three steps each all finish", async (t) => {
+// A regression here would hang: the timeout turns it into a failure.
+test("1,000 concurrent chains of three steps each all finish", { timeout: 30_000 }, async (t) => {
   let hits = 0;
   const srv = await listen((req, res) => {
     hits++;

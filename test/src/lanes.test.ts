@@ -9,7 +9,8 @@ import { countdown, deferred, listen } from "./loopback.ts";
 
 const quiet = pino({ level: "silent" });
 
-test("a short request completes while every long-poll slot is parked", async (t) => {
+// A regression here would hang: the timeout turns it into a failure.
+test("a short request completes while every long-poll slot is parked", { timeout: 30_000 }, async (t) => {
   const events: string[] = [];
   const parked = countdown(3);
   const release = deferred();

@@ -201,3 +201,15 @@ test("an aborted one-shot request rejects with the abort reason and frees the sl
   await assert.rejects(pending, /stop/);
   assert.equal(await (await s.request({ url: srv.url + "/next" })).text(), "next");
 });
+
+test("cookies already in a given jar are sent, for a named host and for an IP", async (t) => {
+  const srv = await listen((req, res) => res.end(req.headers.cookie ?? "-"));
+  const port = new URL(srv.url).port;
+  const jar = new CookieJar();
+  await jar.setCookie("named=1; Path=/", "http://localhost/");
+  await jar.setCookie("ip=2; Path=/", "http://127.0.0.1/");
+  const s = stream({ cookies: jar });
+  t.after(() => s.close().then(srv.close));
+  assert.equal(await (await s.request({ url: `http://localhost:${port}/` })).text(), "named=1");
+  assert.equal(await (await s.request({ url: `http://127.0.0.1:${port}/` })).text(), "ip=2");
+});
