@@ -1,11 +1,13 @@
 // Events get_updates handed over but the sink has not taken yet. go-cqhttp removes an event from
 // its queue once it answered (no ack, no replay), so from then on it is ours to keep: written here
 // (atomically, mode 0600) before the sink sees it, removed after, delivered first on the next start.
-import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { z } from "zod";
+import { readJsonFile, removeFile, setAside, stateFilePath, UnreadableFileError, writeFileAtomic } from "../shared/state-file.ts";
+
+const PendingFile = z.array(z.unknown());
 
 export function pendingPath(stateDir: string, id: string): string {
-  return join(stateDir, `onebot11-${id.replace(/[^\w.-]/g, "_")}.pending.json`);
+  return stateFilePath(stateDir, "onebot11", id, ".pending.json");
 }
 
 export class PendingEvents {
@@ -20,23 +22,16 @@ export class PendingEvents {
 
   /** The events left by an earlier run. A corrupt file is set aside (never deleted) and reported. */
   async load(): Promise<{ events: unknown[]; setAside?: string }> {
-    let text: string;
+    let parsed: unknown[] | null;
     try {
-      text = await readFile(this.file, "utf8");
+      parsed = await readJsonFile(this.file, PendingFile, "pending events");
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { events: [] };
-      throw err;
+      if (!(err instanceof UnreadableFileError)) throw err;
+      return { events: [], setAside: await setAside(this.file) };
     }
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (!Array.isArray(parsed)) throw new Error("not a list");
-      this.events = parsed;
-      return { events: [...parsed] };
-    } catch {
-      const aside = `${this.file}.corrupt-${Date.now()}`;
-      await rename(this.file, aside);
-      return { events: [], setAside: aside };
-    }
+    if (parsed === null) return { events: [] };
+    this.events = parsed;
+    return { events: [...parsed] };
   }
 
   add(events: unknown[]): Promise<void> {
@@ -54,19 +49,7 @@ export class PendingEvents {
 
   private save(): Promise<void> {
     const snapshot = this.events.length === 0 ? null : JSON.stringify(this.events);
-    this.writing = this.writing.catch(() => undefined).then(() => write(this.file, snapshot));
+    this.writing = this.writing.catch(() => undefined).then(() => (snapshot === null ? removeFile(this.file) : writeFileAtomic(this.file, snapshot)));
     return this.writing;
   }
-}
-
-async function write(file: string, text: string | null): Promise<void> {
-  if (text === null) {
-    await rm(file, { force: true });
-    return;
-  }
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, file);
 }

@@ -9,8 +9,9 @@ import { SendError } from "../../network.ts";
 import { ApiError, botApi, getMeRequest, MAX_POLL_TIMEOUT, MAX_TEXT_LENGTH, parseMe, readAnswer, type Me } from "./api.ts";
 import { GroupIndex, parseGroup, type GroupTarget } from "./groups.ts";
 import { chatOf, messageText, replyToId, sender, topicOf, type TgMessage } from "./message.ts";
-import { loadOffset, offsetPath, saveOffset, setAsideOffset } from "./offset-store.ts";
+import { loadOffset, offsetPath, saveOffset } from "./offset-store.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
+import { setAside } from "../shared/state-file.ts";
 import { runPoller } from "./poller.ts";
 import { AUTH_RETRY_MS, sendError, sendMessage } from "./send.ts";
 
@@ -87,7 +88,7 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
     try {
       saved = await loadOffset(file);
     } catch (err) {
-      const aside = await setAsideOffset(file).catch(() => file);
+      const aside = await setAside(file).catch(() => file);
       log.error({ err: (err as Error).message, keptAs: aside }, "telegram: saved offset unusable; starting from the server's earliest unconfirmed update");
       saved = null;
     }

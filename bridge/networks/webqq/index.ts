@@ -1,5 +1,4 @@
 // The WebQQ (SmartQQ) network adapter: QR login, saved session, poll2 chain, groups by name, sends.
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { CookieJar } from "tough-cookie";
@@ -12,11 +11,12 @@ import { Directory } from "./directory.ts";
 import { endpoints, USER_AGENT } from "./endpoints.ts";
 import { connect, LoginFailedError, qrLogin, type LoginOptions } from "./login.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
+import { setAside, stateFilePath } from "../shared/state-file.ts";
 import { runPoller } from "./poller.ts";
 import { decodeQrPng, printQr } from "./qr-terminal.ts";
 import { snippet } from "./retcode.ts";
 import { Sender } from "./sender.ts";
-import { loadSession, saveSession, sessionPath, setAsideSession } from "./session.ts";
+import { loadSession, saveSession, sessionPath } from "./session.ts";
 
 export interface WebqqOptions {
   id: string; // network key in config, e.g. "qq"
@@ -41,7 +41,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
   const log = opts.logger.child({ network: opts.id });
   const backoff = { min: opts.retry?.minTimeout ?? 1_000, max: opts.retry?.maxTimeout ?? 60_000 };
   const file = sessionPath(opts.stateDir, opts.id);
-  const pngPath = join(opts.stateDir, `webqq-${opts.id.replace(/[^\w.-]/g, "_")}-qr.png`);
+  const pngPath = stateFilePath(opts.stateDir, "webqq", opts.id, "-qr.png");
   const configured = new Set(opts.groups);
 
   let stream: HTTPStream | null = null;
@@ -115,7 +115,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       const { jar, ...t } = saved;
       return { tokens: t, jar };
     } catch (err) {
-      const aside = await setAsideSession(file).catch(() => file);
+      const aside = await setAside(file).catch(() => file);
       log.error({ err: (err as Error).message, keptAs: aside }, "webqq: saved session unusable; logging in again");
       return null;
     }

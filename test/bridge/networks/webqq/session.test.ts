@@ -4,12 +4,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CookieJar } from "tough-cookie";
-import {
-  loadSession,
-  saveSession,
-  sessionPath,
-  setAsideSession,
-} from "../../../../bridge/networks/webqq/session.ts";
+import { loadSession, saveSession, sessionPath } from "../../../../bridge/networks/webqq/session.ts";
+import { setAside } from "../../../../bridge/networks/shared/state-file.ts";
 
 test("a saved session round-trips with its cookies, mode 0600", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "webqq-session-"));
@@ -35,7 +31,7 @@ test("no file → null; a bad file → clear error, and it can be set aside inta
   await assert.rejects(loadSession(path), /session file .* is unreadable \(bad JSON\)/);
   await writeFile(path, JSON.stringify({ version: 1, ptwebqq: 3 }));
   await assert.rejects(loadSession(path), /unreadable \(bad shape\)/);
-  const aside = await setAsideSession(path);
+  const aside = await setAside(path);
   assert.equal(await readFile(aside, "utf8"), JSON.stringify({ version: 1, ptwebqq: 3 }));
   assert.equal(await loadSession(path), null);
 });
