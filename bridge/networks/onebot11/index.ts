@@ -5,10 +5,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { HTTPStream, redactError, type ChainHandle, type RetryOptions } from "../../../src/index.ts";
 import type { Onebot11NetworkConfig } from "../../config/types.ts";
-import type { MessageSink, NetworkAdapter, NetworkStatus } from "../../network.ts";
+import type { MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
 import { ActionError, actionRequest, parseLoginInfo, readAction, type ApiTarget } from "./api.ts";
 import { Inbound } from "./inbound.ts";
+import { StatusHolder } from "../shared/status.ts";
 import { startLongPoll } from "./long-poll.ts";
 import { MemberNames } from "./names.ts";
 import { PendingEvents, pendingPath } from "./pending.ts";
@@ -53,18 +54,13 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   let stream: HTTPStream | null = null;
   let webhook: WebhookServer | null = null;
   let selfId: number | null = null;
-  let status: NetworkStatus = { ok: false, state: "stopped" };
-  const listeners: ((s: NetworkStatus) => void)[] = [];
   const main = new AbortController();
   let running: Promise<void> | null = null;
 
+  const status = new StatusHolder({ log, network: "onebot11" });
   function setStatus(state: string, detail?: string): void {
     if (main.signal.aborted && state !== "stopped") return;
-    const next: NetworkStatus = { ok: state === "online", state, ...(detail === undefined ? {} : { detail }) };
-    if (next.state === status.state && next.detail === status.detail) return;
-    status = next;
-    log.info({ state, detail }, "onebot11 status");
-    for (const l of listeners) l(next);
+    status.set(state, detail);
   }
 
   function openStream(): HTTPStream {
@@ -199,10 +195,8 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
       }
     },
 
-    status: () => status,
+    status: () => status.get(),
 
-    onStatus(listener) {
-      listeners.push(listener);
-    },
+    onStatus: (listener) => status.onStatus(listener),
   };
 }

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { backoffDelay, HTTPStream, type RetryOptions } from "../../../src/index.ts";
 import type { Onebot12NetworkConfig } from "../../config/types.ts";
-import type { InboundMessage, MessageSink, NetworkAdapter, NetworkStatus } from "../../network.ts";
+import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
 import { ActionError, type ActionOptions, type ActionTarget, type BotSelf, callAction, safeMessage } from "./action.ts";
 import { classifyEvent, type GroupMessageEvent } from "./events.ts";
@@ -12,6 +12,7 @@ import { BotOfflineError, identify } from "./identity.ts";
 import { MemberNames, type MemberInfo } from "./members.ts";
 import { loadPending, pendingPath, savePending } from "./pending.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
+import { StatusHolder } from "../shared/status.ts";
 import { runPoller } from "./poller.ts";
 import { classifySendFailure, classifySendTransportError, isSelfError } from "./retcode.ts";
 import { renderMessage, textToSegments } from "./segments.ts";
@@ -47,21 +48,14 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
   let stream: HTTPStream | null = null;
   let self: BotSelf | null = null; // our bot (its user_id marks our own messages)
   let sendSelf: BotSelf | null = null; // sent with every non-meta action once known
-  let status: NetworkStatus = { ok: false, state: "stopped" };
-  const listeners: ((s: NetworkStatus) => void)[] = [];
   const main = new AbortController();
   let pollAbort: AbortController | null = null;
   let running: Promise<void> | null = null;
   /** Relayable events taken from the server and not yet accepted by the sink, oldest first. */
   let pending: unknown[] = [];
 
-  function setStatus(state: string, detail?: string): void {
-    const next: NetworkStatus = { ok: state === "online", state, ...(detail === undefined ? {} : { detail }) };
-    if (next.state === status.state && next.detail === status.detail) return;
-    status = next;
-    log.info({ state, detail }, "onebot12 status");
-    for (const l of listeners) l(next);
-  }
+  const status = new StatusHolder({ log, network: "onebot12" });
+  const setStatus = (state: string, detail?: string): void => status.set(state, detail);
 
   function call(action: string, params: Record<string, unknown>, o: ActionOptions & { signal?: AbortSignal } = {}): Promise<unknown> {
     if (!stream) throw new Error("onebot12 is not started");
@@ -222,7 +216,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     async send(group, text) {
       if (!configured.has(group)) throw new SendError(`onebot12: "${group}" is not a configured group`, "fatal");
       // Once our bot is known, a send is tried even while polls fail: its own answer is the verdict.
-      if (!stream || self === null || main.signal.aborted) throw new SendError(`onebot12 is not online (${status.state})`, "retry", { retryAfterMs: 5_000 });
+      if (!stream || self === null || main.signal.aborted) throw new SendError(`onebot12 is not online (${status.get().state})`, "retry", { retryAfterMs: 5_000 });
       let data: unknown;
       try {
         // Never resent here: after the request left, only the server knows whether it was delivered.
@@ -254,10 +248,8 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
       }
     },
 
-    status: () => status,
+    status: () => status.get(),
 
-    onStatus(listener) {
-      listeners.push(listener);
-    },
+    onStatus: (listener) => status.onStatus(listener),
   };
 }

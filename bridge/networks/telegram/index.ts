@@ -4,13 +4,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { backoffDelay, classifyFailure, HTTPStream, redactText, StreamClosedError, type RetryOptions } from "../../../src/index.ts";
 import type { TelegramNetworkConfig } from "../../config/types.ts";
-import type { InboundMessage, MessageSink, NetworkAdapter, NetworkStatus } from "../../network.ts";
+import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
 import { ApiError, botApi, getMeRequest, MAX_POLL_TIMEOUT, MAX_TEXT_LENGTH, parseMe, readAnswer, type Me } from "./api.ts";
 import { GroupIndex, parseGroup, type GroupTarget } from "./groups.ts";
 import { chatOf, messageText, replyToId, sender, topicOf, type TgMessage } from "./message.ts";
 import { loadOffset, offsetPath, saveOffset } from "./offset-store.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
+import { StatusHolder } from "../shared/status.ts";
 import { setAside } from "../shared/state-file.ts";
 import { runPoller } from "./poller.ts";
 import { AUTH_RETRY_MS, sendError, sendMessage } from "./send.ts";
@@ -60,18 +61,11 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
   /** The first update not yet handed to the sink (what the next poll confirms up to). */
   let offset: number | undefined;
   let persisted: number | undefined;
-  let status: NetworkStatus = { ok: false, state: "stopped" };
-  const listeners: ((s: NetworkStatus) => void)[] = [];
   const main = new AbortController();
   let running: Promise<void> | null = null;
 
-  function setStatus(state: string, detail?: string): void {
-    const next: NetworkStatus = { ok: state === "online", state, ...(detail === undefined ? {} : { detail: redactText(detail, secrets) }) };
-    if (next.state === status.state && next.detail === status.detail) return;
-    status = next;
-    log.info({ state, detail: next.detail }, "telegram status");
-    for (const l of listeners) l(next);
-  }
+  const status = new StatusHolder({ log, network: "telegram", redact: (detail) => redactText(detail, secrets) });
+  const setStatus = (state: string, detail?: string): void => status.set(state, detail);
 
   async function persist(): Promise<void> {
     if (!me || offset === undefined || offset === persisted) return;
@@ -235,7 +229,8 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
       if (text.length > TELEGRAM_MAX_MESSAGE_LENGTH) {
         throw new SendError(`send to ${group}: text of ${text.length} characters is over the limit of ${TELEGRAM_MAX_MESSAGE_LENGTH}`, "fatal");
       }
-      if (status.state === "auth-failed") throw new SendError(`telegram: ${status.detail ?? "token refused"}`, "retry", { retryAfterMs: AUTH_RETRY_MS });
+      const now = status.get();
+      if (now.state === "auth-failed") throw new SendError(`telegram: ${now.detail ?? "token refused"}`, "retry", { retryAfterMs: AUTH_RETRY_MS });
       if (!stream || !me || main.signal.aborted) throw new SendError("telegram is not online", "retry", { retryAfterMs: 5_000 });
       try {
         return { id: await sendMessage(stream, api, target, text) };
@@ -251,10 +246,8 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
       return groups.keys();
     },
 
-    status: () => status,
+    status: () => status.get(),
 
-    onStatus(listener) {
-      listeners.push(listener);
-    },
+    onStatus: (listener) => status.onStatus(listener),
   };
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { CookieJar } from "tough-cookie";
 import { backoffDelay, HTTPStream, type RetryOptions } from "../../../src/index.ts";
-import type { MessageSink, NetworkAdapter, NetworkStatus } from "../../network.ts";
+import type { MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
 import { buddiesRequest, readResult, RetcodeError, type Tokens } from "./api.ts";
 import { contentToText } from "./content.ts";
@@ -11,6 +11,7 @@ import { Directory } from "./directory.ts";
 import { endpoints, USER_AGENT } from "./endpoints.ts";
 import { connect, LoginFailedError, qrLogin, type LoginOptions } from "./login.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
+import { StatusHolder } from "../shared/status.ts";
 import { setAside, stateFilePath } from "../shared/state-file.ts";
 import { runPoller } from "./poller.ts";
 import { decodeQrPng, printQr } from "./qr-terminal.ts";
@@ -48,20 +49,13 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
   let directory: Directory | null = null;
   let sender: Sender | null = null;
   let tokens: Tokens | null = null;
-  let status: NetworkStatus = { ok: false, state: "stopped" };
-  const listeners: ((s: NetworkStatus) => void)[] = [];
   const main = new AbortController();
   let pollAbort: AbortController | null = null;
   let reloginRequested: string | null = null;
   let running: Promise<void> | null = null;
 
-  function setStatus(state: string, detail?: string): void {
-    const next: NetworkStatus = { ok: state === "online", state, ...(detail === undefined ? {} : { detail }) };
-    if (next.state === status.state && next.detail === status.detail) return;
-    status = next;
-    log.info({ state, detail }, "webqq status");
-    for (const l of listeners) l(next);
-  }
+  const status = new StatusHolder({ log, network: "webqq" });
+  const setStatus = (state: string, detail?: string): void => status.set(state, detail);
 
   function open(jar: CookieJar): HTTPStream {
     stream = new HTTPStream({ logger: log, cookies: jar, retry: opts.retry, chainBackoff: backoff, headers: { "user-agent": USER_AGENT } });
@@ -263,7 +257,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
 
     async send(group, text) {
       if (!configured.has(group)) throw new SendError(`webqq: "${group}" is not a configured group`, "fatal");
-      if (!tokens || !sender || !directory || status.state !== "online") {
+      if (!tokens || !sender || !directory || status.get().state !== "online") {
         throw new SendError("webqq is not online", "retry", { retryAfterMs: 5_000 });
       }
       const entry = directory.byGroupName(group);
@@ -278,11 +272,9 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       return directory?.names() ?? [];
     },
 
-    status: () => status,
+    status: () => status.get(),
 
-    onStatus(listener) {
-      listeners.push(listener);
-    },
+    onStatus: (listener) => status.onStatus(listener),
 
     async login() {
       const s = stream ?? open(new CookieJar());
