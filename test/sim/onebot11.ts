@@ -1,12 +1,13 @@
 // A strict OneBot 11 implementation on one loopback port (go-cqhttp, NapCat or Lagrange flavor):
 // HTTP API actions, get_updates long poll, SSE /_events and the HTTP POST reporter, with faults.
 // Standalone:  node test/sim/onebot11.ts --port N [--token T] [--flavor napcat]   (first stdout line: base URL)
-import { createServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
 import type { Segment } from "../../bridge/networks/onebot11/message.ts";
 import { pushSse, route, type RouteContext } from "./onebot11/routes.ts";
 import { SimState, type Fault, type Flavor, type SentMessage, type SimGroup, type SimMember, type SimStateOptions } from "./onebot11/state.ts";
+import { startSimServer } from "./shared/server.ts";
+import { serveStandalone } from "./shared/standalone.ts";
 import { signature, WebhookPoster, type WebhookOptions, type WebhookPost } from "./onebot11/webhook.ts";
 
 export type { Fault, Flavor, SentMessage, SimGroup, SimMember, WebhookOptions, WebhookPost };
@@ -78,19 +79,8 @@ export async function startOnebot11Sim(opts: Onebot11SimOptions = {}): Promise<O
     poster?.post(event);
   });
   let base = "";
-  const server = createServer((req, res) => {
-    route(req, res, ctx, base).catch((err: unknown) => {
-      if (!res.headersSent) {
-        res.writeHead(500, { "content-type": "text/plain" });
-        res.end(`simulator error: ${(err as Error).message}`);
-      } else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await startSimServer({ port: opts.port, handle: (req, res) => route(req, res, ctx, base), open: () => ctx.open });
+  base = server.url;
   const count = (n: number, get: () => number, events: string[], signal?: AbortSignal) => state.waitFor(() => (get() >= n ? get() : undefined), events, signal);
 
   return {
@@ -126,9 +116,7 @@ export async function startOnebot11Sim(opts: Onebot11SimOptions = {}): Promise<O
     },
     close: async () => {
       await poster?.close();
-      for (const res of ctx.open) res.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     },
   };
 }
@@ -153,9 +141,5 @@ if (import.meta.main) {
     messageFormat: values.format as "string" | "array" | undefined,
     webhook: values.webhook === undefined ? undefined : { url: values.webhook, secret: values.secret },
   });
-  process.stdout.write(`${sim.url}\n`);
-  sim.state.on("violation", (reason: string) => process.stderr.write(`violation: ${reason}\n`));
-  const stop = () => void sim.close().then(() => process.exit(0));
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  serveStandalone(sim);
 }

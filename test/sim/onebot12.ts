@@ -4,9 +4,11 @@
 //   node test/sim/onebot12.ts --port N [--token T] [--timeout-mode honour|instant|gocqhttp]
 // (first stdout line: the base URL, i.e. the `url` to configure).
 import { randomBytes } from "node:crypto";
-import { createServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
+import { queueFault } from "./shared/control.ts";
+import { startSimServer } from "./shared/server.ts";
+import { serveStandalone } from "./shared/standalone.ts";
 import { control } from "./onebot12/control.ts";
 import { GROUP_NOT_FOUND, MEMBER_NOT_FOUND, route, type RouteContext } from "./onebot12/routes.ts";
 import {
@@ -64,21 +66,12 @@ export async function startOnebot12Sim(opts: Onebot12SimOptions = {}): Promise<O
   let baseUrl = "";
   const parked = new Set<ServerResponse>();
   const ctx: RouteContext = { state, baseUrl: () => baseUrl, parked };
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", baseUrl);
-    const work = url.pathname.startsWith("/_sim/") ? control(url, req, res, state) : route(req, res, ctx);
-    work.catch((err: unknown) => {
-      if (!res.headersSent) {
-        res.writeHead(500, { "content-type": "text/plain" });
-        res.end(`simulator error: ${(err as Error).message}`);
-      } else res.destroy();
-    });
+  const server = await startSimServer({
+    port: opts.port,
+    handle: (req, res, url) => (url.pathname.startsWith("/_sim/") ? control(url, req, res, state) : route(req, res, ctx)),
+    open: () => parked,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = server.url;
 
   return {
     url: `${baseUrl}/`,
@@ -92,20 +85,12 @@ export async function startOnebot12Sim(opts: Onebot12SimOptions = {}): Promise<O
     waitForSent: (group, n, signal) => state.waitForSent(group, n, signal),
     waitForRequests: (action, n, signal) => state.waitForRequests(action, n, signal),
     waitForTaken: (signal) => state.waitForTaken(signal),
-    failNextPoll: (fault, count = 1) => {
-      for (let i = 0; i < count; i++) state.pollFaults.push(fault);
-    },
-    failNextSend: (fault, count = 1) => {
-      for (let i = 0; i < count; i++) state.sendFaults.push(fault);
-    },
+    failNextPoll: (fault, count) => queueFault(state.pollFaults, fault, count),
+    failNextSend: (fault, count) => queueFault(state.sendFaults, fault, count),
     setTokens: (tokens) => {
       state.tokens = tokens;
     },
-    close: async () => {
-      for (const res of parked) res.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => server.close(),
   };
 }
 
@@ -119,9 +104,5 @@ if (import.meta.main) {
     process.exit(1);
   }
   const sim = await startOnebot12Sim({ port: Number(values.port), token: values.token ?? null, timeoutMode: mode });
-  process.stdout.write(`${sim.url}\n`);
-  sim.state.on("violation", (reason: string) => process.stderr.write(`violation: ${reason}\n`));
-  const stop = () => void sim.close().then(() => process.exit(0));
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  serveStandalone(sim);
 }

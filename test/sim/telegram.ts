@@ -2,9 +2,11 @@
 // port, with fault injection and a control API (in-process, and over HTTP at /_sim/...).
 // Standalone:  node test/sim/telegram.ts --port N [--token T]   (first stdout line: base URL;
 // the second: the bot token, unless one was given)
-import { createServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
+import { queueFault } from "./shared/control.ts";
+import { startSimServer } from "./shared/server.ts";
+import { serveStandalone } from "./shared/standalone.ts";
 import { control } from "./telegram/control.ts";
 import { route, type RouteContext } from "./telegram/routes.ts";
 import { SimState, type PollFault, type PollRecord, type SendFault, type SentMessage, type SimChat, type SimStateOptions, type SimUser } from "./telegram/state.ts";
@@ -40,26 +42,15 @@ export interface TelegramSim {
 
 export async function startTelegramSim(opts: TelegramSimOptions = {}): Promise<TelegramSim> {
   const state = new SimState(opts);
-  let baseUrl = "";
   const ctx: RouteContext = { state, open: new Set<ServerResponse>(), parked: null };
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", baseUrl);
-    const work = url.pathname.startsWith("/_sim/") ? control(url, req, res, state) : route(req, res, url, ctx);
-    work.catch((err: unknown) => {
-      if (!res.headersSent) {
-        res.writeHead(500, { "content-type": "text/plain" });
-        res.end(`simulator error: ${(err as Error).message}`);
-      } else res.destroy();
-    });
+  const server = await startSimServer({
+    port: opts.port,
+    handle: (req, res, url) => (url.pathname.startsWith("/_sim/") ? control(url, req, res, state) : route(req, res, url, ctx)),
+    open: () => ctx.open,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
-    url: baseUrl,
+    url: server.url,
     get token() {
       return state.token;
     },
@@ -72,32 +63,19 @@ export async function startTelegramSim(opts: TelegramSimOptions = {}): Promise<T
     waitForConfirmed: (id, signal) => state.waitForConfirmed(id, signal),
     waitForPolls: (n, signal) => state.waitForPolls(n, signal),
     waitForNoParkedPoll: (signal) => state.waitFor(() => (ctx.parked === null ? true : undefined), ["unparked"], signal).then(() => undefined),
-    failNextPoll: (fault, count = 1) => {
-      for (let i = 0; i < count; i++) state.pollFaults.push(fault);
-    },
-    failNextSend: (fault, count = 1) => {
-      for (let i = 0; i < count; i++) state.sendFaults.push(fault);
-    },
+    failNextPoll: (fault, count) => queueFault(state.pollFaults, fault, count),
+    failNextSend: (fault, count) => queueFault(state.sendFaults, fault, count),
     setWebhook: (url) => {
       if (url !== "") ctx.parked?.abort("Conflict: terminated by setWebhook request");
       state.webhook = url;
     },
     revokeToken: () => void state.revokeToken(),
-    close: async () => {
-      for (const res of ctx.open) res.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => server.close(),
   };
 }
 
 if (import.meta.main) {
   const { values } = parseArgs({ options: { port: { type: "string", default: "0" }, token: { type: "string" } } });
   const sim = await startTelegramSim({ port: Number(values.port), ...(values.token === undefined ? {} : { token: values.token }) });
-  process.stdout.write(`${sim.url}\n`);
-  if (values.token === undefined) process.stdout.write(`${sim.token}\n`);
-  sim.state.on("violation", (reason: string) => process.stderr.write(`violation: ${reason}\n`));
-  const stop = (): void => void sim.close().then(() => process.exit(0));
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  serveStandalone(sim, values.token === undefined ? [sim.token] : []);
 }

@@ -1,10 +1,11 @@
 // A strict SmartQQ (WebQQ) server on one loopback port, routed by path, with fault injection and
 // a control API (in-process and over HTTP at /_sim/...). Standalone:
 //   node test/sim/webqq.ts --port N [--hold MS] [--auto-scan N]   (first stdout line: base URL)
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
+import { queueFault } from "./shared/control.ts";
+import { startSimServer } from "./shared/server.ts";
+import { serveStandalone } from "./shared/standalone.ts";
 import { control } from "./webqq/control.ts";
 import { route, type RouteContext } from "./webqq/routes.ts";
 import { SimState, type PollFault, type SendFault, type SentMessage, type SimElement, type SimGroupConfig, type SimMember } from "./webqq/state.ts";
@@ -58,21 +59,12 @@ export async function startWebqqSim(opts: WebqqSimOptions = {}): Promise<WebqqSi
     parked,
     idleTurn: 0,
   };
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", baseUrl);
-    const work = url.pathname.startsWith("/_sim/") ? control(url, req, res, state) : route(req, res, ctx);
-    work.catch((err: unknown) => {
-      if (!res.headersSent) {
-        res.writeHead(500, { "content-type": "text/plain" });
-        res.end(`simulator error: ${(err as Error).message}`);
-      } else res.destroy();
-    });
+  const server = await startSimServer({
+    port: opts.port,
+    handle: (req, res, url) => (url.pathname.startsWith("/_sim/") ? control(url, req, res, state) : route(req, res, ctx)),
+    open: () => parked,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = server.url;
 
   return {
     url: baseUrl,
@@ -83,19 +75,11 @@ export async function startWebqqSim(opts: WebqqSimOptions = {}): Promise<WebqqSi
     waitForSent: (group, n, signal) => state.waitForSent(group, n, signal),
     waitForLogins: (n, signal) => state.waitForLogins(n, signal),
     waitForDelivered: (signal) => state.waitForDelivered(signal),
-    failNextPoll: (fault, count = 1) => {
-      for (let i = 0; i < count; i++) state.pollFaults.push(fault);
-    },
-    failNextSend: (fault, count = 1) => {
-      for (let i = 0; i < count; i++) state.sendFaults.push(fault);
-    },
+    failNextPoll: (fault, count) => queueFault(state.pollFaults, fault, count),
+    failNextSend: (fault, count) => queueFault(state.sendFaults, fault, count),
     scan: () => state.scan(),
     expireQr: () => state.expireQr(),
-    close: async () => {
-      for (const res of parked) res.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => server.close(),
   };
 }
 
@@ -108,9 +92,5 @@ if (import.meta.main) {
     holdMs: values.hold === undefined ? undefined : Number(values.hold),
     autoScan: values["auto-scan"] === undefined ? undefined : Number(values["auto-scan"]),
   });
-  process.stdout.write(`${sim.url}\n`);
-  sim.state.on("violation", (reason: string) => process.stderr.write(`violation: ${reason}\n`));
-  const stop = () => void sim.close().then(() => process.exit(0));
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  serveStandalone(sim);
 }

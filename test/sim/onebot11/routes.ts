@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { toSegments, type Segment } from "../../../bridge/networks/onebot11/message.ts";
 import { SIM_MAX_TEXT, type Fault, type SimState } from "./state.ts";
+import { readBody } from "../shared/http.ts";
 
 export interface RouteContext {
   state: SimState;
@@ -32,12 +33,6 @@ function ok(res: ServerResponse, data: unknown): void {
 
 function failed(res: ServerResponse, retcode: number, msg: string, wording = msg): void {
   json(res, 200, { status: "failed", retcode, data: null, msg, wording, message: wording });
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** Answers as the flavor does for a missing or wrong token; true when the request may go on. */

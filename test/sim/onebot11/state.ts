@@ -2,6 +2,7 @@
 // what was sent, queued faults and the violations the client committed. No HTTP here.
 import { EventEmitter } from "node:events";
 import { escapeCqParam, escapeCqText, type Segment } from "../../../bridge/networks/onebot11/message.ts";
+import { waitFor } from "../shared/wait-for.ts";
 
 export type Flavor = "go-cqhttp" | "napcat" | "lagrange";
 
@@ -195,27 +196,8 @@ export class SimState extends EventEmitter {
     return group === undefined ? [...this.sent] : this.sent.filter((m) => m.group === group);
   }
 
-  /** Resolves with check()'s value once it is defined, re-checking on each of `events`. */
+  /** Resolves when `check` returns a value, re-checked on the given events. */
   waitFor<T>(check: () => T | undefined, events: string[], signal?: AbortSignal): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const off = (): void => {
-        for (const e of events) this.off(e, test);
-        signal?.removeEventListener("abort", abort);
-      };
-      const test = (): void => {
-        const v = check();
-        if (v !== undefined) {
-          off();
-          resolve(v);
-        }
-      };
-      const abort = (): void => {
-        off();
-        reject(signal!.reason);
-      };
-      for (const e of events) this.on(e, test);
-      signal?.addEventListener("abort", abort, { once: true });
-      test();
-    });
+    return waitFor(this, check, events, signal);
   }
 }

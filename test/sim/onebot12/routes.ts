@@ -5,6 +5,7 @@
 // bots share the connection (10101) and only a known one (10102).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PollFault, SendFault, SimBot, SimSegment, SimState } from "./state.ts";
+import { readBody } from "../shared/http.ts";
 
 export interface RouteContext {
   state: SimState;
@@ -59,12 +60,6 @@ function ok(res: ServerResponse, data: unknown, echo: unknown): void {
 
 function failed(res: ServerResponse, retcode: number, message: string, echo?: unknown): void {
   sendJson(res, { status: "failed", retcode, data: null, message, ...(echo === undefined || echo === "" ? {} : { echo }) });
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function requireToken(req: IncomingMessage, url: URL, state: SimState): void {

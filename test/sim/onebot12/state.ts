@@ -2,6 +2,7 @@
 // faults and a log of every request on the sim's own clock. No HTTP here: routes.ts speaks the wire.
 import { EventEmitter } from "node:events";
 import { randomBytes, randomUUID } from "node:crypto";
+import { waitFor } from "../shared/wait-for.ts";
 
 export interface SimBot {
   platform: string;
@@ -280,26 +281,7 @@ export class SimState extends EventEmitter {
 
   /** Resolves when `check` returns a value; re-checked on every state change. */
   waitFor<T>(check: () => T | undefined, signal?: AbortSignal): Promise<T> {
-    const events = ["request", "queued", "taken", "sent", "violation", "answered", "holding"];
-    return new Promise((resolve, reject) => {
-      const onEvent = () => {
-        const v = check();
-        if (v === undefined) return;
-        cleanup();
-        resolve(v);
-      };
-      const onAbort = () => {
-        cleanup();
-        reject(signal!.reason);
-      };
-      const cleanup = () => {
-        for (const e of events) this.off(e, onEvent);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      for (const e of events) this.on(e, onEvent);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      onEvent();
-    });
+    return waitFor(this, check, ["request", "queued", "taken", "sent", "violation", "answered", "holding"], signal);
   }
 }
 

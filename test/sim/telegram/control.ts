@@ -1,22 +1,8 @@
 // The simulator's control API over HTTP (/_sim/...), for standalone runs and other processes.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { PollFault, SendFault, SimState } from "./state.ts";
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.trim() === "") return {};
-  const v: unknown = JSON.parse(text);
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("body is not a JSON object");
-  return v as Record<string, unknown>;
-}
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
+import { answerControl } from "../shared/control.ts";
+import { readJsonObject } from "../shared/http.ts";
+import type { SimState } from "./state.ts";
 
 /**
  * POST /_sim/inject {chat, from:{id,first_name,…}, text?, thread?, extra?}  → {updateId, messageId}
@@ -25,37 +11,12 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
  * POST /_sim/webhook {url}  ("" deletes)  GET /_sim/state
  */
 export async function control(url: URL, req: IncomingMessage, res: ServerResponse, state: SimState): Promise<void> {
-  try {
-    switch (url.pathname) {
-      case "/_sim/inject":
-        return reply(res, 200, state.inject((await readJson(req)) as unknown as Parameters<SimState["inject"]>[0]));
-      case "/_sim/sent":
-        return reply(res, 200, state.sentTo(url.searchParams.get("group") ?? undefined));
-      case "/_sim/wait-sent": {
-        const ac = new AbortController();
-        res.on("close", () => ac.abort());
-        const list = await state.waitForSent(url.searchParams.get("group") ?? "", Number(url.searchParams.get("n") ?? 1), ac.signal);
-        return reply(res, 200, list);
-      }
-      case "/_sim/fail-poll":
-      case "/_sim/fail-send": {
-        const b = await readJson(req);
-        const count = typeof b.count === "number" ? b.count : 1;
-        for (let i = 0; i < count; i++) {
-          if (url.pathname === "/_sim/fail-poll") state.pollFaults.push(b.fault as PollFault);
-          else state.sendFaults.push(b.fault as SendFault);
-        }
-        return reply(res, 200, { queued: count });
-      }
-      case "/_sim/webhook":
-        state.webhook = String((await readJson(req)).url ?? "");
-        return reply(res, 200, { webhook: state.webhook });
-      case "/_sim/state":
-        return reply(res, 200, { counters: state.counters, queued: state.queue.length, sent: state.sent.length, confirmedBelow: state.confirmedBelow, violations: state.violations });
-      default:
-        return reply(res, 404, { error: `no control endpoint ${url.pathname}` });
-    }
-  } catch (err) {
-    if (!res.headersSent) reply(res, 400, { error: (err as Error).message });
-  }
+  await answerControl(url, req, res, state, {
+    "/_sim/inject": async (r) => state.inject((await readJsonObject(r)) as unknown as Parameters<SimState["inject"]>[0]),
+    "/_sim/webhook": async (r) => {
+      state.webhook = String((await readJsonObject(r)).url ?? "");
+      return { webhook: state.webhook };
+    },
+    "/_sim/state": () => ({ counters: state.counters, queued: state.queue.length, sent: state.sent.length, confirmedBelow: state.confirmedBelow, violations: state.violations }),
+  });
 }

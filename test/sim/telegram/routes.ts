@@ -3,6 +3,7 @@
 // getUpdates offset/limit/timeout rules, one parked poll per bot, webhooks, sendMessage's checks.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PollFault, SimState } from "./state.ts";
+import { readBody } from "../shared/http.ts";
 
 export const LONG_POLL_MAX_TIMEOUT = 50;
 export const MAX_TEXT_LENGTH = 4096;
@@ -42,12 +43,6 @@ function ok(res: ServerResponse, result: unknown): void {
 
 function fail(res: ServerResponse, code: number, description: string, parameters?: Record<string, unknown>): void {
   sendJson(res, { ok: false, error_code: code, description, ...(parameters ? { parameters } : {}) }, code);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 class BadParams extends Error {}

@@ -3,6 +3,7 @@
 // No HTTP here: routes.ts speaks the wire.
 import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
+import { waitFor } from "../shared/wait-for.ts";
 
 export interface SimUser {
   id: number;
@@ -240,24 +241,6 @@ export class SimState extends EventEmitter {
 
   /** Resolves when `check` returns a value, re-checked on the given events. */
   waitFor<T>(check: () => T | undefined, events: string[], signal?: AbortSignal): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const onEvent = (): void => {
-        const v = check();
-        if (v === undefined) return;
-        cleanup();
-        resolve(v);
-      };
-      const onAbort = (): void => {
-        cleanup();
-        reject(signal!.reason);
-      };
-      const cleanup = (): void => {
-        for (const e of events) this.off(e, onEvent);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      for (const e of events) this.on(e, onEvent);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      onEvent();
-    });
+    return waitFor(this, check, events, signal);
   }
 }

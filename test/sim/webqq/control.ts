@@ -1,22 +1,8 @@
 // The simulator's control API over HTTP (/_sim/...), for the demo and for other processes.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { PollFault, SendFault, SimState } from "./state.ts";
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.trim() === "") return {};
-  const v: unknown = JSON.parse(text);
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("body is not a JSON object");
-  return v as Record<string, unknown>;
-}
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
+import { answerControl } from "../shared/control.ts";
+import { readJsonObject } from "../shared/http.ts";
+import type { SimState } from "./state.ts";
 
 /**
  * POST /_sim/inject {group, sender:{name,card?}, content}   → {msgId}
@@ -26,49 +12,19 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
  * POST /_sim/expire-qr   POST|GET /_sim/scan[?k=KEY]   GET /_sim/state
  */
 export async function control(url: URL, req: IncomingMessage, res: ServerResponse, state: SimState): Promise<void> {
-  try {
-    switch (url.pathname) {
-      case "/_sim/inject": {
-        const b = await readJson(req);
-        const msgId = state.inject(b as unknown as Parameters<SimState["inject"]>[0]);
-        return reply(res, 200, { msgId });
-      }
-      case "/_sim/sent":
-        return reply(res, 200, state.sentTo(url.searchParams.get("group") ?? undefined));
-      case "/_sim/wait-sent": {
-        const ac = new AbortController();
-        res.on("close", () => ac.abort());
-        const group = url.searchParams.get("group") ?? "";
-        const list = await state.waitForSent(group, Number(url.searchParams.get("n") ?? 1), ac.signal);
-        return reply(res, 200, list);
-      }
-      case "/_sim/fail-poll":
-      case "/_sim/fail-send": {
-        const b = await readJson(req);
-        const count = typeof b.count === "number" ? b.count : 1;
-        for (let i = 0; i < count; i++) {
-          if (url.pathname === "/_sim/fail-poll") state.pollFaults.push(b.fault as PollFault);
-          else state.sendFaults.push(b.fault as SendFault);
-        }
-        return reply(res, 200, { queued: count });
-      }
-      case "/_sim/expire-qr":
-        state.expireQr();
-        return reply(res, 200, { ok: true });
-      case "/_sim/scan":
-        return reply(res, 200, { scanned: state.scan(url.searchParams.get("k") ?? undefined) });
-      case "/_sim/state":
-        return reply(res, 200, {
-          counters: state.counters,
-          loggedIn: state.session !== null,
-          queued: state.queue.length,
-          sent: state.sent.length,
-          violations: state.violations,
-        });
-      default:
-        return reply(res, 404, { error: `no control endpoint ${url.pathname}` });
-    }
-  } catch (err) {
-    if (!res.headersSent) reply(res, 400, { error: (err as Error).message });
-  }
+  await answerControl(url, req, res, state, {
+    "/_sim/inject": async (r) => ({ msgId: state.inject((await readJsonObject(r)) as unknown as Parameters<SimState["inject"]>[0]) }),
+    "/_sim/expire-qr": () => {
+      state.expireQr();
+      return { ok: true };
+    },
+    "/_sim/scan": (_r, u) => ({ scanned: state.scan(u.searchParams.get("k") ?? undefined) }),
+    "/_sim/state": () => ({
+      counters: state.counters,
+      loggedIn: state.session !== null,
+      queued: state.queue.length,
+      sent: state.sent.length,
+      violations: state.violations,
+    }),
+  });
 }

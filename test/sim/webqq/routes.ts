@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import QRCode from "qrcode";
 import { groupListHash, hash33 } from "../../../bridge/networks/webqq/hash.ts";
 import type { PollFault, SimElement, SimState } from "./state.ts";
+import { readBody } from "../shared/http.ts";
 
 export const CLIENT_ID = 53999199;
 export const APPID = "501004106";
@@ -55,12 +56,6 @@ function sendJson(res: ServerResponse, body: unknown, status = 200, headers: Rec
 function sendText(res: ServerResponse, text: string, status = 200, type = "text/plain;charset=utf-8", headers: Record<string, string | string[]> = {}): void {
   res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(text), ...headers });
   res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** A cookie the way tough-cookie accepts it on 127.0.0.1: no Domain attribute. */

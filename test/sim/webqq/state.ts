@@ -3,6 +3,7 @@
 import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
 import { FACE_NAMES } from "../../../bridge/networks/webqq/faces.ts";
+import { waitFor } from "../shared/wait-for.ts";
 
 export type SimElement = string | [string, unknown];
 
@@ -341,25 +342,7 @@ export class SimState extends EventEmitter {
 
   /** Resolves when `check` returns a value, re-checked on the given events. */
   waitFor<T>(check: () => T | undefined, events: string[], signal?: AbortSignal): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const onEvent = () => {
-        const v = check();
-        if (v === undefined) return;
-        cleanup();
-        resolve(v);
-      };
-      const onAbort = () => {
-        cleanup();
-        reject(signal!.reason);
-      };
-      const cleanup = () => {
-        for (const e of events) this.off(e, onEvent);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      for (const e of events) this.on(e, onEvent);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      onEvent();
-    });
+    return waitFor(this, check, events, signal);
   }
 }
 
