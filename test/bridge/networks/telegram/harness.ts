@@ -1,18 +1,13 @@
 // Shared setup for the Telegram adapter tests: a simulator, a temp state dir, an adapter pointed
 // at it, a captured debug log, and waits on events (never on the clock).
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { TestContext } from "node:test";
-import pino from "pino";
 import { createTelegram, type TelegramOptions } from "../../../../bridge/networks/telegram/index.ts";
 import type { NetworkAdapter } from "../../../../bridge/network.ts";
 import { startTelegramSim, type TelegramSim, type TelegramSimOptions } from "../../../sim/telegram.ts";
-// The event-driven inbox and status wait are network-neutral; they live with the first network's tests.
-import { Inbox, waitForStatus } from "../webqq/harness.ts";
+import { adapterTestBed, Inbox, sendError, startOnline, waitForStatus } from "../../../helpers/network.ts";
 
-export { Inbox, waitForStatus };
+export { Inbox, sendError, waitForStatus };
 
 export const DEV = "-1001234567890";
 export const DEV_TOPIC = "-1001234567890/3";
@@ -34,22 +29,14 @@ export interface Harness {
 
 export async function harness(t: TestContext, simOpts: TelegramSimOptions = {}): Promise<Harness> {
   const sim = await startTelegramSim(simOpts);
-  const stateDir = await mkdtemp(join(tmpdir(), "telegram-"));
-  const logs: string[] = [];
-  const logger = pino({ level: "debug" }, { write: (line: string) => void logs.push(line) });
-  const adapters: NetworkAdapter[] = [];
-  t.after(async () => {
-    for (const a of adapters) await a.stop();
-    await sim.close();
-    await rm(stateDir, { recursive: true, force: true });
-  });
+  const { stateDir, logs, logger, track } = await adapterTestBed(t, "telegram-", () => sim.close());
   const h: Harness = {
     sim,
     stateDir,
     logs,
     tokens: new Set([sim.token]),
     adapter(extra = {}) {
-      const a = createTelegram({
+      return track(createTelegram({
         id: "tg",
         config: { type: "telegram", token: sim.token, api: sim.url },
         stateDir,
@@ -58,18 +45,9 @@ export async function harness(t: TestContext, simOpts: TelegramSimOptions = {}):
         retry: { retries: 2, minTimeout: 5, maxTimeout: 40 },
         pollTimeoutSeconds: 1,
         ...extra,
-      });
-      adapters.push(a);
-      return a;
+      }));
     },
-    async run(extra = {}) {
-      const adapter = h.adapter(extra);
-      const inbox = new Inbox();
-      const online = waitForStatus(adapter, "online");
-      await adapter.start(inbox.sink);
-      await online;
-      return { adapter, inbox };
-    },
+    run: (extra = {}) => startOnline(h.adapter(extra)),
   };
   return h;
 }

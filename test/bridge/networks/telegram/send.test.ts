@@ -1,17 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SendError } from "../../../../bridge/network.ts";
-import { assertCleanRun, DEV, DEV_TOPIC, harness, SMALL } from "./harness.ts";
-
-async function sendError(p: Promise<unknown>): Promise<SendError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof SendError, `not a SendError: ${String(err)}`);
-    return err;
-  }
-  assert.fail("send resolved");
-}
+import { assertCleanRun, DEV, DEV_TOPIC, harness, sendError, SMALL } from "./harness.ts";
 
 test("send resolves with the message id; plain text arrives as typed; topics get message_thread_id; @username works", async (t) => {
   const h = await harness(t, {});

@@ -1,17 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SendError } from "../../../../bridge/network.ts";
-import { assertCleanRun, harness } from "./harness.ts";
-
-async function sendError(p: Promise<unknown>): Promise<SendError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof SendError, `not a SendError: ${String(err)}`);
-    return err;
-  }
-  assert.fail("send resolved");
-}
+import { assertCleanRun, harness, sendError } from "./harness.ts";
 
 test("faces, Chinese text and XML/HTML characters arrive intact; content is a JSON string, font last", { timeout: 20_000 }, async (t) => {
   const h = await harness(t);
