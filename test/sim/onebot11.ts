@@ -7,6 +7,7 @@ import type { Segment } from "../../bridge/networks/onebot11/message.ts";
 import { pushSse, route, type RouteContext } from "./onebot11/routes.ts";
 import { SimState, type Fault, type Flavor, type SentMessage, type SimGroup, type SimMember, type SimStateOptions } from "./onebot11/state.ts";
 import { startSimServer } from "./shared/server.ts";
+import { atLeast } from "./shared/wait-for.ts";
 import { serveStandalone } from "./shared/standalone.ts";
 import { signature, WebhookPoster, type WebhookOptions, type WebhookPost } from "./onebot11/webhook.ts";
 
@@ -96,7 +97,7 @@ export async function startOnebot11Sim(opts: Onebot11SimOptions = {}): Promise<O
     injectEvent: (event) => state.push({ time: Math.floor(Date.now() / 1000), self_id: state.selfId, ...event }),
     heartbeat: () => state.heartbeat(),
     sent: (group) => state.sentTo(group),
-    waitForSent: (group, n = 1, signal) => state.waitFor(() => (state.sentTo(group).length >= n ? state.sentTo(group) : undefined), ["sent"], signal),
+    waitForSent: (group, n = 1, signal) => state.waitFor(() => atLeast(state.sentTo(group), n), ["sent"], signal),
     waitForPolls: (n, signal) => count(n, () => state.counters.polls, ["poll"], signal),
     waitForDrained: (signal) => state.waitFor(() => (state.queue.length === 0 ? true : undefined), ["delivered"], signal).then(() => undefined),
     waitForSseStreams: (n, signal) => count(n, () => state.counters.sseConnections, ["sse-open"], signal),

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { toSegments, type Segment } from "../../../bridge/networks/onebot11/message.ts";
 import { SIM_MAX_TEXT, type Fault, type SimState } from "./state.ts";
-import { readBody } from "../shared/http.ts";
+import { readBody, stall } from "../shared/http.ts";
 
 export interface RouteContext {
   state: SimState;
@@ -70,7 +70,7 @@ async function faultBefore(fault: Fault | undefined, res: ServerResponse, ctx: R
   else if (fault === "500" || fault === "503") json(res, Number(fault), { message: "server error" });
   else if (fault === "429") json(res, 429, { message: "too many requests" }, { "retry-after": "1" });
   else if (fault === "reset") res.destroy();
-  else if (fault === "stall") ctx.open.add(res);
+  else if (fault === "stall") stall(res, ctx.open);
   else if (fault === "html") {
     res.writeHead(200, { "content-type": "text/html" });
     res.end("<html><body>502 Bad Gateway</body></html>");

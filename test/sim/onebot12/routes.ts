@@ -5,7 +5,7 @@
 // bots share the connection (10101) and only a known one (10102).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PollFault, SendFault, SimBot, SimSegment, SimState } from "./state.ts";
-import { readBody } from "../shared/http.ts";
+import { readBody, stall } from "../shared/http.ts";
 
 export interface RouteContext {
   state: SimState;
@@ -215,8 +215,7 @@ function sendMessage(params: Record<string, unknown>, bot: SimBot, echo: unknown
           return;
         }
         if (fault === "malformed") return sendText(res, '{"status":"ok","retcode":0,"data":{"message_', 200, "application/json");
-        ctx.parked.add(res);
-        res.on("close", () => ctx.parked.delete(res));
+        stall(res, ctx.parked);
         return;
     }
   }
@@ -280,8 +279,7 @@ function pollFault(fault: PollFault, res: ServerResponse, ctx: RouteContext): vo
       res.socket?.destroy();
       return;
     case "stall":
-      ctx.parked.add(res);
-      res.on("close", () => ctx.parked.delete(res));
+      stall(res, ctx.parked);
       return;
     case "malformed":
       return sendText(res, '{"status":"ok","retcode":0,"data":[{"type":"mess', 200, "application/json");

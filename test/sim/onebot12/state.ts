@@ -2,7 +2,7 @@
 // faults and a log of every request on the sim's own clock. No HTTP here: routes.ts speaks the wire.
 import { EventEmitter } from "node:events";
 import { randomBytes, randomUUID } from "node:crypto";
-import { waitFor } from "../shared/wait-for.ts";
+import { atLeast, waitFor } from "../shared/wait-for.ts";
 
 export interface SimBot {
   platform: string;
@@ -260,18 +260,12 @@ export class SimState extends EventEmitter {
 
   /** Resolves once `n` messages were sent to `group` (at once if they already were). */
   waitForSent(group: string, n = 1, signal?: AbortSignal): Promise<SentMessage[]> {
-    return this.waitFor(() => {
-      const list = this.sentTo(group);
-      return list.length >= n ? list : undefined;
-    }, signal);
+    return this.waitFor(() => atLeast(this.sentTo(group), n), signal);
   }
 
   /** Resolves once `n` requests of `action` were read in all. */
   waitForRequests(action: string, n: number, signal?: AbortSignal): Promise<SimRequest[]> {
-    return this.waitFor(() => {
-      const list = this.requestsOf(action);
-      return list.length >= n ? list : undefined;
-    }, signal);
+    return this.waitFor(() => atLeast(this.requestsOf(action), n), signal);
   }
 
   /** Resolves once the buffer holds nothing listable (every event was handed to a poll). */

@@ -21,3 +21,9 @@ export function replyJson(res: ServerResponse, status: number, body: unknown): v
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
+
+/** Leaves the request unanswered (a stalled server) until the client gives up or the sim closes. */
+export function stall(res: ServerResponse, open: Set<ServerResponse>): void {
+  open.add(res);
+  res.on("close", () => open.delete(res));
+}

@@ -26,3 +26,8 @@ export function waitFor<T>(emitter: EventEmitter, check: () => T | undefined, ev
     onEvent();
   });
 }
+
+/** The list once it holds `n` or more (a waitFor check), else undefined. */
+export function atLeast<T>(list: T[], n: number): T[] | undefined {
+  return list.length >= n ? list : undefined;
+}

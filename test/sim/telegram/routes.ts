@@ -3,7 +3,7 @@
 // getUpdates offset/limit/timeout rules, one parked poll per bot, webhooks, sendMessage's checks.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PollFault, SimState } from "./state.ts";
-import { readBody } from "../shared/http.ts";
+import { readBody, stall } from "../shared/http.ts";
 
 export const LONG_POLL_MAX_TIMEOUT = 50;
 export const MAX_TEXT_LENGTH = 4096;
@@ -208,8 +208,7 @@ function pollFault(fault: PollFault, _req: IncomingMessage, res: ServerResponse,
     case "reset":
       return void res.socket?.destroy();
     case "stall":
-      ctx.open.add(res);
-      res.on("close", () => ctx.open.delete(res));
+      stall(res, ctx.open);
       return;
     case "conflict":
       ctx.state.counters.conflicts++;

@@ -3,7 +3,7 @@
 // No HTTP here: routes.ts speaks the wire.
 import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
-import { waitFor } from "../shared/wait-for.ts";
+import { atLeast, waitFor } from "../shared/wait-for.ts";
 
 export interface SimUser {
   id: number;
@@ -223,10 +223,7 @@ export class SimState extends EventEmitter {
   }
 
   waitForSent(group: string, n = 1, signal?: AbortSignal): Promise<SentMessage[]> {
-    return this.waitFor(() => {
-      const list = this.sentTo(group);
-      return list.length >= n ? list : undefined;
-    }, ["sent"], signal);
+    return this.waitFor(() => atLeast(this.sentTo(group), n), ["sent"], signal);
   }
 
   /** Resolves once every update below `updateId + 1` was confirmed by a later offset. */
@@ -236,7 +233,7 @@ export class SimState extends EventEmitter {
 
   /** Resolves once `n` getUpdates requests arrived in all. */
   waitForPolls(n: number, signal?: AbortSignal): Promise<PollRecord[]> {
-    return this.waitFor(() => (this.polls.length >= n ? this.polls : undefined), ["poll"], signal);
+    return this.waitFor(() => atLeast(this.polls, n), ["poll"], signal);
   }
 
   /** Resolves when `check` returns a value, re-checked on the given events. */

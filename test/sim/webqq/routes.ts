@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import QRCode from "qrcode";
 import { groupListHash, hash33 } from "../../../bridge/networks/webqq/hash.ts";
 import type { PollFault, SimElement, SimState } from "./state.ts";
-import { readBody } from "../shared/http.ts";
+import { readBody, stall } from "../shared/http.ts";
 
 export const CLIENT_ID = 53999199;
 export const APPID = "501004106";
@@ -357,8 +357,7 @@ function pollFault(fault: PollFault, res: ServerResponse, ctx: RouteContext): vo
       res.socket?.destroy();
       return;
     case "stall":
-      ctx.parked.add(res);
-      res.on("close", () => ctx.parked.delete(res));
+      stall(res, ctx.parked);
       return;
     case "malformed":
       return sendText(res, '{"retcode":0,"result":[{"poll_type":"group_mes', 200, "application/json");

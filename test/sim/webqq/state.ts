@@ -3,7 +3,7 @@
 import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
 import { FACE_NAMES } from "../../../bridge/networks/webqq/faces.ts";
-import { waitFor } from "../shared/wait-for.ts";
+import { atLeast, waitFor } from "../shared/wait-for.ts";
 
 export type SimElement = string | [string, unknown];
 
@@ -324,10 +324,7 @@ export class SimState extends EventEmitter {
 
   /** Resolves once `n` messages were sent to `group` (at once if they already were). */
   waitForSent(group: string, n = 1, signal?: AbortSignal): Promise<SentMessage[]> {
-    return this.waitFor(() => {
-      const list = this.sentTo(group);
-      return list.length >= n ? list : undefined;
-    }, ["sent"], signal);
+    return this.waitFor(() => atLeast(this.sentTo(group), n), ["sent"], signal);
   }
 
   /** Resolves with the login sequence number once login2 ran `n` times in all. */
