@@ -54,8 +54,17 @@ export type SendOutcome =
   | { kind: "ok-ambiguous"; retcode: number } // 1202/100100: counted as delivered (see index.ts)
   | { kind: "frequency" } // 100003: too frequent, nothing delivered
   | { kind: "relogin"; retcode: number }
-  | { kind: "rejected"; retcode: number | undefined; reason: string } // the server refused it
+  | { kind: "rejected"; retcode: number | undefined; reason: string; permanent: boolean } // the server refused it
   | { kind: "unreadable"; reason: string }; // no verdict: it may have been delivered
+
+/**
+ * 100001 and 1000000 answer a request the server cannot take: bad parameters or cookies
+ * (protocols.md §1.4 table, §1.7: a raw content array gives 100001). Resending the same request
+ * gets the same answer, so such a refusal is permanent for that message: reported "fatal", it
+ * does not block the group's queue. A session that is really gone shows on poll2 (100000/121/103),
+ * which logs in again; later messages then go out on the new session.
+ */
+export const BAD_REQUEST_CODES: ReadonlySet<number> = new Set([100001, 1000000]);
 
 /** Classifies a send_qun_msg2 answer (HTTP 200 bodies only). */
 export function classifySend(body: string): SendOutcome {
@@ -71,5 +80,5 @@ export function classifySend(body: string): SendOutcome {
   if (retcode === 100003) return { kind: "frequency" };
   if (typeof retcode === "number" && (RELOGIN_CODES.has(retcode) || retcode === 103)) return { kind: "relogin", retcode };
   if (typeof retcode !== "number") return { kind: "unreadable", reason: `no verdict: ${snippet(body)}` };
-  return { kind: "rejected", retcode, reason: snippet(body) };
+  return { kind: "rejected", retcode, reason: snippet(body), permanent: BAD_REQUEST_CODES.has(retcode) };
 }

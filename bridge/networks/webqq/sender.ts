@@ -113,6 +113,8 @@ export class Sender {
         this.o.onSessionGone(`send_qun_msg2 retcode ${outcome.retcode}`);
         throw new SendError(`send to ${group}: session gone (retcode ${outcome.retcode})`, "retry");
       case "rejected":
+        // A bad request is refused the same way every time: fatal, or it would hold the group's queue forever.
+        if (outcome.permanent) throw new SendError(`send to ${group}: refused as a bad request (retcode ${outcome.retcode}); not retried`, "fatal");
         throw new SendError(`send to ${group}: refused (retcode ${outcome.retcode})`, "retry", { retryAfterMs: lane.interval });
       case "unreadable":
         throw new SendError(`send to ${group}: ${outcome.reason}`, "unknown");

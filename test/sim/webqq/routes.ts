@@ -395,6 +395,8 @@ async function sendQunMsg(req: IncomingMessage, res: ServerResponse, ctx: RouteC
   }
   const fault = state.sendFaults.shift();
   if (fault === "frequency") return sendJson(res, { retcode: 100003 });
+  if (fault === "100001") return sendJson(res, { retcode: 100001 });
+  if (typeof fault === "object") return sendJson(res, { retcode: fault.retcode });
   if (fault === "500") return sendText(res, "<html>500</html>", 500, "text/html");
   if (fault === "reset-before") {
     res.socket?.destroy();

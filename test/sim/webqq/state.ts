@@ -36,6 +36,8 @@ export type PollFault =
 /** A fault the next send_qun_msg2 answers with. */
 export type SendFault =
   | "frequency" // {retcode:100003}: refused, not delivered
+  | "100001" // {retcode:100001}: refused as a bad request, not delivered
+  | { retcode: number } // any other retcode: refused, not delivered
   | "1202" // delivered, answered {retcode:1202}
   | "500" // not delivered, HTTP 500
   | "reset-before" // not delivered, socket destroyed

@@ -38,6 +38,9 @@ test("send answers: success, ambiguous success, frequency, relogin, refusal, unr
   assert.deepEqual(classifySend('{"retcode":100003}'), { kind: "frequency" });
   assert.deepEqual(classifySend('{"retcode":121}'), { kind: "relogin", retcode: 121 });
   assert.equal(classifySend('{"retcode":100001}').kind, "rejected");
+  assert.deepEqual(classifySend('{"retcode":100001}'), { kind: "rejected", retcode: 100001, reason: '{"retcode":100001}', permanent: true });
+  assert.equal((classifySend('{"retcode":1000000}') as { permanent?: boolean }).permanent, true);
+  assert.equal((classifySend('{"retcode":100006}') as { permanent?: boolean }).permanent, false);
   assert.equal(classifySend('{"errCode":1,"errMsg":"ERROR"}').kind, "unreadable");
   assert.equal(classifySend("<html>").kind, "unreadable");
 });

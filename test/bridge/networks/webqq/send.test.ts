@@ -59,6 +59,19 @@ test("ambiguous answers are never resent: 1202 counts as delivered, reset/500/un
   assertCleanRun(h);
 });
 
+test("a bad-request answer (100001) is fatal and does not hold the group's queue; another refusal is 'retry'", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const { adapter } = await h.run();
+  h.sim.failNextSend("100001");
+  const bad = await sendError(adapter.send("Dev Group", "refused"), "fatal");
+  assert.match(bad.message, /100001/);
+  h.sim.failNextSend({ retcode: 100006 });
+  await sendError(adapter.send("Dev Group", "busy"), "retry");
+  await adapter.send("Dev Group", "next"); // the queue moves on
+  assert.deepEqual(h.sim.sent("Dev Group").map((m) => m.text), ["next"]);
+  assertCleanRun(h);
+});
+
 test("unconfigured groups are fatal; sending before login is 'retry'", { timeout: 20_000 }, async (t) => {
   const h = await harness(t);
   const idle = h.adapter();
