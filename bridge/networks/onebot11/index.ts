@@ -38,8 +38,9 @@ export interface Onebot11Options {
 
 export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   const cfg = opts.config;
-  if (cfg.events === "webhook" && cfg.webhook === undefined) {
-    throw new Error(`network "${opts.id}": events: webhook needs webhook: { listen: "host:port" }`);
+  // Named by its path in pollbridge.yaml, as `pollbridge check` names problems.
+  if (cfg.events === "webhook" && !cfg.webhook?.listen) {
+    throw new Error(`networks.${opts.id}.webhook.listen is required when events is webhook`);
   }
   const log = opts.logger.child({ network: opts.id });
   const target: ApiTarget = { api: cfg.api, token: cfg.access_token };

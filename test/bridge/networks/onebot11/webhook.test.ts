@@ -101,7 +101,8 @@ test("webhook: a failing sink is retried within the request; stop() while the si
 
 test("webhook mode needs webhook.listen; a port in use fails start() with a clear error", { timeout: 10_000 }, async (t) => {
   const { h, config } = await webhookHarness(t);
-  assert.throws(() => h.adapter({ events: "webhook", webhook: undefined }), /webhook: \{ listen/);
+  assert.throws(() => h.adapter({ events: "webhook", webhook: undefined }), { message: "networks.ob.webhook.listen is required when events is webhook" });
+  assert.throws(() => h.adapter({ events: "webhook", webhook: { listen: "" } }), { message: "networks.ob.webhook.listen is required when events is webhook" });
   await h.run(config);
   const second = h.adapter(config);
   await assert.rejects(second.start(async () => {}), /cannot listen on 127\.0\.0\.1:\d+/);
