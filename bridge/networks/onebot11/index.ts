@@ -9,6 +9,7 @@ import type { MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
 import { ActionError, actionRequest, parseLoginInfo, readAction, type ApiTarget } from "./api.ts";
 import { Inbound } from "./inbound.ts";
+import { authRetryDelay } from "../shared/auth-retry.ts";
 import { StatusHolder } from "../shared/status.ts";
 import { startLongPoll } from "./long-poll.ts";
 import { MemberNames } from "./names.ts";
@@ -48,7 +49,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   const backoff = { min: opts.retry?.minTimeout ?? 1_000, max: opts.retry?.maxTimeout ?? 60_000 };
   // A refused token does not fix itself: wait long (the longest wait a server may ask), growing to 10×.
   const authBase = opts.retry?.maxRetryAfter ?? 60_000;
-  const authWait = (n: number): number => Math.min(authBase * 2 ** Math.max(0, n - 1), authBase * 10);
+  const authWait = (n: number): number => authRetryDelay(n, authBase, authBase * 10);
   const configured = new Set(opts.groups);
   const pending = new PendingEvents(pendingPath(opts.stateDir, opts.id));
 

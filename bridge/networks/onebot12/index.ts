@@ -12,6 +12,7 @@ import { BotOfflineError, identify } from "./identity.ts";
 import { MemberNames, type MemberInfo } from "./members.ts";
 import { loadPending, pendingPath, savePending } from "./pending.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
+import { authRetryDelay } from "../shared/auth-retry.ts";
 import { StatusHolder } from "../shared/status.ts";
 import { runPoller } from "./poller.ts";
 import { classifySendFailure, classifySendTransportError, isSelfError } from "./retcode.ts";
@@ -187,7 +188,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
 
   /** A refused token needs the operator: retry slowly (the long end of the backoff, doubling, ≤ 10×). */
   function authDelay(n: number): number {
-    return Math.min(backoff.max * 10, backoff.max * 2 ** Math.min(n - 1, 10));
+    return authRetryDelay(n, backoff.max, backoff.max * 10);
   }
 
   return {

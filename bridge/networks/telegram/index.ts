@@ -11,6 +11,7 @@ import { GroupIndex, parseGroup, type GroupTarget } from "./groups.ts";
 import { chatOf, messageText, replyToId, sender, topicOf, type TgMessage } from "./message.ts";
 import { loadOffset, offsetPath, saveOffset } from "./offset-store.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
+import { authRetryDelay } from "../shared/auth-retry.ts";
 import { StatusHolder } from "../shared/status.ts";
 import { setAside } from "../shared/state-file.ts";
 import { runPoller } from "./poller.ts";
@@ -191,7 +192,7 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
   }
 
   function authWait(n: number): number {
-    return Math.min(MAX_AUTH_RETRY_MS, AUTH_RETRY_MS * 2 ** Math.min(n - 1, 10));
+    return authRetryDelay(n, AUTH_RETRY_MS, MAX_AUTH_RETRY_MS);
   }
 
   function authFailed(err: ApiError, wait: number): void {
