@@ -7,10 +7,10 @@ import { HTTPStream, redactError, type ChainHandle, type RetryOptions } from "..
 import type { Onebot11NetworkConfig } from "../../config/types.ts";
 import type { MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
-import { ActionError, actionRequest, parseLoginInfo, readAction, type ApiTarget } from "./api.ts";
-import { Inbound } from "./inbound.ts";
 import { authRetryDelay } from "../shared/auth-retry.ts";
 import { StatusHolder } from "../shared/status.ts";
+import { ActionError, actionRequest, parseLoginInfo, readAction, type ApiTarget } from "./api.ts";
+import { Inbound } from "./inbound.ts";
 import { startLongPoll } from "./long-poll.ts";
 import { MemberNames } from "./names.ts";
 import { PendingEvents, pendingPath } from "./pending.ts";
@@ -60,6 +60,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   let running: Promise<void> | null = null;
 
   const status = new StatusHolder({ log, network: "onebot11" });
+  /** After stop(), a late callback of a chain or the webhook must not report a state again. */
   function setStatus(state: string, detail?: string): void {
     if (main.signal.aborted && state !== "stopped") return;
     status.set(state, detail);

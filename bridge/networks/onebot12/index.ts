@@ -6,14 +6,14 @@ import { backoffDelay, HTTPStream, type RetryOptions } from "../../../src/index.
 import type { Onebot12NetworkConfig } from "../../config/types.ts";
 import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
+import { authRetryDelay } from "../shared/auth-retry.ts";
+import { deliverWithRetry } from "../shared/deliver.ts";
+import { StatusHolder } from "../shared/status.ts";
 import { ActionError, type ActionOptions, type ActionTarget, type BotSelf, callAction, safeMessage } from "./action.ts";
 import { classifyEvent, type GroupMessageEvent } from "./events.ts";
 import { BotOfflineError, identify } from "./identity.ts";
 import { MemberNames, type MemberInfo } from "./members.ts";
 import { loadPending, pendingPath, savePending } from "./pending.ts";
-import { deliverWithRetry } from "../shared/deliver.ts";
-import { authRetryDelay } from "../shared/auth-retry.ts";
-import { StatusHolder } from "../shared/status.ts";
 import { runPoller } from "./poller.ts";
 import { classifySendFailure, classifySendTransportError, isSelfError } from "./retcode.ts";
 import { renderMessage, textToSegments } from "./segments.ts";

@@ -6,14 +6,14 @@ import { backoffDelay, classifyFailure, HTTPStream, redactText, StreamClosedErro
 import type { TelegramNetworkConfig } from "../../config/types.ts";
 import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
+import { authRetryDelay } from "../shared/auth-retry.ts";
+import { deliverWithRetry } from "../shared/deliver.ts";
+import { setAside } from "../shared/state-file.ts";
+import { StatusHolder } from "../shared/status.ts";
 import { ApiError, botApi, getMeRequest, MAX_POLL_TIMEOUT, MAX_TEXT_LENGTH, parseMe, readAnswer, type Me } from "./api.ts";
 import { GroupIndex, parseGroup, type GroupTarget } from "./groups.ts";
 import { chatOf, messageText, replyToId, sender, topicOf, type TgMessage } from "./message.ts";
 import { loadOffset, offsetPath, saveOffset } from "./offset-store.ts";
-import { deliverWithRetry } from "../shared/deliver.ts";
-import { authRetryDelay } from "../shared/auth-retry.ts";
-import { StatusHolder } from "../shared/status.ts";
-import { setAside } from "../shared/state-file.ts";
 import { runPoller } from "./poller.ts";
 import { AUTH_RETRY_MS, sendError, sendMessage } from "./send.ts";
 
