@@ -21,6 +21,7 @@ const valueOf = (flag: string): number | undefined => {
 const POLLS = valueOf("--polls") ?? (full ? 10_000 : 1_000);
 const DURATION = valueOf("--duration") ?? (full ? 3_000 : 1_500);
 const ROUNDS = valueOf("--rounds") ?? (full ? 5 : 3);
+const PARKED_RUNS = full ? 1 : 3;
 const DELAYED = 10_000;
 const DELAY_START = 1_000;
 const DELAY_SPREAD = 4_000;
@@ -107,21 +108,37 @@ async function throughput(base: string, kind: Kind, concurrency: number, ms: num
   return run(ms);
 }
 
+interface Comparison extends Record<Kind, Run> {
+  /** Medians of the per-round ratios HTTPStream / undici: each round's pair ran under the same load. */
+  rpsRatio: number;
+  cpuRatio: number;
+}
+
+const median = (values: number[]): number => percentile([...values].sort((a, b) => a - b), 50);
+
 /**
  * HTTPStream and undici alternate for ROUNDS rounds (the order flips each round, so drift and
- * neighbours' load hit both alike); each figure is the median of its runs. fetch runs once.
+ * neighbours' load hit both alike); each figure is the median of its runs, and the ratios are the
+ * medians of the rounds' own ratios. fetch runs once.
  */
-async function compare(base: string, concurrency: number): Promise<Record<Kind, Run>> {
+async function compare(base: string, concurrency: number): Promise<Comparison> {
   const runs: Record<"httpstream" | "undici", Run[]> = { httpstream: [], undici: [] };
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? (["httpstream", "undici"] as const) : (["undici", "httpstream"] as const);
-    for (const kind of order) runs[kind].push(await throughput(base, kind, concurrency, DURATION));
+    for (const kind of order) {
+      const r = await throughput(base, kind, concurrency, DURATION);
+      if (process.env.BENCH_VERBOSE) say(`  round ${round} c${concurrency} ${kind}: ${r.rps.toFixed(0)} req/s, ${r.cpu_us.toFixed(1)} µs`);
+      runs[kind].push(r);
+    }
   }
-  const median = (list: Run[]): Run => ({
-    rps: percentile(list.map((r) => r.rps).sort((a, b) => a - b), 50),
-    cpu_us: percentile(list.map((r) => r.cpu_us).sort((a, b) => a - b), 50),
-  });
-  return { httpstream: median(runs.httpstream), undici: median(runs.undici), fetch: await throughput(base, "fetch", concurrency, DURATION) };
+  const summary = (list: Run[]): Run => ({ rps: median(list.map((r) => r.rps)), cpu_us: median(list.map((r) => r.cpu_us)) });
+  return {
+    httpstream: summary(runs.httpstream),
+    undici: summary(runs.undici),
+    fetch: await throughput(base, "fetch", concurrency, DURATION),
+    rpsRatio: median(runs.httpstream.map((h, i) => h.rps / runs.undici[i]!.rps)),
+    cpuRatio: median(runs.httpstream.map((h, i) => h.cpu_us / runs.undici[i]!.cpu_us)),
+  };
 }
 
 interface ParkedResult {
@@ -132,8 +149,20 @@ interface ParkedResult {
   rearm_ms: number;
 }
 
+function medianParked(list: ParkedResult[]): ParkedResult {
+  return {
+    rss_mb_per_1k: median(list.map((p) => p.rss_mb_per_1k)),
+    heap_mb_per_1k: median(list.map((p) => p.heap_mb_per_1k)),
+    loop_delay_p99_parked_ms: median(list.map((p) => p.loop_delay_p99_parked_ms)),
+    loop_delay_p99_release_ms: median(list.map((p) => p.loop_delay_p99_release_ms)),
+    rearm_ms: median(list.map((p) => p.rearm_ms)),
+  };
+}
+
 async function parked(base: string, mode: "httpstream" | "undici"): Promise<ParkedResult> {
-  const child = spawnNode("parked.ts", [mode, base, String(POLLS)], ["--expose-gc"]);
+  // Both workers get the same fixed young generation: V8 otherwise grows it (up to 2×16 MB) by
+  // allocation rate, and that one-off step lands in "RSS growth" at random, swamping 1,000 polls.
+  const child = spawnNode("parked.ts", [mode, base, String(POLLS)], ["--expose-gc", "--min-semi-space-size=16", "--max-semi-space-size=16"]);
   const line = await firstLine(child);
   await new Promise((resolve) => child.once("exit", resolve));
   await sleep(200); // let the server drop the dead sockets before the next worker
@@ -163,6 +192,8 @@ try {
   const result: Record<string, unknown> = {};
   say(`HTTPStream benchmark against ${base}: ${ROUNDS} rounds of ${DURATION} ms per client (medians), ${POLLS} parked polls`);
   say("");
+  // Warm the server's and this process's JIT first: early rounds would otherwise favour whoever runs later.
+  for (const kind of ["httpstream", "undici", "fetch"] as const) await throughput(base, kind, 16, 1000);
   say("concurrency  client       req/s    CPU µs/req");
   for (const c of [16, 64]) {
     const r = await compare(base, c);
@@ -170,8 +201,8 @@ try {
       say(`${String(c).padEnd(11)}  ${kind.padEnd(10)} ${r[kind].rps.toFixed(0).padStart(7)}  ${r[kind].cpu_us.toFixed(1).padStart(10)}`);
     }
     say(
-      `${"".padEnd(11)}  ratios: rps ${(r.httpstream.rps / r.undici.rps).toFixed(2)}× undici, ${(r.httpstream.rps / r.fetch.rps).toFixed(2)}× fetch; ` +
-        `CPU ${(r.httpstream.cpu_us / r.undici.cpu_us).toFixed(2)}× undici`,
+      `${"".padEnd(11)}  ratios (median of paired rounds): rps ${r.rpsRatio.toFixed(2)}× undici, CPU ${r.cpuRatio.toFixed(2)}× undici; ` +
+        `vs fetch: rps ${(r.httpstream.rps / r.fetch.rps).toFixed(2)}×, CPU ${(r.httpstream.cpu_us / r.fetch.cpu_us).toFixed(2)}×`,
     );
     result[`c${c}`] = {
       httpstream_rps: round(r.httpstream.rps, 0),
@@ -180,12 +211,21 @@ try {
       httpstream_cpu_us: round(r.httpstream.cpu_us, 1),
       undici_cpu_us: round(r.undici.cpu_us, 1),
       fetch_cpu_us: round(r.fetch.cpu_us, 1),
+      rps_ratio: round(r.rpsRatio, 3),
+      cpu_ratio: round(r.cpuRatio, 3),
     };
   }
-  const hp = await parked(base, "httpstream");
-  const up = await parked(base, "undici");
+  // RSS at this scale moves by whole malloc/heap chunks: alternate the workers and keep medians.
+  const samples: Record<"httpstream" | "undici", ParkedResult[]> = { httpstream: [], undici: [] };
+  for (let i = 0; i < PARKED_RUNS; i++) {
+    samples.httpstream.push(await parked(base, "httpstream"));
+    samples.undici.push(await parked(base, "undici"));
+  }
+  const hp = medianParked(samples.httpstream);
+  const up = medianParked(samples.undici);
   say("");
-  say(`parked polls: ${POLLS}       RSS MB/1k  heap MB/1k   loop p99 parked   loop p99 release   re-armed after`);
+  say(`parked polls: ${POLLS}${PARKED_RUNS > 1 ? ` (medians of ${PARKED_RUNS} workers each)` : ""}`);
+  say(`                         RSS MB/1k  heap MB/1k   loop p99 parked   loop p99 release   re-armed after`);
   for (const [name, p] of [["httpstream", hp], ["undici", up]] as const) {
     say(`  ${name.padEnd(10)}         ${p.rss_mb_per_1k.toFixed(2).padStart(8)}  ${p.heap_mb_per_1k.toFixed(2).padStart(10)}   ${p.loop_delay_p99_parked_ms.toFixed(2).padStart(12)} ms   ${p.loop_delay_p99_release_ms.toFixed(2).padStart(13)} ms   ${p.rearm_ms.toFixed(0).padStart(8)} ms`);
   }
