@@ -50,6 +50,22 @@ export interface World {
   logs(): string;
 }
 
+/** `node bridge/cli/main.ts ARGS` as a child process, killed after the test if still running. */
+export function spawnPollbridge(t: TestContext, args: string[], env: NodeJS.ProcessEnv): BridgeProcess {
+  const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+  });
+  return { child, output: () => out, exited };
+}
+
 export async function startWorld(t: TestContext, opts: { holdMs?: number } = {}): Promise<World> {
   const passwords = { bridge: `pw-${randomBytes(9).toString("hex")}`, alice: `pw-${randomBytes(9).toString("hex")}` };
   const prosody = await startProsody({ users: passwords });
@@ -109,19 +125,8 @@ export async function startWorld(t: TestContext, opts: { holdMs?: number } = {})
     },
     spawnBridge() {
       spawnMark = world.alice.stanzas.length;
-      const child = spawn(process.execPath, [MAIN, "run", "-c", configPath], { env, stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-      child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        child.once("exit", (code, signal) => resolve({ code, signal })),
-      );
-      const proc: BridgeProcess = { child, output: () => out, exited };
+      const proc = spawnPollbridge(t, ["run", "-c", configPath], env);
       runs.push(proc);
-      t.after(async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-        await exited;
-      });
       return proc;
     },
     async bridgeInRoom() {
