@@ -139,8 +139,14 @@ export async function demo(argv: string[], opts: { logger: Logger }): Promise<nu
     lines.on("line", (line) => {
       const text = line.trim();
       if (!text) return;
-      if (text.startsWith("qq:")) sim.inject({ group: GROUP, sender: MEMBER, content: text.slice(3).trim() });
-      else void alice.send(room, text).catch((err: Error) => out(`(alice could not send: ${err.message})`));
+      if (text.startsWith("qq:")) {
+        const said = text.slice(3).trim();
+        out(`[QQ  ${GROUP}] ${MEMBER.card}: ${said}`);
+        sim.inject({ group: GROUP, sender: MEMBER, content: said });
+      } else {
+        out(`[XMPP ${room}] alice: ${text}`);
+        void alice.send(room, text).catch((err: Error) => out(`(alice could not send: ${err.message})`));
+      }
     });
     lines.on("close", () => undefined); // stdin closed: keep running until Ctrl-C
     stop.signal.addEventListener("abort", () => lines.close(), { once: true });

@@ -197,7 +197,9 @@ export class Room {
     // Anything else is a bounce of another presence (e.g. the server's own unavailable presence
     // to a room that is already gone while it shuts down): not an answer to our join.
     if (this.#state !== "joining" || p.id === undefined || p.id !== this.#joinId) {
-      this.#deps.log.warn({ room: this.jid, error: p.error, state: this.#state }, "presence error not answering our join: ignored");
+      // Expected while leaving or shutting down: debug, not a warning an operator must read.
+      const level = this.#state === "left" ? "debug" : "warn";
+      this.#deps.log[level]({ room: this.jid, error: p.error, state: this.#state }, "presence error not answering our join: ignored");
       return;
     }
     this.#clearTimer();
