@@ -29,6 +29,10 @@ const DEFAULT_TIMEOUT = 30_000;
 const DEFAULT_LONG_POLL_TIMEOUT = 120_000;
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
 const MAX_DELAY = 2 ** 31 - 1;
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 const DEFAULT_CHAIN_BACKOFF = { min: 1_000, max: 60_000 };
 
 /** A logger for callers who gave none: warnings and errors to stderr, secrets redacted. */
@@ -208,6 +212,12 @@ export class HTTPStream implements ChainOwner {
         if (step.delay !== undefined && step.delay > 0) {
           if (this.closing) break;
           await this.delay(strand, step.delay);
+        }
+        if (step.request.longPoll === true) {
+          // undici frees a connection only after the previous response's body has ended, a turn
+          // later than the readback sees it; a poll re-armed at once would open a second one.
+          // One turn of the event loop lets every re-armed poll reuse its own connection.
+          await nextTurn();
         }
         if (chain.cancelled || this.closing) break;
         strand.state = step.request.longPoll === true ? "parked" : "sending";

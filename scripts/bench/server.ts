@@ -1,7 +1,7 @@
 // Benchmark loopback server, run as a child process. Prints its base URL on its first line.
 //   /fast            a 1 KB JSON body
 //   /poll?hold=MS    parks until /release (or MS elapse); /parked tells how many are parked
-//   /release         answers every parked poll at once
+//   /release         answers every parked poll at once; /connections counts open sockets
 //   /delay?due=T     records (arrival − T) in ms, T being an epoch time in ms; /delay-stats returns them
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -36,6 +36,8 @@ const server = http.createServer((req, res) => {
     res.on("close", () => parked.delete(res));
   } else if (url === "/parked") {
     res.end(String(parked.size));
+  } else if (url === "/connections") {
+    server.getConnections((_err, n) => res.end(String(n)));
   } else if (url === "/release") {
     const n = parked.size;
     for (const p of [...parked]) answerPoll(p);

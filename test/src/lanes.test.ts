@@ -58,3 +58,25 @@ test("an origin listed in http2Origins is spoken to over HTTP/2 (h2c)", async (t
   const bodies = await Promise.all([1, 2, 3].map(async (i) => (await s.request({ url: `${url}/${i}` })).text()));
   assert.deepEqual(bodies, ["2.0 h2=yes", "2.0 h2=yes", "2.0 h2=yes"]);
 });
+
+test("re-armed long polls reuse their connections", { timeout: 30_000 }, async (t) => {
+  const parked: import("node:http").ServerResponse[] = [];
+  let waiters: { n: number; resolve: () => void }[] = [];
+  const srv = await listen((_req, res) => {
+    parked.push(res);
+    waiters = waiters.filter((w) => (parked.length >= w.n ? (w.resolve(), false) : true));
+  });
+  let connections = 0;
+  srv.server.on("connection", () => connections++);
+  const parkedAtLeast = (n: number): Promise<void> => new Promise((resolve) => (parked.length >= n ? resolve() : waiters.push({ n, resolve })));
+  const s = new HTTPStream({ logger: quiet });
+  t.after(() => s.close({ timeout: 10 }).then(srv.close));
+  const step = { request: { url: srv.url + "/poll", longPoll: true, timeout: 3_600_000 }, readback: async (res: { text(): Promise<string> }) => (await res.text(), step) };
+  for (let i = 0; i < 5; i++) s.add(step.request, step.readback);
+  for (let cycle = 0; cycle < 3; cycle++) {
+    await parkedAtLeast(5);
+    for (const res of parked.splice(0)) res.end("event");
+  }
+  await parkedAtLeast(5);
+  assert.equal(connections, 5);
+});
