@@ -18,6 +18,7 @@ import type {
   OriginStats,
   Readback,
   RequestSpec,
+  ResponseInfo,
   Step,
   StepResult,
   StreamResponse,
@@ -54,6 +55,7 @@ export class HTTPStream implements ChainOwner {
   private readonly chains = new Set<Chain>();
   private readonly chainBackoff: { min: number; max: number };
   private readonly defaultHeaders: Record<string, string>;
+  private readonly onResponse: ((info: ResponseInfo) => void) | undefined;
   /** Aborts one-shot requests still running when close() gives up waiting. */
   private readonly closeController = new AbortController();
   private nextId = 1;
@@ -70,6 +72,7 @@ export class HTTPStream implements ChainOwner {
     this.log = opts.logger ?? defaultLogger();
     this.chainBackoff = { ...DEFAULT_CHAIN_BACKOFF, ...opts.chainBackoff };
     this.defaultHeaders = lowerHeaders(opts.headers);
+    this.onResponse = opts.onResponse;
     const http2Origins = new Set<string>();
     for (const o of opts.http2Origins ?? []) {
       try {
@@ -118,13 +121,28 @@ export class HTTPStream implements ChainOwner {
     return chain;
   }
 
+  /** transport.send, timed for the onResponse observer only when there is one (the hot path stays bare). */
+  private send(spec: RequestSpec, owner: Parameters<Transport["send"]>[1], wire: Parameters<Transport["send"]>[2]): ReturnType<Transport["send"]> {
+    const observe = this.onResponse;
+    if (observe === undefined) return this.transport.send(spec, owner, wire);
+    const t0 = performance.now();
+    return this.transport.send(spec, owner, wire).then((res) => {
+      try {
+        observe({ name: spec.name, origin: URL.parse(res.url)?.origin ?? "", status: res.status, longPoll: spec.longPoll === true, ms: performance.now() - t0 });
+      } catch (err) {
+        this.log.warn({ err: redactError(err) }, "onResponse observer threw");
+      }
+      return res;
+    });
+  }
+
   /** One request with the stream's retries, cookies, redirects and lanes. The body is left unread. */
   async request(spec: RequestSpec, opts: { signal?: AbortSignal } = {}): Promise<StreamResponse> {
     if (this.closing) throw new StreamClosedError();
     const signal = opts.signal === undefined ? this.closeController.signal : AbortSignal.any([opts.signal, this.closeController.signal]);
     this.oneShots++;
     try {
-      return await this.transport.send(spec, { signal, log: this.log }, signal);
+      return await this.send(spec, { signal, log: this.log }, signal);
     } finally {
       this.oneShots--;
       this.onIdle?.();
@@ -223,7 +241,7 @@ export class HTTPStream implements ChainOwner {
         strand.state = step.request.longPoll === true ? "parked" : "sending";
         let result: StepResult;
         try {
-          result = await this.readStep(await this.transport.send(step.request, chain, chain.wire), step, strand);
+          result = await this.readStep(await this.send(step.request, chain, chain.wire), step, strand);
         } catch (err) {
           if (chain.cancelled) break;
           result = await this.stepFailed(err, step, strand);

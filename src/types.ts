@@ -115,6 +115,19 @@ export interface HTTPStreamOptions {
   timeout?: number;
   headers?: Record<string, string>; // sent on every request (e.g. User-Agent)
   secrets?: string[];
+  /** Called once per answered request (after retries and redirects): for metrics such as poll latency. */
+  onResponse?: (info: ResponseInfo) => void;
+}
+
+export interface ResponseInfo {
+  /** The request's `name`, or undefined. */
+  name: string | undefined;
+  /** Origin of the final URL, e.g. "https://host:443". */
+  origin: string;
+  status: number;
+  longPoll: boolean;
+  /** From the first attempt's send to the final response's headers, retries and redirects included. */
+  ms: number;
 }
 
 export interface OriginStats {

@@ -4,6 +4,7 @@
 // A runtime failure (XMPP login refused, state directory unusable, ...) returns 2.
 import { join } from "node:path";
 import type { Logger } from "pino";
+import type { ResponseInfo } from "../../src/index.ts";
 import type { Config } from "../config/types.ts";
 import type { NetworkAdapter } from "../network.ts";
 import { createNetwork } from "../networks/registry.ts";
@@ -28,7 +29,7 @@ const KEEP_DELIVERED_MS = 7 * 24 * 3600 * 1000;
 
 export const OUTBOX_FILE = "outbox.sqlite";
 
-function buildNetworks(config: Config, opts: RunOptions): Map<string, NetworkAdapter> {
+function buildNetworks(config: Config, opts: RunOptions, metrics: BridgeMetrics | undefined): Map<string, NetworkAdapter> {
   const used = new Map<string, string[]>();
   for (const b of config.bridges) for (const l of b.links) used.set(l.network, [...(used.get(l.network) ?? []), l.group]);
   const networks = new Map<string, NetworkAdapter>();
@@ -36,7 +37,11 @@ function buildNetworks(config: Config, opts: RunOptions): Map<string, NetworkAda
     const given = opts.networks?.[id];
     const cfg = config.networks[id];
     if (given) networks.set(id, given);
-    else if (cfg) networks.set(id, createNetwork(id, cfg, { stateDir: config.state_dir, logger: opts.logger, groups: [...new Set(groups)] }));
+    else if (cfg) {
+      // A long poll's round trip (its hold included) is the poll latency the metrics report.
+      const onResponse = metrics && ((r: ResponseInfo) => r.longPoll && metrics.observePoll(id, r.ms / 1000));
+      networks.set(id, createNetwork(id, cfg, { stateDir: config.state_dir, logger: opts.logger, groups: [...new Set(groups)], onResponse }));
+    }
     else throw new Error(`bridges name network "${id}", which is not in networks`);
   }
   for (const id of Object.keys(config.networks)) if (!used.has(id)) opts.logger.warn({ network: id }, "network is configured but no bridge uses it");
@@ -91,9 +96,9 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
     if (dead > 0) log.warn({ count: dead, file: outbox.path }, "the outbox holds messages that were not delivered (state failed or unknown)");
     if (outbox.depth() > 0) log.info({ pending: outbox.depth() }, "resuming the outbox");
 
-    const networks = buildNetworks(config, opts);
-    muc = new MucClient(xmppOptions(config, opts));
     const metrics = config.metrics ? new BridgeMetrics() : undefined;
+    const networks = buildNetworks(config, opts, metrics);
+    muc = new MucClient(xmppOptions(config, opts));
     if (metrics) countReconnects(metrics, muc, networks);
     relay = new Relay({
       bridges: config.bridges,

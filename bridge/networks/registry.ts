@@ -1,5 +1,6 @@
 // Builds the NetworkAdapter a `networks` entry of the config describes.
 import type { Logger } from "pino";
+import type { ResponseInfo } from "../../src/index.ts";
 import type { NetworkConfig } from "../config/types.ts";
 import type { NetworkAdapter } from "../network.ts";
 import { createOnebot11 } from "./onebot11/index.ts";
@@ -13,10 +14,12 @@ export interface NetworkContext {
   logger: Logger;
   /** The groups of this network that bridges name. */
   groups: string[];
+  /** Observes the network's HTTP answers (poll latency metrics). */
+  onResponse?: (info: ResponseInfo) => void;
 }
 
 export function createNetwork(id: string, config: NetworkConfig, ctx: NetworkContext): NetworkAdapter {
-  const common = { id, stateDir: ctx.stateDir, logger: ctx.logger, groups: ctx.groups };
+  const common = { id, stateDir: ctx.stateDir, logger: ctx.logger, groups: ctx.groups, onResponse: ctx.onResponse };
   switch (config.type) {
     case "webqq":
       return createWebqq({ ...common, endpoints: config.endpoints, sendInterval: config.send_interval, pollHold: config.poll_hold });

@@ -48,6 +48,14 @@ test("both directions in order, exactly once, with faces, Chinese and XML-specia
   assert.equal(w.sim.sent(GROUP).length, 4);
   assert.deepEqual(w.sim.violations, []);
 
+  // What an operator's Prometheus sees: relayed counts both ways, poll latency, the outbox.
+  const metrics = await (await fetch(`${w.metricsUrl}/metrics`)).text();
+  assert.match(metrics, new RegExp(`pollbridge_messages_relayed_total\\{bridge="${w.room}",target="xmpp:${w.room}"\\} 4`));
+  assert.match(metrics, new RegExp(`pollbridge_messages_relayed_total\\{bridge="${w.room}",target="net:qq:${GROUP}"\\} 4`));
+  const polls = Number(/pollbridge_poll_latency_seconds_count\{network="qq"\} (\d+)/.exec(metrics)?.[1]);
+  assert.ok(polls >= 1, `poll2 answers observed: ${polls}`);
+  assert.match(metrics, /pollbridge_outbox_depth 0/);
+
   bridge.child.kill("SIGTERM");
   const exit = await bridge.exited;
   assert.equal(exit.code, 0, `SIGTERM drains and exits 0\n${bridge.output().slice(-2000)}`);

@@ -265,3 +265,28 @@ test("bad options fail at construction with a message naming the option", () => 
   assert.throws(() => new HTTPStream({ ...fast, timeout: Number.NaN }), /timeout/);
   assert.throws(() => new HTTPStream({ ...fast, http2Origins: ["not an origin"] }), /http2Origins/);
 });
+
+test("onResponse sees every answered request once (after its retries), chains and one-shots alike; a throwing observer changes nothing", async (t) => {
+  let hits = 0;
+  const srv = await listen((req, res) => {
+    if (req.url === "/flaky" && ++hits === 1) return void res.writeHead(503).end();
+    res.end("ok");
+  });
+  const seen: { name: string | undefined; status: number; longPoll: boolean; origin: string }[] = [];
+  const s = new HTTPStream({
+    ...fast,
+    onResponse: ({ name, status, longPoll, origin, ms }) => {
+      assert.ok(ms >= 0);
+      seen.push({ name, status, longPoll, origin });
+      if (name === "poll") throw new Error("observer bug");
+    },
+  });
+  t.after(() => s.close().then(srv.close));
+  await (await s.request({ url: srv.url + "/flaky", name: "flaky" })).text();
+  await s.add({ url: srv.url + "/poll", longPoll: true, name: "poll" }, async (res) => void (await res.text())).done;
+  const origin = new URL(srv.url).origin;
+  assert.deepEqual(seen, [
+    { name: "flaky", status: 200, longPoll: false, origin },
+    { name: "poll", status: 200, longPoll: true, origin },
+  ]);
+});

@@ -3,7 +3,7 @@
 // send_group_msg. Group ids are numbers on the wire and strings in the config.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import { HTTPStream, redactError, type ChainHandle, type RetryOptions } from "../../../src/index.ts";
+import { HTTPStream, redactError, type ChainHandle, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
 import type { Onebot11NetworkConfig } from "../../config/types.ts";
 import type { MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
@@ -34,6 +34,8 @@ export interface Onebot11Options {
   logger: Logger;
   groups: string[]; // the configured group ids (strings) this network relays
   retry?: Partial<RetryOptions>; // tests pass tiny delays
+  /** Observes every answered HTTP request (run wires poll latency metrics to it). */
+  onResponse?: (info: ResponseInfo) => void;
   pollTimeoutSeconds?: number; // long-poll hold asked of the server; tests pass small values
 }
 
@@ -67,7 +69,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   }
 
   function openStream(): HTTPStream {
-    return new HTTPStream({ logger: log, retry: opts.retry, chainBackoff: backoff, secrets });
+    return new HTTPStream({ logger: log, retry: opts.retry, chainBackoff: backoff, secrets, onResponse: opts.onResponse });
   }
 
   /** get_login_info until it answers: our own user id, for loop prevention. */

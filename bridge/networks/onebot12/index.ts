@@ -2,7 +2,7 @@
 // get_latest_events long poll, our bot learned from get_status, sends by send_message.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import { backoffDelay, HTTPStream, type RetryOptions } from "../../../src/index.ts";
+import { backoffDelay, HTTPStream, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
 import type { Onebot12NetworkConfig } from "../../config/types.ts";
 import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
@@ -25,6 +25,8 @@ export interface Onebot12Options {
   logger: Logger;
   groups: string[]; // the configured group ids this network relays
   retry?: Partial<RetryOptions>; // tests pass tiny delays
+  /** Observes every answered HTTP request (run wires poll latency metrics to it). */
+  onResponse?: (info: ResponseInfo) => void;
   pollTimeoutSeconds?: number; // long-poll hold asked of the server; default 30
 }
 
@@ -203,7 +205,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
       if (saved.setAside) log.error({ keptAs: saved.setAside }, "onebot12: the file of undelivered events was unreadable; set aside");
       pending = saved.events;
       if (pending.length > 0) log.info({ events: pending.length }, "onebot12: delivering events left undelivered by the last run");
-      stream = new HTTPStream({ logger: log, retry: opts.retry, chainBackoff: backoff, secrets: target.accessToken ? [target.accessToken] : [] });
+      stream = new HTTPStream({ logger: log, retry: opts.retry, chainBackoff: backoff, secrets: target.accessToken ? [target.accessToken] : [], onResponse: opts.onResponse });
       running = supervise(sink, main.signal);
     },
 

@@ -2,7 +2,7 @@
 // persisted offset, sendMessage to chats and forum topics.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import { backoffDelay, classifyFailure, HTTPStream, redactText, StreamClosedError, type RetryOptions } from "../../../src/index.ts";
+import { backoffDelay, classifyFailure, HTTPStream, redactText, StreamClosedError, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
 import type { TelegramNetworkConfig } from "../../config/types.ts";
 import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
@@ -32,6 +32,8 @@ export interface TelegramOptions {
   logger: Logger;
   groups: string[];
   retry?: Partial<RetryOptions>;
+  /** Observes every answered HTTP request (run wires poll latency metrics to it). */
+  onResponse?: (info: ResponseInfo) => void;
   pollTimeoutSeconds?: number;
 }
 
@@ -210,7 +212,7 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
       if (running) throw new Error("telegram already started");
       setStatus("starting");
       await loadSaved();
-      stream = new HTTPStream({ logger: log, retry: opts.retry, chainBackoff: backoff, secrets });
+      stream = new HTTPStream({ logger: log, retry: opts.retry, chainBackoff: backoff, secrets, onResponse: opts.onResponse });
       running = supervise(stream, sink, main.signal);
     },
 

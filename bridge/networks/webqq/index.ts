@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { CookieJar } from "tough-cookie";
-import { backoffDelay, HTTPStream, type RetryOptions } from "../../../src/index.ts";
+import { backoffDelay, HTTPStream, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
 import type { MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
@@ -29,6 +29,8 @@ export interface WebqqOptions {
   pollHold?: number; // expected server hold ms (timeout = hold + margin), default 60000
   onQr?: (qr: { png: Uint8Array; pngPath: string; text: string }) => void | Promise<void>; // default: print the QR to stderr as terminal blocks
   retry?: Partial<RetryOptions>; // tests pass tiny delays
+  /** Observes every answered HTTP request (run wires poll latency metrics to it). */
+  onResponse?: (info: ResponseInfo) => void;
   /** ms between QR status polls (the web page polled every 1–3 s); default 2000. */
   qrPollInterval?: number;
 }
@@ -58,7 +60,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
   const setStatus = (state: string, detail?: string): void => status.set(state, detail);
 
   function open(jar: CookieJar): HTTPStream {
-    stream = new HTTPStream({ logger: log, cookies: jar, retry: opts.retry, chainBackoff: backoff, headers: { "user-agent": USER_AGENT } });
+    stream = new HTTPStream({ logger: log, cookies: jar, retry: opts.retry, chainBackoff: backoff, headers: { "user-agent": USER_AGENT }, onResponse: opts.onResponse });
     directory = new Directory(stream, ep, log);
     sender = new Sender({
       stream,
