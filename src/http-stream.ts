@@ -123,17 +123,21 @@ export class HTTPStream implements ChainOwner {
 
   /** transport.send, timed for the onResponse observer only when there is one (the hot path stays bare). */
   private send(spec: RequestSpec, owner: Parameters<Transport["send"]>[1], wire: Parameters<Transport["send"]>[2]): ReturnType<Transport["send"]> {
-    const observe = this.onResponse;
-    if (observe === undefined) return this.transport.send(spec, owner, wire);
+    if (this.onResponse === undefined) return this.transport.send(spec, owner, wire);
     const t0 = performance.now();
     return this.transport.send(spec, owner, wire).then((res) => {
-      try {
-        observe({ name: spec.name, origin: URL.parse(res.url)?.origin ?? "", status: res.status, longPoll: spec.longPoll === true, ms: performance.now() - t0 });
-      } catch (err) {
-        this.log.warn({ err: redactError(err) }, "onResponse observer threw");
-      }
+      this.observe(spec, res, t0);
       return res;
     });
+  }
+
+  /** Tells the onResponse observer about an answered request sent at `t0`; a throwing observer is logged. */
+  private observe(spec: RequestSpec, res: HTTPResponse, t0: number): void {
+    try {
+      this.onResponse?.({ name: spec.name, origin: URL.parse(res.url)?.origin ?? "", status: res.status, longPoll: spec.longPoll === true, ms: performance.now() - t0 });
+    } catch (err) {
+      this.log.warn({ err: redactError(err) }, "onResponse observer threw");
+    }
   }
 
   /** One request with the stream's retries, cookies, redirects and lanes. The body is left unread. */
@@ -240,9 +244,35 @@ export class HTTPStream implements ChainOwner {
         if (chain.cancelled || this.closing) break;
         strand.state = step.request.longPoll === true ? "parked" : "sending";
         let result: StepResult;
+        let res: HTTPResponse | undefined;
         try {
-          result = await this.readStep(await this.send(step.request, chain, chain.wire), step, strand);
+          // transport.send's steps and the readback are awaited here, not in helpers: a parked poll
+          // then holds this one suspended frame, and a short request pays for no other.
+          const spec = step.request;
+          const t0 = this.onResponse === undefined ? 0 : performance.now();
+          const ex = this.transport.start(spec, chain.wire);
+          let answer: HTTPResponse | Promise<HTTPResponse>;
+          try {
+            answer = this.transport.answered(ex, await ex.pending);
+            if (answer instanceof Promise) answer = await answer;
+          } catch (err) {
+            answer = await this.transport.recover(ex, err, chain);
+          }
+          answer = this.transport.redirected(ex, answer, chain);
+          res = answer instanceof Promise ? await answer : answer;
+          if (this.onResponse !== undefined) this.observe(spec, res, t0);
+          strand.state = "reading";
+          const readback = step.readback;
+          if (readback === undefined) {
+            await discardBody(res.body);
+            result = undefined;
+          } else {
+            result = await readback(res, strand);
+            void discardBody(res.body); // an unread body is drained so the connection is reused
+          }
+          strand.failures = 0;
         } catch (err) {
+          if (res !== undefined) void discardBody(res.body);
           if (chain.cancelled) break;
           result = await this.stepFailed(err, step, strand);
         }
@@ -256,24 +286,6 @@ export class HTTPStream implements ChainOwner {
     } finally {
       strand.state = "idle";
       chain.strandEnded(strand);
-    }
-  }
-
-  /** Hands the response to the step's readback; an unread body is drained so the connection is reused. */
-  private async readStep(res: HTTPResponse, step: Step, strand: Strand): Promise<StepResult> {
-    strand.state = "reading";
-    const readback = step.readback;
-    if (readback === undefined) {
-      await discardBody(res.body);
-      strand.failures = 0;
-      return undefined;
-    }
-    try {
-      const result = await readback(res, strand);
-      strand.failures = 0;
-      return result;
-    } finally {
-      void discardBody(res.body);
     }
   }
 

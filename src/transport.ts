@@ -34,6 +34,26 @@ function settle(lane: Lane, longPoll: boolean): void {
   if (longPoll) lane.stats.parked--;
 }
 
+/** A request's first attempt under way: what its answer (or failure) is handled with. */
+export interface Exchange {
+  readonly spec: RequestSpec;
+  readonly hop: Hop;
+  readonly retry: Required<RetryOptions> | null;
+  readonly lane: Lane;
+  readonly longPoll: boolean;
+  readonly wire: Wire;
+  /** The in-flight counters were decremented (exactly once, answered or failed). */
+  settled: boolean;
+  /** undici's answer to the first attempt. */
+  pending: Promise<Dispatcher.ResponseData>;
+}
+
+function settleOnce(ex: Exchange): void {
+  if (ex.settled) return;
+  ex.settled = true;
+  settle(ex.lane, ex.longPoll);
+}
+
 /** Who a request is sent for: its cancellation signal and logger. */
 export interface SendOwner {
   readonly signal: AbortSignal | undefined;
@@ -102,29 +122,51 @@ export class Transport {
   /**
    * Sends a request, following redirects and retrying. `wire` is what undici listens on to abort an
    * exchange (a chain passes its light AbortWire). `owner.signal` (retry waits) and `owner.log` are
-   * read only when needed: a chain makes both lazily.
+   * read only when needed: a chain makes both lazily. A chain's strand runs these same steps
+   * (start, answered, recover, redirected) inline, so a parked poll holds one async frame, not two.
    */
   async send(spec: RequestSpec, owner: SendOwner, wire: Wire): Promise<HTTPResponse> {
-    const retry = this.retryOf(spec);
-    const hop = prepareHop(spec, this.headers);
-    // The first attempt runs inline, not in a nested async function: parked polls are many and
-    // every suspended frame costs memory. Retries and redirects live in their own functions.
-    const lane = this.lanes.get(hop.url.origin);
-    const longPoll = spec.longPoll === true;
+    const ex = this.start(spec, wire);
     let res: HTTPResponse;
     try {
-      let data: Dispatcher.ResponseData;
-      try {
-        data = await this.dispatch(hop, spec, wire, lane, longPoll);
-      } finally {
-        settle(lane, longPoll);
-      }
-      res = await this.receive(data, hop, spec, retry, lane);
+      res = await this.answered(ex, await ex.pending);
     } catch (err) {
-      res = await this.retryAfter(err, hop, spec, retry, owner, wire);
+      res = await this.recover(ex, err, owner);
     }
-    if (!isRedirectStatus(res.status) || spec.maxRedirects === 0) return res;
-    return this.followRedirects(res, hop, spec, retry, owner, wire);
+    return this.redirected(ex, res, owner);
+  }
+
+  /** Prepares a request and dispatches its first attempt. Throws on a bad spec. */
+  start(spec: RequestSpec, wire: Wire): Exchange {
+    const retry = this.retryOf(spec);
+    const hop = prepareHop(spec, this.headers);
+    const lane = this.lanes.get(hop.url.origin);
+    const longPoll = spec.longPoll === true;
+    const ex: Exchange = { spec, hop, retry, lane, longPoll, wire, settled: false, pending: undefined as unknown as Promise<Dispatcher.ResponseData> };
+    try {
+      ex.pending = this.dispatch(hop, spec, wire, lane, longPoll);
+    } catch (err) {
+      ex.pending = Promise.reject(err);
+    }
+    return ex;
+  }
+
+  /** The first attempt answered: counters settled, cookies stored; a status to retry throws HTTPStatusError. */
+  answered(ex: Exchange, data: Dispatcher.ResponseData): HTTPResponse | Promise<HTTPResponse> {
+    settleOnce(ex);
+    return this.receive(data, ex.hop, ex.spec, ex.retry, ex.lane);
+  }
+
+  /** After the first attempt failed (or its status is retried): the remaining attempts, or the error. */
+  recover(ex: Exchange, err: unknown, owner: SendOwner): Promise<HTTPResponse> {
+    settleOnce(ex);
+    return this.retryAfter(err, ex.hop, ex.spec, ex.retry, owner, ex.wire);
+  }
+
+  /** The response itself, or the one its redirects lead to. */
+  redirected(ex: Exchange, res: HTTPResponse, owner: SendOwner): HTTPResponse | Promise<HTTPResponse> {
+    if (!isRedirectStatus(res.status) || ex.spec.maxRedirects === 0) return res;
+    return this.followRedirects(res, ex.hop, ex.spec, ex.retry, owner, ex.wire);
   }
 
   /** Follows the Location of `res` and the hops after it, cookies stored from each. */
