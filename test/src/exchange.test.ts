@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import http from "node:http";
 import pino from "pino";
-import { HTTPStream } from "../../src/index.ts";
+import { HTTPStream, type StreamResponse } from "../../src/index.ts";
 import { listen } from "./loopback.ts";
 
 const fast = { logger: pino({ level: "silent" }), retry: { retries: 2, minTimeout: 1, maxTimeout: 2 } };
@@ -25,19 +25,17 @@ test("counters settle once per attempt: retried status, redirect, long poll, suc
   const s = new HTTPStream(fast);
   t.after(() => s.close().then(srv.close));
   const statuses: number[] = [];
-  const chain = s.add({ url: srv.url + "/moved" }, async (res) => {
-    statuses.push(res.status);
-    await res.text();
-    return { request: { url: srv.url + "/poll", longPoll: true }, readback: (r) => void statuses.push(r.status) };
-  });
+  const poll = { request: { url: srv.url + "/poll", longPoll: true }, readback: (r: StreamResponse) => void statuses.push(r.status) };
+  const moved = { request: { url: srv.url + "/moved" }, readback: (r: StreamResponse) => (statuses.push(r.status), poll) };
+  const chain = s.add({ url: srv.url + "/flaky" }, (res) => (statuses.push(res.status), moved));
   await chain.done;
-  assert.deepEqual(statuses, [200, 200]);
+  assert.deepEqual(statuses, [200, 200, 200]);
   const st = s.stats();
   assert.equal(st.inFlight, 0);
   assert.equal(st.parked, 0);
   assert.equal(st.retried, 2);
   assert.equal(st.failed, 0);
-  assert.equal(st.completed, 3); // the 302, the final 200 and the poll
+  assert.equal(st.completed, 4); // /flaky after two 503s, the 302, /flaky again, the poll
 });
 
 test("counters settle once when the first attempt fails on the wire and no retry is left", async (t) => {
