@@ -102,13 +102,16 @@ export interface ChainOwner {
 
 const ENDED = new ChainCancelledError("chain ended");
 
-export class Chain implements ChainHandle {
+/**
+ * A chain is its own AbortWire: its in-flight requests listen on it directly, so a parked poll
+ * carries no separate abort object. `reason` (the wire's) is the cancel reason.
+ */
+export class Chain extends AbortWire implements ChainHandle {
   readonly id: number;
   readonly onError: ErrorPolicy;
   private readonly givenName: string | undefined;
   /** Live strands; usually one, a few after a fan-out. */
   strands: Strand[] = [];
-  readonly wire = new AbortWire();
   /** Set once: the chain was cancelled (or failed); nothing more is sent. */
   cancelled = false;
   private controller: AbortController | undefined = undefined;
@@ -117,12 +120,12 @@ export class Chain implements ChainHandle {
   private donePromise: Promise<void> | undefined = undefined;
   private resolveDone: (() => void) | undefined = undefined;
   private rejectDone: ((err: unknown) => void) | undefined = undefined;
-  private reason: unknown = undefined;
   private error: unknown = undefined;
   private failed = false;
   private ended = false;
 
   constructor(id: number, name: string | undefined, onError: ErrorPolicy, owner: ChainOwner) {
+    super();
     this.id = id;
     this.givenName = name;
     this.onError = onError;
@@ -172,7 +175,7 @@ export class Chain implements ChainHandle {
     const why = reason ?? new ChainCancelledError();
     this.reason = why;
     this.controller?.abort(why);
-    this.wire.fire(why);
+    this.fire(why);
     for (const strand of this.strands) wakeStrand(strand);
     if (this.strands.length === 0) this.end();
   }

@@ -250,7 +250,7 @@ export class HTTPStream implements ChainOwner {
           // then holds this one suspended frame, and a short request pays for no other.
           const spec = step.request;
           const t0 = this.onResponse === undefined ? 0 : performance.now();
-          const ex = this.transport.start(spec, chain.wire);
+          const ex = this.transport.start(spec, chain);
           let answer: HTTPResponse | Promise<HTTPResponse>;
           try {
             answer = this.transport.answered(ex, await ex.pending);
