@@ -19,9 +19,11 @@ const valueOf = (flag: string): number | undefined => {
   return i >= 0 ? Number(args[i + 1]) : undefined;
 };
 const POLLS = valueOf("--polls") ?? (full ? 10_000 : 1_000);
-const DURATION = valueOf("--duration") ?? (full ? 3_000 : 1_500);
-const ROUNDS = valueOf("--rounds") ?? (full ? 5 : 3);
-const PARKED_RUNS = full ? 1 : 3;
+const DURATION = valueOf("--duration") ?? (full ? 2_000 : 1_000);
+// Many short paired rounds beat few long ones: the median of the per-round ratios then shrugs off
+// the rounds a neighbour's load lands on, and the spread of those ratios is the noise reported.
+const ROUNDS = valueOf("--rounds") ?? (full ? 9 : 5);
+const PARKED_RUNS = 3;
 const DELAYED = 10_000;
 const DELAY_START = 1_000;
 const DELAY_SPREAD = 4_000;
@@ -112,9 +114,13 @@ interface Comparison extends Record<Kind, Run> {
   /** Medians of the per-round ratios HTTPStream / undici: each round's pair ran under the same load. */
   rpsRatio: number;
   cpuRatio: number;
+  /** Lowest and highest per-round ratio: the run's noise. */
+  rpsRange: [number, number];
+  cpuRange: [number, number];
 }
 
 const median = (values: number[]): number => percentile([...values].sort((a, b) => a - b), 50);
+const range = (values: number[]): [number, number] => [Math.min(...values), Math.max(...values)];
 
 /**
  * HTTPStream and undici alternate for ROUNDS rounds (the order flips each round, so drift and
@@ -131,13 +137,17 @@ async function compare(base: string, concurrency: number): Promise<Comparison> {
       runs[kind].push(r);
     }
   }
+  const rpsRatios = runs.httpstream.map((h, i) => h.rps / runs.undici[i]!.rps);
+  const cpuRatios = runs.httpstream.map((h, i) => h.cpu_us / runs.undici[i]!.cpu_us);
   const summary = (list: Run[]): Run => ({ rps: median(list.map((r) => r.rps)), cpu_us: median(list.map((r) => r.cpu_us)) });
   return {
     httpstream: summary(runs.httpstream),
     undici: summary(runs.undici),
     fetch: await throughput(base, "fetch", concurrency, DURATION),
-    rpsRatio: median(runs.httpstream.map((h, i) => h.rps / runs.undici[i]!.rps)),
-    cpuRatio: median(runs.httpstream.map((h, i) => h.cpu_us / runs.undici[i]!.cpu_us)),
+    rpsRatio: median(rpsRatios),
+    cpuRatio: median(cpuRatios),
+    rpsRange: range(rpsRatios),
+    cpuRange: range(cpuRatios),
   };
 }
 
@@ -204,6 +214,7 @@ try {
       `${"".padEnd(11)}  ratios (median of paired rounds): rps ${r.rpsRatio.toFixed(2)}× undici, CPU ${r.cpuRatio.toFixed(2)}× undici; ` +
         `vs fetch: rps ${(r.httpstream.rps / r.fetch.rps).toFixed(2)}×, CPU ${(r.httpstream.cpu_us / r.fetch.cpu_us).toFixed(2)}×`,
     );
+    say(`${"".padEnd(11)}  noise: per-round rps ratios ${r.rpsRange[0].toFixed(2)}–${r.rpsRange[1].toFixed(2)}, CPU ratios ${r.cpuRange[0].toFixed(2)}–${r.cpuRange[1].toFixed(2)} (${ROUNDS} rounds)`);
     result[`c${c}`] = {
       httpstream_rps: round(r.httpstream.rps, 0),
       undici_rps: round(r.undici.rps, 0),
@@ -213,14 +224,19 @@ try {
       fetch_cpu_us: round(r.fetch.cpu_us, 1),
       rps_ratio: round(r.rpsRatio, 3),
       cpu_ratio: round(r.cpuRatio, 3),
+      rps_ratio_range: r.rpsRange.map((v) => round(v, 3)),
+      cpu_ratio_range: r.cpuRange.map((v) => round(v, 3)),
+      rounds: ROUNDS,
     };
   }
   // RSS at this scale moves by whole malloc/heap chunks: alternate the workers and keep medians.
   const samples: Record<"httpstream" | "undici", ParkedResult[]> = { httpstream: [], undici: [] };
   for (let i = 0; i < PARKED_RUNS; i++) {
-    samples.httpstream.push(await parked(base, "httpstream"));
-    samples.undici.push(await parked(base, "undici"));
+    const order = i % 2 === 0 ? (["httpstream", "undici"] as const) : (["undici", "httpstream"] as const);
+    for (const mode of order) samples[mode].push(await parked(base, mode));
   }
+  const rssRatios = samples.httpstream.map((h, i) => h.rss_mb_per_1k / samples.undici[i]!.rss_mb_per_1k);
+  const heapRatios = samples.httpstream.map((h, i) => h.heap_mb_per_1k / samples.undici[i]!.heap_mb_per_1k);
   const hp = medianParked(samples.httpstream);
   const up = medianParked(samples.undici);
   say("");
@@ -229,7 +245,14 @@ try {
   for (const [name, p] of [["httpstream", hp], ["undici", up]] as const) {
     say(`  ${name.padEnd(10)}         ${p.rss_mb_per_1k.toFixed(2).padStart(8)}  ${p.heap_mb_per_1k.toFixed(2).padStart(10)}   ${p.loop_delay_p99_parked_ms.toFixed(2).padStart(12)} ms   ${p.loop_delay_p99_release_ms.toFixed(2).padStart(13)} ms   ${p.rearm_ms.toFixed(0).padStart(8)} ms`);
   }
+  say(
+    `  ratios (median of ${PARKED_RUNS} paired workers): RSS ${median(rssRatios).toFixed(2)}× undici (${range(rssRatios).map((v) => v.toFixed(2)).join("–")}), ` +
+      `heap ${median(heapRatios).toFixed(2)}× (${range(heapRatios).map((v) => v.toFixed(2)).join("–")})`,
+  );
   result.parked = {
+    rss_ratio: round(median(rssRatios), 3),
+    rss_ratio_range: range(rssRatios).map((v) => round(v, 3)),
+    heap_ratio: round(median(heapRatios), 3),
     polls: POLLS,
     rss_mb_per_1k: round(hp.rss_mb_per_1k),
     undici_rss_mb_per_1k: round(up.rss_mb_per_1k),
