@@ -154,6 +154,7 @@ async function compare(base: string, concurrency: number): Promise<Comparison> {
 interface ParkedResult {
   rss_mb_per_1k: number;
   heap_mb_per_1k: number;
+  heap_total_mb_per_1k: number;
   loop_delay_p99_parked_ms: number;
   loop_delay_p99_release_ms: number;
   rearm_ms: number;
@@ -163,6 +164,7 @@ function medianParked(list: ParkedResult[]): ParkedResult {
   return {
     rss_mb_per_1k: median(list.map((p) => p.rss_mb_per_1k)),
     heap_mb_per_1k: median(list.map((p) => p.heap_mb_per_1k)),
+    heap_total_mb_per_1k: median(list.map((p) => p.heap_total_mb_per_1k)),
     loop_delay_p99_parked_ms: median(list.map((p) => p.loop_delay_p99_parked_ms)),
     loop_delay_p99_release_ms: median(list.map((p) => p.loop_delay_p99_release_ms)),
     rearm_ms: median(list.map((p) => p.rearm_ms)),
@@ -241,9 +243,9 @@ try {
   const up = medianParked(samples.undici);
   say("");
   say(`parked polls: ${POLLS}${PARKED_RUNS > 1 ? ` (medians of ${PARKED_RUNS} workers each)` : ""}`);
-  say(`                         RSS MB/1k  heap MB/1k   loop p99 parked   loop p99 release   re-armed after`);
+  say(`                         RSS MB/1k  heap MB/1k (reserved)   loop p99 parked   loop p99 release   re-armed after`);
   for (const [name, p] of [["httpstream", hp], ["undici", up]] as const) {
-    say(`  ${name.padEnd(10)}         ${p.rss_mb_per_1k.toFixed(2).padStart(8)}  ${p.heap_mb_per_1k.toFixed(2).padStart(10)}   ${p.loop_delay_p99_parked_ms.toFixed(2).padStart(12)} ms   ${p.loop_delay_p99_release_ms.toFixed(2).padStart(13)} ms   ${p.rearm_ms.toFixed(0).padStart(8)} ms`);
+    say(`  ${name.padEnd(10)}         ${p.rss_mb_per_1k.toFixed(2).padStart(8)}  ${p.heap_mb_per_1k.toFixed(2).padStart(10)} (${p.heap_total_mb_per_1k.toFixed(2).padStart(6)})   ${p.loop_delay_p99_parked_ms.toFixed(2).padStart(12)} ms   ${p.loop_delay_p99_release_ms.toFixed(2).padStart(13)} ms   ${p.rearm_ms.toFixed(0).padStart(8)} ms`);
   }
   say(
     `  ratios (median of ${PARKED_RUNS} paired workers): RSS ${median(rssRatios).toFixed(2)}× undici (${range(rssRatios).map((v) => v.toFixed(2)).join("–")}), ` +
@@ -258,6 +260,8 @@ try {
     undici_rss_mb_per_1k: round(up.rss_mb_per_1k),
     heap_mb_per_1k: round(hp.heap_mb_per_1k),
     undici_heap_mb_per_1k: round(up.heap_mb_per_1k),
+    heap_total_mb_per_1k: round(hp.heap_total_mb_per_1k),
+    undici_heap_total_mb_per_1k: round(up.heap_total_mb_per_1k),
     // While parked: the target's figure. The mass release is reported apart (one burst of P responses).
     loop_delay_p99_ms: round(hp.loop_delay_p99_parked_ms),
     loop_delay_p99_parked_ms: round(hp.loop_delay_p99_parked_ms),
