@@ -7,7 +7,8 @@ const here = new URL(".", import.meta.url).pathname;
 /** Spawns `node script args`, with the soft fd limit raised to the hard one (10,000 parked polls need it). */
 export function spawnNode(script: string, args: string[], nodeFlags: string[] = []): ChildProcess {
   return spawn("sh", ["-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', "sh", process.execPath, ...nodeFlags, here + script, ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
+    // stdin is a pipe from this process: it closes when we die, however we die (see server.ts).
+    stdio: ["pipe", "pipe", "inherit"],
   });
 }
 

@@ -60,3 +60,5 @@ server.listen(0, "127.0.0.1", () => {
 });
 process.on("SIGTERM", () => process.exit(0));
 process.on("disconnect", () => process.exit(0));
+// A benchmark killed mid-run (timeout, Ctrl-C on a pipe) must not leave its server behind.
+process.stdin.on("end", () => process.exit(0)).resume();
