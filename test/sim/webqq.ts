@@ -8,9 +8,9 @@ import { startSimServer } from "./shared/server.ts";
 import { serveStandalone } from "./shared/standalone.ts";
 import { control } from "./webqq/control.ts";
 import { route, type RouteContext } from "./webqq/routes.ts";
-import { SimState, type PollFault, type SendFault, type SentMessage, type SimElement, type SimGroupConfig, type SimMember } from "./webqq/state.ts";
+import { SimState, type GroupListFault, type PollFault, type SendFault, type SentMessage, type SimElement, type SimGroupConfig, type SimMember } from "./webqq/state.ts";
 
-export type { PollFault, SendFault, SentMessage, SimElement, SimGroupConfig, SimMember };
+export type { GroupListFault, PollFault, SendFault, SentMessage, SimElement, SimGroupConfig, SimMember };
 
 export interface WebqqSimOptions {
   port?: number;
@@ -41,6 +41,9 @@ export interface WebqqSim {
   waitForDelivered(signal?: AbortSignal): Promise<void>;
   failNextPoll(fault: PollFault, count?: number): void;
   failNextSend(fault: SendFault, count?: number): void;
+  failNextGroupList(fault: GroupListFault, count?: number): void;
+  /** The account joins a group while logged in (its gid is new to the client). */
+  joinGroup(group: SimGroupConfig): void;
   /** Scan and confirm the pending QR. */
   scan(): boolean;
   expireQr(): void;
@@ -77,6 +80,8 @@ export async function startWebqqSim(opts: WebqqSimOptions = {}): Promise<WebqqSi
     waitForDelivered: (signal) => state.waitForDelivered(signal),
     failNextPoll: (fault, count) => queueFault(state.pollFaults, fault, count),
     failNextSend: (fault, count) => queueFault(state.sendFaults, fault, count),
+    failNextGroupList: (fault, count) => queueFault(state.groupListFaults, fault, count),
+    joinGroup: (group) => state.joinGroup(group),
     scan: () => state.scan(),
     expireQr: () => state.expireQr(),
     close: () => server.close(),

@@ -148,6 +148,25 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
     }
   }
 
+  /**
+   * The group list again, retried with backoff until it comes (or stop()): poll2 already removed
+   * the answer's messages on the server, so a failed list must not drop this one or those after it.
+   */
+  async function loadGroupsUntilDone(dir: Directory, signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await dir.load(tokens!, opts.groups, signal);
+        return;
+      } catch (err) {
+        // A gone session cannot resolve this session's gid any more: the poll moves on to the re-login.
+        if (signal.aborted || (err instanceof RetcodeError && err.sessionGone)) throw err;
+        const wait = backoffDelay(attempt, backoff);
+        log.warn({ err: (err as Error).message, attempt, retryIn: wait }, "webqq: group list failed; keeping the message and retrying");
+        await sleep(wait, undefined, { signal });
+      }
+    }
+  }
+
   async function handleItems(dir: Directory, sink: MessageSink, items: unknown[], signal: AbortSignal): Promise<void> {
     for (const item of items) {
       const { poll_type, value } = (item ?? {}) as { poll_type?: unknown; value?: Record<string, unknown> };
@@ -159,7 +178,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       const sendUin = Number(value.send_uin);
       let group = dir.byGroupId(gid);
       if (!group) {
-        await dir.load(tokens!, opts.groups, signal); // a group joined since the login
+        await loadGroupsUntilDone(dir, signal); // a group joined since the login
         group = dir.byGroupId(gid);
       }
       if (!group || !configured.has(group.name)) continue;

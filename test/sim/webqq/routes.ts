@@ -244,6 +244,9 @@ async function dispatch(url: URL, req: IncomingMessage, res: ServerResponse, ctx
       if (r.vfwebqq !== web.vfwebqq) refuse("get_group_name_list_mask2: vfwebqq is not the current one");
       if (r.hash !== groupListHash(state.qq, web.ptwebqq)) refuse("get_group_name_list_mask2: hash is not hash(uin, ptwebqq)");
       state.counters.groupLists++;
+      const fault = state.groupListFaults.shift();
+      if (fault === "html") return sendText(res, "<html><head><title>出错了</title></head><body>系统繁忙</body></html>", 200, "text/html");
+      if (fault !== undefined) return sendJson(res, { retcode: fault.retcode });
       const gnamelist = [...state.session.gids].map(([name, ids]) => ({ flag: 167864331, name, gid: ids.gid, code: ids.code }));
       return sendJson(res, { retcode: 0, result: { gmasklist: [], gnamelist, gmarklist: [] } });
     }

@@ -44,6 +44,11 @@ export type SendFault =
   | "reset-after" // DELIVERED, then the socket is destroyed (ambiguous for the client)
   | "malformed"; // delivered, body unreadable
 
+/** A fault the next get_group_name_list_mask2 answers with. */
+export type GroupListFault =
+  | "html" // an HTML error page with status 200
+  | { retcode: number }; // a refusal by retcode
+
 export interface SentMessage {
   group: string;
   /** Text with faces as "/name" (or "[face N]"), the font element dropped. */
@@ -112,6 +117,7 @@ export class SimState extends EventEmitter {
   readonly queue: QueuedMessage[] = [];
   readonly pollFaults: PollFault[] = [];
   readonly sendFaults: SendFault[] = [];
+  readonly groupListFaults: GroupListFault[] = [];
   readonly sent: SentMessage[] = [];
   /** Every secret the sim handed out (qrsig, ptwebqq, p_skey, vfwebqq, psessionid, ptsigx): logs must hold none. */
   readonly secrets: string[] = [];
@@ -248,6 +254,15 @@ export class SimState extends EventEmitter {
     if (this.web) this.web.ptwebqq = p;
     this.secrets.push(p);
     return p;
+  }
+
+  /** The account joins a group while logged in: it gets a gid in the current session at once. */
+  joinGroup(group: SimGroupConfig): void {
+    this.groups.set(group.name, [...(group.members ?? [])]);
+    const s = this.session;
+    if (!s) return;
+    const gid = 1_000_000_000 + s.seq * 100_003 + s.gids.size * 7;
+    s.gids.set(group.name, { gid, code: gid + 2_000_000_000 });
   }
 
   memberUin(group: string, name: string): number {

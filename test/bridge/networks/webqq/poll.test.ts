@@ -114,3 +114,17 @@ test("our own messages echoed by the server are not delivered; other groups are 
   assert.deepEqual(msgs.map((m) => m.text), ["theirs"]);
   assertCleanRun(h);
 });
+
+test("a group list that fails while resolving a new group's gid loses no message of the answer", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const { inbox } = await h.run({ groups: ["Dev Group", "New Group"] });
+  h.sim.joinGroup({ name: "New Group", members: [{ name: "carol" }] });
+  h.sim.failNextGroupList("html", 2);
+  const delivered = new Promise<number>((r) => h.sim.state.once("delivered", r));
+  h.sim.inject({ group: "New Group", sender: { name: "carol" }, content: "from the new group" });
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "right after" });
+  assert.equal(await delivered, 2); // one answer: the server no longer holds either
+  const msgs = await inbox.waitFor(2);
+  assert.deepEqual(msgs.map((m) => [m.group, m.text]), [["New Group", "from the new group"], ["Dev Group", "right after"]]);
+  assertCleanRun(h);
+});
