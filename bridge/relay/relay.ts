@@ -248,6 +248,9 @@ export class Relay extends EventEmitter<RelayEvents> {
     const { outbox } = this.#o;
     const last = outbox.lastSeen(room)?.getTime();
     this.#catchUpFrom.set(room, last);
+    // A first join takes no history: everything said from now on is ours to relay, so a room
+    // that stays quiet until we lose it still gets its catch-up on the next join.
+    if (last === undefined) outbox.setLastSeen(room, new Date());
     const attempt = outbox.oldestAttempt(this.#roomTarget(room).key);
     const bounds = [last, attempt].filter((t): t is number => t !== undefined);
     if (bounds.length === 0) return { maxstanzas: 0 };

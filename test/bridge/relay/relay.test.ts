@@ -314,3 +314,19 @@ test("a bridge naming an unknown network is refused with its path", (t) => {
     /bridges\[0\]\.links\[0\]: no network "nope"/,
   );
 });
+
+test("catch-up works for a room that was quiet before we lost it: the first join counts as seen", async (t) => {
+  const muc = new MemoryMuc();
+  // Said a minute before the bridge first joined (outside the catch-up slack): never relayed.
+  muc.log.set(ROOM, [{ nick: "carol", body: "before the bridge existed", id: "old", time: new Date(Date.now() - 60_000) }]);
+  const h = await startHarness(t, { muc });
+  h.link.goOffline();
+  muc.post(ROOM, "carol", "while away");
+  h.link.goOnline();
+  const asked = h.link.historyAsked.at(-1)?.history;
+  assert.ok(asked && "since" in asked, "the rejoin asks for history since the first join");
+  const sent = (await h.qq.waitForSent(1)).map((m) => m.text);
+  assert.match(sent[0] ?? "", /^\[\d{4}-\d\d-\d\d \d\d:\d\d UTC\] <carol> while away$/);
+  h.muc.post(ROOM, "carol", "sentinel");
+  assert.deepEqual((await h.qq.waitForSent(2)).map((m) => m.text).slice(1), ["<carol> sentinel"], "nothing from before the first join");
+});
