@@ -237,6 +237,8 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
             await s.cookies.setCookie(`ptwebqq=${p}; Path=/`, ep.url("d1", "/"));
             await persist(s);
           },
+          onAnswer: () => setStatus("online"),
+          onTrouble: (state, detail) => setStatus(state, detail),
         });
         if (signal.aborted) break;
         const why = end.reason === "relogin" ? end.detail : (reloginRequested ?? "poll ended");

@@ -1,7 +1,7 @@
 // The poll2 long-poll chain (protocols.md §1.4): re-armed after every answer, and only after every
 // message of the answer went through the sink (the next poll acknowledges them).
 import type { Logger } from "pino";
-import { backoffDelay, type HTTPStream, type Step, type StepContext, type StreamResponse } from "../../../src/index.ts";
+import { backoffDelay, classifyFailure, type HTTPStream, type Step, type StepContext, type StreamResponse } from "../../../src/index.ts";
 import { buddiesRequest, poll2Request, readResult, type Tokens } from "./api.ts";
 import type { Endpoints } from "./endpoints.ts";
 import { classifyPoll } from "./retcode.ts";
@@ -22,6 +22,10 @@ export interface PollerOptions {
   onItems: (items: unknown[]) => Promise<void>;
   /** 116: the new ptwebqq. */
   onRotate: (ptwebqq: string) => Promise<void>;
+  /** poll2 answered as the protocol does (messages, idle, 116, 103): the network is online. */
+  onAnswer: () => void;
+  /** poll2 failed (unreachable, reset, 5xx, unreadable): the network is not receiving right now. */
+  onTrouble: (state: "offline" | "retrying", detail: string) => void;
 }
 
 export type PollEnd = { reason: "relogin"; detail: string } | { reason: "stopped" };
@@ -45,6 +49,8 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
 
   async function readback(res: StreamResponse, ctx: StepContext): Promise<Step | undefined> {
     const action = classifyPoll(res.status, await res.text());
+    if (action.kind === "failure") o.onTrouble("retrying", action.reason);
+    else o.onAnswer();
     switch (action.kind) {
       case "messages":
         retcodeFailures = badAnswers = warmups = 0;
@@ -89,6 +95,7 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
       // Transport failures after HTTPStream's own retries, a warm-up that failed, a sink that
       // threw past its retries: the chain stays alive and backs off.
       o.log.warn({ err: (err as Error).message, failures: ctx.failures }, "webqq: poll2 step failed; backing off");
+      o.onTrouble(classifyFailure(err) === "before-send" ? "offline" : "retrying", `poll2: ${(err as Error).message}`);
       return backoffStep(ctx.failures);
     },
   });

@@ -128,3 +128,18 @@ test("a group list that fails while resolving a new group's gid loses no message
   assert.deepEqual(msgs.map((m) => [m.group, m.text]), [["New Group", "from the new group"], ["Dev Group", "right after"]]);
   assertCleanRun(h);
 });
+
+test("a failing poll2 shows in status (retrying) until poll2 answers again (online): health never says online while nothing arrives", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const { adapter, inbox } = await h.run();
+  const retrying = waitForStatus(adapter, "retrying", true);
+  h.sim.failNextPoll("500");
+  const down = await retrying;
+  assert.equal(down.ok, false);
+  assert.match(down.detail ?? "", /500/);
+  const back = waitForStatus(adapter, "online", true);
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "after the outage" });
+  assert.equal((await back).ok, true);
+  assert.equal((await inbox.waitFor(1))[0]!.text, "after the outage");
+  assertCleanRun(h);
+});
