@@ -92,6 +92,8 @@ export class Relay extends EventEmitter<RelayEvents> {
   /** Per room: the last-seen time when the current join asked for history (catch-up lower bound). */
   readonly #catchUpFrom = new Map<string, number | undefined>();
   readonly #drainWaiters = new Set<() => void>();
+  /** Rooms being left to be rejoined (see #recheck). */
+  readonly #rechecking = new Set<string>();
   readonly #onMessage = (m: RoomMessage) => {
     try {
       this.#roomMessage(m);
@@ -136,7 +138,13 @@ export class Relay extends EventEmitter<RelayEvents> {
   #roomTarget(room: string): RoomTarget {
     let t = this.#rooms.get(room);
     if (!t) {
-      t = new RoomTarget({ room, link: this.#o.room, maxLength: this.#o.xmppMaxLength ?? 10_000, sendTimeout: this.#o.sendTimeout });
+      t = new RoomTarget({
+        room,
+        link: this.#o.room,
+        maxLength: this.#o.xmppMaxLength ?? 10_000,
+        sendTimeout: this.#o.sendTimeout,
+        recheck: () => this.#recheck(room),
+      });
       this.#rooms.set(room, t);
     }
     return t;
@@ -156,14 +164,11 @@ export class Relay extends EventEmitter<RelayEvents> {
   async start(): Promise<void> {
     if (this.#started) throw new Error("relay already started");
     this.#started = true;
-    const { room: link, bridges } = this.#o;
+    const { room: link } = this.#o;
     link.on("message", this.#onMessage);
     link.on("room", this.#onRoom);
     for (const w of this.#workers.values()) w.start();
-    for (const room of this.#rooms.keys()) {
-      const password = bridges.find((b) => b.xmpp === room && b.room_password)?.room_password;
-      link.join(room, { password, history: () => this.#historyFor(room) });
-    }
+    for (const room of this.#rooms.keys()) this.#join(room);
     this.#report();
     const used = new Set([...this.#groups.values()].map((g) => g.network));
     await Promise.all(
@@ -175,6 +180,25 @@ export class Relay extends EventEmitter<RelayEvents> {
         for (const g of this.#groups.values()) if (g.network === net) g.changed();
       }),
     );
+  }
+
+  #join(room: string): void {
+    const password = this.#o.bridges.find((b) => b.xmpp === room && b.room_password)?.room_password;
+    this.#o.room.join(room, { password, history: () => this.#historyFor(room) });
+  }
+
+  /** Leaves and rejoins a room: the join's history (asked since the oldest attempt) settles unconfirmed sends. */
+  #recheck(room: string): void {
+    if (this.#stopping || this.#rechecking.has(room)) return;
+    this.#rechecking.add(room);
+    this.#log.warn({ room }, "a send was not confirmed while the room stayed joined: rejoining to check its history");
+    this.#o.room
+      .leave(room)
+      .catch((err: unknown) => this.#log.warn({ err, room }, "leaving the room to rejoin it failed"))
+      .finally(() => {
+        this.#rechecking.delete(room);
+        if (!this.#stopping) this.#join(room);
+      });
   }
 
   /**

@@ -7,6 +7,8 @@ export interface RoomLink {
   off<K extends keyof XmppEvents>(event: K, listener: (...args: XmppEvents[K]) => void): unknown;
   /** Joins now (when online) and again on every `online`; history is asked at each join. */
   join(room: string, opts?: RoomOptions): void;
+  /** Leaves the room and forgets it until the next join(). */
+  leave(room: string): Promise<void>;
   /** Resolves when the room reflected the message (our origin-id came back). */
   send(room: string, body: string, opts?: { originId?: string; timeout?: number }): Promise<{ originIds: string[] }>;
   rooms(): RoomState[];

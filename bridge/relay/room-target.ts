@@ -14,18 +14,21 @@ export class RoomTarget implements Target {
   readonly room: string;
   readonly #link: RoomLink;
   readonly #sendTimeout: number | undefined;
+  readonly #recheck: () => void;
   readonly #listeners: (() => void)[] = [];
   #state: RoomState | undefined;
   /** Completed joins in this process; an attempt remembers the join it happened under. */
   #joins = 0;
   readonly #attemptJoin = new Map<number, number>();
 
-  constructor(opts: { room: string; link: RoomLink; maxLength: number; sendTimeout?: number }) {
+  /** `recheck` rejoins the room, so that its history shows whether an unconfirmed send got in. */
+  constructor(opts: { room: string; link: RoomLink; maxLength: number; sendTimeout?: number; recheck: () => void }) {
     this.room = opts.room;
     this.key = roomTargetKey(opts.room);
     this.maxLength = opts.maxLength;
     this.#link = opts.link;
     this.#sendTimeout = opts.sendTimeout;
+    this.#recheck = opts.recheck;
     this.#state = opts.link.rooms().find((r) => r.room === opts.room);
     if (this.#state?.state === "joined") this.#joins = 1;
   }
@@ -66,6 +69,9 @@ export class RoomTarget implements Target {
         this.#attemptJoin.delete(item.id);
         return { kind: "retry", error };
       }
+      // No reflection while the room stayed joined (a lost or late reflection): no later join
+      // would ever come on its own, and the queue behind this item waits for its verdict.
+      if (this.ready()) this.#recheck();
       return { kind: "verify-later", error };
     }
   }

@@ -103,6 +103,11 @@ export class MemoryRoomLink extends EventEmitter<XmppEvents> implements RoomLink
     if (this.#online) this.#join(room);
   }
 
+  async leave(room: string): Promise<void> {
+    this.#wanted.delete(room);
+    this.#setState({ room, state: "left", nick: this.nick });
+  }
+
   #join(room: string): void {
     this.#setState({ room, state: "joining", nick: this.nick });
     const h = this.#wanted.get(room)?.history ?? { maxstanzas: 0 };

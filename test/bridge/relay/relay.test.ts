@@ -330,3 +330,18 @@ test("catch-up works for a room that was quiet before we lost it: the first join
   h.muc.post(ROOM, "carol", "sentinel");
   assert.deepEqual((await h.qq.waitForSent(2)).map((m) => m.text).slice(1), ["<carol> sentinel"], "nothing from before the first join");
 });
+
+test("a send left unconfirmed while the room stays joined is checked by a rejoin, not waited on forever", async (t) => {
+  const h = await startHarness(t);
+  h.link.loseReflections(1);
+  const unconfirmed = settled(h.relay, "verify-later");
+  await h.qq.push({ group: "Dev", text: "reached the room" });
+  await h.qq.push({ group: "Dev", text: "queued behind it" });
+  await unconfirmed; // and the link stays online: no reconnect would ever rejoin the room
+  // The rejoin's history shows the first send: confirmed, not resent; the queue moves on.
+  assert.deepEqual(await h.muc.waitForCount(ROOM, 2), ["<alice> reached the room", "<alice> queued behind it"]);
+  await h.qq.push({ group: "Dev", text: "sentinel" });
+  assert.deepEqual(await h.muc.waitForCount(ROOM, 3), ["<alice> reached the room", "<alice> queued behind it", "<alice> sentinel"]);
+  assert.equal(h.outbox.byOriginId(h.muc.log.get(ROOM)![0]!.originId!)?.state, "delivered");
+  assert.equal(h.outbox.next(`xmpp:${ROOM}`), undefined);
+});
