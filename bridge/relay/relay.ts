@@ -169,6 +169,9 @@ export class Relay extends EventEmitter<RelayEvents> {
     link.on("room", this.#onRoom);
     for (const w of this.#workers.values()) w.start();
     for (const room of this.#rooms.keys()) this.#join(room);
+    for (const q of this.#o.outbox.queued()) {
+      if (!this.#workers.has(q.target)) this.#log.warn({ target: q.target, pending: q.n }, "pending messages for a target no bridge sends to any more are kept, not sent");
+    }
     this.#report();
     const used = new Set([...this.#groups.values()].map((g) => g.network));
     await Promise.all(
@@ -208,7 +211,7 @@ export class Relay extends EventEmitter<RelayEvents> {
    * in flight returns is kept. What is still pending stays in the outbox for the next start.
    */
   async stop(drainMs: number): Promise<{ drained: boolean; depth: number }> {
-    if (this.#stopping) return { drained: this.#o.outbox.depth() === 0, depth: this.#o.outbox.depth() };
+    if (this.#stopping) return { drained: this.#depth() === 0, depth: this.#depth() };
     this.#stopping = true;
     const drained = await this.#drain(drainMs);
     await Promise.all([...this.#workers.values()].map((w) => w.stop()));
@@ -216,13 +219,13 @@ export class Relay extends EventEmitter<RelayEvents> {
     await Promise.all([...used].map((n) => n.stop().catch((err: unknown) => this.#log.error({ err, network: n.id }, "network stop failed"))));
     this.#o.room.off("message", this.#onMessage);
     this.#o.room.off("room", this.#onRoom);
-    const depth = this.#o.outbox.depth();
+    const depth = this.#depth();
     this.#log.info({ drained, depth }, depth ? "relay stopped; pending messages stay in the outbox" : "relay stopped");
     return { drained, depth };
   }
 
   async #drain(ms: number): Promise<boolean> {
-    if (this.#o.outbox.depth() === 0) return true;
+    if (this.#depth() === 0) return true;
     const ac = new AbortController();
     let resolveEmpty!: () => void;
     const empty = new Promise<void>((r) => (resolveEmpty = r));
@@ -244,7 +247,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       rooms[room] = d.detail ? { state: d.state, reason: d.detail } : { state: d.state };
     }
     const ok = Object.values(networks).every((n) => n.ok) && [...this.#rooms.values()].every((t) => t.ready());
-    return { ok, networks, rooms, outbox: { depth: this.#o.outbox.depth() } };
+    return { ok, networks, rooms, outbox: { depth: this.#depth() } };
   }
 
   /** The sink a network delivers inbound messages to: resolves once they are committed. */
@@ -355,16 +358,28 @@ export class Relay extends EventEmitter<RelayEvents> {
     if (changed && (outcome === "fatal" || outcome === "unknown")) this.#o.metrics?.failed(item.bridge, item.target);
     this.#report();
     this.emit("settled", item, outcome);
-    if (this.#drainWaiters.size > 0 && this.#o.outbox.depth() === 0) for (const w of this.#drainWaiters) w();
+    if (this.#drainWaiters.size > 0 && this.#depth() === 0) for (const w of this.#drainWaiters) w();
   }
 
   #report(): void {
     const m = this.#o.metrics;
     if (!m) return;
-    const { outbox } = this.#o;
-    m.setOutboxDepth(outbox.depth());
-    const counts = new Map(outbox.queued().map((q) => [`${q.bridge}\n${q.target}`, q.n]));
+    const queued = this.#o.outbox.queued();
+    m.setOutboxDepth(this.#depth(queued));
+    const counts = new Map(queued.map((q) => [`${q.bridge}\n${q.target}`, q.n]));
     for (const r of this.#routes) for (const e of r.endpoints) m.setQueued(r.name, e.target.key, counts.get(`${r.name}\n${e.target.key}`) ?? 0);
+  }
+
+  /**
+   * Pending items of the targets this relay sends to. Items of a target no bridge names any more
+   * (the config changed between runs) stay in the outbox for a config that names it again, but
+   * no worker sends them: counting them would make health and metrics report a queue forever and
+   * every stop wait out its whole drain.
+   */
+  #depth(queued = this.#o.outbox.queued()): number {
+    let n = 0;
+    for (const q of queued) if (this.#workers.has(q.target)) n += q.n;
+    return n;
   }
 
   /** For tests and logs: the targets by key. */

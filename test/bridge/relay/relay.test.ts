@@ -345,3 +345,19 @@ test("a send left unconfirmed while the room stays joined is checked by a rejoin
   assert.equal(h.outbox.byOriginId(h.muc.log.get(ROOM)![0]!.originId!)?.state, "delivered");
   assert.equal(h.outbox.next(`xmpp:${ROOM}`), undefined);
 });
+
+test("items of a target no bridge sends to any more are kept, but neither counted in depth nor waited for", async (t) => {
+  const muc = new MemoryMuc();
+  const first = await startHarness(t, { muc });
+  first.tg.setOnline(false);
+  first.muc.post(ROOM, "carol", "for tg");
+  await first.qq.waitForSent(1);
+  await stopHarness(first);
+
+  // The operator removed tg from the bridge between the runs.
+  const second = await startHarness(t, { muc, dir: first.dir, relay: { bridges: [{ xmpp: ROOM, format: "", links: [{ network: "qq", group: "Dev" }] }] } });
+  assert.equal(second.relay.health().outbox.depth, 0);
+  assert.equal(second.metrics.depth, 0);
+  assert.deepEqual(await second.relay.stop(60_000), { drained: true, depth: 0 });
+  assert.equal(second.outbox.next("net:tg:G1")?.text, "<carol> for tg", "kept for a config that names the target again");
+});
