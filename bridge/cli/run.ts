@@ -12,6 +12,7 @@ import { BridgeMetrics } from "../observe/metrics.ts";
 import { startObserveServer, type ObserveServer } from "../observe/server.ts";
 import { Relay } from "../relay/relay.ts";
 import { Outbox } from "../store/outbox.ts";
+import { schedulePrune, type PruneSchedule } from "../store/prune-schedule.ts";
 import { MucClient, type XmppOptions } from "../xmpp/index.ts";
 
 export interface RunOptions {
@@ -26,6 +27,7 @@ export interface RunOptions {
 
 /** Delivered items and dedupe keys are kept this long (for late reflections and redeliveries). */
 const KEEP_DELIVERED_MS = 7 * 24 * 3600 * 1000;
+const PRUNE_EVERY_MS = 3600 * 1000;
 
 export const OUTBOX_FILE = "outbox.sqlite";
 
@@ -88,10 +90,16 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
   let muc: MucClient | undefined;
   let relay: Relay | undefined;
   let observe: ObserveServer | undefined;
+  let pruning: PruneSchedule | undefined;
   let code = 0;
   try {
     outbox = new Outbox(join(config.state_dir, OUTBOX_FILE));
     outbox.prune(Date.now() - KEEP_DELIVERED_MS);
+    pruning = schedulePrune(outbox, {
+      keepMs: KEEP_DELIVERED_MS,
+      everyMs: PRUNE_EVERY_MS,
+      onError: (err) => log.warn({ err }, "pruning the outbox failed; retried at the next round"),
+    });
     const dead = outbox.inState("failed").length + outbox.inState("unknown").length;
     if (dead > 0) log.warn({ count: dead, file: outbox.path }, "the outbox holds messages that were not delivered (state failed or unknown)");
     if (outbox.depth() > 0) log.info({ pending: outbox.depth() }, "resuming the outbox");
@@ -140,6 +148,7 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
     await relay?.stop(0).catch(() => undefined);
     return 2;
   } finally {
+    pruning?.stop();
     await observe?.close().catch((err: unknown) => log.error({ err }, "closing the metrics server failed"));
     await muc?.stop().catch((err: unknown) => log.error({ err }, "stopping the XMPP client failed"));
     outbox?.close();
