@@ -140,7 +140,7 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
       code = 2;
     }
     const drainMs = config.relay?.drain_timeout ?? 10_000;
-    log.info({ drainMs, pending: outbox.depth() }, "stopping: draining the outbox");
+    log.info({ drainMs, pending: relay.health().outbox.depth }, "stopping: draining the outbox");
     await relay.stop(drainMs);
     return code;
   } catch (err) {
