@@ -10,8 +10,16 @@ export interface InboundMessage {
   senderName: string;
   text: string;
   attachments?: string[]; // URLs
+  /** Not read yet: the rich-messages issue maps replies (see DESIGN.md). */
   replyTo?: string;
   time: Date;
+  /**
+   * Sent by the bridge's own account: an echo of one of our sends (OneBot 11 `message_sent` or a
+   * self message, OneBot 12 / QQ bot own message events). Never relayed; the relay uses it as
+   * evidence that the target's unconfirmed send was delivered. Hand it to the sink as durably as
+   * any inbound message (before the poll re-arms or the event is acknowledged).
+   */
+  own?: boolean;
 }
 
 /**
@@ -34,8 +42,11 @@ export interface SendResult {
 }
 
 /**
- * Thrown by send(). `retry`: nothing was delivered, try again later. `unknown`: it may have been
- * delivered (the relay decides; never blindly resent). `fatal`: never deliverable (bad group).
+ * Thrown by send(). `retry`: certainly not delivered (the request never left, or the server said
+ * it did nothing), try again later. `unknown`: it may have been delivered (the request left and
+ * the answer was lost, cut or unreadable, or the server's code means "maybe"); the relay settles
+ * it by evidence (own echo, history) or resends it at least once. `fatal`: never deliverable
+ * (a bad group, a message the server refuses as such): a visible dead letter.
  */
 export class SendError extends Error {
   readonly kind: "retry" | "unknown" | "fatal";
@@ -61,6 +72,18 @@ export interface NetworkAdapter {
   stop(): Promise<void>;
   /** Sends text to a configured group; resolves with the network's message id once the server accepted it. */
   send(group: string, text: string): Promise<SendResult>;
+  /**
+   * How this network can prove what an unconfirmed send did. `echo`: our own sends come back to
+   * the sink with `own: true` (when the echo is switched on at the server). `history`: findSent()
+   * can look a send up. With neither, an unconfirmed send is resent (at least once, counted).
+   */
+  readonly evidence: { echo: boolean; history: boolean };
+  /**
+   * With evidence.history: looks in the group's recent history for a message of our account with
+   * exactly this text, sent at or after `since`. Resolves with its id, or null when it is not
+   * there (so a resend is right); throws when it cannot tell now (the relay asks again later).
+   */
+  findSent?(group: string, text: string, since: Date): Promise<SendResult | null>;
   /** The groups the account can see (for `check` and logs). */
   groups(): Promise<string[]>;
   status(): NetworkStatus;

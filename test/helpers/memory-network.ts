@@ -24,6 +24,7 @@ export class MemoryNetwork implements NetworkAdapter {
   readonly id: string;
   readonly type = "memory";
   readonly maxMessageLength: number;
+  evidence = { echo: false, history: false };
   readonly sent: SentMessage[] = [];
   /** Every call to send(), including failed ones. */
   readonly attempts: { group: string; text: string }[] = [];

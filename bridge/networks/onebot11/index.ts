@@ -127,6 +127,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
     id: opts.id,
     type: "onebot11",
     maxMessageLength: ONEBOT11_MAX_MESSAGE_LENGTH,
+    evidence: { echo: false, history: false },
 
     async start(sink: MessageSink) {
       if (running) throw new Error("onebot11 already started");

@@ -197,6 +197,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     id: opts.id,
     type: "onebot12",
     maxMessageLength: ONEBOT12_MAX_MESSAGE_LENGTH,
+    evidence: { echo: false, history: false },
 
     async start(sink) {
       if (running) throw new Error("onebot12 already started");

@@ -207,6 +207,7 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
     id: opts.id,
     type: "telegram",
     maxMessageLength: TELEGRAM_MAX_MESSAGE_LENGTH,
+    evidence: { echo: false, history: false },
 
     async start(sink) {
       if (running) throw new Error("telegram already started");

@@ -261,6 +261,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
     id: opts.id,
     type: "webqq",
     maxMessageLength: WEBQQ_MAX_MESSAGE_LENGTH,
+    evidence: { echo: false, history: false },
 
     async start(sink) {
       if (running) throw new Error("webqq already started");

@@ -19,6 +19,7 @@ class HttpNetwork implements NetworkAdapter {
   readonly id = "qq";
   readonly type = "http-test";
   readonly maxMessageLength = 4000;
+  readonly evidence = { echo: false, history: false };
   #status: NetworkStatus = { ok: false, state: "starting" };
   async start(_sink: MessageSink): Promise<void> {
     this.#status = mode === "resume" ? { ok: true, state: "online" } : { ok: false, state: "login-required" };
