@@ -37,7 +37,11 @@ export interface NetworkStatus {
 }
 
 export interface SendResult {
-  /** The network's id of the sent message ("" when the network gives none). */
+  /**
+   * The network's id of the sent message, in the same form as the InboundMessage.id the network
+   * gives that message when it comes back as an own echo (so the relay can recognise the echo of
+   * a send it already confirmed); "" when the network gives none.
+   */
   id: string;
 }
 

@@ -16,6 +16,12 @@ export interface NetworkContext {
   groups: string[];
   /** Observes the network's HTTP answers (poll latency metrics). */
   onResponse?: (info: ResponseInfo) => void;
+  /**
+   * Called once per inbound event the network could not turn into a message (wrong shape, bad
+   * field): the event was logged with its id, acknowledged and skipped. Feeds
+   * pollbridge_events_rejected_total{network}.
+   */
+  onEventRejected?: (reason: string) => void;
 }
 
 export function createNetwork(id: string, config: NetworkConfig, ctx: NetworkContext): NetworkAdapter {
