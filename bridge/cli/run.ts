@@ -58,6 +58,7 @@ function xmppOptions(config: Config, opts: RunOptions): XmppOptions & { logger: 
     service: x.service,
     nick: x.nick,
     verifyTls: x.verify_tls,
+    tls: x.tls,
     saslMechanism: x.sasl_mechanism,
     maxBodyLength: x.max_message_length,
     selfPingInterval: x.self_ping_interval,

@@ -1,26 +1,41 @@
 // ${VAR} substitution from the environment, applied to each string scalar AFTER YAML parsing, so
 // that a value holding YAML-special characters (": ", "#", quotes) cannot change the document.
 //   ${VAR}           the variable's value; a problem when it is not set
-//   ${VAR:-default}  the default when the variable is unset or empty
+//   ${VAR:-default}  the default when the variable is unset or empty; the default may itself
+//                    hold references: ${A:-${B:-x}}
 //   $${              a literal "${"
+// Messages never quote the text of a value: inside a secret, a "${...}" may be part of a literal
+// password, so there the variable's name is given only when the whole value is one reference.
 
 import { type ConfigProblem, type PathSegment, formatPath } from "./problems.ts";
+import { isSecretKey } from "./secrets.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** How deep defaults may nest; deeper is a problem (it cannot be a real need). */
+const MAX_DEPTH = 8;
 
 export interface InterpolateResult {
   value: unknown;
   problems: ConfigProblem[];
 }
 
-/** Substitutes in one string; `path` is only used for the problems. */
-export function interpolateString(raw: string, env: Env, path: readonly PathSegment[]): { value: string; problems: ConfigProblem[] } {
-  const problems: ConfigProblem[] = [];
+interface Scan {
+  out: string;
+  /** Index of the "}" that closed a default, or raw.length. */
+  end: number;
+  problems: string[];
+  /** A "${" or a default was never closed. */
+  unterminated: boolean;
+}
+
+/** Expands raw from i; inside a default (depth > 0) stops at its closing "}". */
+function scan(raw: string, i: number, env: Env, depth: number, names: boolean): Scan {
+  const problems: string[] = [];
   let out = "";
-  let i = 0;
   while (i < raw.length) {
+    if (depth > 0 && raw[i] === "}") return { out, end: i, problems, unterminated: false };
     if (raw.startsWith("$${", i)) {
       out += "${";
       i += 3;
@@ -31,25 +46,49 @@ export function interpolateString(raw: string, env: Env, path: readonly PathSegm
       i += 1;
       continue;
     }
-    const end = raw.indexOf("}", i + 2);
-    if (end < 0) {
-      problems.push({ path: formatPath(path), message: 'unterminated "${" (write "$${" for a literal "${")' });
-      return { value: out, problems };
+    let j = i + 2;
+    while (j < raw.length && raw[j] !== "}" && !raw.startsWith(":-", j)) j++;
+    if (j >= raw.length) return { out, end: raw.length, problems, unterminated: true };
+    const name = raw.slice(i + 2, j);
+    let fallback: Scan | undefined;
+    let next = j + 1;
+    if (raw.startsWith(":-", j)) {
+      if (depth + 1 > MAX_DEPTH) {
+        problems.push(`defaults nest deeper than ${MAX_DEPTH} levels`);
+        return { out, end: raw.length, problems, unterminated: false };
+      }
+      fallback = scan(raw, j + 2, env, depth + 1, names);
+      if (fallback.unterminated) return { out, end: raw.length, problems: [...problems, ...fallback.problems], unterminated: true };
+      next = fallback.end + 1;
     }
-    const body = raw.slice(i + 2, end);
-    const sep = body.indexOf(":-");
-    const name = sep < 0 ? body : body.slice(0, sep);
     if (!NAME.test(name)) {
-      problems.push({ path: formatPath(path), message: `invalid variable reference "\${${name}}" (names are letters, digits and _)` });
+      problems.push('invalid variable reference: names are letters, digits and _ (write "$${" for a literal "${")');
     } else {
       const val = env[name];
-      if (sep >= 0) out += val === undefined || val === "" ? body.slice(sep + 2) : val;
-      else if (val === undefined) problems.push({ path: formatPath(path), message: `environment variable ${name} is not set` });
+      if (fallback) {
+        // A default's own problems count only when the default is used.
+        if (val === undefined || val === "") {
+          out += fallback.out;
+          problems.push(...fallback.problems);
+        } else out += val;
+      } else if (val === undefined) problems.push(names ? `environment variable ${name} is not set` : 'a "${...}" reference in this secret names an environment variable that is not set (write "$${" for a literal "${")');
       else out += val;
     }
-    i = end + 1;
+    i = next;
   }
-  return { value: out, problems };
+  return { out, end: raw.length, problems, unterminated: depth > 0 };
+}
+
+/**
+ * Substitutes in one string; `path` is only used for the problems. `secret`: the value is a
+ * secret, so a variable's name is only said when the whole value is one plain reference.
+ */
+export function interpolateString(raw: string, env: Env, path: readonly PathSegment[], secret = false): { value: string; problems: ConfigProblem[] } {
+  const names = !secret || /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(raw);
+  const r = scan(raw, 0, env, 0, names);
+  const messages = [...r.problems];
+  if (r.unterminated) messages.push('unterminated "${" (write "$${" for a literal "${")');
+  return { value: r.out, problems: [...new Set(messages)].map((message) => ({ path: formatPath(path), message })) };
 }
 
 /** Walks a parsed YAML value and substitutes in every string scalar (keys are left alone). */
@@ -58,14 +97,16 @@ export function interpolate(value: unknown, env: Env, path: PathSegment[] = []):
   const walk = (v: unknown, at: PathSegment[]): unknown => {
     if (typeof v === "string") {
       if (!v.includes("${")) return v;
-      const r = interpolateString(v, env, at);
+      const key = at.at(-1);
+      const r = interpolateString(v, env, at, typeof key === "string" && isSecretKey(key));
       problems.push(...r.problems);
       return r.value;
     }
     if (Array.isArray(v)) return v.map((item, idx) => walk(item, [...at, idx]));
     if (v !== null && typeof v === "object") {
       const out: Record<string, unknown> = {};
-      for (const [k, item] of Object.entries(v)) out[k] = walk(item, [...at, k]);
+      // defineProperty: a key "__proto__" stays an own key (and an unknown-key problem), never the prototype.
+      for (const [k, item] of Object.entries(v)) Object.defineProperty(out, k, { value: walk(item, [...at, k]), enumerable: true, writable: true, configurable: true });
       return out;
     }
     return v;

@@ -1,16 +1,18 @@
 // Reads pollbridge.yaml: YAML → ${VAR} substitution → schema → normalized Config.
 // Every problem is collected (not just the first) so one `check` run shows them all.
 
-import { readFile, stat } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
-import { parseDocument, type YAMLError } from "yaml";
 import type { Config, NetworkConfig } from "./types.ts";
 import { type ConfigProblem, ConfigError } from "./problems.ts";
 import { type Env, interpolate } from "./interpolate.ts";
 import { fileSchema, type FileConfig } from "./schema.ts";
 import { issueMessage, issuesToProblems } from "./zod-issues.ts";
 import { checkBridgeLinks } from "./bridges.ts";
-import { inlineSecretWarnings } from "./secrets.ts";
+import { inlineSecretWarnings, isSecretKey } from "./secrets.ts";
+import { decodeUtf8, MAX_CONFIG_BYTES, parseYaml, tooLargeProblem } from "./yaml-source.ts";
+import { xmppTlsProblems, xmppTlsWarnings } from "./xmpp-tls.ts";
+import { formatPath, type PathSegment } from "./problems.ts";
 
 export const DEFAULT_FORMAT = "<{nick}> {text}";
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
@@ -32,21 +34,20 @@ export interface ParseResult {
 
 /** Parses and validates config text; never throws for bad input. */
 export function parseConfig(text: string, opts: ParseOptions): ParseResult {
+  const yaml = parseYaml(text);
+  if ("problems" in yaml) return { problems: yaml.problems, warnings: [] };
+  return parseData(yaml.data, opts);
+}
+
+/** Validates an already parsed document (what YAML gave); never throws for bad input. */
+export function parseData(raw: unknown, opts: ParseOptions): ParseResult {
   const path = resolve(opts.path);
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) return { problems: [yamlProblem(doc.errors[0]!, text)], warnings: [] };
-  let raw: unknown;
-  try {
-    raw = doc.toJS({ maxAliasCount: 100 });
-  } catch (err) {
-    return { problems: [{ path: "", message: `YAML: ${(err as Error).message.split("\n")[0]}` }], warnings: [] };
-  }
   if (raw === null || raw === undefined) return { problems: [{ path: "", message: "the file is empty (see pollbridge.example.yaml)" }], warnings: [] };
   if (typeof raw !== "object" || Array.isArray(raw)) return { problems: [{ path: "", message: "the file must be a mapping of keys (state_dir, xmpp, networks, bridges, ...)" }], warnings: [] };
 
   const warnings = inlineSecretWarnings(raw, opts.fileMode, basename(path));
   const sub = interpolate(raw, opts.env);
-  const problems = [...sub.problems];
+  const problems = [...sub.problems, ...nulProblems(sub.value)];
   const data = sub.value as Record<string, unknown>;
 
   const links = checkBridgeLinks(data.bridges, data.networks);
@@ -60,20 +61,59 @@ export function parseConfig(text: string, opts: ParseOptions): ParseResult {
     for (const p of issuesToProblems(parsed.error.issues)) if (!seen.has(p.path)) problems.push(p);
   }
   if (problems.length > 0 || !parsed.success) return { problems: sortProblems(problems), warnings };
-  return { config: normalize(parsed.data, links.links, path), problems: [], warnings };
+  const config = normalize(parsed.data, links.links, path);
+  const tls = xmppTlsProblems(config.xmpp);
+  if (tls.length > 0) return { problems: tls, warnings };
+  return { config, problems: [], warnings: [...warnings, ...xmppTlsWarnings(config.xmpp)] };
+}
+
+/** A NUL (e.g. from "\0" or the environment) in a value: no protocol or file name can carry it. */
+function nulProblems(value: unknown): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const walk = (v: unknown, at: PathSegment[]): void => {
+    if (typeof v === "string") {
+      if (v.includes("\0")) {
+        const key = at.at(-1);
+        out.push({ path: formatPath(at), message: typeof key === "string" && isSecretKey(key) ? "holds a NUL character" : "holds a NUL character (\\0)" });
+      }
+    } else if (Array.isArray(v)) v.forEach((item, i) => walk(item, [...at, i]));
+    else if (v !== null && typeof v === "object") for (const [k, item] of Object.entries(v)) walk(item, [...at, k]);
+  };
+  walk(value, []);
+  return out;
 }
 
 /** Reads and validates a file; throws ConfigError listing every problem. */
 export async function loadConfig(file: string, env: Env = process.env): Promise<{ config: Config; warnings: ConfigProblem[] }> {
   const path = resolve(file);
-  let text: string;
+  let bytes: Buffer;
   let mode: number;
   try {
-    [text, mode] = await Promise.all([readFile(path, "utf8"), stat(path).then((s) => s.mode)]);
+    // Size first, from the open file: a giant (or endless, /dev/zero) file is never read whole.
+    const fh = await open(path, "r");
+    try {
+      const st = await fh.stat();
+      if (st.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+      if (st.size > MAX_CONFIG_BYTES) throw new ConfigError(path, [tooLargeProblem(st.size)]);
+      mode = st.mode;
+      const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+      let n = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+        if (bytesRead === 0 || (n += bytesRead) >= buf.length) break;
+      }
+      if (n > MAX_CONFIG_BYTES) throw new ConfigError(path, [{ path: "", message: `the file is larger than ${MAX_CONFIG_BYTES} bytes (1 MiB), the most a config may be` }]);
+      bytes = buf.subarray(0, n);
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(path, [{ path: "", message: readErrorMessage(path, err) }]);
   }
-  const result = parseConfig(text, { path, env, fileMode: mode });
+  const decoded = decodeUtf8(bytes);
+  if ("problem" in decoded) throw new ConfigError(path, [decoded.problem]);
+  const result = parseConfig(decoded.text, { path, env, fileMode: mode });
   if (!result.config) throw new ConfigError(path, result.problems);
   return { config: result.config, warnings: result.warnings };
 }
@@ -84,18 +124,6 @@ function readErrorMessage(path: string, err: unknown): string {
   if (code === "EACCES") return `cannot read ${path}: permission denied`;
   if (code === "EISDIR") return `cannot read ${path}: it is a directory`;
   return `cannot read ${path}: ${(err as Error).message}`;
-}
-
-/**
- * The first YAML error only (the rest cascade from it), worded without quoting the source: yaml's
- * messages quote tokens and lines, and those may be a secret.
- */
-function yamlProblem(err: YAMLError, text: string): ConfigProblem {
-  const pos = err.linePos?.[0];
-  const first = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").replace(/:\s*".*$/, "");
-  const line = pos ? (text.split("\n")[pos.line - 1] ?? "") : "";
-  const hint = /\{[^}]*\$\{/.test(line) ? ' (inside { } a ${VAR} must be quoted: "${VAR}")' : "";
-  return { path: pos ? `line ${pos.line}, column ${pos.col}` : "", message: `YAML: ${first}${hint}` };
 }
 
 function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
@@ -120,6 +148,7 @@ function normalize(file: FileConfig, links: Config["bridges"][number]["links"][]
       service: x.service,
       nick: x.nick,
       verify_tls: x.verify_tls,
+      tls: x.tls,
       sasl_mechanism: x.sasl_mechanism,
       max_message_length: x.max_message_length,
       self_ping_interval: x.self_ping_interval,

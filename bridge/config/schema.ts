@@ -95,6 +95,7 @@ export const fileSchema = z.strictObject({
     service: urlWith(["xmpp:", "xmpps:", "ws:", "wss:"]).optional(),
     nick: nonEmpty.default("pollbridge"),
     verify_tls: bool.default(true),
+    tls: z.enum(["required", "opportunistic", "off"]).default("required"),
     sasl_mechanism: nonEmpty.optional(),
     max_message_length: posInt.optional(),
     self_ping_interval: nonNegInt.optional(),

@@ -65,6 +65,8 @@ export interface Config {
     service?: string;
     nick: string;
     verify_tls: boolean;
+    /** required (the default when absent; loopback services excepted), opportunistic, or off. */
+    tls?: "required" | "opportunistic" | "off";
     sasl_mechanism?: string;
     max_message_length?: number;
     self_ping_interval?: number;

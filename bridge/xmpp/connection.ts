@@ -2,10 +2,14 @@
 // certificate checks unless explicitly allowed off, stream management, and our own reconnect with
 // exponential backoff and full jitter (xmpp.js retries every second forever and gives up silently
 // after an auth failure). An auth failure is fatal: no retry, a clear error instead.
+// TLS is required (xmpp.tls) unless the service is on loopback: a server that offers no STARTTLS
+// is refused before any SASL byte is sent, and PLAIN never crosses an unencrypted stream that
+// leaves the machine, whatever sasl_mechanism says.
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import { fullJitter, type BackoffBounds } from "./backoff.ts";
 import type { XmppOptions } from "./types.ts";
+import { isLoopbackHost, serviceHost } from "../config/loopback.ts";
 import { allowSelfSignedUpgrade, watchStreamManagement, xmppClient, type Authenticate, type XmlElement, type XmppJsClient } from "./xmpp-js.ts";
 
 export interface ConnectionEvents {
@@ -21,7 +25,8 @@ export interface ConnectionEvents {
 
 /**
  * Logging in cannot succeed without a configuration change: the server refused our credentials
- * (`kind: "auth"`) or its TLS certificate did not verify (`kind: "tls"`). Never retried.
+ * (`kind: "auth"`), or TLS stands in the way (`kind: "tls"`: the certificate did not verify, the
+ * server offers no TLS while it is required, PLAIN refused on an unencrypted stream). Never retried.
  */
 export class XmppAuthError extends Error {
   readonly kind: "auth" | "tls";
@@ -33,6 +38,8 @@ export class XmppAuthError extends Error {
 }
 
 const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
+const NS_STREAMS = "http://etherx.jabber.org/streams";
+const NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls";
 
 export function parseBareJid(jid: string): { local: string; domain: string; resource?: string } {
   const match = /^([^@/\s]+)@([^@/\s]+)(?:\/(.+))?$/.exec(jid);
@@ -66,10 +73,25 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     const service = opts.service ?? `xmpp://${domain}:5222`;
     const password = opts.password;
     const forced = opts.saslMechanism;
+    const tlsMode = opts.tls ?? "required";
+    const host = serviceHost(service);
+    // Loopback never leaves this machine: it may run without TLS (a local Prosody, the tests).
+    const loopback = isLoopbackHost(host);
 
-    const credentials = async (authenticate: Authenticate, mechanisms: string[], _fast: unknown, entity: XmppJsClient & { isSecure(): boolean }) => {
-      const mechanism = chooseMechanism(mechanisms, forced, entity.isSecure());
-      this.#log.debug({ mechanism }, "authenticating");
+    // Called by xmpp.js when SASL starts, before any <auth> is sent: the last point to refuse.
+    const credentials = async (authenticate: Authenticate, mechanisms: string[], _fast: unknown, entity: XmppJsClient) => {
+      const secure = entity.isSecure();
+      if (!secure && !loopback) {
+        if (tlsMode === "required") {
+          throw new XmppAuthError(
+            `XMPP server ${host} offered no STARTTLS and xmpp.tls is required: not logging in over an unencrypted connection; not retrying (enable TLS on the server, use xmpps://, or set xmpp.tls: opportunistic)`,
+            "tls",
+          );
+        }
+        this.#log.warn({ service }, "logging in over an UNENCRYPTED connection (xmpp.tls is not required): the chat can be read on the network");
+      }
+      const mechanism = chooseMechanism(mechanisms, forced, secure || loopback);
+      this.#log.debug({ mechanism, encrypted: secure }, "authenticating");
       await authenticate({ username: local, password }, mechanism);
     };
     this.#xmpp = xmppClient({ service, domain, ...(resource ? { resource } : {}), credentials: credentials as never });
@@ -87,6 +109,20 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
       if (!p || !svc.startsWith("xmpps:")) return p;
       return { ...p, servername: domain, ...(insecure ? { rejectUnauthorized: false } : {}) };
     };
+
+    if (tlsMode === "off") {
+      // xmpp.js takes STARTTLS whenever offered and has no option against it: hide the offer
+      // from its stream-features handler, which listens after us.
+      xmpp.prependListener("element", (el: XmlElement) => {
+        if (!el.is("features", NS_STREAMS)) return;
+        const starttls = el.getChild("starttls", NS_TLS);
+        if (!starttls) return;
+        if (starttls.getChild("required")) {
+          this.#fail(new XmppAuthError(`XMPP server ${host} requires TLS, but xmpp.tls is off; not retrying (set xmpp.tls: required)`, "tls"));
+        }
+        el.children = el.children.filter((c) => c !== starttls);
+      });
+    }
 
     const smSettled = watchStreamManagement(xmpp);
     xmpp.on("online", async () => {
@@ -180,12 +216,13 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     this.#lastError = err;
     if (this.#fatal || this.#stopping) return;
     // Both are as final on a reconnect as at start: retrying cannot fix them, only a config change.
+    if (err instanceof XmppAuthError && err.kind === "tls") return this.#fail(err);
     if (err.name === "SASLError" || (err instanceof XmppAuthError && err.kind === "auth")) {
       const why = `XMPP authentication failed for ${this.bareJid}: ${err.condition ?? err.message}; not retrying (fix the password or account)`;
       return this.#fail(new XmppAuthError(why, "auth"));
     }
     if (err.code && CERT_ERROR.test(err.code)) {
-      const why = `XMPP TLS certificate of the server rejected (${err.code}): ${err.message}; not retrying (set verifyTls: false only for a self-signed test server)`;
+      const why = `XMPP TLS certificate of the server rejected (${err.code}): ${err.message}; not retrying (set xmpp.verify_tls: false only for a self-signed test server)`;
       return this.#fail(new XmppAuthError(why, "tls"));
     }
     this.#log.warn({ err: { message: err.message, code: err.code } }, "connection error");
@@ -204,9 +241,15 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
   }
 }
 
-/** SCRAM when offered; PLAIN only over TLS or when explicitly forced (tests). */
+/**
+ * SCRAM when offered; PLAIN only over a private stream (TLS, or loopback), also when forced by
+ * xmpp.sasl_mechanism: PLAIN sends the password itself, readable by anyone on the path.
+ */
 export function chooseMechanism(offered: string[], forced: string | undefined, secure: boolean): string {
   if (forced) {
+    if (forced.toUpperCase() === "PLAIN" && !secure) {
+      throw new XmppAuthError("xmpp.sasl_mechanism PLAIN refused: it would send the password in clear over an unencrypted connection; not retrying (use TLS, or SCRAM)", "tls");
+    }
     if (!offered.includes(forced)) throw new XmppAuthError(`SASL mechanism ${forced} is not offered (server offers ${offered.join(", ")})`);
     return forced;
   }

@@ -8,6 +8,11 @@ export interface XmppOptions {
   nick: string;
   /** false only for a self-signed test server; default true. */
   verifyTls?: boolean;
+  /**
+   * required (default): log in only over TLS, except to a loopback service; opportunistic:
+   * STARTTLS when offered, else unencrypted (never PLAIN); off: never TLS (for a local server).
+   */
+  tls?: "required" | "opportunistic" | "off";
   /** Force a SASL mechanism (tests use PLAIN to skip SCRAM's 10k PBKDF2 rounds). */
   saslMechanism?: string;
   /** Reconnect backoff bounds in ms (full jitter); default {min: 1000, max: 60000}. */

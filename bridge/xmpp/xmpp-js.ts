@@ -35,6 +35,7 @@ interface Emitter {
   on(event: string, listener: Listener): unknown;
   off(event: string, listener: Listener): unknown;
   once(event: string, listener: Listener): unknown;
+  prependListener(event: string, listener: Listener): unknown;
 }
 
 export type Authenticate = (credentials: { username: string; password: string }, mechanism: string) => Promise<void>;
@@ -52,6 +53,7 @@ export interface XmppJsClient extends Emitter {
   jid: { toString(): string; bare(): { toString(): string } } | null;
   options: { service: string; domain: string; lang?: string };
   socket: object | null;
+  isSecure(): boolean;
   start(): Promise<unknown>;
   stop(): Promise<unknown>;
   disconnect(): Promise<unknown>;

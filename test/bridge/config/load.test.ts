@@ -40,7 +40,7 @@ test("a good file becomes the normalized Config", () => {
     state_dir: "/etc/pollbridge/state",
     log: { level: "debug" },
     metrics: { listen: "127.0.0.1:9464" },
-    xmpp: { jid: "bridge@example.org", password: "hunter2", service: "xmpp://127.0.0.1:5222", nick: "qq", verify_tls: true },
+    xmpp: { jid: "bridge@example.org", password: "hunter2", service: "xmpp://127.0.0.1:5222", nick: "qq", verify_tls: true, tls: "required" },
     networks: { qq: { type: "webqq", endpoints: { ui: "http://127.0.0.1:1/" }, send_interval: 800 }, tg: { type: "telegram", token: "123:abc" } },
     bridges: [
       { xmpp: "dev@conference.example.org", format: "[{nick}] {text}", links: [{ network: "qq", group: "Dev Group" }, { network: "tg", group: "-1001234567890" }] },
