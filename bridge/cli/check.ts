@@ -1,12 +1,15 @@
 // `pollbridge check`: the config file and the environment it needs, every problem at once.
 
 import { access, stat, constants } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import type { Config } from "../config/types.ts";
 import type { Env } from "../config/interpolate.ts";
 import { type ConfigProblem, ConfigError, formatProblem } from "../config/problems.ts";
 import { loadConfig } from "../config/load.ts";
 import { sessionPath } from "../networks/webqq/session.ts";
+import { stateModeWarnings } from "../config/private-state.ts";
+import { Outbox } from "../store/outbox.ts";
+import { OUTBOX_FILE } from "./run.ts";
 
 export interface CheckResult {
   config?: Config;
@@ -26,6 +29,11 @@ export async function checkConfig(file: string, env: Env): Promise<CheckResult> 
   const problems: ConfigProblem[] = [];
   const stateProblem = await stateDirProblem(config.state_dir);
   if (stateProblem) problems.push({ path: "state_dir", message: stateProblem });
+  else {
+    const outboxProblem = await outboxFileProblem(join(config.state_dir, OUTBOX_FILE));
+    if (outboxProblem) problems.push({ path: "state_dir", message: outboxProblem });
+  }
+  warnings.push(...(await stateModeWarnings(config.state_dir)));
   for (const [id, net] of Object.entries(config.networks)) {
     if (net.type !== "webqq") continue;
     if (!(await exists(sessionPath(config.state_dir, id)))) {
@@ -55,6 +63,26 @@ async function stateDirProblem(dir: string): Promise<string | undefined> {
       if (parent === at) return `cannot create ${dir}`;
       at = parent;
     }
+  }
+}
+
+/**
+ * An outbox that exists is opened exactly as `run` opens it (a directory, a file that is not a
+ * database, a file this user cannot write: run would exit 2), then closed. A missing one is
+ * created by run in the writable state_dir.
+ */
+async function outboxFileProblem(path: string): Promise<string | undefined> {
+  if (!(await exists(path))) return undefined;
+  try {
+    await access(path, constants.R_OK | constants.W_OK);
+  } catch {
+    return `${path} is not writable by this user`;
+  }
+  try {
+    new Outbox(path).close();
+    return undefined;
+  } catch (err) {
+    return `cannot open the outbox ${path}: ${(err as Error).message}`;
   }
 }
 

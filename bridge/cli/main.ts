@@ -9,6 +9,7 @@ import type { Env } from "../config/interpolate.ts";
 import { ConfigError, type ConfigProblem, formatProblem } from "../config/problems.ts";
 import { loadConfig } from "../config/load.ts";
 import { configSecrets } from "../config/secrets.ts";
+import { createPrivately, createStateDir, stateModeWarnings } from "../config/private-state.ts";
 import { createLogger } from "../log.ts";
 import { EXIT, HELP, UsageError, parseCliArgs } from "./args.ts";
 import { checkConfig, problemLines, summary } from "./check.ts";
@@ -82,10 +83,18 @@ function configLogger(config: Config, io: CliIo, warnings: ConfigProblem[]): Log
   return logger;
 }
 
+/** Everything this process writes is private; state_dir exists (0700); wider modes are warned about. */
+async function privateState(config: Config): Promise<ConfigProblem[]> {
+  createPrivately();
+  const warnings = await stateModeWarnings(config.state_dir);
+  await createStateDir(config.state_dir).catch(() => undefined); // unusable: the command says so
+  return warnings;
+}
+
 async function runCommand(file: string, env: Env, io: CliIo): Promise<number> {
   const loaded = await loadOrReport(file, env, io);
   if (!loaded) return EXIT.config;
-  const logger = configLogger(loaded.config, io, loaded.warnings);
+  const logger = configLogger(loaded.config, io, [...loaded.warnings, ...(await privateState(loaded.config))]);
   const mod = await importOptional<{ run: RunFn }>(RUN_MODULE);
   if (!mod) {
     io.stderr.write("run: not available yet\n");
@@ -129,7 +138,7 @@ async function loginCommand(file: string, network: string, env: Env, io: CliIo):
     io.stderr.write(problem + "\n");
     return EXIT.usage;
   }
-  const logger = configLogger(loaded.config, io, loaded.warnings);
+  const logger = configLogger(loaded.config, io, [...loaded.warnings, ...(await privateState(loaded.config))]);
   try {
     await login(loaded.config, network, { logger, out: io.stdout });
   } catch (err) {

@@ -4,6 +4,7 @@
 import type { BridgeLink } from "./types.ts";
 import { type ConfigProblem, formatPath } from "./problems.ts";
 import { BRIDGE_RESERVED_KEYS } from "./schema.ts";
+import { parseGroup as parseTelegramGroup } from "../networks/telegram/groups.ts";
 
 const RESERVED = new Set<string>(BRIDGE_RESERVED_KEYS);
 /** The relay's template placeholders (bridge/relay/format.ts). */
@@ -20,6 +21,23 @@ function formatWarnings(format: string, path: string): ConfigProblem[] {
   return out;
 }
 
+/** Why a group is not valid for a network type (undefined: fine, or not checked here). */
+function groupProblem(type: unknown, group: string): string | undefined {
+  if (type !== "telegram") return undefined;
+  try {
+    parseTelegramGroup(group);
+    return undefined;
+  } catch {
+    return 'not a Telegram chat: a chat id (e.g. "-1001234567890"), an @username, or "chat_id/thread_id"';
+  }
+}
+
+/** The form two groups of one network are compared in: spaces around never count, nor case in Telegram's @usernames. */
+function groupKey(type: unknown, group: string): string {
+  const g = group.trim();
+  return type === "telegram" ? g.toLowerCase() : g;
+}
+
 export interface LinksResult {
   /** Links per bridge entry (index-aligned with the input list). */
   links: BridgeLink[][];
@@ -31,7 +49,12 @@ export interface LinksResult {
 export function checkBridgeLinks(bridges: unknown, networks: unknown): LinksResult {
   const result: LinksResult = { links: [], problems: [], warnings: [] };
   if (!Array.isArray(bridges)) return result; // the schema reports it
-  const networkIds = networks !== null && typeof networks === "object" && !Array.isArray(networks) ? Object.keys(networks) : [];
+  const networkMap = networks !== null && typeof networks === "object" && !Array.isArray(networks) ? (networks as Record<string, unknown>) : {};
+  const networkIds = Object.keys(networkMap);
+  const typeOf = (id: string): unknown => {
+    const n = networkMap[id];
+    return n !== null && typeof n === "object" ? (n as { type?: unknown }).type : undefined;
+  };
   const known = networkIds.length ? ` (networks: ${networkIds.join(", ")})` : " (no networks are defined)";
   const rooms = new Map<string, number>();
   const groups = new Map<string, number>();
@@ -72,13 +95,20 @@ export function checkBridgeLinks(bridges: unknown, networks: unknown): LinksResu
         result.problems.push({ path, message: "the group must be a non-empty string or a whole number" });
         continue;
       }
-      const groupKey = `${key}\u0000${group}`;
-      const first = groups.get(groupKey);
+      const type = typeOf(key);
+      const invalid = groupProblem(type, group);
+      if (invalid) {
+        result.problems.push({ path, message: invalid });
+        continue;
+      }
+      if (type === "telegram") group = group.trim();
+      const dupKey = `${key}\u0000${groupKey(type, group)}`;
+      const first = groups.get(dupKey);
       if (first !== undefined) {
         result.problems.push({ path, message: `group ${JSON.stringify(group)} of network "${key}" is already in bridges[${first}]` });
         continue;
       }
-      groups.set(groupKey, i);
+      groups.set(dupKey, i);
       links.push({ network: key, group });
     }
     if (!Object.keys(fields).some((k) => !RESERVED.has(k))) {

@@ -58,8 +58,11 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
 export async function startListener(o: ListenerOptions): Promise<Listener> {
   const { host, port } = parseListen(o.listen);
   const inFlight = new Set<Promise<void>>();
+  const timeout = o.requestTimeoutMs ?? 10_000;
   const server: Server = createServer(
-    { requestTimeout: o.requestTimeoutMs ?? 10_000, headersTimeout: Math.min(o.requestTimeoutMs ?? 10_000, 10_000), maxHeaderSize: o.maxHeaderBytes ?? 8192 },
+    // Node checks these timeouts only every connectionsCheckingInterval (default 30 s): check often
+    // enough that a stalled request really ends near its timeout.
+    { requestTimeout: timeout, headersTimeout: Math.min(timeout, 10_000), maxHeaderSize: o.maxHeaderBytes ?? 8192, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeout / 4))) },
     (req, res) => {
       let url: URL;
       try {

@@ -1,11 +1,10 @@
 // The observability endpoint: GET /metrics (Prometheus text) and GET /healthz, which tells the
 // truth: 200 only when every network is logged in and every room joined, else 503 saying what is down.
 
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { BridgeMetrics } from "./metrics.ts";
-import { parseListen } from "../config/listen.ts";
+import { startListener, type Listener, type ListenerLimits } from "../http/listener.ts";
 
 export interface HealthReport {
   ok: boolean;
@@ -32,22 +31,20 @@ function send(res: ServerResponse, status: number, type: string, body: string, h
 
 export async function startObserveServer(
   listen: string,
-  deps: { metrics: BridgeMetrics; health: () => HealthReport; logger: Logger },
+  deps: { metrics: BridgeMetrics; health: () => HealthReport; logger: Logger; limits?: ListenerLimits },
 ): Promise<ObserveServer> {
-  const { host, port } = parseListen(listen);
   const log = deps.logger.child({ component: "observe" });
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? "/", "http://x").pathname;
+  const handle = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const head = req.method === "HEAD";
     if (req.method !== "GET" && !head) {
       res.setHeader("allow", "GET, HEAD");
       return send(res, 405, "text/plain; charset=utf-8", "method not allowed\n", false);
     }
-    if (path === "/metrics") {
+    if (url.pathname === "/metrics") {
       return send(res, 200, deps.metrics.registry.contentType, await deps.metrics.registry.metrics(), head);
     }
-    if (path === "/healthz") {
+    if (url.pathname === "/healthz") {
       const report = deps.health();
       const ok = report.ok && healthOk(report);
       return send(res, ok ? 200 : 503, "application/json", JSON.stringify({ ...report, ok }) + "\n", head);
@@ -55,34 +52,15 @@ export async function startObserveServer(
     send(res, 404, "text/plain; charset=utf-8", "not found: try /metrics or /healthz\n", head);
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      log.error({ err, path: req.url }, "observe request failed");
-      if (!res.headersSent) send(res, 500, "text/plain; charset=utf-8", "internal error\n", false);
-      else res.destroy();
-    });
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) =>
-      reject(new Error(`metrics.listen ${listen}: ${err.code === "EADDRINUSE" ? "address already in use" : err.code === "EADDRNOTAVAIL" ? "no such local address" : err.message}`, { cause: err })),
-    );
-    server.listen(port, host, () => {
-      server.removeAllListeners("error");
-      server.on("error", (err) => log.error({ err }, "observe server error"));
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const url = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
-  log.info({ url }, "metrics and health endpoint listening");
-
-  return {
-    url,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  let listener: Listener;
+  try {
+    // The shared bounded listener: connection cap, request timeout, 400 for what cannot be parsed.
+    listener = await startListener({ listen, name: "metrics", log, handle, ...deps.limits });
+  } catch (err) {
+    const m = (err as Error).message;
+    const why = /EADDRINUSE/.test(m) ? "address already in use" : /EADDRNOTAVAIL/.test(m) ? "no such local address" : m;
+    throw new Error(`metrics.listen ${listen}: ${why}`, { cause: err });
+  }
+  log.info({ url: listener.url }, "metrics and health endpoint listening");
+  return { url: listener.url, close: () => listener.close() };
 }

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
+import { connect, type Socket } from "node:net";
+import type { Logger } from "pino";
 import { BridgeMetrics } from "../../../bridge/observe/metrics.ts";
 import { startObserveServer, type HealthReport } from "../../../bridge/observe/server.ts";
 import { createLogger } from "../../../bridge/log.ts";
@@ -99,4 +101,68 @@ test("close() ends open keep-alive connections", async () => {
   await res.text();
   await server.close(); // resolves although the fetch pool still holds a keep-alive socket
   await assert.rejects(fetch(`${server.url}/healthz`));
+});
+
+/** Sends raw bytes on a fresh socket; resolves with everything the server wrote before it closed. */
+function rawRequest(url: string, bytes: string | Buffer): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let got = "";
+    socket.on("data", (d: Buffer) => (got += d.toString("latin1")));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(got));
+    socket.write(bytes);
+  });
+}
+
+function captured(): { logger: Logger; text: () => string } {
+  let out = "";
+  const logger = createLogger({ level: "debug", format: "json", destination: new Writable({ write: (c, _e, cb) => ((out += c.toString()), cb()) }) });
+  return { logger, text: () => out };
+}
+
+test("a request target that is not a URL (GET http://[) gets 400, a debug line at most, no stack; the server keeps serving", async (t) => {
+  const log = captured();
+  const server = await startObserveServer("127.0.0.1:0", { metrics: new BridgeMetrics(), health: healthy, logger: log.logger });
+  t.after(() => server.close());
+  for (const bytes of ["GET http://[ HTTP/1.1\r\nHost: x\r\n\r\n", "GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", Buffer.from([0, 1, 2, 0x0d, 0x0a, 0x0d, 0x0a])]) {
+    const answer = await rawRequest(server.url, bytes);
+    assert.match(answer, /^HTTP\/1\.1 400 /, JSON.stringify(bytes.toString()));
+  }
+  const lines = log.text().trim().split("\n").map((l) => JSON.parse(l) as { level: number; msg: string });
+  assert.ok(lines.every((l) => l.level <= 20 || l.msg === "metrics and health endpoint listening"), log.text());
+  assert.doesNotMatch(log.text(), /\bat .*\(.*:\d+:\d+\)|"stack"/);
+  assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+});
+
+test("connections are capped and a request that does not finish in time is answered 408 and closed", async (t) => {
+  const server = await startObserveServer("127.0.0.1:0", { metrics: new BridgeMetrics(), health: healthy, logger, limits: { maxConnections: 2, requestTimeoutMs: 500 } });
+  t.after(() => server.close());
+  const { hostname, port } = new URL(server.url);
+  const open = (): Promise<Socket> =>
+    new Promise((resolve, reject) => {
+      const s = connect(Number(port), hostname, () => resolve(s));
+      s.on("error", reject);
+    });
+  // Two slow requests hold both connections (headers never finished).
+  const slow = [await open(), await open()];
+  for (const s of slow) s.write("GET /metrics HTTP/1.1\r\nHost: x\r\n");
+  const answers = slow.map((s) => new Promise<string>((resolve) => {
+    let got = "";
+    s.on("data", (d: Buffer) => (got += d.toString()));
+    s.on("close", () => resolve(got));
+  }));
+  // A third is dropped at once, without an answer.
+  const third = await open();
+  const thirdGot = await new Promise<string>((resolve) => {
+    let got = "";
+    third.on("data", (d: Buffer) => (got += d.toString()));
+    third.on("close", () => resolve(got));
+    third.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  });
+  assert.equal(thirdGot, "");
+  // The slow ones are timed out by the server (408), which frees the slots.
+  for (const a of answers) assert.match(await a, /^HTTP\/1\.1 408 /);
+  assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
 });
