@@ -28,6 +28,7 @@ interface Scan {
   problems: string[];
   /** A "${" or a default was never closed. */
   unterminated: boolean;
+  tooDeep?: boolean;
 }
 
 /** Expands raw from i; inside a default (depth > 0) stops at its closing "}". */
@@ -53,11 +54,9 @@ function scan(raw: string, i: number, env: Env, depth: number, names: boolean): 
     let fallback: Scan | undefined;
     let next = j + 1;
     if (raw.startsWith(":-", j)) {
-      if (depth + 1 > MAX_DEPTH) {
-        problems.push(`defaults nest deeper than ${MAX_DEPTH} levels`);
-        return { out, end: raw.length, problems, unterminated: false };
-      }
+      if (depth + 1 > MAX_DEPTH) return { out, end: raw.length, problems, unterminated: false, tooDeep: true };
       fallback = scan(raw, j + 2, env, depth + 1, names);
+      if (fallback.tooDeep) return fallback;
       if (fallback.unterminated) return { out, end: raw.length, problems: [...problems, ...fallback.problems], unterminated: true };
       next = fallback.end + 1;
     }
@@ -86,8 +85,8 @@ function scan(raw: string, i: number, env: Env, depth: number, names: boolean): 
 export function interpolateString(raw: string, env: Env, path: readonly PathSegment[], secret = false): { value: string; problems: ConfigProblem[] } {
   const names = !secret || /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(raw);
   const r = scan(raw, 0, env, 0, names);
-  const messages = [...r.problems];
-  if (r.unterminated) messages.push('unterminated "${" (write "$${" for a literal "${")');
+  // Unterminated: what was read inside is not what the author meant; that one problem says it.
+  const messages = r.tooDeep ? [`defaults nest deeper than ${MAX_DEPTH} levels`] : r.unterminated ? ['unterminated "${" (write "$${" for a literal "${")'] : r.problems;
   return { value: r.out, problems: [...new Set(messages)].map((message) => ({ path: formatPath(path), message })) };
 }
 
