@@ -6,7 +6,10 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync, chmodSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import pino from "pino";
 import { checkConfig } from "../../../bridge/cli/check.ts";
+import { run } from "../../../bridge/cli/run.ts";
+import { Outbox } from "../../../bridge/store/outbox.ts";
 
 const MAIN = fileURLToPath(new URL("../../../bridge/cli/main.ts", import.meta.url));
 let dir: string;
@@ -102,4 +105,47 @@ test("checkConfig: state_dir must be a writable directory or creatable", async (
     const readOnly = await checkConfig(write("s4.yaml", GOOD.replace("./state", "./ro/state")), env);
     assert.deepEqual(readOnly.problems, [{ path: "state_dir", message: `cannot create ${ro}/state: ${ro} is not writable by this user` }]);
   }
+});
+
+test("checkConfig: an outbox.sqlite that run could not open is a problem (run exits 2 on it)", async () => {
+  const env = { XMPP_PASSWORD: "pw" };
+  const cases: [string, (state: string) => void, RegExp][] = [
+    ["a directory", (state) => mkdirSync(join(state, "outbox.sqlite")), /^cannot open the outbox .*outbox\.sqlite: /],
+    ["not a database", (state) => writeFileSync(join(state, "outbox.sqlite"), "x".repeat(4096)), /^cannot open the outbox .*outbox\.sqlite: file is not a database/],
+  ];
+  for (const [name, make, expected] of cases) {
+    const state = join(dir, `ob-${name.replaceAll(" ", "-")}`);
+    mkdirSync(state, { mode: 0o700 });
+    make(state);
+    const file = write(`ob-${name.replaceAll(" ", "-")}.yaml`, GOOD.replace("./state", state));
+    const r = await checkConfig(file, env);
+    assert.equal(r.problems.length, 1, name);
+    assert.equal(r.problems[0]!.path, "state_dir");
+    assert.match(r.problems[0]!.message, expected, name);
+    // run, given the same config, stops with 2 before anything else.
+    const code = await run(r.config!, { logger: pino({ level: "silent" }), signal: AbortSignal.abort() });
+    assert.equal(code, 2, name);
+  }
+  // A good outbox (made by a run) passes.
+  const good = join(dir, "ob-good");
+  mkdirSync(good, { mode: 0o700 });
+  new Outbox(join(good, "outbox.sqlite")).close();
+  assert.deepEqual((await checkConfig(write("ob-good.yaml", GOOD.replace("./state", good)), env)).problems, []);
+});
+
+test("checkConfig: a state_dir or files in it that others can read are warnings", async () => {
+  const state = join(dir, "wide");
+  mkdirSync(state);
+  chmodSync(state, 0o755);
+  writeFileSync(join(state, "outbox.sqlite"), "");
+  chmodSync(join(state, "outbox.sqlite"), 0o644);
+  writeFileSync(join(state, "qq.session.json"), "{}", { mode: 0o600 });
+  chmodSync(join(state, "qq.session.json"), 0o600);
+  const r = await checkConfig(write("wide.yaml", GOOD.replace("./state", state)), { XMPP_PASSWORD: "pw" });
+  assert.deepEqual(r.problems, []);
+  const w = r.warnings.filter((x) => x.path === "state_dir").map((x) => x.message);
+  assert.deepEqual(w, [
+    `${state} has mode 0755: other users can reach the stored chat and sessions (chmod 700 ${state})`,
+    `readable by other users: ${join(state, "outbox.sqlite")} (0644) (chmod -R go= ${state})`,
+  ]);
 });
