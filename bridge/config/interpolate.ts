@@ -101,7 +101,12 @@ export function interpolate(value: unknown, env: Env, path: PathSegment[] = []):
       problems.push(...r.problems);
       return r.value;
     }
-    if (Array.isArray(v)) return v.map((item, idx) => walk(item, [...at, idx]));
+    if (Array.isArray(v)) {
+      // A plain loop: map() would consult the array's own "constructor" (species).
+      const out: unknown[] = [];
+      for (let idx = 0; idx < v.length; idx++) out.push(walk(v[idx], [...at, idx]));
+      return out;
+    }
     if (v !== null && typeof v === "object") {
       const out: Record<string, unknown> = {};
       // defineProperty: a key "__proto__" stays an own key (and an unknown-key problem), never the prototype.

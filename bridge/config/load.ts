@@ -39,8 +39,19 @@ export function parseConfig(text: string, opts: ParseOptions): ParseResult {
   return parseData(yaml.data, opts);
 }
 
-/** Validates an already parsed document (what YAML gave); never throws for bad input. */
+/** The problem reported if checking itself failed: a bug, said without any value of the file. */
+export const INTERNAL_PROBLEM = "the config could not be checked (an internal error; please report it)";
+
+/** Validates an already parsed document (what YAML gave); never throws. */
 export function parseData(raw: unknown, opts: ParseOptions): ParseResult {
+  try {
+    return validate(raw, opts);
+  } catch {
+    return { problems: [{ path: "", message: INTERNAL_PROBLEM }], warnings: [] };
+  }
+}
+
+function validate(raw: unknown, opts: ParseOptions): ParseResult {
   const path = resolve(opts.path);
   if (raw === null || raw === undefined) return { problems: [{ path: "", message: "the file is empty (see pollbridge.example.yaml)" }], warnings: [] };
   if (typeof raw !== "object" || Array.isArray(raw)) return { problems: [{ path: "", message: "the file must be a mapping of keys (state_dir, xmpp, networks, bridges, ...)" }], warnings: [] };

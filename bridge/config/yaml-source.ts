@@ -93,7 +93,12 @@ function treeProblems(doc: Document, lines: LineCounter): ConfigProblem[] {
   const walk = (node: unknown, path: PathSegment[]): void => {
     if (isMap(node)) {
       for (const pair of node.items) {
-        const key = isScalar(pair.key) ? String(pair.key.value) : "?";
+        if (pair.key !== null && !isScalar(pair.key)) {
+          // A mapping or list as a key (`? a: b`) would be stringified, text and all: said without it.
+          out.push({ path: formatPath(path) || at((pair.key as { range?: number[] }).range?.[0]), message: "a key must be a plain word, not a mapping, list or alias" });
+          continue;
+        }
+        const key = isScalar(pair.key) ? String(pair.key.value) : "";
         if (key === "__proto__") {
           out.push({ path: formatPath([...path, key]), message: '"__proto__" is not allowed as a key' });
           continue;

@@ -25,7 +25,8 @@ export const issueMessage: z.core.$ZodErrorMap = (iss) => {
       if (disc) {
         const value = (iss.input as Record<string, unknown> | undefined)?.[disc];
         const list = options.join(", ");
-        return value === undefined ? `required: one of ${list}` : `unknown ${disc} ${JSON.stringify(value)} (expected one of ${list})`;
+        if (value === undefined) return `required: one of ${list}`;
+        return typeof value === "string" ? `unknown ${disc} ${JSON.stringify(value)} (expected one of ${list})` : `${disc} must be one of ${list}, got ${kind(value)}`;
       }
       return undefined;
     }
