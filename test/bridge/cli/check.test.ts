@@ -149,3 +149,14 @@ test("checkConfig: a state_dir or files in it that others can read are warnings"
     `readable by other users: ${join(state, "outbox.sqlite")} (0644) (chmod -R go= ${state})`,
   ]);
 });
+
+test("check: verification or TLS turned down is a warning, also from ${VAR:-false}; check still passes", async () => {
+  const file = write("tls-down.yaml", GOOD.replace('nick: qq }', 'nick: qq, verify_tls: "${VERIFY:-false}", tls: "${XMPP_TLS:-opportunistic}" }'));
+  const r = await cli(["check", "-c", file], { XMPP_PASSWORD: "pw" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^warning: xmpp\.verify_tls: false: the server's certificate is not checked/m);
+  assert.match(r.stderr, /^warning: xmpp\.tls: opportunistic: the bridge logs in without TLS/m);
+  const strict = await cli(["check", "-c", file], { XMPP_PASSWORD: "pw", VERIFY: "true", XMPP_TLS: "required" });
+  assert.equal(strict.code, 0, strict.stderr);
+  assert.doesNotMatch(strict.stderr, /xmpp\.(verify_tls|tls)/);
+});

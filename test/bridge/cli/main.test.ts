@@ -69,3 +69,37 @@ bridges:
   assert.match(notWebqq.err(), /network "tg" is telegram/);
   assert.ok(!notWebqq.err().includes("123:tok"));
 });
+
+test("run warns at start when XMPP verification or TLS is turned down (also from ${VAR:-false})", async (t) => {
+  const { EventEmitter } = await import("node:events");
+  const { Writable } = await import("node:stream");
+  const dir = mkdtempSync(join(tmpdir(), "pb-main-tls-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "p.yaml");
+  writeFileSync(
+    file,
+    `state_dir: ./state
+log: { level: info, format: json }
+xmpp: { jid: bridge@localhost, password: pw, service: "xmpp://127.0.0.1:1", verify_tls: "\${VERIFY:-false}", tls: off }
+networks: { tg: { type: telegram, token: "1:x", api: "http://127.0.0.1:1" } }
+bridges: [{ xmpp: dev@conference.localhost, tg: "-100123" }]
+`,
+    { mode: 0o600 },
+  );
+  let logs = "";
+  const signals = new EventEmitter();
+  let done!: Promise<number>;
+  await new Promise<void>((resolve) => {
+    done = main(["run", "-c", file], {}, {
+      ...io(),
+      logDestination: new Writable({ write: (c, _e, cb) => ((logs += c.toString()), cb()) }),
+      signals: signals as never,
+      exit: () => undefined,
+      onReady: () => resolve(),
+    });
+  });
+  signals.emit("SIGTERM", "SIGTERM");
+  assert.equal(await done, 0);
+  assert.match(logs, /"level":40[^\n]*config: xmpp\.verify_tls: false: the server's certificate is not checked/);
+  assert.match(logs, /"level":40[^\n]*config: xmpp\.tls: off: TLS is never used/);
+});
