@@ -256,5 +256,6 @@ export function chooseMechanism(offered: string[], forced: string | undefined, s
   const scram = offered.find((m) => m.startsWith("SCRAM-"));
   if (scram) return scram;
   if (offered.includes("PLAIN") && secure) return "PLAIN";
-  throw new XmppAuthError(`no acceptable SASL mechanism (server offers ${offered.join(", ") || "none"}; PLAIN needs TLS)`);
+  const why = `no acceptable SASL mechanism (server offers ${offered.join(", ") || "none"}; PLAIN needs TLS)`;
+  throw new XmppAuthError(why, offered.includes("PLAIN") ? "tls" : "auth");
 }
