@@ -121,7 +121,8 @@ export function parseYaml(text: string): { data: unknown } | { problems: ConfigP
   const control = controlCharProblem(text);
   if (control) return { problems: [control] };
   const lines = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines });
+  // logLevel "error": yaml's warnings go to process.emitWarning, i.e. stderr, quoting the file.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines, logLevel: "error" });
   if (doc.errors.length > 0) return { problems: [yamlErrorProblem(doc.errors[0]!, text)] };
   const tree = treeProblems(doc, lines);
   if (tree.length > 0) return { problems: tree };

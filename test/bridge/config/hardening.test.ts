@@ -149,3 +149,17 @@ test("loopback is decided on the address as written", () => {
   for (const h of ["localhost", "127.0.0.1", "127.1.2.3", "::1", "[::1]", "::ffff:127.0.0.1"]) assert.equal(isLoopbackHost(h), true, h);
   for (const h of ["example.org", "192.0.2.2", "::", "128.0.0.1", "localhost.example.org", "vm"]) assert.equal(isLoopbackHost(h), false, h);
 });
+
+test("a mapping as a key is a problem without its text, and nothing reaches stderr as a process warning", async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on("warning", onWarning);
+  try {
+    const out = lines(BASE("  password: pw\n  ? { password: Hunter2pw }\n  : x"));
+    assert.deepEqual(out, ["xmpp: a key must be a plain word, not a mapping, list or alias"]);
+    await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+  } finally {
+    process.off("warning", onWarning);
+  }
+  assert.deepEqual(warnings, []);
+});

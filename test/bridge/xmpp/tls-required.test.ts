@@ -3,25 +3,38 @@
 // leaves the machine, whatever sasl_mechanism says. A capturing TCP proxy shows the bytes sent.
 //
 // "Not loopback" is decided on the configured address, so the proxy listens on an address of this
-// machine that is NOT loopback (its first non-internal interface address, e.g. 192.0.2.2): the
-// bridge dials a real non-loopback address, and the proxy forwards to Prosody on 127.0.0.1.
+// machine that is NOT loopback (its first non-internal interface address, e.g. 192.0.2.2; without
+// one, the machine's host name): the bridge dials a real non-loopback address, and the proxy
+// forwards to Prosody on 127.0.0.1.
 import { createConnection, createServer, type Socket } from "node:net";
-import { networkInterfaces } from "node:os";
+import { lookup } from "node:dns/promises";
+import { hostname, networkInterfaces } from "node:os";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { XmppAuthError } from "../../../bridge/xmpp/connection.ts";
+import { isLoopbackHost } from "../../../bridge/config/loopback.ts";
 import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
 import { bridgeClient, captureLogger } from "./helpers.ts";
 
-/** An IPv4 address of this machine that is not loopback, or undefined. */
-function nonLoopbackAddress(): string | undefined {
+/**
+ * Where the proxy listens and how the bridge names it: an IPv4 address of this machine that is not
+ * loopback; else this machine's host name (not loopback as written) where it resolves to.
+ */
+async function nonLoopbackAddress(): Promise<{ listen: string; name: string } | undefined> {
   for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return { listen: a.address, name: a.address };
   }
-  return undefined;
+  const name = hostname();
+  if (isLoopbackHost(name)) return undefined;
+  try {
+    return { listen: (await lookup(name, { family: 4 })).address, name };
+  } catch {
+    return undefined;
+  }
 }
 
-const remote = nonLoopbackAddress();
+const remoteAddress = await nonLoopbackAddress();
+const remote = remoteAddress?.name;
 const skip = (await prosodyMissing()) ?? (remote ? undefined : "this machine has no non-loopback address to listen on");
 let plain: ProsodyServer; // no TLS at all: c2s offers no STARTTLS
 let tlsServer: ProsodyServer; // STARTTLS required, self-signed
@@ -43,8 +56,8 @@ interface CaptureProxy {
   close(): Promise<void>;
 }
 
-/** A TCP proxy on `host` to 127.0.0.1:port that records what the client sends. */
-async function captureProxy(host: string, port: number): Promise<CaptureProxy> {
+/** A TCP proxy on `host` (named `name` in its service URL) to 127.0.0.1:port that records what the client sends. */
+async function captureProxy(host: string, port: number, name = host): Promise<CaptureProxy> {
   const sockets = new Set<Socket>();
   let connections = 0;
   let sent = "";
@@ -64,7 +77,7 @@ async function captureProxy(host: string, port: number): Promise<CaptureProxy> {
   await new Promise<void>((resolve) => proxy.listen(0, host, resolve));
   const { port: proxyPort } = proxy.address() as { port: number };
   return {
-    service: `xmpp://${host}:${proxyPort}`,
+    service: `xmpp://${name}:${proxyPort}`,
     get connections() {
       return connections;
     },
@@ -76,7 +89,7 @@ async function captureProxy(host: string, port: number): Promise<CaptureProxy> {
 const PLAIN_PASSWORD = Buffer.from("\0bridge\0bridgepw").toString("base64");
 
 test("tls required (the default): a non-loopback server without STARTTLS is refused before SASL, once, never retried", { skip }, async (t) => {
-  const proxy = await captureProxy(remote!, plain.c2sPort);
+  const proxy = await captureProxy(remoteAddress!.listen, plain.c2sPort, remote);
   t.after(() => proxy.close());
   const { logger, text } = captureLogger("info");
   // PLAIN forced (as the test helper does) and a 1 ms backoff: a retry would show at once.
@@ -102,7 +115,7 @@ test("tls required (the default): a non-loopback server without STARTTLS is refu
 });
 
 test("tls opportunistic: sasl_mechanism PLAIN is refused on the unencrypted non-loopback stream; no PLAIN auth crosses it", { skip }, async (t) => {
-  const proxy = await captureProxy(remote!, plain.c2sPort);
+  const proxy = await captureProxy(remoteAddress!.listen, plain.c2sPort, remote);
   t.after(() => proxy.close());
   const bridge = bridgeClient(plain, { service: proxy.service, tls: "opportunistic", saslMechanism: "PLAIN", reconnect: { min: 1, max: 1 } });
   t.after(() => bridge.stop());
@@ -114,7 +127,7 @@ test("tls opportunistic: sasl_mechanism PLAIN is refused on the unencrypted non-
 });
 
 test("tls opportunistic without a forced mechanism: SCRAM over the unencrypted stream, with a warning, never PLAIN", { skip }, async (t) => {
-  const proxy = await captureProxy(remote!, plain.c2sPort);
+  const proxy = await captureProxy(remoteAddress!.listen, plain.c2sPort, remote);
   t.after(() => proxy.close());
   const { logger, text } = captureLogger("info");
   const bridge = bridgeClient(plain, { service: proxy.service, tls: "opportunistic", saslMechanism: undefined, logger });
@@ -148,7 +161,7 @@ test("tls off: an offered STARTTLS is not taken; a server that requires it is a 
 });
 
 test("tls required on a non-loopback service with STARTTLS: upgraded, then logged in (PLAIN is fine inside TLS)", { skip }, async (t) => {
-  const proxy = await captureProxy(remote!, tlsServer.c2sPort);
+  const proxy = await captureProxy(remoteAddress!.listen, tlsServer.c2sPort, remote);
   t.after(() => proxy.close());
   const bridge = bridgeClient(tlsServer, { service: proxy.service, verifyTls: false });
   t.after(() => bridge.stop());
