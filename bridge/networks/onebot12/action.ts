@@ -3,6 +3,7 @@
 // read are HTTP statuses (401 auth, 415 content type); after it, HTTP 200 with status "failed".
 import type { HTTPStream, RequestSpec, StreamResponse } from "../../../src/index.ts";
 import { parseRetryAfter, redactText } from "../../../src/index.ts";
+import { ActionResponseSchema } from "./schema.ts";
 
 /** Which bot an action is for, when several share the connection. */
 export interface BotSelf {
@@ -95,14 +96,13 @@ export async function readAction(res: StreamResponse, action: string): Promise<u
   } catch {
     throw new ActionError(action, { kind: "malformed", detail: `malformed body: ${snippet(text)}` });
   }
-  if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    throw new ActionError(action, { kind: "malformed", detail: `not a response object: ${snippet(text)}` });
-  }
-  const { status, retcode, message } = data as { status?: unknown; retcode?: unknown; message?: unknown };
-  if (status === "ok" && (retcode === 0 || retcode === undefined)) return (data as { data?: unknown }).data;
-  if (status === "failed" || (typeof retcode === "number" && retcode !== 0)) {
-    if (typeof retcode !== "number") throw new ActionError(action, { kind: "malformed", detail: `failed without a retcode: ${snippet(text)}` });
-    throw new ActionError(action, { kind: "failed", retcode, message: typeof message === "string" ? message : "" });
+  const parsed = ActionResponseSchema.safeParse(data);
+  if (!parsed.success) throw new ActionError(action, { kind: "malformed", detail: `not a response object: ${snippet(text)}` });
+  const { status, retcode, message } = parsed.data;
+  if (status === "ok" && (retcode === 0 || retcode === undefined)) return parsed.data.data;
+  if (status === "failed" || (retcode !== undefined && retcode !== 0)) {
+    if (retcode === undefined) throw new ActionError(action, { kind: "malformed", detail: `failed without a retcode: ${snippet(text)}` });
+    throw new ActionError(action, { kind: "failed", retcode, message: message ?? "" });
   }
   throw new ActionError(action, { kind: "malformed", detail: `no status: ${snippet(text)}` });
 }

@@ -201,15 +201,21 @@ function sendMessage(params: Record<string, unknown>, bot: SimBot, echo: unknown
         return sendText(res, "too many requests", 429, "text/plain", { "retry-after": "2" });
       case "503":
         return sendText(res, "service unavailable", 503);
+      case "reset":
       case "reset-before":
         res.socket?.destroy();
         return;
       case "500":
+        return sendText(res, "internal error", 500);
+      case "stall":
+        stall(res, ctx.parked);
+        return;
       case "reset-after":
+      case "500-after":
       case "stall-after":
       case "malformed":
         state.recordSent(group, message, bot);
-        if (fault === "500") return sendText(res, "internal error", 500);
+        if (fault === "500-after") return sendText(res, "internal error", 500);
         if (fault === "reset-after") {
           res.socket?.destroy();
           return;
@@ -264,7 +270,7 @@ async function latestEvents(params: Record<string, unknown>, echo: unknown, req:
 
 function pollFault(fault: PollFault, res: ServerResponse, ctx: RouteContext): void {
   ctx.state.emit("fault", fault);
-  if (typeof fault === "object") return failed(res, fault.retcode, "injected failure");
+  if (typeof fault === "object") return "data" in fault ? ok(res, fault.data, undefined) : failed(res, fault.retcode, "injected failure");
   switch (fault) {
     case "500":
     case "502":

@@ -195,7 +195,10 @@ function park(res: ServerResponse, ctx: RouteContext, holdMs: number): Promise<"
 
 function pollFault(fault: PollFault, _req: IncomingMessage, res: ServerResponse, ctx: RouteContext): void {
   ctx.state.emit("fault", fault);
-  if (typeof fault === "object") return fail(res, 429, `Too Many Requests: retry after ${fault.retryAfter}`, { retry_after: fault.retryAfter });
+  if (typeof fault === "object") {
+    if ("result" in fault) return sendJson(res, { ok: true, result: fault.result });
+    return fail(res, 429, `Too Many Requests: retry after ${fault.retryAfter}`, { retry_after: fault.retryAfter });
+  }
   switch (fault) {
     case "500":
       return fail(res, 500, "Internal Server Error: restart");
@@ -241,20 +244,29 @@ function sendMessage(res: ServerResponse, p: Record<string, unknown>, ctx: Route
     state.violation(`sendMessage: parse_mode ${String(p.parse_mode)} on relayed plain text`);
   }
   const fault = state.sendFaults.shift();
+  if (fault !== undefined) state.emit("fault", fault);
   if (typeof fault === "object") return fail(res, 429, `Too Many Requests: retry after ${fault.retryAfter}`, { retry_after: fault.retryAfter });
-  if (fault === "503") return sendHtml(res, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>");
-  if (fault === "reset-before") {
-    res.socket?.destroy();
-    return;
+  switch (fault) {
+    case "503":
+      return sendHtml(res, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>");
+    case "reset":
+    case "reset-before":
+      return void res.socket?.destroy();
+    case "500":
+      return fail(res, 500, "Internal Server Error: restart");
+    case "stall":
+      return stall(res, ctx.open);
   }
   const sent = state.recordSent(chat, text, threadId, p);
   switch (fault) {
-    case "500":
+    case "500-after":
       return fail(res, 500, "Internal Server Error: timeout");
     case "502":
       return sendHtml(res, 502, BAD_GATEWAY);
     case "reset-after":
       return void res.socket?.destroy();
+    case "stall-after":
+      return stall(res, ctx.open);
     case "malformed":
       return sendRaw(res, 200, "application/json", '{"ok":true,"result":{"message_id":');
   }
