@@ -2,7 +2,7 @@
 // persisted offset, sendMessage to chats and forum topics.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import { backoffDelay, classifyFailure, HTTPStream, redactText, StreamClosedError, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
+import { backoffDelay, classifyFailure, HTTPStream, redactText, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
 import type { TelegramNetworkConfig } from "../../config/types.ts";
 import type { MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
@@ -16,7 +16,7 @@ import { GroupIndex, parseGroup, type GroupTarget } from "./groups.ts";
 import { readUpdate } from "./inbound.ts";
 import { loadOffset, offsetPath, saveOffset } from "./offset-store.ts";
 import { runPoller } from "./poller.ts";
-import { AUTH_RETRY_MS, sendError, sendMessage } from "./send.ts";
+import { AUTH_RETRY_MS, sendMessage } from "./send.ts";
 
 /** sendMessage's limit; the relay splits longer texts. */
 export const TELEGRAM_MAX_MESSAGE_LENGTH = MAX_TEXT_LENGTH;
@@ -232,14 +232,9 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
       const now = status.get();
       if (now.state === "auth-failed") throw new SendError(`telegram: ${now.detail ?? "token refused"}`, "retry", { retryAfterMs: AUTH_RETRY_MS });
       if (!stream || !me || main.signal.aborted) throw new SendError("telegram is not online", "retry", { retryAfterMs: 5_000 });
-      try {
-        return await sendMessage(stream, api, target, text, opts.sendTimeoutMs);
-      } catch (err) {
-        if (err instanceof StreamClosedError || (err instanceof SendError && err.cause instanceof StreamClosedError)) {
-          throw new SendError("telegram is stopping", "retry", { cause: err });
-        }
-        throw sendError(target, err);
-      }
+      // The request goes out in this tick (the stream is open): a stop() from here on cuts a send
+      // that may have arrived, so it is "unknown" like any other cut.
+      return await sendMessage(stream, api, target, text, opts.sendTimeoutMs);
     },
 
     async groups() {

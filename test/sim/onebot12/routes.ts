@@ -180,18 +180,20 @@ async function dispatch(action: string, params: Record<string, unknown>, bot: Si
       return ok(res, { name: `${fileId}.png`, url: `${ctx.baseUrl()}/_sim/file/${encodeURIComponent(fileId)}` }, echo);
     }
     case "send_message":
-      return sendMessage(params, bot!, echo, res, ctx);
+      return await sendMessage(params, bot!, echo, res, ctx);
     case "get_latest_events":
       return latestEvents(params, echo, req, res, ctx);
   }
 }
 
-function sendMessage(params: Record<string, unknown>, bot: SimBot, echo: unknown, res: ServerResponse, ctx: RouteContext): void {
+async function sendMessage(params: Record<string, unknown>, bot: SimBot, echo: unknown, res: ServerResponse, ctx: RouteContext): Promise<void> {
   const { state } = ctx;
   if (params.detail_type !== "group") refuse(`send_message: detail_type ${JSON.stringify(params.detail_type)} (this sim serves groups)`, 10003);
   const group = requireString(params, "group_id", "send_message");
   const message = readMessage(params.message);
   if (!state.groups.has(group)) return failed(res, GROUP_NOT_FOUND, "group not found", echo);
+  // The implementation's own send queue (rate limiting) holds the send before doing it.
+  if (state.sendDelayMs > 0) await new Promise((r) => setTimeout(r, state.sendDelayMs));
   const fault: SendFault | undefined = state.sendFaults.shift();
   if (fault !== undefined) {
     state.emit("fault", fault);

@@ -115,6 +115,8 @@ export class SimState extends EventEmitter {
   echoOwn: boolean;
   eventsEnabled: boolean;
   statusWithoutBots: boolean;
+  /** How long the server's send queue holds each send_message before doing it (ms). */
+  sendDelayMs = 0;
   /** The access tokens the server takes; [] means none is configured (no auth). */
   tokens: string[] = [];
 

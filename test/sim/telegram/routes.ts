@@ -99,7 +99,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, url: URL,
     case "getupdates":
       return getUpdates(req, res, p, ctx);
     case "sendmessage":
-      return sendMessage(res, p, ctx);
+      return await sendMessage(res, p, ctx);
     case "deletewebhook":
     case "setwebhook": {
       const next = method === "setwebhook" ? String(p.url ?? "") : "";
@@ -219,7 +219,7 @@ function pollFault(fault: PollFault, _req: IncomingMessage, res: ServerResponse,
   }
 }
 
-function sendMessage(res: ServerResponse, p: Record<string, unknown>, ctx: RouteContext): void {
+async function sendMessage(res: ServerResponse, p: Record<string, unknown>, ctx: RouteContext): Promise<void> {
   const { state } = ctx;
   state.counters.sendMessage++;
   const chatRef = p.chat_id === undefined || p.chat_id === "" ? undefined : String(p.chat_id);
@@ -243,6 +243,8 @@ function sendMessage(res: ServerResponse, p: Record<string, unknown>, ctx: Route
     // Not refused by the server, but a bridge relaying plain text must not have it parsed.
     state.violation(`sendMessage: parse_mode ${String(p.parse_mode)} on relayed plain text`);
   }
+  // A send held on the server (a flood wait queue) before it is done.
+  if (state.sendDelayMs > 0) await new Promise((r) => setTimeout(r, state.sendDelayMs));
   const fault = state.sendFaults.shift();
   if (fault !== undefined) state.emit("fault", fault);
   if (typeof fault === "object") return fail(res, 429, `Too Many Requests: retry after ${fault.retryAfter}`, { retry_after: fault.retryAfter });

@@ -116,6 +116,8 @@ export class SimState extends EventEmitter {
   readonly violations: string[] = [];
   readonly counters = { getMe: 0, getUpdates: 0, sendMessage: 0, deleteWebhook: 0, unauthorized: 0, conflicts: 0 };
   webhook = "";
+  /** How long the server holds each sendMessage before doing it (ms). */
+  sendDelayMs = 0;
   /** Highest update_id handed out in an answer. */
   handedOut = 0;
   /** Every update below this was confirmed (and forgotten). */
