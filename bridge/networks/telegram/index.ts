@@ -233,8 +233,8 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
       if (now.state === "auth-failed") throw new SendError(`telegram: ${now.detail ?? "token refused"}`, "retry", { retryAfterMs: AUTH_RETRY_MS });
       if (!stream || !me || main.signal.aborted) throw new SendError("telegram is not online", "retry", { retryAfterMs: 5_000 });
       // The request goes out in this tick (the stream is open): a stop() from here on cuts a send
-      // that may have arrived, so it is "unknown" like any other cut.
-      return await sendMessage(stream, api, target, text, opts.sendTimeoutMs);
+      // that may have arrived, so it is "unknown" like any other cut (settled by the relay).
+      return await sendMessage(stream, api, target, text, { timeout: opts.sendTimeoutMs, signal: main.signal });
     },
 
     async groups() {

@@ -16,10 +16,10 @@ export const UNAVAILABLE_RETRY_MS = 5_000;
 
 const SentSchema = z.looseObject({ message_id: z.number().int() });
 
-export async function sendMessage(stream: HTTPStream, api: BotApi, target: GroupTarget, text: string, timeout?: number): Promise<SendResult> {
+export async function sendMessage(stream: HTTPStream, api: BotApi, target: GroupTarget, text: string, o: { timeout?: number; signal?: AbortSignal } = {}): Promise<SendResult> {
   let result: unknown;
   try {
-    result = await readAnswer(await stream.request(sendMessageRequest(api, target, text, timeout)), "sendMessage");
+    result = await readAnswer(await stream.request(sendMessageRequest(api, target, text, o.timeout), { signal: o.signal }), "sendMessage");
   } catch (err) {
     throw sendError(target, err);
   }
