@@ -133,7 +133,7 @@ async function getUpdates(req: IncomingMessage, res: ServerResponse, p: Record<s
   if (state.busyLoopGuard && offset === state.previousOffset && timeout < 3 && now < state.previousStart + 3_000) timeout = 3;
   state.previousOffset = offset;
   state.previousStart = now;
-  state.polls.push({ offset, limit, timeout, allowedUpdates: allowed });
+  state.polls.push({ offset, limit, timeout, allowedUpdates: allowed, at: state.now() });
   state.emit("poll");
 
   const fault = state.pollFaults.shift();

@@ -72,6 +72,8 @@ export interface PollRecord {
   limit: number;
   timeout: number;
   allowedUpdates: string | undefined;
+  /** Milliseconds on the sim's clock (since it started) when the poll came in. */
+  at: number;
 }
 
 interface QueuedUpdate {
@@ -136,6 +138,13 @@ export class SimState extends EventEmitter {
     this.nextUpdateId = opts.firstUpdateId ?? 100;
     this.echoOwn = opts.echoOwn ?? false;
     this.busyLoopGuard = opts.busyLoopGuard ?? true;
+  }
+
+  private readonly started = performance.now();
+
+  /** The sim's clock: ms since it started. */
+  now(): number {
+    return performance.now() - this.started;
   }
 
   violation(reason: string): void {
