@@ -29,7 +29,7 @@ export function classifyEvent(raw: unknown, groups: ReadonlySet<string>, self: B
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { kind: "reject", id: undefined, reason: "not an event object" };
   const e = raw as Record<string, unknown>;
   if (e.type === "meta") return { kind: "skip", reason: "meta event" };
-  if (e.type !== "message" || e.detail_type !== "group") return { kind: "skip", reason: `${String(e.type)}.${String(e.detail_type)}` };
+  if (e.type !== "message" || e.detail_type !== "group") return { kind: "skip", reason: `${label(e.type)}.${label(e.detail_type)}` };
   const parsed = GroupMessageSchema.safeParse(raw);
   if (!parsed.success) return { kind: "reject", id: typeof e.id === "string" ? e.id : undefined, reason: firstIssue(parsed.error) };
   const m = parsed.data;
@@ -45,4 +45,9 @@ export function classifyEvent(raw: unknown, groups: ReadonlySet<string>, self: B
     kind: "relay",
     event: { groupId: m.group_id, userId: m.user_id, messageId: m.message_id, time, message: m.message, altMessage: m.alt_message, own: selfId !== undefined && m.user_id === selfId },
   };
+}
+
+/** A field's value for a log line; never throws (a hostile `{"toString":0}` is an object). */
+function label(v: unknown): string {
+  return typeof v === "string" ? v.slice(0, 40) : typeof v;
 }
