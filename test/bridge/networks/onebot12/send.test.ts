@@ -91,7 +91,7 @@ test("a send the server never answers, cut off by stop, is 'unknown'", { timeout
   h.sim.failNextSend("stall-after");
   const send = adapter.send(GROUP, "slow");
   await h.sim.waitForSent(GROUP, 1);
-  // stop() cancels the hung request: the outcome stays unknown, and nothing is resent.
+  // stop() cancels the hung request: the outcome stays unknown (the adapter never resends; the relay settles it).
   const stopping = adapter.stop();
   const err = await sendError(send);
   await stopping;
