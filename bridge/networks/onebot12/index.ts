@@ -17,6 +17,7 @@ import { inboundOf, messageKey, type InboundLookups } from "./inbound.ts";
 import { BotOfflineError, identify } from "./identity.ts";
 import { MemberNames, type MemberInfo } from "./members.ts";
 import { loadPending, pendingPath, savePending } from "./pending.ts";
+import { RecentEvents } from "./recent-events.ts";
 import { runPoller } from "./poller.ts";
 import { classifySendFailure, classifySendTransportError, isSelfError } from "./retcode.ts";
 import { IdSchema } from "./schema.ts";
@@ -74,6 +75,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
 
   const status = new StatusHolder({ log, network: "onebot12" });
   const warnings = new RepeatedWarning(log);
+  const recent = new RecentEvents();
   const setStatus = (state: string, detail?: string): void => status.set(state, detail);
 
   function call(action: string, params: Record<string, unknown>, o: ActionOptions & { signal?: AbortSignal } = {}): Promise<unknown> {
@@ -112,16 +114,17 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     }
   }
 
-  /** Takes one answer's events; resolves with whether any was usable (not all rejected). */
+  /** Takes one answer's events; resolves with whether any was usable (not all rejected or repeats). */
   async function onEvents(sink: MessageSink, events: unknown[], signal: AbortSignal): Promise<boolean> {
-    let rejectedAll = true;
+    let usable = false;
     const relay = events.filter((e) => {
+      const fresh = recent.fresh(e);
       const v = classifyEvent(e, configured, self);
       if (v.kind === "reject") {
         rejected(v.id, v.reason);
         return false;
       }
-      rejectedAll = false;
+      usable ||= fresh;
       if (v.kind === "skip") log.debug({ reason: v.reason }, "onebot12: event skipped");
       return v.kind === "relay";
     });
@@ -130,7 +133,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
       await savePending(pendingFile, pending); // before the sink: the server no longer has them
       await drainPending(sink, signal);
     }
-    return !rejectedAll;
+    return usable;
   }
 
   /** An event that cannot be a message: logged with its id (a server repeating it is logged once a minute), counted, skipped. */

@@ -25,7 +25,7 @@ export interface PollerOptions {
   signal: AbortSignal;
   /**
    * Handles one answer's events in order; resolves once all are durable, with whether any was
-   * usable (an answer whose every event was rejected is a bad answer: backed off).
+   * usable (an answer of nothing but rejected or repeated events is a bad answer: backed off).
    */
   onEvents: (events: unknown[]) => Promise<boolean>;
   /** Every good answer (status "online"). */
@@ -118,7 +118,7 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
     const list = EventList.safeParse(data);
     if (!list.success) return failed(`data is not an event list: ${JSON.stringify(data)?.slice(0, 80)}`);
     const events = list.data;
-    if (events.length > 0 && !(await o.onEvents(events))) return failed(`every event of the answer was rejected (${events.length})`);
+    if (events.length > 0 && !(await o.onEvents(events))) return failed(`no usable event in the answer (${events.length}, each rejected or a repeat)`);
     badAnswers = 0;
     o.onAnswer();
     earlyEmpties = isEarlyEmpty(events.length, elapsed, o.timeoutSeconds) ? earlyEmpties + 1 : 0;
