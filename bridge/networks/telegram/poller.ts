@@ -1,9 +1,13 @@
 // The getUpdates long-poll chain (protocols.md §4). The next poll is armed only after every
 // update of an answer went through onUpdates: its higher offset is what confirms them upstream.
 import type { Logger } from "pino";
+import { z } from "zod";
 import { backoffDelay, classifyFailure, redactText, type HTTPStream, type Step, type StepContext, type StreamResponse } from "../../../src/index.ts";
 import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { ApiError, BadAnswerError, deleteWebhookRequest, getUpdatesRequest, readAnswer, type BotApi } from "./api.ts";
+
+/** The result of an ok getUpdates: a list (each update is read on its own, see inbound.ts). */
+const UpdateList = z.array(z.unknown());
 
 export interface PollerOptions {
   stream: HTTPStream;
@@ -48,14 +52,16 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
       if (!(err instanceof ApiError)) throw err; // unreadable: the error policy backs off
       return await refused(err, ctx);
     }
-    if (!Array.isArray(result)) throw new BadAnswerError("getUpdates", res.status, "result is not a list");
-    const moved = await o.onUpdates(result);
-    if (result.length > 0 && !moved) {
+    const list = UpdateList.safeParse(result);
+    if (!list.success) throw new BadAnswerError("getUpdates", res.status, "result is not a list");
+    const updates = list.data;
+    const moved = await o.onUpdates(updates);
+    if (updates.length > 0 && !moved) {
       // Updates, but none the offset can move past (no update_id, or all confirmed already):
       // the next poll would get the same answer at once.
       failures++;
       o.onTrouble("retrying", "the server repeats updates the offset cannot confirm");
-      o.warnings.warn("getUpdates:no-progress", { updates: result.length, failures }, "telegram: getUpdates answered only updates the offset cannot move past; backing off");
+      o.warnings.warn("getUpdates:no-progress", { updates: updates.length, failures }, "telegram: getUpdates answered only updates the offset cannot move past; backing off");
       return backoffStep(failures);
     }
     failures = 0;
