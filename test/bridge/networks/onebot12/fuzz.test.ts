@@ -79,3 +79,24 @@ test(`classifyEvent + inboundOf: any entry gets a verdict, never a throw; messag
     { numRuns: RUNS },
   );
 });
+
+test(`readAction: any body and status is data or an ActionError, never another throw (${RUNS} runs)`, async () => {
+  const { ActionError, readAction } = await import("../../../../bridge/networks/onebot12/action.ts");
+  const body = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+    fc.record({ status: fc.oneof(fc.constantFrom("ok", "failed"), anything), retcode: fc.oneof(fc.integer(), anything), data: anything, message: fc.oneof(nastyString, anything) }, { requiredKeys: [] }).map((v) => JSON.stringify(v) ?? "null"),
+  );
+  await fc.assert(
+    fc.asyncProperty(body, fc.constantFrom(200, 401, 429, 500), fc.constantFrom(undefined, "2", "soon"), async (text, status, retryAfter) => {
+      const res = { status, headers: { "retry-after": retryAfter }, url: "", request: { url: "" }, text: async () => text } as unknown as Parameters<typeof readAction>[0];
+      try {
+        await readAction(res, "get_latest_events");
+      } catch (err) {
+        assert.ok(err instanceof ActionError, String(err));
+        assert.equal(typeof err.message, "string");
+      }
+    }),
+    { numRuns: RUNS },
+  );
+});

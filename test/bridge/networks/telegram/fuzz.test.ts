@@ -96,3 +96,24 @@ test("the issue's update: poll.question {toString: 1} is a rejection naming the 
   assert.equal(v.kind, "reject");
   assert.match(v.kind === "reject" ? v.reason : "", /^message\.poll\.question: /);
 });
+
+test(`readAnswer: any body and status is a result, an ApiError or a BadAnswerError, never another throw (${RUNS} runs)`, async () => {
+  const { ApiError, BadAnswerError, readAnswer } = await import("../../../../bridge/networks/telegram/api.ts");
+  const body = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+    fc.record({ ok: fc.oneof(fc.boolean(), anything), result: anything, error_code: fc.oneof(fc.integer(), anything), description: fc.oneof(nastyString, anything), parameters: fc.oneof(fc.record({ retry_after: fc.oneof(fc.integer(), anything), migrate_to_chat_id: fc.oneof(fc.integer(), anything) }), anything) }, { requiredKeys: [] }).map((v) => JSON.stringify(v) ?? "null"),
+  );
+  await fc.assert(
+    fc.asyncProperty(body, fc.constantFrom(200, 400, 403, 429, 500, 502), async (text, status) => {
+      const res = { status, headers: {}, url: "", request: { url: "" }, text: async () => text } as unknown as Parameters<typeof readAnswer>[0];
+      try {
+        await readAnswer(res, "getUpdates");
+      } catch (err) {
+        assert.ok(err instanceof ApiError || err instanceof BadAnswerError, String(err));
+        if (err instanceof ApiError) assert.ok(err.retryAfterMs === undefined || (Number.isFinite(err.retryAfterMs) && err.retryAfterMs >= 0));
+      }
+    }),
+    { numRuns: RUNS },
+  );
+});
