@@ -51,6 +51,8 @@ export function describeFailure(f: ActionFailure): string {
   }
 }
 
+const MAX_RETRY_AFTER_MS = 86_400_000;
+
 /** Meta actions never take `self` (spec: interface/meta/actions.md). */
 const META_ACTIONS: ReadonlySet<string> = new Set(["get_latest_events", "get_supported_actions", "get_status", "get_version"]);
 
@@ -87,7 +89,9 @@ export async function readAction(res: StreamResponse, action: string): Promise<u
   const text = await res.text();
   if (res.status === 401 || res.status === 403) throw new ActionError(action, { kind: "auth", status: res.status });
   if (res.status !== 200) {
-    const retryAfterMs = parseRetryAfter(res.headers["retry-after"]);
+    // A wait must stay a number: more than a day (or an absurd header) is taken as a day.
+    const asked = parseRetryAfter(res.headers["retry-after"]);
+    const retryAfterMs = asked === undefined || Number.isNaN(asked) ? undefined : Math.max(0, Math.min(asked, MAX_RETRY_AFTER_MS));
     throw new ActionError(action, { kind: "http", status: res.status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
   }
   let data: unknown;

@@ -1,6 +1,7 @@
 // A relayable group message event as the relay's InboundMessage: rendered text, attachments,
 // the sender's display name, ids in the one form send() also answers with.
 import type { InboundMessage } from "../../network.ts";
+import { readableText } from "../shared/readable.ts";
 import type { GroupMessageEvent } from "./events.ts";
 import { renderMessage } from "./segments.ts";
 
@@ -36,7 +37,8 @@ export async function inboundOf(e: GroupMessageEvent, lookups: InboundLookups): 
     group: e.groupId,
     senderId: e.userId,
     senderName,
-    text,
+    // An image alone is readable ("[image]" plus its URL); an empty message is not.
+    text: readableText(text),
     ...(attachments.length > 0 ? { attachments } : {}),
     ...(replyTo === undefined ? {} : { replyTo: messageKey(e.groupId, replyTo) }),
     time: new Date(e.time * 1000),

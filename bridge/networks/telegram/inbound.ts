@@ -1,6 +1,7 @@
 // One getUpdates entry as the relay's InboundMessage, a skip, or a rejection. Pure and total: any
 // JSON value gives a verdict, never a throw (fuzzed in test/bridge/networks/telegram/fuzz.test.ts).
 import type { InboundMessage } from "../../network.ts";
+import { readableText } from "../shared/readable.ts";
 import type { GroupIndex } from "./groups.ts";
 import { messageText, replyToId, sender, topicOf } from "./message.ts";
 import { firstIssue, MessageSchema, UpdateIdSchema } from "./schema.ts";
@@ -40,7 +41,7 @@ export function readUpdate(raw: unknown, groups: GroupIndex, botId: string | und
       group: group.key,
       senderId: from.id,
       senderName: from.name,
-      text,
+      text: readableText(text),
       ...(reply === undefined ? {} : { replyTo: messageKey(group.key, reply) }),
       time: dateOf(m.date),
     },

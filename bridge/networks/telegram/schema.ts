@@ -3,6 +3,7 @@
 // here, never a throw deep inside the relay's path. Fields the bridge does not read pass as they are.
 import { z } from "zod";
 
+const MAX_RETRY_AFTER_S = 86_400;
 const int = z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
 
 /** `{"ok":true,"result":…}` or `{"ok":false,"error_code":N,"description":…,"parameters":{…}}`. */
@@ -13,7 +14,8 @@ export const AnswerSchema = z.looseObject({
   description: z.string().optional().catch(undefined),
   parameters: z
     .looseObject({
-      retry_after: z.number().nonnegative().optional().catch(undefined),
+      // Seconds; a server asking for more than a day is taken as a day (a wait must stay a number).
+      retry_after: z.number().nonnegative().transform((v) => Math.min(v, MAX_RETRY_AFTER_S)).optional().catch(undefined),
       migrate_to_chat_id: z.union([z.number(), z.string()]).optional().catch(undefined),
     })
     .optional()

@@ -75,6 +75,8 @@ test(`classifyEvent + inboundOf: any entry gets a verdict, never a throw; messag
       assert.ok(!Number.isNaN(m.time.getTime()));
       assert.equal(m.own === true, v.event.own);
       for (const s of [m.text, m.senderName]) assert.ok(!XML_FORBIDDEN.test(stripForbiddenXmlChars(s)));
+      // Never a bare "<Alice> " line: a message with nothing readable says so.
+      assert.ok(stripForbiddenXmlChars(m.text).trim() !== "", JSON.stringify(m.text));
     }),
     { numRuns: RUNS },
   );
@@ -88,13 +90,14 @@ test(`readAction: any body and status is data or an ActionError, never another t
     fc.record({ status: fc.oneof(fc.constantFrom("ok", "failed"), anything), retcode: fc.oneof(fc.integer(), anything), data: anything, message: fc.oneof(nastyString, anything) }, { requiredKeys: [] }).map((v) => JSON.stringify(v) ?? "null"),
   );
   await fc.assert(
-    fc.asyncProperty(body, fc.constantFrom(200, 401, 429, 500), fc.constantFrom(undefined, "2", "soon"), async (text, status, retryAfter) => {
+    fc.asyncProperty(body, fc.constantFrom(200, 401, 429, 500), fc.constantFrom(undefined, "2", "soon", "9".repeat(400), "Wed, 21 Oct 2215 07:28:00 GMT"), async (text, status, retryAfter) => {
       const res = { status, headers: { "retry-after": retryAfter }, url: "", request: { url: "" }, text: async () => text } as unknown as Parameters<typeof readAction>[0];
       try {
         await readAction(res, "get_latest_events");
       } catch (err) {
         assert.ok(err instanceof ActionError, String(err));
         assert.equal(typeof err.message, "string");
+        if (err.failure.kind === "http" && err.failure.retryAfterMs !== undefined) assert.ok(Number.isFinite(err.failure.retryAfterMs) && err.failure.retryAfterMs >= 0);
       }
     }),
     { numRuns: RUNS },

@@ -156,3 +156,12 @@ test("get_status without a bots list: get_self_info names our bot, and its own m
   assert.deepEqual(inbox.messages.map((m) => [m.text, m.own ?? false]), [["mine", true], ["theirs", false]]);
   assertCleanRun(h);
 });
+
+test("a message with nothing readable (no segments, blank text) is relayed as [unsupported message], never blank", { timeout: 10_000 }, async (t) => {
+  const h = await harness(t);
+  const { inbox } = await h.run();
+  h.sim.inject({ group: GROUP, member: member("20001", "alice"), message: [{ type: "text", data: { text: " \u200b\n" } }] });
+  h.sim.queueEvent({ id: "empty", self: { platform: "qq", user_id: "10001" }, time: 1, type: "message", detail_type: "group", sub_type: "", message_id: "m2", message: [], alt_message: "", group_id: GROUP, user_id: "20001" });
+  assert.deepEqual((await inbox.waitFor(2)).map((m) => m.text), ["[unsupported message]", "[unsupported message]"]);
+  assertCleanRun(h);
+});

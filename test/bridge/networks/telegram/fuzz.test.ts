@@ -86,6 +86,8 @@ test(`readUpdate: any entry gets a verdict, never a throw; messages are well for
       assert.ok(groups.get(m.group) !== undefined);
       assert.ok(m.id.startsWith(`${m.group}:`));
       for (const s of [m.text, m.senderName]) assert.ok(!XML_FORBIDDEN.test(stripForbiddenXmlChars(s)));
+      // Never a bare "<Alice> " line: a message with nothing readable says so.
+      assert.ok(stripForbiddenXmlChars(m.text).trim() !== "", JSON.stringify(m.text));
     }),
     { numRuns: RUNS },
   );
