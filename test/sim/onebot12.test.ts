@@ -128,3 +128,42 @@ test("standalone: prints its base URL first and serves actions", { timeout: 10_0
   child.kill("SIGTERM");
   assert.equal(await exited, 0);
 });
+
+test("own sends come back as message events with the send's message_id (echoOwn, the default)", { timeout: 10_000 }, async (t) => {
+  const sim = await startOnebot12Sim();
+  t.after(() => sim.close());
+  const sent = await post(sim, { action: "send_message", params: { detail_type: "group", group_id: "12345", message: "mine" } });
+  const { message_id } = sent.json?.data as { message_id: string };
+  const events = (await post(sim, { action: "get_latest_events", params: { timeout: 0 } })).json?.data as Record<string, unknown>[];
+  assert.equal(events.length, 1);
+  assert.deepEqual([events[0]!.message_id, events[0]!.user_id, events[0]!.group_id, events[0]!.alt_message], [message_id, "10001", "12345", "mine"]);
+  const quiet = await startOnebot12Sim({ echoOwn: false });
+  t.after(() => quiet.close());
+  await post(quiet, { action: "send_message", params: { detail_type: "group", group_id: "12345", message: "mine" } });
+  assert.deepEqual((await post(quiet, { action: "get_latest_events", params: { timeout: 0 } })).json?.data, []);
+});
+
+test("the common send faults over /_sim/fail-send: reset, 500, stall send nothing; their -after twins send (and echo), then lose the answer", { timeout: 10_000 }, async (t) => {
+  const sim = await startOnebot12Sim();
+  t.after(() => sim.close());
+  const base = sim.url.replace(/\/$/, "");
+  for (const fault of ["reset", "500", "stall", "reset-after", "500-after", "stall-after"]) {
+    assert.deepEqual(await fetch(`${base}/_sim/fail-send`, { method: "POST", body: JSON.stringify({ fault }) }).then((r) => r.json()), { queued: 1 });
+    const ac = new AbortController();
+    const answered = fetch(sim.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${sim.token}` },
+      body: JSON.stringify({ action: "send_message", params: { detail_type: "group", group_id: "12345", message: fault } }),
+      signal: ac.signal,
+    }).then((r) => r.status, () => 0);
+    if (fault.startsWith("stall")) {
+      await new Promise((r) => sim.state.once("fault", r));
+      ac.abort();
+    }
+    assert.equal(await answered, fault.startsWith("500") ? 500 : 0, fault);
+  }
+  assert.deepEqual(sim.sent().map((m) => m.text), ["reset-after", "500-after", "stall-after"]);
+  const echoed = (await post(sim, { action: "get_latest_events", params: { timeout: 0 } })).json?.data as { alt_message: string; message_id: string }[];
+  assert.deepEqual(echoed.map((e) => [e.alt_message, e.message_id]), sim.sent().map((m) => [m.text, m.message_id]));
+  assert.deepEqual(sim.violations, []);
+});

@@ -3,6 +3,7 @@
 // read are HTTP statuses (401 auth, 415 content type); after it, HTTP 200 with status "failed".
 import type { HTTPStream, RequestSpec, StreamResponse } from "../../../src/index.ts";
 import { parseRetryAfter, redactText } from "../../../src/index.ts";
+import { ActionResponseSchema } from "./schema.ts";
 
 /** Which bot an action is for, when several share the connection. */
 export interface BotSelf {
@@ -50,6 +51,8 @@ export function describeFailure(f: ActionFailure): string {
   }
 }
 
+const MAX_RETRY_AFTER_MS = 86_400_000;
+
 /** Meta actions never take `self` (spec: interface/meta/actions.md). */
 const META_ACTIONS: ReadonlySet<string> = new Set(["get_latest_events", "get_supported_actions", "get_status", "get_version"]);
 
@@ -86,7 +89,9 @@ export async function readAction(res: StreamResponse, action: string): Promise<u
   const text = await res.text();
   if (res.status === 401 || res.status === 403) throw new ActionError(action, { kind: "auth", status: res.status });
   if (res.status !== 200) {
-    const retryAfterMs = parseRetryAfter(res.headers["retry-after"]);
+    // A wait must stay a number: more than a day (or an absurd header) is taken as a day.
+    const asked = parseRetryAfter(res.headers["retry-after"]);
+    const retryAfterMs = asked === undefined || Number.isNaN(asked) ? undefined : Math.max(0, Math.min(asked, MAX_RETRY_AFTER_MS));
     throw new ActionError(action, { kind: "http", status: res.status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
   }
   let data: unknown;
@@ -95,14 +100,13 @@ export async function readAction(res: StreamResponse, action: string): Promise<u
   } catch {
     throw new ActionError(action, { kind: "malformed", detail: `malformed body: ${snippet(text)}` });
   }
-  if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    throw new ActionError(action, { kind: "malformed", detail: `not a response object: ${snippet(text)}` });
-  }
-  const { status, retcode, message } = data as { status?: unknown; retcode?: unknown; message?: unknown };
-  if (status === "ok" && (retcode === 0 || retcode === undefined)) return (data as { data?: unknown }).data;
-  if (status === "failed" || (typeof retcode === "number" && retcode !== 0)) {
-    if (typeof retcode !== "number") throw new ActionError(action, { kind: "malformed", detail: `failed without a retcode: ${snippet(text)}` });
-    throw new ActionError(action, { kind: "failed", retcode, message: typeof message === "string" ? message : "" });
+  const parsed = ActionResponseSchema.safeParse(data);
+  if (!parsed.success) throw new ActionError(action, { kind: "malformed", detail: `not a response object: ${snippet(text)}` });
+  const { status, retcode, message } = parsed.data;
+  if (status === "ok" && (retcode === 0 || retcode === undefined)) return parsed.data.data;
+  if (status === "failed" || (retcode !== undefined && retcode !== 0)) {
+    if (retcode === undefined) throw new ActionError(action, { kind: "malformed", detail: `failed without a retcode: ${snippet(text)}` });
+    throw new ActionError(action, { kind: "failed", retcode, message: message ?? "" });
   }
   throw new ActionError(action, { kind: "malformed", detail: `no status: ${snippet(text)}` });
 }

@@ -2,21 +2,28 @@
 // get_latest_events long poll, our bot learned from get_status, sends by send_message.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
+import { z } from "zod";
 import { backoffDelay, HTTPStream, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
 import type { Onebot12NetworkConfig } from "../../config/types.ts";
-import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
+import type { MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
 import { authRetryDelay } from "../shared/auth-retry.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
+import { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { StatusHolder } from "../shared/status.ts";
 import { ActionError, type ActionOptions, type ActionTarget, type BotSelf, callAction, safeMessage } from "./action.ts";
-import { classifyEvent, type GroupMessageEvent } from "./events.ts";
+import { classifyEvent } from "./events.ts";
+import { inboundOf, messageKey, type InboundLookups } from "./inbound.ts";
 import { BotOfflineError, identify } from "./identity.ts";
 import { MemberNames, type MemberInfo } from "./members.ts";
 import { loadPending, pendingPath, savePending } from "./pending.ts";
+import { RecentEvents } from "./recent-events.ts";
 import { runPoller } from "./poller.ts";
 import { classifySendFailure, classifySendTransportError, isSelfError } from "./retcode.ts";
-import { renderMessage, textToSegments } from "./segments.ts";
+import { IdSchema } from "./schema.ts";
+import { textToSegments } from "./segments.ts";
+
+const SentSchema = z.looseObject({ message_id: IdSchema });
 
 export interface Onebot12Options {
   id: string; // network key in config
@@ -28,6 +35,10 @@ export interface Onebot12Options {
   /** Observes every answered HTTP request (run wires poll latency metrics to it). */
   onResponse?: (info: ResponseInfo) => void;
   pollTimeoutSeconds?: number; // long-poll hold asked of the server; default 30
+  /** How long a send_message waits for its answer (default SEND_TIMEOUT_MS); past it the send is "unknown". */
+  sendTimeoutMs?: number;
+  /** Called once per event that could not be turned into a message (pollbridge_events_rejected_total). */
+  onEventRejected?: (reason: string) => void;
 }
 
 /**
@@ -38,6 +49,11 @@ export const ONEBOT12_MAX_MESSAGE_LENGTH = 2_000;
 export const DEFAULT_POLL_TIMEOUT_SECONDS = 30;
 /** Lookups that only improve a message (names, image URLs) get one try, briefly: delivery never waits long on them. */
 const LOOKUP_TIMEOUT = 5_000;
+/**
+ * How long a send waits for its answer: an implementation may hold a send in its own rate-limit
+ * queue for seconds (NapCat-style send queues); past this it is "unknown", so it is generous.
+ */
+export const SEND_TIMEOUT_MS = 60_000;
 
 export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
   const log = opts.logger.child({ network: opts.id });
@@ -58,6 +74,8 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
   let pending: unknown[] = [];
 
   const status = new StatusHolder({ log, network: "onebot12" });
+  const warnings = new RepeatedWarning(log);
+  const recent = new RecentEvents();
   const setStatus = (state: string, detail?: string): void => status.set(state, detail);
 
   function call(action: string, params: Record<string, unknown>, o: ActionOptions & { signal?: AbortSignal } = {}): Promise<unknown> {
@@ -82,50 +100,50 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     return typeof data?.url === "string" ? data.url : undefined;
   }
 
-  async function toInbound(e: GroupMessageEvent): Promise<InboundMessage> {
-    let text: string;
-    let attachments: string[] = [];
-    let replyTo: string | undefined;
-    try {
-      const r = await renderMessage(e.message, e.altMessage, { userName: (u) => names.get(e.groupId, u), fileUrl });
-      ({ text, attachments } = r);
-      replyTo = r.replyTo;
-    } catch (err) {
-      log.warn({ group: e.groupId, err: (err as Error).message }, "onebot12: unreadable message; relayed as raw");
-      text = `[unreadable message: ${JSON.stringify(e.message)?.slice(0, 200) ?? ""}]`;
-    }
-    return {
-      id: `${e.groupId}:${e.messageId}`, // message ids are the platform's: stable on redelivery
-      group: e.groupId,
-      senderId: e.userId,
-      senderName: (await names.get(e.groupId, e.userId)) ?? e.userId,
-      text,
-      ...(attachments.length > 0 ? { attachments } : {}),
-      ...(replyTo === undefined ? {} : { replyTo: `${e.groupId}:${replyTo}` }),
-      time: new Date(e.time * 1000),
-    };
-  }
+  const lookups: InboundLookups = { memberName: (g, u) => names.get(g, u), fileUrl };
 
   /** Delivers `pending` in order; each one leaves the saved list only once the sink accepted it. */
   async function drainPending(sink: MessageSink, signal: AbortSignal): Promise<void> {
     while (pending.length > 0) {
       const verdict = classifyEvent(pending[0], configured, self);
-      if (verdict.kind === "relay") await deliverWithRetry(sink, await toInbound(verdict.event), { backoff, log, network: "onebot12", signal });
+      if (verdict.kind === "relay") {
+        await deliverWithRetry(sink, await inboundOf(verdict.event, lookups), { backoff, log, network: "onebot12", signal });
+      }
       pending = pending.slice(1);
       await savePending(pendingFile, pending);
     }
   }
 
-  async function onEvents(sink: MessageSink, events: unknown[], signal: AbortSignal): Promise<void> {
+  /** Takes one answer's events; resolves with whether any was usable (not all rejected or repeats). */
+  async function onEvents(sink: MessageSink, events: unknown[], signal: AbortSignal): Promise<boolean> {
+    let usable = false;
     const relay = events.filter((e) => {
+      const fresh = recent.fresh(e);
       const v = classifyEvent(e, configured, self);
+      if (v.kind === "reject") {
+        rejected(v.id, v.reason);
+        return false;
+      }
+      usable ||= fresh;
       if (v.kind === "skip") log.debug({ reason: v.reason }, "onebot12: event skipped");
       return v.kind === "relay";
     });
-    if (relay.length === 0) return;
-    pending = pending.concat(relay);
-    await savePending(pendingFile, pending); // before the sink: the server no longer has them
-    await drainPending(sink, signal);
+    if (relay.length > 0) {
+      pending = pending.concat(relay);
+      await savePending(pendingFile, pending); // before the sink: the server no longer has them
+      await drainPending(sink, signal);
+    }
+    return usable;
+  }
+
+  /** An event that cannot be a message: logged with its id (a server repeating it is logged once a minute), counted, skipped. */
+  function rejected(id: string | undefined, reason: string): void {
+    warnings.warn(`event:${id ?? ""}:${reason}`, { event: id, why: reason }, "onebot12: event of the wrong shape rejected and skipped");
+    try {
+      opts.onEventRejected?.(reason);
+    } catch (err) {
+      log.debug({ err: (err as Error).message }, "onebot12: onEventRejected failed");
+    }
   }
 
   async function learnSelf(signal: AbortSignal): Promise<void> {
@@ -158,6 +176,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
           onEvents: (events) => onEvents(sink, events, signal),
           onAnswer: () => setStatus("online"),
           onTrouble: (detail) => setStatus("retrying", detail),
+          warnings,
         });
         if (signal.aborted) break;
         if (end.reason === "auth") {
@@ -197,7 +216,8 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     id: opts.id,
     type: "onebot12",
     maxMessageLength: ONEBOT12_MAX_MESSAGE_LENGTH,
-    evidence: { echo: false, history: false },
+    // Implementations report the bot's own messages as message events; they come back with own: true.
+    evidence: { echo: true, history: false },
 
     async start(sink) {
       if (running) throw new Error("onebot12 already started");
@@ -224,7 +244,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
       let data: unknown;
       try {
         // Never resent here: after the request left, only the server knows whether it was delivered.
-        data = await call("send_message", { detail_type: "group", group_id: group, message: textToSegments(text) }, { retry: false });
+        data = await call("send_message", { detail_type: "group", group_id: group, message: textToSegments(text) }, { retry: false, timeout: opts.sendTimeoutMs ?? SEND_TIMEOUT_MS });
       } catch (err) {
         const detail = safeMessage(err, target);
         if (err instanceof ActionError) {
@@ -235,8 +255,9 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
         }
         throw new SendError(`send to ${group}: ${detail}`, classifySendTransportError(err), { cause: err });
       }
-      const id = (data as { message_id?: unknown } | null)?.message_id;
-      return { id: typeof id === "string" ? id : typeof id === "number" ? String(id) : "" };
+      // status ok means sent; without a readable message_id there is no id to give.
+      const sent = SentSchema.safeParse(data);
+      return { id: sent.success ? messageKey(group, sent.data.message_id) : "" };
     },
 
     async groups() {

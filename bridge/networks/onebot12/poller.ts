@@ -4,7 +4,11 @@
 // the chain never spins.
 import type { Logger } from "pino";
 import { backoffDelay, type HTTPStream, type Step, type StepContext, type StreamResponse } from "../../../src/index.ts";
+import { z } from "zod";
+import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { ActionError, actionRequest, type ActionTarget, readAction, safeMessage } from "./action.ts";
+
+const EventList = z.array(z.unknown());
 
 /** Events asked per poll: bounded, so one answer never holds an unbounded backlog in memory. */
 export const POLL_LIMIT = 100;
@@ -19,12 +23,17 @@ export interface PollerOptions {
   timeoutSeconds: number;
   backoff: { min: number; max: number };
   signal: AbortSignal;
-  /** Handles one answer's events in order; resolves once all are durable. */
-  onEvents: (events: unknown[]) => Promise<void>;
+  /**
+   * Handles one answer's events in order; resolves once all are durable, with whether any was
+   * usable (an answer of nothing but rejected or repeated events is a bad answer: backed off).
+   */
+  onEvents: (events: unknown[]) => Promise<boolean>;
   /** Every good answer (status "online"). */
   onAnswer: () => void;
   /** A failed poll, with what went wrong (status "retrying"). */
   onTrouble: (detail: string) => void;
+  /** Warnings a server can make us repeat go through this (once a minute, with a count). */
+  warnings: RepeatedWarning;
 }
 
 export type PollEnd =
@@ -43,10 +52,14 @@ export function isEarlyEmpty(events: number, elapsedMs: number, timeoutSeconds: 
   return events === 0 && elapsedMs < (timeoutSeconds * 1000) / 2;
 }
 
-/** Pause before the next poll after `n` early empty answers in a row: doubling from min, capped. Deterministic. */
-export function idleDelay(n: number, o: { min: number; max: number }): number {
+/**
+ * Pause before the next poll after `n` early empty answers in a row (0: none): the project's one
+ * backoff (src backoffDelay), never below the idle minimum, so a server answering at once is
+ * never spun on.
+ */
+export function idlePause(n: number, o: { min: number; max: number }): number {
   if (n < 1) return 0;
-  return Math.min(o.max, o.min * 2 ** Math.min(n - 1, 30));
+  return Math.max(o.min, backoffDelay(n, o));
 }
 
 /** The idle backoff for a poller: from the stream's backoff, never above the asked hold or IDLE_MAX_MS. */
@@ -78,8 +91,8 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
 
   const failed = (detail: string, retryAfterMs = 0): Step => {
     badAnswers++;
-    const wait = Math.max(backoffDelay(badAnswers, o.backoff), Math.min(retryAfterMs, o.backoff.max * 10), 1);
-    o.log.warn({ reason: detail, failures: badAnswers, retryIn: wait }, "onebot12: get_latest_events failed; backing off");
+    const wait = Math.max(backoffDelay(badAnswers, o.backoff), o.backoff.min, Math.min(retryAfterMs, o.backoff.max * 10), 1);
+    o.warnings.warn(`get_latest_events:${detail.slice(0, 200)}`, { reason: detail, failures: badAnswers, retryIn: wait }, "onebot12: get_latest_events failed; backing off");
     o.onTrouble(detail);
     return step(wait);
   };
@@ -102,13 +115,15 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
       }
       return failed(err.message, f.kind === "http" ? f.retryAfterMs : undefined);
     }
-    if (!Array.isArray(data)) return failed(`data is not an event list: ${JSON.stringify(data)?.slice(0, 80)}`);
+    const list = EventList.safeParse(data);
+    if (!list.success) return failed(`data is not an event list: ${JSON.stringify(data)?.slice(0, 80)}`);
+    const events = list.data;
+    if (events.length > 0 && !(await o.onEvents(events))) return failed(`no usable event in the answer (${events.length}, each rejected or a repeat)`);
     badAnswers = 0;
     o.onAnswer();
-    earlyEmpties = isEarlyEmpty(data.length, elapsed, o.timeoutSeconds) ? earlyEmpties + 1 : 0;
+    earlyEmpties = isEarlyEmpty(events.length, elapsed, o.timeoutSeconds) ? earlyEmpties + 1 : 0;
     if (earlyEmpties === 3) o.log.info({ timeout: o.timeoutSeconds }, "onebot12: the server answers empty polls at once (it does not hold them); polling with a pause");
-    if (data.length > 0) await o.onEvents(data);
-    return step(idleDelay(earlyEmpties, idle));
+    return step(idlePause(earlyEmpties, idle));
   }
 
   const first = step();
@@ -118,9 +133,9 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
     onError: (err: unknown, _failed: Step, ctx: StepContext) => {
       // Transport failures after HTTPStream's own retries, a body cut short, a sink that failed
       // past its retries: the chain stays alive and backs off.
-      const wait = Math.max(1, backoffDelay(ctx.failures, o.backoff));
+      const wait = Math.max(1, o.backoff.min, backoffDelay(ctx.failures, o.backoff));
       const detail = safeMessage(err, o.target);
-      o.log.warn({ err: detail, failures: ctx.failures, retryIn: wait }, "onebot12: get_latest_events step failed; backing off");
+      o.warnings.warn(`get_latest_events:step:${detail.slice(0, 200)}`, { err: detail, failures: ctx.failures, retryIn: wait }, "onebot12: get_latest_events step failed; backing off");
       o.onTrouble(detail);
       return step(wait);
     },

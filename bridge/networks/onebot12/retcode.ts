@@ -1,5 +1,5 @@
 // What a failed send_message means for the relay (protocols.md §3 retcode table). Pure.
-import { classifyFailure } from "../../../src/index.ts";
+import { transportSendKind } from "../shared/request-sent.ts";
 import type { ActionFailure } from "./action.ts";
 
 export type SendVerdict = { kind: "retry" | "unknown" | "fatal"; retryAfterMs?: number; reason: string };
@@ -37,15 +37,15 @@ export function classifyRetcode(retcode: number): SendVerdict {
   const reason = `retcode ${retcode}`;
   if (isSelfError(retcode)) return { kind: "retry", reason: `${reason} (which bot is sending must be learned again)` };
   if (retcode >= 10000 && retcode < 20000) return { kind: "fatal", reason: `${reason} (request error: never accepted as sent)` };
-  if (retcode >= 33000 && retcode < 34000) return { kind: "retry", reason: `${reason} (network error on the platform side)` };
   if (retcode >= 36000 && retcode < 37000) return { kind: "retry", retryAfterMs: TIRED_RETRY_MS, reason: `${reason} (I Am Tired: slow down)` };
   if (retcode >= 35000 && retcode < 36000) return { kind: "fatal", reason: `${reason} (logic error: e.g. no such group)` };
-  // 2xxxx handler errors, 31xxx DB, 32xxx FS, 34xxx platform, 6xxxx–9xxxx implementation codes:
-  // the handler may have got as far as sending.
+  // 2xxxx handler errors, 31xxx DB, 32xxx FS, 33xxx network (the implementation's call to the
+  // platform failed: like our own reset, it may have arrived), 34xxx platform, 6xxxx–9xxxx
+  // implementation codes: the handler may have got as far as sending.
   return { kind: "unknown", reason };
 }
 
-/** A send that got no answer: connection refused never reached the server; a reset or timeout may have been delivered. */
+/** A send that got no answer: a request that never fully left is "retry"; a reset or timeout may have been delivered. */
 export function classifySendTransportError(err: unknown): SendVerdict["kind"] {
-  return classifyFailure(err) === "before-send" ? "retry" : "unknown";
+  return transportSendKind(err);
 }

@@ -2,6 +2,7 @@
 // in every URL path, so every request carries it in `secrets` for log redaction.
 import type { RequestSpec, StreamResponse } from "../../../src/index.ts";
 import type { GroupTarget } from "./groups.ts";
+import { AnswerSchema, firstIssue, UserSchema } from "./schema.ts";
 
 export const DEFAULT_API = "https://api.telegram.org";
 /** The server clamps getUpdates' timeout to this (LONG_POLL_MAX_TIMEOUT). */
@@ -68,29 +69,28 @@ export function snippet(text: string, max = 120): string {
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
-type Answer = { ok?: unknown; result?: unknown; error_code?: unknown; description?: unknown; parameters?: unknown };
-
 /** Reads an answer: the result of `{"ok":true}`; throws ApiError or BadAnswerError otherwise. */
 export async function readAnswer(res: StreamResponse, method: string): Promise<unknown> {
   const text = await res.text();
-  let data: Answer;
+  let json: unknown;
   try {
-    data = JSON.parse(text) as Answer;
+    json = JSON.parse(text);
   } catch {
     if (res.status !== 200) throw new ApiError(method, res.status, `HTTP ${res.status}: ${snippet(text)}`);
     throw new BadAnswerError(method, res.status, `malformed body: ${snippet(text)}`);
   }
-  if (data === null || typeof data !== "object" || typeof data.ok !== "boolean") {
+  const parsed = AnswerSchema.safeParse(json);
+  if (!parsed.success) {
     if (res.status !== 200) throw new ApiError(method, res.status, `HTTP ${res.status}: ${snippet(text)}`);
     throw new BadAnswerError(method, res.status, `not a Bot API answer: ${snippet(text)}`);
   }
+  const data = parsed.data;
   if (data.ok) return data.result;
-  const params = (typeof data.parameters === "object" && data.parameters !== null ? data.parameters : {}) as Record<string, unknown>;
-  const retryAfter = params.retry_after;
-  const migrate = params.migrate_to_chat_id;
-  throw new ApiError(method, typeof data.error_code === "number" ? data.error_code : res.status, typeof data.description === "string" ? data.description : "(no description)", {
-    ...(typeof retryAfter === "number" && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
-    ...(typeof migrate === "number" || typeof migrate === "string" ? { migrateToChatId: String(migrate) } : {}),
+  const retryAfter = data.parameters?.retry_after;
+  const migrate = data.parameters?.migrate_to_chat_id;
+  throw new ApiError(method, data.error_code ?? res.status, data.description ?? "(no description)", {
+    ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter * 1000 }),
+    ...(migrate === undefined ? {} : { migrateToChatId: String(migrate) }),
   });
 }
 
@@ -105,9 +105,9 @@ export function getMeRequest(api: BotApi): RequestSpec {
 }
 
 export function parseMe(result: unknown): Me {
-  const r = result as { id?: unknown; username?: unknown } | null;
-  if (typeof r?.id !== "number" && typeof r?.id !== "string") throw new BadAnswerError("getMe", 200, "no bot id in the answer");
-  return { id: String(r.id), ...(typeof r.username === "string" ? { username: r.username } : {}) };
+  const r = UserSchema.safeParse(result);
+  if (!r.success) throw new BadAnswerError("getMe", 200, `not a bot: ${firstIssue(r.error)}`);
+  return { id: String(r.data.id), ...(r.data.username === undefined ? {} : { username: r.data.username }) };
 }
 
 /** timeout: the hold asked of the server (s); the HTTP timeout sits above what the server may hold. */
@@ -130,13 +130,20 @@ export function deleteWebhookRequest(api: BotApi): RequestSpec {
   return { method: "POST", url: methodUrl(api, "deleteWebhook"), json: {}, secrets: [api.token], retrySafe: true, retry: { statuses: [] }, name: "deleteWebhook" };
 }
 
-export function sendMessageRequest(api: BotApi, target: GroupTarget, text: string): RequestSpec {
+/**
+ * How long a send waits for its answer: the server may queue a send behind a flood wait for
+ * seconds; past this it is "unknown" (maybe delivered), so it is generous.
+ */
+export const SEND_TIMEOUT_MS = 60_000;
+
+export function sendMessageRequest(api: BotApi, target: GroupTarget, text: string, timeout = SEND_TIMEOUT_MS): RequestSpec {
   return {
     method: "POST",
     url: methodUrl(api, "sendMessage"),
     // Plain text: no parse_mode, so "<", "&" and "*" arrive as typed.
     json: { chat_id: target.chatId, text, ...(target.threadId === undefined ? {} : { message_thread_id: target.threadId }) },
     secrets: [api.token],
+    timeout,
     // Never resent here: after the request left, only the server knows whether it was delivered.
     retry: false,
     name: "sendMessage",

@@ -2,20 +2,21 @@
 // persisted offset, sendMessage to chats and forum topics.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import { backoffDelay, classifyFailure, HTTPStream, redactText, StreamClosedError, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
+import { backoffDelay, classifyFailure, HTTPStream, redactText, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
 import type { TelegramNetworkConfig } from "../../config/types.ts";
-import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
+import type { MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
 import { authRetryDelay } from "../shared/auth-retry.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
 import { setAside } from "../shared/state-file.ts";
+import { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { StatusHolder } from "../shared/status.ts";
 import { ApiError, botApi, getMeRequest, MAX_POLL_TIMEOUT, MAX_TEXT_LENGTH, parseMe, readAnswer, type Me } from "./api.ts";
 import { GroupIndex, parseGroup, type GroupTarget } from "./groups.ts";
-import { chatOf, messageText, replyToId, sender, topicOf, type TgMessage } from "./message.ts";
+import { readUpdate } from "./inbound.ts";
 import { loadOffset, offsetPath, saveOffset } from "./offset-store.ts";
 import { runPoller } from "./poller.ts";
-import { AUTH_RETRY_MS, sendError, sendMessage } from "./send.ts";
+import { AUTH_RETRY_MS, sendMessage } from "./send.ts";
 
 /** sendMessage's limit; the relay splits longer texts. */
 export const TELEGRAM_MAX_MESSAGE_LENGTH = MAX_TEXT_LENGTH;
@@ -35,6 +36,10 @@ export interface TelegramOptions {
   /** Observes every answered HTTP request (run wires poll latency metrics to it). */
   onResponse?: (info: ResponseInfo) => void;
   pollTimeoutSeconds?: number;
+  /** How long a sendMessage waits for its answer (default SEND_TIMEOUT_MS); past it the send is "unknown". */
+  sendTimeoutMs?: number;
+  /** Called once per update that could not be turned into a message (pollbridge_events_rejected_total). */
+  onEventRejected?: (reason: string) => void;
 }
 
 export function createTelegram(opts: TelegramOptions): NetworkAdapter {
@@ -68,6 +73,7 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
   let running: Promise<void> | null = null;
 
   const status = new StatusHolder({ log, network: "telegram", redact: (detail) => redactText(detail, secrets) });
+  const warnings = new RepeatedWarning(log);
   const setStatus = (state: string, detail?: string): void => status.set(state, detail);
 
   async function persist(): Promise<void> {
@@ -101,51 +107,40 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
     }
   }
 
-  /** The relay's message for an update, or why it is skipped. */
-  function inbound(update: Record<string, unknown>): InboundMessage | string {
-    const m = update.message as TgMessage | undefined;
-    if (typeof m !== "object" || m === null) return "not a message";
-    const chat = chatOf(m);
-    if (!chat) return "message without a chat";
-    if (chat.type !== "group" && chat.type !== "supergroup") return `${chat.type || "unknown"} chat`;
-    const group = groups.match(chat, topicOf(m));
-    if (!group) return "unconfigured group";
-    const from = sender(m);
-    if (me && from.id === me.id) return "our own message";
-    const text = messageText(m);
-    if (text === undefined) return "service message";
-    const reply = replyToId(m);
-    return {
-      // message_id is unique within its chat: stable on redelivery.
-      id: `${group.key}:${String(m.message_id)}`,
-      group: group.key,
-      senderId: from.id,
-      senderName: from.name,
-      text,
-      ...(reply === undefined ? {} : { replyTo: `${group.key}:${reply}` }),
-      time: typeof m.date === "number" ? new Date(m.date * 1000) : new Date(),
-    };
-  }
-
-  async function handleUpdates(sink: MessageSink, updates: unknown[], signal: AbortSignal): Promise<void> {
+  /** Hands an answer's updates to the sink in order; resolves with whether the offset moved. */
+  async function handleUpdates(sink: MessageSink, updates: unknown[], signal: AbortSignal): Promise<boolean> {
+    const before = offset;
     try {
-      for (const u of updates) {
-        const update = u as Record<string, unknown> | null;
-        const id = update?.update_id;
-        if (typeof id !== "number" || !Number.isSafeInteger(id)) {
+      for (const raw of updates) {
+        const v = readUpdate(raw, groups, me?.id);
+        if (v.kind === "no-id") {
           // Without an id it cannot be confirmed on its own; a later update's offset confirms it.
-          log.warn({ update: redactText(JSON.stringify(u) ?? "", secrets).slice(0, 200) }, "telegram: update without update_id skipped");
+          rejected(`update without a usable update_id (${v.reason})`);
+          warnings.warn("update:no-id", { why: v.reason }, "telegram: update without a usable update_id skipped");
           continue;
         }
-        if (offset !== undefined && id < offset) continue; // already through the sink
-        const msg = inbound(update!);
-        if (typeof msg === "string") log.debug({ update_id: id, why: msg }, "telegram: update skipped");
-        else await deliverWithRetry(sink, msg, { backoff, log, network: "telegram", signal });
-        offset = id + 1;
+        if (offset !== undefined && v.updateId < offset) continue; // already through the sink
+        if (v.kind === "message") await deliverWithRetry(sink, v.message, { backoff, log, network: "telegram", signal });
+        else if (v.kind === "skip") log.debug({ update_id: v.updateId, why: v.reason }, "telegram: update skipped");
+        else {
+          // Logged once: the offset moves past it, so it is never served again.
+          rejected(v.reason);
+          log.warn({ update_id: v.updateId, why: v.reason }, "telegram: update of the wrong shape rejected and skipped");
+        }
+        offset = v.updateId + 1;
       }
     } finally {
       // Also on stop() part-way: what went through the sink is not replayed.
       await persist();
+    }
+    return offset !== before;
+  }
+
+  function rejected(reason: string): void {
+    try {
+      opts.onEventRejected?.(reason);
+    } catch (err) {
+      log.debug({ err: (err as Error).message }, "telegram: onEventRejected failed");
     }
   }
 
@@ -170,6 +165,7 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
           offset: () => offset,
           // Only stop() interrupts a delivery: an update the server handed over is never dropped.
           onUpdates: (updates) => handleUpdates(sink, updates, signal),
+          warnings,
           onAnswer: () => setStatus("online"),
           onTrouble: (state, detail) => setStatus(state, detail),
         });
@@ -236,14 +232,9 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
       const now = status.get();
       if (now.state === "auth-failed") throw new SendError(`telegram: ${now.detail ?? "token refused"}`, "retry", { retryAfterMs: AUTH_RETRY_MS });
       if (!stream || !me || main.signal.aborted) throw new SendError("telegram is not online", "retry", { retryAfterMs: 5_000 });
-      try {
-        return { id: await sendMessage(stream, api, target, text) };
-      } catch (err) {
-        if (err instanceof StreamClosedError || (err instanceof SendError && err.cause instanceof StreamClosedError)) {
-          throw new SendError("telegram is stopping", "retry", { cause: err });
-        }
-        throw sendError(target, err);
-      }
+      // The request goes out in this tick (the stream is open): a stop() from here on cuts a send
+      // that may have arrived, so it is "unknown" like any other cut (settled by the relay).
+      return await sendMessage(stream, api, target, text, { timeout: opts.sendTimeoutMs, signal: main.signal });
     },
 
     async groups() {

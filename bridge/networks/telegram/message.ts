@@ -1,67 +1,49 @@
-// A Telegram Message as the relay's InboundMessage: sender name, readable text for every kind
-// of message (media as a placeholder plus its caption), topic and reply ids. Never throws on an
-// odd shape: what cannot be read is said in the text.
+// A Telegram Message (already checked by MessageSchema) as readable parts: sender name, text for
+// every kind of message (media as a placeholder plus its caption), topic and reply ids.
+import type { TgChat, TgMessage, TgUser } from "./schema.ts";
 
-/** The Message fields the bridge reads (Bot API "Message"). */
-export interface TgMessage {
-  message_id?: unknown;
-  message_thread_id?: unknown;
-  is_topic_message?: unknown;
-  from?: unknown;
-  sender_chat?: unknown;
-  chat?: unknown;
-  date?: unknown;
-  text?: unknown;
-  caption?: unknown;
-  reply_to_message?: unknown;
-  [kind: string]: unknown;
-}
-
-type Obj = Record<string, unknown>;
-
-function obj(v: unknown): Obj | undefined {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === "string" && v !== "" ? v : undefined;
+function str(v: string | undefined): string | undefined {
+  return v !== undefined && v !== "" ? v : undefined;
 }
 
 /** "First Last", else "@username", else the id. */
-export function userName(user: unknown): string {
-  const u = obj(user);
+export function userName(u: TgUser | undefined): string {
   if (!u) return "?";
   const full = [str(u.first_name), str(u.last_name)].filter((s) => s !== undefined).join(" ");
   if (full !== "") return full;
   const username = str(u.username);
-  return username !== undefined ? `@${username}` : String(u.id ?? "?");
+  return username !== undefined ? `@${username}` : String(u.id);
+}
+
+function chatName(c: TgChat): string {
+  return str(c.title) ?? (str(c.username) ? `@${c.username}` : String(c.id));
 }
 
 /** Who wrote it: an anonymous admin or a channel posts as a chat (sender_chat), everyone else as a user. */
 export function sender(m: TgMessage): { id: string; name: string } {
-  const chat = obj(m.sender_chat);
-  if (chat) return { id: String(chat.id ?? "?"), name: str(chat.title) ?? (str(chat.username) ? `@${String(chat.username)}` : String(chat.id ?? "?")) };
-  const from = obj(m.from);
-  return { id: String(from?.id ?? "?"), name: userName(from) };
+  if (m.sender_chat) return { id: String(m.sender_chat.id), name: chatName(m.sender_chat) };
+  return { id: m.from ? String(m.from.id) : "?", name: userName(m.from) };
 }
 
+const join = (...parts: (string | number | undefined)[]): string => parts.filter((p) => p !== undefined && p !== "").join(" ");
+
 /** Media kinds in the order the Bot API documents them, with how each reads in a placeholder. */
-const MEDIA: [string, (v: Obj) => string][] = [
-  ["animation", () => "[GIF]"],
-  ["audio", (v) => `[audio${str(v.title) ? ` ${String(v.title)}` : ""}]`],
-  ["document", (v) => `[file${str(v.file_name) ? ` ${String(v.file_name)}` : ""}]`],
-  ["photo", () => "[photo]"],
-  ["sticker", (v) => `[sticker${str(v.emoji) ? ` ${String(v.emoji)}` : ""}]`],
-  ["story", () => "[story]"],
-  ["video", () => "[video]"],
-  ["video_note", () => "[video message]"],
-  ["voice", () => "[voice message]"],
-  ["contact", (v) => `[contact ${[str(v.first_name), str(v.last_name)].filter(Boolean).join(" ")}${str(v.phone_number) ? ` ${String(v.phone_number)}` : ""}]`],
-  ["dice", (v) => `[dice ${String(v.emoji ?? "")} ${String(v.value ?? "")}]`],
-  ["game", (v) => `[game ${String(v.title ?? "")}]`],
-  ["poll", (v) => `[poll: ${String(v.question ?? "")}]`],
-  ["venue", (v) => `[venue ${String(v.title ?? "")}${str(v.address) ? `, ${String(v.address)}` : ""}]`],
-  ["location", (v) => `[location ${String(v.latitude ?? "?")},${String(v.longitude ?? "?")}]`],
+const MEDIA: ((m: TgMessage) => string | undefined)[] = [
+  (m) => (m.animation ? "[GIF]" : undefined),
+  (m) => (m.audio ? `[${join("audio", str(m.audio.title))}]` : undefined),
+  (m) => (m.document ? `[${join("file", str(m.document.file_name))}]` : undefined),
+  (m) => (m.photo ? "[photo]" : undefined),
+  (m) => (m.sticker ? `[${join("sticker", str(m.sticker.emoji))}]` : undefined),
+  (m) => (m.story ? "[story]" : undefined),
+  (m) => (m.video ? "[video]" : undefined),
+  (m) => (m.video_note ? "[video message]" : undefined),
+  (m) => (m.voice ? "[voice message]" : undefined),
+  (m) => (m.contact ? `[${join("contact", join(str(m.contact.first_name), str(m.contact.last_name)), str(m.contact.phone_number))}]` : undefined),
+  (m) => (m.dice ? `[${join("dice", str(m.dice.emoji), m.dice.value)}]` : undefined),
+  (m) => (m.game ? `[${join("game", str(m.game.title))}]` : undefined),
+  (m) => (m.poll ? `[poll: ${m.poll.question}]` : undefined),
+  (m) => (m.venue ? `[${join("venue", str(m.venue.title))}${str(m.venue.address) ? `, ${m.venue.address}` : ""}]` : undefined),
+  (m) => (m.location ? `[location ${m.location.latitude ?? "?"},${m.location.longitude ?? "?"}]` : undefined),
 ];
 
 /**
@@ -71,10 +53,9 @@ const MEDIA: [string, (v: Obj) => string][] = [
 export function messageText(m: TgMessage): string | undefined {
   const text = str(m.text);
   if (text !== undefined) return text;
-  for (const [kind, render] of MEDIA) {
-    const v = m[kind];
-    if (v === undefined || v === null) continue;
-    const placeholder = render(obj(v) ?? {}).replace(/\s+\]$/, "]");
+  for (const render of MEDIA) {
+    const placeholder = render(m);
+    if (placeholder === undefined) continue;
     const caption = str(m.caption);
     return caption === undefined ? placeholder : `${placeholder} ${caption}`;
   }
@@ -83,20 +64,13 @@ export function messageText(m: TgMessage): string | undefined {
 
 /** The forum topic of a message: only a topic message's thread id names a topic (replies carry one too). */
 export function topicOf(m: TgMessage): number | undefined {
-  return m.is_topic_message === true && typeof m.message_thread_id === "number" ? m.message_thread_id : undefined;
-}
-
-/** The chat a message was posted in: id as a string, type, username. */
-export function chatOf(m: TgMessage): { id: string; type: string; username?: string } | undefined {
-  const c = obj(m.chat);
-  if (!c || (typeof c.id !== "number" && typeof c.id !== "string")) return undefined;
-  return { id: String(c.id), type: String(c.type ?? ""), ...(str(c.username) ? { username: String(c.username) } : {}) };
+  return m.is_topic_message === true ? m.message_thread_id : undefined;
 }
 
 /** The replied-to message id, unless the "reply" is only the topic's opening message. */
 export function replyToId(m: TgMessage): number | undefined {
-  const r = obj(m.reply_to_message);
-  if (!r || typeof r.message_id !== "number") return undefined;
+  const r = m.reply_to_message;
+  if (!r) return undefined;
   if (m.is_topic_message === true && r.message_id === m.message_thread_id) return undefined;
   return r.message_id;
 }

@@ -1,8 +1,13 @@
 // The getUpdates long-poll chain (protocols.md §4). The next poll is armed only after every
 // update of an answer went through onUpdates: its higher offset is what confirms them upstream.
 import type { Logger } from "pino";
+import { z } from "zod";
 import { backoffDelay, classifyFailure, redactText, type HTTPStream, type Step, type StepContext, type StreamResponse } from "../../../src/index.ts";
+import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { ApiError, BadAnswerError, deleteWebhookRequest, getUpdatesRequest, readAnswer, type BotApi } from "./api.ts";
+
+/** The result of an ok getUpdates: a list (each update is read on its own, see inbound.ts). */
+const UpdateList = z.array(z.unknown());
 
 export interface PollerOptions {
   stream: HTTPStream;
@@ -14,8 +19,13 @@ export interface PollerOptions {
   signal: AbortSignal;
   /** The offset of the next poll (undefined: from the earliest unconfirmed update). */
   offset: () => number | undefined;
-  /** Handles one answer's updates in order; resolves once every one is durable. */
-  onUpdates: (updates: unknown[]) => Promise<void>;
+  /**
+   * Handles one answer's updates in order; resolves once every one is durable, with whether the
+   * offset moved (an answer that moves nothing is unusable: it would be served again at once).
+   */
+  onUpdates: (updates: unknown[]) => Promise<boolean>;
+  /** Warnings a server can make us repeat go through this (once a minute, with a count). */
+  warnings: RepeatedWarning;
   /** The server answered a poll. */
   onAnswer: () => void;
   /** Polling is in trouble ("offline", "retrying", "conflict"); it goes on by itself. */
@@ -31,7 +41,8 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
   const secrets = [o.api.token];
 
   const step = (delay = 0): Step => ({ request: getUpdatesRequest(o.api, o.offset(), o.timeout), readback, delay });
-  const backoffStep = (n: number): Step => step(Math.max(1, backoffDelay(n, o.backoff)));
+  // At least the short end of the backoff: a server answering the same bad thing at once is never spun on.
+  const backoffStep = (n: number): Step => step(Math.max(1, o.backoff.min, backoffDelay(n, o.backoff)));
 
   async function readback(res: StreamResponse, ctx: StepContext): Promise<Step | undefined> {
     let result: unknown;
@@ -41,10 +52,20 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
       if (!(err instanceof ApiError)) throw err; // unreadable: the error policy backs off
       return await refused(err, ctx);
     }
-    if (!Array.isArray(result)) throw new BadAnswerError("getUpdates", res.status, "result is not a list");
+    const list = UpdateList.safeParse(result);
+    if (!list.success) throw new BadAnswerError("getUpdates", res.status, "result is not a list");
+    const updates = list.data;
+    const moved = await o.onUpdates(updates);
+    if (updates.length > 0 && !moved) {
+      // Updates, but none the offset can move past (no update_id, or all confirmed already):
+      // the next poll would get the same answer at once.
+      failures++;
+      o.onTrouble("retrying", "the server repeats updates the offset cannot confirm");
+      o.warnings.warn("getUpdates:no-progress", { updates: updates.length, failures }, "telegram: getUpdates answered only updates the offset cannot move past; backing off");
+      return backoffStep(failures);
+    }
     failures = 0;
     o.onAnswer();
-    await o.onUpdates(result);
     return step();
   }
 
@@ -56,24 +77,26 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
     failures++;
     if (err.code === 429) {
       // The server's wait, at least: polling sooner only earns another 429.
-      const wait = Math.max(err.retryAfterMs ?? 0, backoffDelay(failures, o.backoff), 1);
-      o.log.warn({ retryIn: wait }, "telegram: getUpdates rate limited (429); waiting");
+      const wait = Math.max(err.retryAfterMs ?? 0, backoffDelay(failures, o.backoff), o.backoff.min, 1);
+      o.warnings.warn("getUpdates:429", { retryIn: wait }, "telegram: getUpdates rate limited (429); waiting");
       return step(wait);
     }
     if (err.code === 409) {
       if (/webhook/i.test(err.description)) {
         // Updates go to a webhook until it is deleted; deleting it keeps the queued updates.
-        o.log.warn("telegram: a webhook is set, so getUpdates is refused (409); deleting the webhook");
+        o.warnings.warn("getUpdates:webhook", {}, "telegram: a webhook is set, so getUpdates is refused (409); deleting the webhook");
         o.onTrouble("conflict", "a webhook was set; deleting it");
         await readAnswer(await o.stream.request(deleteWebhookRequest(o.api), { signal: ctx.signal }), "deleteWebhook");
-        return step();
+        // Once at once; a server that keeps saying so is backed off.
+        return failures > 1 ? backoffStep(failures) : step();
       }
       o.onTrouble("conflict", "another getUpdates client polls with this token (a second bridge?)");
-      o.log.warn({ failures }, "telegram: getUpdates terminated by another getUpdates request (409); is a second instance running with this token?");
+      o.warnings.warn("getUpdates:409", { failures }, "telegram: getUpdates terminated by another getUpdates request (409); is a second instance running with this token?");
       return backoffStep(failures);
     }
     o.onTrouble("retrying", redactText(err.message, secrets));
-    o.log.warn({ code: err.code, description: redactText(err.description, secrets), failures }, "telegram: getUpdates failed; backing off");
+    const description = redactText(err.description, secrets);
+    o.warnings.warn(`getUpdates:${err.code}:${description}`, { code: err.code, description, failures }, "telegram: getUpdates failed; backing off");
     return backoffStep(failures);
   }
 
@@ -87,7 +110,7 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
       failures++;
       const message = redactText((err as Error).message ?? String(err), secrets);
       o.onTrouble(classifyFailure(err) === "before-send" ? "offline" : "retrying", message);
-      o.log.warn({ err: message, failures: ctx.failures }, "telegram: getUpdates step failed; backing off");
+      o.warnings.warn(`getUpdates:step:${message.slice(0, 200)}`, { err: message, failures: ctx.failures }, "telegram: getUpdates step failed; backing off");
       return backoffStep(failures);
     },
   });

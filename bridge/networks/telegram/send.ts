@@ -1,24 +1,31 @@
-// sendMessage and what its outcome means for the relay (SendError kinds). Nothing here resends:
-// after the request left, an unclear outcome is "unknown", never a silent retry.
-import { classifyFailure, type HTTPStream } from "../../../src/index.ts";
-import { SendError } from "../../network.ts";
+// sendMessage and what its outcome means for the relay (SendError kinds, README "Send failures").
+// Nothing here resends: after the request left, an unclear outcome is "unknown" and the relay
+// settles it (Telegram has no echo and no history for bots: it resends at least once, counted).
+import { z } from "zod";
+import type { HTTPStream } from "../../../src/index.ts";
+import { SendError, type SendResult } from "../../network.ts";
+import { transportSendKind } from "../shared/request-sent.ts";
 import { ApiError, BadAnswerError, readAnswer, sendMessageRequest, type BotApi } from "./api.ts";
 import type { GroupTarget } from "./groups.ts";
+import { messageKey } from "./inbound.ts";
 
 /** How long a send waits when the token is refused: the config must change first. */
 export const AUTH_RETRY_MS = 60_000;
+/** The wait after a 503 (the server took nothing). */
+export const UNAVAILABLE_RETRY_MS = 5_000;
 
-export async function sendMessage(stream: HTTPStream, api: BotApi, target: GroupTarget, text: string): Promise<string> {
+const SentSchema = z.looseObject({ message_id: z.number().int() });
+
+export async function sendMessage(stream: HTTPStream, api: BotApi, target: GroupTarget, text: string, o: { timeout?: number; signal?: AbortSignal } = {}): Promise<SendResult> {
   let result: unknown;
   try {
-    result = await readAnswer(await stream.request(sendMessageRequest(api, target, text)), "sendMessage");
+    result = await readAnswer(await stream.request(sendMessageRequest(api, target, text, o.timeout), { signal: o.signal }), "sendMessage");
   } catch (err) {
     throw sendError(target, err);
   }
-  const id = (result as { message_id?: unknown } | null)?.message_id;
-  // ok:true means delivered; without an id the relay still must not resend it.
-  if (typeof id !== "number") throw new SendError(`send to ${target.key}: answer has no message_id`, "unknown");
-  return String(id);
+  const sent = SentSchema.safeParse(result);
+  // ok:true means delivered; without a readable message id it is still delivered (no id to give).
+  return { id: sent.success ? messageKey(target.key, sent.data.message_id) : "" };
 }
 
 /** The SendError for a failed sendMessage. */
@@ -27,12 +34,10 @@ export function sendError(target: GroupTarget, err: unknown): SendError {
   if (err instanceof SendError) return err;
   if (err instanceof ApiError) return apiSendError(where, err);
   if (err instanceof BadAnswerError) {
-    // A 200 that is not JSON came from the server after it took the request.
+    // A 200 that is not a Bot API answer came after the server took the request.
     return new SendError(`${where}: ${err.message}`, "unknown", { cause: err });
   }
-  // Connect/DNS failures never reached the server; a reset or timeout may have come after delivery.
-  const kind = classifyFailure(err) === "before-send" ? "retry" : "unknown";
-  return new SendError(`${where}: ${(err as Error).message}`, kind, { cause: err });
+  return new SendError(`${where}: ${(err as Error).message}`, transportSendKind(err), { cause: err });
 }
 
 function apiSendError(where: string, err: ApiError): SendError {
@@ -45,9 +50,11 @@ function apiSendError(where: string, err: ApiError): SendError {
   if (err.migrateToChatId !== undefined) {
     return new SendError(`${where}: the group became a supergroup; configure chat id ${err.migrateToChatId} instead`, "fatal", opts);
   }
-  // 503 says the server did not take the request; other 5xx (500, 502, 504) may come after delivery.
-  if (err.code === 503) return new SendError(`${where}: ${err.description}`, "retry", { ...opts, retryAfterMs: 5_000 });
+  // 503 says the server (or its proxy) took nothing; 500, 502 and 504 may come after the delivery.
+  if (err.code === 503) return new SendError(`${where}: ${err.description}`, "retry", { ...opts, retryAfterMs: err.retryAfterMs ?? UNAVAILABLE_RETRY_MS });
   if (err.code >= 500) return new SendError(`${where}: ${err.description}`, "unknown", opts);
   // 400 chat not found / message is too long / message thread not found / text is empty, 403 no rights or kicked.
-  return new SendError(`${where}: ${err.description}`, "fatal", opts);
+  if (err.code === 400 || err.code === 403) return new SendError(`${where}: ${err.description}`, "fatal", opts);
+  // Any other code the Bot API does not document for sendMessage: the request was read, so maybe.
+  return new SendError(`${where}: ${err.code} ${err.description}`, "unknown", opts);
 }

@@ -180,18 +180,20 @@ async function dispatch(action: string, params: Record<string, unknown>, bot: Si
       return ok(res, { name: `${fileId}.png`, url: `${ctx.baseUrl()}/_sim/file/${encodeURIComponent(fileId)}` }, echo);
     }
     case "send_message":
-      return sendMessage(params, bot!, echo, res, ctx);
+      return await sendMessage(params, bot!, echo, res, ctx);
     case "get_latest_events":
       return latestEvents(params, echo, req, res, ctx);
   }
 }
 
-function sendMessage(params: Record<string, unknown>, bot: SimBot, echo: unknown, res: ServerResponse, ctx: RouteContext): void {
+async function sendMessage(params: Record<string, unknown>, bot: SimBot, echo: unknown, res: ServerResponse, ctx: RouteContext): Promise<void> {
   const { state } = ctx;
   if (params.detail_type !== "group") refuse(`send_message: detail_type ${JSON.stringify(params.detail_type)} (this sim serves groups)`, 10003);
   const group = requireString(params, "group_id", "send_message");
   const message = readMessage(params.message);
   if (!state.groups.has(group)) return failed(res, GROUP_NOT_FOUND, "group not found", echo);
+  // The implementation's own send queue (rate limiting) holds the send before doing it.
+  if (state.sendDelayMs > 0) await new Promise((r) => setTimeout(r, state.sendDelayMs));
   const fault: SendFault | undefined = state.sendFaults.shift();
   if (fault !== undefined) {
     state.emit("fault", fault);
@@ -201,15 +203,21 @@ function sendMessage(params: Record<string, unknown>, bot: SimBot, echo: unknown
         return sendText(res, "too many requests", 429, "text/plain", { "retry-after": "2" });
       case "503":
         return sendText(res, "service unavailable", 503);
+      case "reset":
       case "reset-before":
         res.socket?.destroy();
         return;
       case "500":
+        return sendText(res, "internal error", 500);
+      case "stall":
+        stall(res, ctx.parked);
+        return;
       case "reset-after":
+      case "500-after":
       case "stall-after":
       case "malformed":
         state.recordSent(group, message, bot);
-        if (fault === "500") return sendText(res, "internal error", 500);
+        if (fault === "500-after") return sendText(res, "internal error", 500);
         if (fault === "reset-after") {
           res.socket?.destroy();
           return;
@@ -264,7 +272,7 @@ async function latestEvents(params: Record<string, unknown>, echo: unknown, req:
 
 function pollFault(fault: PollFault, res: ServerResponse, ctx: RouteContext): void {
   ctx.state.emit("fault", fault);
-  if (typeof fault === "object") return failed(res, fault.retcode, "injected failure");
+  if (typeof fault === "object") return "data" in fault ? ok(res, fault.data, undefined) : failed(res, fault.retcode, "injected failure");
   switch (fault) {
     case "500":
     case "502":

@@ -1,7 +1,7 @@
 // The simulated OneBot 12 implementation: its bots, groups, event buffer, what was sent, injected
 // faults and a log of every request on the sim's own clock. No HTTP here: routes.ts speaks the wire.
 import { EventEmitter } from "node:events";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { atLeast, waitFor } from "../shared/wait-for.ts";
 
 export interface SimBot {
@@ -47,15 +47,23 @@ export type PollFault =
   | "stall" // never answered (until the client gives up)
   | "malformed" // truncated JSON, HTTP 200
   | "html" // an HTML error page with HTTP 200
-  | { retcode: number }; // status "failed" with this retcode
+  | { retcode: number } // status "failed" with this retcode
+  | { data: unknown }; // status "ok" with this data as is (a server serving bodies of the wrong shape)
 
-/** A fault the next send_message answers with; `delivered` says whether the message went out. */
+/**
+ * A fault the next send_message answers with. The common names (test/sim/shared/control.ts):
+ * `reset`, `500`, `stall` fail BEFORE the action runs (nothing sent); `reset-after`, `500-after`,
+ * `stall-after` fail AFTER it ran (recorded in `sent` and echoed as an event) with the answer lost.
+ */
 export type SendFault =
   | "429" // not delivered, HTTP 429 with Retry-After: 2
   | "503" // not delivered
-  | "500" // DELIVERED, then HTTP 500 (a crash while answering)
-  | "reset-before" // not delivered, socket destroyed
+  | "reset" // not delivered, socket destroyed
+  | "reset-before" // the same as "reset" (older name)
+  | "500" // not delivered, HTTP 500
+  | "stall" // not delivered, never answered (until the client gives up)
   | "reset-after" // DELIVERED, then the socket is destroyed
+  | "500-after" // DELIVERED, then HTTP 500 (a crash while answering)
   | "stall-after" // DELIVERED, never answered
   | "malformed" // DELIVERED, body unreadable
   | { retcode: number }; // not delivered, status "failed"
@@ -84,7 +92,10 @@ export interface SimStateOptions {
   concurrentPolls?: ConcurrentPolls;
   /** Drop the oldest events beyond this many (event_buffer_size; 0: unlimited). */
   bufferSize?: number;
-  /** Our own sends come back as events (the client must drop them by self.user_id). */
+  /**
+   * Our own sends come back as message events with our user_id, as real implementations report
+   * them (default true; the client hands them on as own echoes, never relays them).
+   */
   echoOwn?: boolean;
   /** get_latest_events switched off (event_enabled: false): 10002. */
   eventsEnabled?: boolean;
@@ -104,6 +115,8 @@ export class SimState extends EventEmitter {
   echoOwn: boolean;
   eventsEnabled: boolean;
   statusWithoutBots: boolean;
+  /** How long the server's send queue holds each send_message before doing it (ms). */
+  sendDelayMs = 0;
   /** The access tokens the server takes; [] means none is configured (no auth). */
   tokens: string[] = [];
 
@@ -134,7 +147,7 @@ export class SimState extends EventEmitter {
     this.timeoutMode = opts.timeoutMode ?? "honour";
     this.concurrentPolls = opts.concurrentPolls ?? "error";
     this.bufferSize = opts.bufferSize ?? 0;
-    this.echoOwn = opts.echoOwn ?? false;
+    this.echoOwn = opts.echoOwn ?? true;
     this.eventsEnabled = opts.eventsEnabled ?? true;
     this.statusWithoutBots = opts.statusWithoutBots ?? false;
   }
@@ -196,8 +209,7 @@ export class SimState extends EventEmitter {
     return this.queueMessage(msg.group, msg.member.user_id, message, this.bots[msg.bot ?? 0]!, msg.alt);
   }
 
-  private queueMessage(group: string, userId: string, message: SimSegment[], bot: SimBot, alt?: string): string {
-    const message_id = String(this.nextMessageId++);
+  private queueMessage(group: string, userId: string, message: SimSegment[], bot: SimBot, alt?: string, message_id = String(this.nextMessageId++)): string {
     this.queue({
       id: randomUUID(),
       self: { platform: bot.platform, user_id: bot.user_id },
@@ -245,9 +257,10 @@ export class SimState extends EventEmitter {
   // --- sending --------------------------------------------------------------------------------
 
   recordSent(group: string, message: SimSegment[], bot: SimBot): SentMessage {
-    const sent: SentMessage = { group, message, text: altText(message), message_id: randomBytes(6).toString("hex"), self: bot, at: this.now() };
+    // One id space for every message, as on a platform: the echo carries the id the send answers.
+    const sent: SentMessage = { group, message, text: altText(message), message_id: String(this.nextMessageId++), self: bot, at: this.now() };
     this.sent.push(sent);
-    if (this.echoOwn) this.queueMessage(group, bot.user_id, message, bot);
+    if (this.echoOwn) this.queueMessage(group, bot.user_id, message, bot, undefined, sent.message_id);
     this.emit("sent", sent);
     return sent;
   }

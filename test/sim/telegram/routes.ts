@@ -99,7 +99,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, url: URL,
     case "getupdates":
       return getUpdates(req, res, p, ctx);
     case "sendmessage":
-      return sendMessage(res, p, ctx);
+      return await sendMessage(res, p, ctx);
     case "deletewebhook":
     case "setwebhook": {
       const next = method === "setwebhook" ? String(p.url ?? "") : "";
@@ -133,7 +133,7 @@ async function getUpdates(req: IncomingMessage, res: ServerResponse, p: Record<s
   if (state.busyLoopGuard && offset === state.previousOffset && timeout < 3 && now < state.previousStart + 3_000) timeout = 3;
   state.previousOffset = offset;
   state.previousStart = now;
-  state.polls.push({ offset, limit, timeout, allowedUpdates: allowed });
+  state.polls.push({ offset, limit, timeout, allowedUpdates: allowed, at: state.now() });
   state.emit("poll");
 
   const fault = state.pollFaults.shift();
@@ -195,7 +195,10 @@ function park(res: ServerResponse, ctx: RouteContext, holdMs: number): Promise<"
 
 function pollFault(fault: PollFault, _req: IncomingMessage, res: ServerResponse, ctx: RouteContext): void {
   ctx.state.emit("fault", fault);
-  if (typeof fault === "object") return fail(res, 429, `Too Many Requests: retry after ${fault.retryAfter}`, { retry_after: fault.retryAfter });
+  if (typeof fault === "object") {
+    if ("result" in fault) return sendJson(res, { ok: true, result: fault.result });
+    return fail(res, 429, `Too Many Requests: retry after ${fault.retryAfter}`, { retry_after: fault.retryAfter });
+  }
   switch (fault) {
     case "500":
       return fail(res, 500, "Internal Server Error: restart");
@@ -216,7 +219,7 @@ function pollFault(fault: PollFault, _req: IncomingMessage, res: ServerResponse,
   }
 }
 
-function sendMessage(res: ServerResponse, p: Record<string, unknown>, ctx: RouteContext): void {
+async function sendMessage(res: ServerResponse, p: Record<string, unknown>, ctx: RouteContext): Promise<void> {
   const { state } = ctx;
   state.counters.sendMessage++;
   const chatRef = p.chat_id === undefined || p.chat_id === "" ? undefined : String(p.chat_id);
@@ -240,21 +243,32 @@ function sendMessage(res: ServerResponse, p: Record<string, unknown>, ctx: Route
     // Not refused by the server, but a bridge relaying plain text must not have it parsed.
     state.violation(`sendMessage: parse_mode ${String(p.parse_mode)} on relayed plain text`);
   }
+  // A send held on the server (a flood wait queue) before it is done.
+  if (state.sendDelayMs > 0) await new Promise((r) => setTimeout(r, state.sendDelayMs));
   const fault = state.sendFaults.shift();
+  if (fault !== undefined) state.emit("fault", fault);
   if (typeof fault === "object") return fail(res, 429, `Too Many Requests: retry after ${fault.retryAfter}`, { retry_after: fault.retryAfter });
-  if (fault === "503") return sendHtml(res, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>");
-  if (fault === "reset-before") {
-    res.socket?.destroy();
-    return;
+  switch (fault) {
+    case "503":
+      return sendHtml(res, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>");
+    case "reset":
+    case "reset-before":
+      return void res.socket?.destroy();
+    case "500":
+      return fail(res, 500, "Internal Server Error: restart");
+    case "stall":
+      return stall(res, ctx.open);
   }
   const sent = state.recordSent(chat, text, threadId, p);
   switch (fault) {
-    case "500":
+    case "500-after":
       return fail(res, 500, "Internal Server Error: timeout");
     case "502":
       return sendHtml(res, 502, BAD_GATEWAY);
     case "reset-after":
       return void res.socket?.destroy();
+    case "stall-after":
+      return stall(res, ctx.open);
     case "malformed":
       return sendRaw(res, 200, "application/json", '{"ok":true,"result":{"message_id":');
   }

@@ -113,3 +113,29 @@ test("sim: standalone mode prints its base URL and token, and serves the control
   assert.equal(updates.result[0].update_id, injected.updateId);
   assert.equal(updates.result[0].message.text, "hi");
 });
+
+test("sim: the common send faults over /_sim/fail-send: reset, 500, stall deliver nothing; their -after twins deliver, then lose the answer", async (t) => {
+  const sim = await startTelegramSim();
+  t.after(() => sim.close());
+  const control = (fault: string) => fetch(`${sim.url}/_sim/fail-send`, { method: "POST", body: JSON.stringify({ fault }) }).then((r) => r.json());
+  const send = (text: string, signal?: AbortSignal) =>
+    fetch(`${sim.url}/bot${sim.token}/sendMessage`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ chat_id: DEV, text }), signal }).then(
+      async (r) => ({ status: r.status, body: await r.text() }),
+      (err: Error) => ({ status: 0, body: err.name }),
+    );
+  for (const fault of ["reset", "500", "stall", "reset-after", "500-after", "stall-after"]) {
+    assert.deepEqual(await control(fault), { queued: 1 });
+    const ac = new AbortController();
+    const answered = send(fault, ac.signal);
+    if (fault.startsWith("stall")) {
+      // No answer comes: the client gives up once the sim did (or did not do) the send.
+      if (fault === "stall-after") await sim.waitForSent(String(DEV), sim.sent().length + 1);
+      else await new Promise((r) => sim.state.once("fault", r));
+      ac.abort();
+    }
+    const r = await answered;
+    assert.ok(fault.startsWith("500") ? r.status === 500 && r.body.includes('"error_code":500') : r.status === 0, `${fault}: ${r.status} ${r.body}`);
+  }
+  assert.deepEqual(sim.sent().map((m) => m.text), ["reset-after", "500-after", "stall-after"]);
+  assert.deepEqual(sim.violations, []);
+});

@@ -37,17 +37,26 @@ export type PollFault =
   | "reset" // socket destroyed without an answer
   | "stall" // never answered (until the client gives up)
   | "conflict" // 409 terminated by other getUpdates request
-  | { retryAfter: number }; // 429 with parameters.retry_after (seconds)
+  | { retryAfter: number } // 429 with parameters.retry_after (seconds)
+  | { result: unknown }; // {"ok":true,"result":<this>} as is (a server serving bodies of the wrong shape)
 
-/** What the next sendMessage answers. "-after" faults happen after the message was delivered. */
+/**
+ * What the next sendMessage answers. The common names (test/sim/shared/control.ts): `reset`,
+ * `500`, `stall` fail BEFORE the message is sent (nothing delivered); `reset-after`, `500-after`,
+ * `stall-after` fail AFTER it was sent (recorded in `sent`, echoed when echoOwn) with the answer lost.
+ */
 export type SendFault =
   | { retryAfter: number } // 429, not delivered
-  | "500" // delivered, then {"ok":false,"error_code":500}
-  | "502" // delivered, then an HTML gateway page
+  | "reset" // not delivered, socket destroyed
+  | "reset-before" // the same as "reset" (older name)
+  | "500" // not delivered, {"ok":false,"error_code":500}
+  | "stall" // not delivered, never answered (until the client gives up)
   | "503" // not delivered, HTML 503
-  | "reset-before" // not delivered, socket destroyed
   | "reset-after" // DELIVERED, then the socket is destroyed
-  | "malformed"; // delivered, body unreadable
+  | "500-after" // DELIVERED, then {"ok":false,"error_code":500}
+  | "stall-after" // DELIVERED, never answered
+  | "502" // DELIVERED, then an HTML gateway page
+  | "malformed"; // DELIVERED, body unreadable
 
 export interface SentMessage {
   chatId: number;
@@ -63,6 +72,8 @@ export interface PollRecord {
   limit: number;
   timeout: number;
   allowedUpdates: string | undefined;
+  /** Milliseconds on the sim's clock (since it started) when the poll came in. */
+  at: number;
 }
 
 interface QueuedUpdate {
@@ -107,6 +118,8 @@ export class SimState extends EventEmitter {
   readonly violations: string[] = [];
   readonly counters = { getMe: 0, getUpdates: 0, sendMessage: 0, deleteWebhook: 0, unauthorized: 0, conflicts: 0 };
   webhook = "";
+  /** How long the server holds each sendMessage before doing it (ms). */
+  sendDelayMs = 0;
   /** Highest update_id handed out in an answer. */
   handedOut = 0;
   /** Every update below this was confirmed (and forgotten). */
@@ -125,6 +138,13 @@ export class SimState extends EventEmitter {
     this.nextUpdateId = opts.firstUpdateId ?? 100;
     this.echoOwn = opts.echoOwn ?? false;
     this.busyLoopGuard = opts.busyLoopGuard ?? true;
+  }
+
+  private readonly started = performance.now();
+
+  /** The sim's clock: ms since it started. */
+  now(): number {
+    return performance.now() - this.started;
   }
 
   violation(reason: string): void {

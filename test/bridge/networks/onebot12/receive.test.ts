@@ -42,18 +42,19 @@ test("display names are cached and refetched for an unknown sender", { timeout: 
   assertCleanRun(h);
 });
 
-test("own messages, other groups, private messages, notices and go-cqhttp heartbeats are not relayed", { timeout: 10_000 }, async (t) => {
-  const h = await harness(t, { echoOwn: true, timeoutMode: "gocqhttp", groups: [{ group_id: GROUP }, { group_id: "999" }] });
+test("own messages come as own echoes with the send's id; other groups, private messages, notices and go-cqhttp heartbeats are not handed on", { timeout: 10_000 }, async (t) => {
+  const h = await harness(t, { timeoutMode: "gocqhttp", groups: [{ group_id: GROUP }, { group_id: "999" }] });
   const { adapter, inbox } = await h.run();
-  await adapter.send(GROUP, "mine"); // echoed back with user_id = self.user_id
+  const { id } = await adapter.send(GROUP, "mine"); // echoed back with user_id = self.user_id
   h.sim.heartbeat();
   h.sim.inject({ group: "999", member: member("1", "x"), message: "elsewhere" });
   h.sim.queueEvent({ id: "p", self: { platform: "qq", user_id: "10001" }, time: 1, type: "message", detail_type: "private", sub_type: "", message_id: "1", message: [], alt_message: "", user_id: "1" });
   h.sim.queueEvent({ id: "n", self: { platform: "qq", user_id: "10001" }, time: 1, type: "notice", detail_type: "group_member_increase", sub_type: "join", group_id: GROUP, user_id: "2", operator_id: "" });
   h.sim.inject({ group: GROUP, member: member("20002", "bob"), message: "theirs" });
-  await inbox.waitFor(1);
+  await inbox.waitFor(2);
   await h.sim.waitForTaken();
-  assert.deepEqual(inbox.messages.map((m) => m.text), ["theirs"]);
+  assert.deepEqual(inbox.messages.map((m) => [m.text, m.own ?? false]), [["mine", true], ["theirs", false]]);
+  assert.equal(inbox.messages[0]!.id, id);
   assert.ok(h.sim.state.requestsOf("get_latest_events").every((r) => r.params.timeout === 1)); // never 0 (go-cqhttp: forever)
   assertCleanRun(h);
 });
@@ -144,14 +145,23 @@ test("unreadable message content falls back to alt_message", { timeout: 10_000 }
   assertCleanRun(h);
 });
 
-test("get_status without a bots list: get_self_info names our bot, and its own messages are still dropped", { timeout: 10_000 }, async (t) => {
-  const h = await harness(t, { statusWithoutBots: true, echoOwn: true });
+test("get_status without a bots list: get_self_info names our bot, and its own messages are still recognised as own", { timeout: 10_000 }, async (t) => {
+  const h = await harness(t, { statusWithoutBots: true });
   const { adapter, inbox } = await h.run();
   assert.equal(h.sim.state.requestsOf("get_self_info").length, 1);
   await adapter.send(GROUP, "mine");
   h.sim.inject({ group: GROUP, member: member("20002", "bob"), message: "theirs" });
-  await inbox.waitFor(1);
+  await inbox.waitFor(2);
   await h.sim.waitForTaken();
-  assert.deepEqual(inbox.messages.map((m) => m.text), ["theirs"]);
+  assert.deepEqual(inbox.messages.map((m) => [m.text, m.own ?? false]), [["mine", true], ["theirs", false]]);
+  assertCleanRun(h);
+});
+
+test("a message with nothing readable (no segments, blank text) is relayed as [unsupported message], never blank", { timeout: 10_000 }, async (t) => {
+  const h = await harness(t);
+  const { inbox } = await h.run();
+  h.sim.inject({ group: GROUP, member: member("20001", "alice"), message: [{ type: "text", data: { text: " \u200b\n" } }] });
+  h.sim.queueEvent({ id: "empty", self: { platform: "qq", user_id: "10001" }, time: 1, type: "message", detail_type: "group", sub_type: "", message_id: "m2", message: [], alt_message: "", group_id: GROUP, user_id: "20001" });
+  assert.deepEqual((await inbox.waitFor(2)).map((m) => m.text), ["[unsupported message]", "[unsupported message]"]);
   assertCleanRun(h);
 });

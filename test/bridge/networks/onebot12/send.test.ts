@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { HTTPStream } from "../../../../src/index.ts";
 import { classifySendTransportError } from "../../../../bridge/networks/onebot12/retcode.ts";
 import { GROUP_NOT_FOUND } from "../../../sim/onebot12.ts";
-import { assertCleanRun, GROUP, harness, sendError } from "./harness.ts";
+import { assertCleanRun, GROUP, harness, member, sendError } from "./harness.ts";
 
 test("send_message: one text segment, string group_id, resolves with the server's message_id", { timeout: 10_000 }, async (t) => {
   const h = await harness(t);
@@ -12,21 +12,19 @@ test("send_message: one text segment, string group_id, resolves with the server'
   const text = `你好 <a href="x">&amp;</a> [CQ:face,id=1] @all`;
   const { id } = await adapter.send(GROUP, text);
   const [sent] = h.sim.sent(GROUP);
-  assert.equal(id, sent!.message_id);
+  assert.equal(id, `${GROUP}:${sent!.message_id}`); // the form of the inbound id of its own echo
   assert.deepEqual(sent!.message, [{ type: "text", data: { text } }]); // no markup interpreted
   assert.ok(adapter.maxMessageLength > 0);
   assertCleanRun(h);
 });
 
-test("refusals that prove nothing was sent are 'retry': 429 and 503 (Retry-After), 33xxx network, 36xxx I Am Tired", { timeout: 10_000 }, async (t) => {
+test("refusals that prove nothing was sent are 'retry': 429 and 503 (Retry-After), 36000 I Am Tired", { timeout: 10_000 }, async (t) => {
   const h = await harness(t);
   const { adapter } = await h.run();
   h.sim.failNextSend("429");
   let err = await sendError(adapter.send(GROUP, "a"));
   assert.deepEqual([err.kind, err.retryAfterMs], ["retry", 2_000]);
   h.sim.failNextSend("503");
-  assert.equal((await sendError(adapter.send(GROUP, "a"))).kind, "retry");
-  h.sim.failNextSend({ retcode: 33001 });
   assert.equal((await sendError(adapter.send(GROUP, "a"))).kind, "retry");
   h.sim.failNextSend({ retcode: 36000 });
   err = await sendError(adapter.send(GROUP, "a"));
@@ -38,27 +36,62 @@ test("refusals that prove nothing was sent are 'retry': 429 and 503 (Retry-After
   assertCleanRun(h);
 });
 
-test("answers that may follow a delivery are 'unknown' and never resent: reset, 500, malformed, 2xxxx", { timeout: 10_000 }, async (t) => {
+// Every send fault in both variants. The client sees the same bytes for a fault before the
+// action ran and for its twin after it (the request was fully written either way), so both are
+// "unknown"; what tells them apart is the evidence: after the action ran, the own echo arrives
+// at the sink with own: true and the id a successful send would have answered.
+for (const [before, after] of [["reset", "reset-after"], ["500", "500-after"], ["stall", "stall-after"]] as const) {
+  test(`send fault ${before} / ${after}: both 'unknown'; only ${after} delivered, and its own echo arrives with the send's id`, { timeout: 10_000 }, async (t) => {
+    const h = await harness(t);
+    const { adapter, inbox } = await h.run({ sendTimeoutMs: 300 });
+    h.sim.failNextSend(before);
+    assert.equal((await sendError(adapter.send(GROUP, `${before} text`))).kind, "unknown", before);
+    assert.deepEqual(h.sim.sent(GROUP), [], "the server did nothing");
+
+    h.sim.failNextSend(after);
+    assert.equal((await sendError(adapter.send(GROUP, `${after} text`))).kind, "unknown", after);
+    const [sent] = h.sim.sent(GROUP);
+    assert.equal(sent!.text, `${after} text`);
+    const [echo] = await inbox.waitFor(1);
+    assert.deepEqual([echo!.own, echo!.id, echo!.text, echo!.senderId], [true, `${GROUP}:${sent!.message_id}`, `${after} text`, "10001"]);
+
+    // Sentinel: a member's message after both; then nothing else came (no echo of the first).
+    h.sim.inject({ group: GROUP, member: member("20001", "alice"), message: "sentinel" });
+    const msgs = await inbox.waitFor(2);
+    assert.deepEqual(msgs.map((m) => [m.text, m.own ?? false]), [[`${after} text`, true], ["sentinel", false]]);
+    assertCleanRun(h);
+  });
+}
+
+test("other answers that may follow a delivery are 'unknown': malformed body, 2xxxx handler error, 33xxx network error", { timeout: 10_000 }, async (t) => {
   const h = await harness(t);
   const { adapter } = await h.run();
-  for (const [fault, text] of [["reset-after", "b"], ["500", "c"], ["malformed", "d"], ["reset-before", "e"]] as const) {
-    h.sim.failNextSend(fault);
-    assert.equal((await sendError(adapter.send(GROUP, text))).kind, "unknown", fault);
-  }
+  h.sim.failNextSend("malformed");
+  assert.equal((await sendError(adapter.send(GROUP, "d"))).kind, "unknown");
   h.sim.failNextSend({ retcode: 20002 });
   assert.equal((await sendError(adapter.send(GROUP, "f"))).kind, "unknown");
-  // Each text reached the server at most once: no client-side resend ("e" was lost before delivery).
-  assert.deepEqual(h.sim.sent(GROUP).map((m) => m.text), ["b", "c", "d"]);
+  h.sim.failNextSend({ retcode: 33001 });
+  assert.equal((await sendError(adapter.send(GROUP, "g"))).kind, "unknown");
+  assert.deepEqual(h.sim.sent(GROUP).map((m) => m.text), ["d"]); // no client-side resend
   assertCleanRun(h);
 });
 
-test("a send the server never answers, cut off (here by stop), is 'unknown'", { timeout: 10_000 }, async (t) => {
+test("a send held by the server's queue for 1.5 s is not a failure", { timeout: 10_000 }, async (t) => {
+  const h = await harness(t);
+  const { adapter } = await h.run();
+  h.sim.state.sendDelayMs = 1_500;
+  const { id } = await adapter.send(GROUP, "queued");
+  assert.equal(id, `${GROUP}:${h.sim.sent(GROUP)[0]!.message_id}`);
+  assertCleanRun(h);
+});
+
+test("a send the server never answers, cut off by stop, is 'unknown'", { timeout: 10_000 }, async (t) => {
   const h = await harness(t);
   const { adapter } = await h.run();
   h.sim.failNextSend("stall-after");
   const send = adapter.send(GROUP, "slow");
   await h.sim.waitForSent(GROUP, 1);
-  // stop() cancels the hung request: the outcome stays unknown, and nothing is resent.
+  // stop() cancels the hung request: the outcome stays unknown (the adapter never resends; the relay settles it).
   const stopping = adapter.stop();
   const err = await sendError(send);
   await stopping;

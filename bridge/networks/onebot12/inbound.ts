@@ -1,0 +1,47 @@
+// A relayable group message event as the relay's InboundMessage: rendered text, attachments,
+// the sender's display name, ids in the one form send() also answers with.
+import type { InboundMessage } from "../../network.ts";
+import { readableText } from "../shared/readable.ts";
+import type { GroupMessageEvent } from "./events.ts";
+import { renderMessage } from "./segments.ts";
+
+/** Lookups that only improve a message; both may fail (the id is shown then). */
+export interface InboundLookups {
+  /** A member's display name in the group (the sender, a mentioned user). */
+  memberName(groupId: string, userId: string): Promise<string | undefined>;
+  /** A URL for a file_id. */
+  fileUrl(fileId: string): Promise<string | undefined>;
+}
+
+/** The id of message `messageId` of group `groupId`: inbound ids and send results share it. */
+export function messageKey(groupId: string, messageId: string): string {
+  return `${groupId}:${messageId}`;
+}
+
+export async function inboundOf(e: GroupMessageEvent, lookups: InboundLookups): Promise<InboundMessage> {
+  let text: string;
+  let attachments: string[] = [];
+  let replyTo: string | undefined;
+  try {
+    const r = await renderMessage(e.message, e.altMessage, { userName: (u) => lookups.memberName(e.groupId, u), fileUrl: (f) => lookups.fileUrl(f) });
+    ({ text, attachments } = r);
+    replyTo = r.replyTo;
+  } catch {
+    // Not reached for events classifyEvent passed (segments or an alt_message); kept as a last resort.
+    text = "[unreadable message]";
+  }
+  // Our own echo is never relayed: no lookup for its sender's name.
+  const senderName = e.own ? e.userId : ((await lookups.memberName(e.groupId, e.userId).catch(() => undefined)) ?? e.userId);
+  return {
+    id: messageKey(e.groupId, e.messageId), // message ids are the platform's: stable on redelivery
+    group: e.groupId,
+    senderId: e.userId,
+    senderName,
+    // An image alone is readable ("[image]" plus its URL); an empty message is not.
+    text: readableText(text),
+    ...(attachments.length > 0 ? { attachments } : {}),
+    ...(replyTo === undefined ? {} : { replyTo: messageKey(e.groupId, replyTo) }),
+    time: new Date(e.time * 1000),
+    ...(e.own ? { own: true } : {}),
+  };
+}
