@@ -101,7 +101,11 @@ export async function runGateway(o: GatewayOptions): Promise<void> {
           }
         }
         // The old socket is gone (or given up on) before the next one resumes its session.
-        void Promise.race([closed, sleep(CLOSE_WAIT_MS)]).then(() => resolve(e));
+        const ac = new AbortController();
+        void Promise.race([closed, sleep(CLOSE_WAIT_MS, undefined, { signal: ac.signal }).catch(() => undefined)]).then(() => {
+          ac.abort();
+          resolve(e);
+        });
       };
       const onAbort = (): void => end({ why: "stopped" }, { code: 1000, reason: "stopping" });
       o.signal.addEventListener("abort", onAbort, { once: true });

@@ -256,6 +256,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
       if (!target) throw new SendError(`qqbot: "${group}" is not a configured group`, "fatal");
       if (text.length > QQBOT_MAX_MESSAGE_LENGTH) throw new SendError(`send to ${group}: text of ${text.length} characters is over the limit of ${QQBOT_MAX_MESSAGE_LENGTH}`, "fatal");
       if (!stream || !token || main.signal.aborted) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
+      if (token.current === undefined && tokenState.state === "auth-failed") throw new SendError(`qqbot: ${scrub(tokenState.detail ?? "no access token")}`, "retry", { retryAfterMs: 60_000 });
       try {
         const id = await sendText({ stream, api, token, windows, log, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, now }, target, text);
         if (target.kind === "channel") refreshStatus(); // the quota left changed

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
 import { createQqbot, type QqbotOptions } from "../../../../bridge/networks/qqbot/index.ts";
 import type { QqbotNetworkConfig } from "../../../../bridge/config/types.ts";
-import type { NetworkAdapter } from "../../../../bridge/network.ts";
+import type { InboundMessage, NetworkAdapter } from "../../../../bridge/network.ts";
 import { startQqbotSim, type QqbotSim, type QqbotSimOptions } from "../../../sim/qqbot.ts";
 import { adapterTestBed, Inbox, sendError, startOnline, waitForStatus } from "../../../helpers/network.ts";
 
@@ -52,6 +52,24 @@ export async function harness(t: TestContext, simOpts: QqbotSimOptions = {}): Pr
     run: (extra = {}, config = {}) => startOnline(h.adapter(extra, config)),
   };
   return h;
+}
+
+/** Resolves with the messages of others (not own echoes) once there are `n`. */
+export async function others(inbox: Inbox, n: number): Promise<InboundMessage[]> {
+  for (;;) {
+    const list = inbox.messages.filter((m) => !m.own);
+    if (list.length >= n) return list;
+    await inbox.waitFor(inbox.messages.length + 1);
+  }
+}
+
+/** Resolves with the own echoes once there are `n`. */
+export async function echoes(inbox: Inbox, n: number): Promise<InboundMessage[]> {
+  for (;;) {
+    const list = inbox.messages.filter((m) => m.own);
+    if (list.length >= n) return list;
+    await inbox.waitFor(inbox.messages.length + 1);
+  }
 }
 
 /** No protocol violation, and neither the secret nor any token the sim issued appears in a log line. */

@@ -1,0 +1,14 @@
+import pino from "pino";
+import { createQqbot } from "../bridge/networks/qqbot/index.ts";
+import { startQqbotSim } from "../test/sim/qqbot.ts";
+const sim = await startQqbotSim({ heartbeatIntervalMs: 300 });
+const a = createQqbot({ id: "qb", config: { type: "qqbot", app_id: sim.appId, secret: sim.secret, events: "ws", api: sim.url, token_url: sim.tokenUrl }, stateDir: "/tmp", logger: pino({ level: "silent" }), groups: ["channel:1001"] });
+await a.start(async () => {});
+while (!a.status().ok) await new Promise((r) => setTimeout(r, 10));
+let t = Date.now();
+await a.stop();
+console.log("stop", Date.now() - t);
+t = Date.now();
+await sim.close();
+console.log("sim close", Date.now() - t);
+for (const ms of [100, 2500, 4000]) setTimeout(() => console.log(ms, process.getActiveResourcesInfo()), ms).unref();
