@@ -141,6 +141,7 @@ export async function startGateway(state: QqbotSimState): Promise<SimGateway> {
     const shard = d?.shard;
     if (!Array.isArray(shard) || shard[0] !== 0 || shard[1] !== 1) return conn.ws.close(4010, "invalid shard");
     state.counters.identifies++;
+    state.identifiedIntents.push(intents);
     const session: Session = { id: randomUUID(), intents, seq: 0, log: [], socket: null, detachedAt: 0 };
     // A fresh Identify ends every older session: what they held is not replayed.
     sessions.clear();

@@ -124,6 +124,8 @@ export class QqbotSimState extends EventEmitter {
   readonly quota = new Map<string, { day: string; used: number }>();
   readonly counters = { tokenRequests: 0, tokensIssued: 0, refused401: 0, identifies: 0, resumes: 0, heartbeats: 0, sends: 0, missedEvents: 0, webhookPosts: 0 };
   readonly carriers: EventCarrier[] = [];
+  /** The intents of every successful Identify, in order. */
+  readonly identifiedIntents: number[] = [];
   /** Added to Date.now(): tests move the clock to close reply windows. */
   clockOffset = 0;
 
