@@ -8,7 +8,7 @@ import type { InboundMessage, NetworkAdapter } from "../../../../bridge/network.
 import { startQqbotSim, type QqbotSim, type QqbotSimOptions } from "../../../sim/qqbot.ts";
 import { adapterTestBed, Inbox, sendError, startOnline, waitForStatus } from "../../../helpers/network.ts";
 
-export { Inbox, sendError, waitForStatus };
+export { Inbox, sendError, startOnline, waitForStatus };
 
 export const CH = "channel:1001";
 export const CH2 = "channel:1002";
