@@ -41,6 +41,8 @@ export interface QqbotOptions {
   /** The clock reply windows and quotas are counted on (tests move it). */
   now?: () => number;
   sendTimeoutMs?: number;
+  /** Proactive messages a channel takes per day (the platform's default 20; a guild admin may set others). */
+  quotaPerDay?: number;
   /** The dispatcher gateway sockets are opened with. */
   dispatcher?: Dispatcher;
 }
@@ -74,7 +76,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
   let guildIntent: number = INTENT.GUILD_MESSAGES;
   const intents = (): number => (hasChannels || !hasGroups ? guildIntent : 0) | (hasGroups ? INTENT.GROUP_AND_C2C_EVENT : 0);
 
-  const windows = new ReplyWindows({ now });
+  const windows = new ReplyWindows({ now, ...(opts.quotaPerDay === undefined ? {} : { quotaPerDay: opts.quotaPerDay }) });
   const seen = new Map<string, true>();
   const warnings = new RepeatedWarning(log);
   const main = new AbortController();
