@@ -95,11 +95,11 @@ test("channel sends: not on the gateway → 304018; proactive over the quota →
 function gatewaySocket(sim: QqbotSim): Promise<{ ws: WebSocket; next: () => Promise<{ op: number; d: unknown; s?: number; t?: string }>; closed: Promise<number> }> {
   const ws = new WebSocket(sim.gateway.url);
   const queue: unknown[] = [];
-  const waiters: ((v: unknown) => void)[] = [];
+  const waiters: ((v: never) => void)[] = [];
   ws.on("message", (data) => {
     const v = JSON.parse(String(data));
     const w = waiters.shift();
-    if (w) w(v);
+    if (w) w(v as never);
     else queue.push(v);
   });
   const closed = new Promise<number>((r) => ws.on("close", (code) => r(code)));

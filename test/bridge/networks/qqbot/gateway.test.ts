@@ -1,7 +1,7 @@
 // Events over the gateway WebSocket: intents, resume after a drop and after op 7 with nothing
 // lost or doubled, a fresh Identify after op 9, a socket whose heartbeat ACK never comes is
 // replaced, and the resume point moves only past events the sink took.
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { INTENTS } from "../../../sim/qqbot.ts";
 import { alice, assertCleanRun, bob, CH, GROUP_OPENID, GRP, harness, others, waitForStatus } from "./harness.ts";
@@ -52,7 +52,7 @@ test("an @-message arrives once: the adapter asks only one of the two guild inte
   assert.deepEqual(got.map((m) => m.text), ["at the bot", "sentinel"]);
 });
 
-async function resumeCase(t: Parameters<Parameters<typeof test>[2]>[0], fault: "drop" | "reconnect"): Promise<void> {
+async function resumeCase(t: TestContext, fault: "drop" | "reconnect"): Promise<void> {
   const h = await harness(t);
   const { adapter, inbox } = await h.run();
   h.sim.sayInChannel("1001", alice, "before");
