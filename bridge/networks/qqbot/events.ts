@@ -68,7 +68,17 @@ export function readEvent(t: string, raw: unknown, ctx: EventContext): ReadEvent
     const msg: InboundMessage | undefined =
       text.trim() === "" && files.length === 0
         ? undefined
-        : { id, group, senderId: authorId, senderName: name, text, ...(files.length ? { attachments: files } : {}), time: time(d.timestamp), ...(own ? { own: true } : {}) };
+        : {
+            id,
+            group,
+            senderId: authorId,
+            senderName: name,
+            text,
+            ...(files.length ? { attachments: files } : {}),
+            ...(str(obj(d.message_reference).message_id) ? { replyTo: str(obj(d.message_reference).message_id)! } : {}),
+            time: time(d.timestamp),
+            ...(own ? { own: true } : {}),
+          };
     return { kind: "message", group, msgId: id, own, msg };
   }
   if (GROUP_EVENTS.has(t)) {

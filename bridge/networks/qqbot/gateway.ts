@@ -206,6 +206,15 @@ export async function runGateway(o: GatewayOptions): Promise<void> {
       token = await o.token.get(o.signal);
       const answer = await callApi(o.stream, o.token, (tk) => gatewayRequest(o.api, tk), "gateway/bot", o.signal);
       if (typeof answer.url !== "string" || !/^wss?:\/\//.test(answer.url)) throw new Error("gateway/bot: no ws:// or wss:// url in the answer");
+      const limit = (answer.session_start_limit ?? {}) as { remaining?: unknown; reset_after?: unknown };
+      if (!session && limit.remaining === 0 && typeof limit.reset_after === "number" && limit.reset_after > 0) {
+        // No Identify left today: asking anyway only earns a close (botpy refuses to start here).
+        wait = Math.min(limit.reset_after, 24 * 3600_000);
+        o.log.warn({ retryIn: wait }, "qqbot: no gateway session starts left (session_start_limit); waiting for the reset");
+        o.onState("retrying", `gateway: no session starts left; next in ${Math.round(wait / 1000)} s`);
+        await sleep(wait, undefined, { signal: o.signal }).catch(() => undefined);
+        continue;
+      }
       token = o.token.current ?? token;
       const ending = await connectOnce(answer.url, token);
       if (ending.why === "stopped") break;

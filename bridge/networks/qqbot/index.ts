@@ -86,6 +86,9 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
   let running: Promise<void> | null = null;
   let botId: string | undefined;
   let ownEchoSeen = false;
+  const botKnown = Promise.withResolvers<void>();
+  main.signal.addEventListener("abort", () => botKnown.reject(new Error("qqbot stopped")), { once: true });
+  botKnown.promise.catch(() => undefined);
   let tokenState: { state: "ok" | "auth-failed" | "retrying"; detail?: string } = { state: "ok" };
   let transport: { state: string; detail?: string } = { state: "starting" };
   /** Groups a send found without a window or quota. */
@@ -120,6 +123,8 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
   }
 
   async function handleEvent(sink: MessageSink, t: string, d: unknown, eventId: string | undefined): Promise<void> {
+    // Without our own id an echo of our send would pass for someone else's message: wait for it.
+    if (botId === undefined && cfg.events === "webhook") await botKnown.promise;
     const ev = readEvent(t, d, { botId, groups: keys });
     if (ev.kind === "skip") return void log.debug({ event: t, id: eventId, why: ev.why }, "qqbot: event skipped");
     if (ev.kind === "reject") {
@@ -145,6 +150,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
         const me = await callApi(s, t, (tk) => meRequest(api, tk), "users/@me", main.signal);
         if (typeof me.id === "string" || typeof me.id === "number") {
           botId = String(me.id);
+          botKnown.resolve();
           return;
         }
         throw new Error("users/@me: no id in the answer");

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { signHex, webhookKeys, verifySignature } from "../../../../bridge/networks/qqbot/sign.ts";
 import { signedHeaders } from "../../../sim/qqbot.ts";
 import type { InboundMessage } from "../../../../bridge/network.ts";
-import { alice, assertCleanRun, GROUP_OPENID, harness, Inbox, others, startOnline, type Harness, type QqbotAdapter } from "./harness.ts";
+import { alice, assertCleanRun, CH, echoes, GROUP_OPENID, harness, Inbox, others, startOnline, type Harness, type QqbotAdapter } from "./harness.ts";
 
 const T = { timeout: 30_000 };
 
@@ -48,13 +48,17 @@ async function webhookRun(t: TestContext, sink?: (m: InboundMessage) => Promise<
 }
 
 test("webhook: the op 13 validation is answered with a valid signature; events arrive and are acknowledged with op 12", T, async (t) => {
-  const { h, inbox } = await webhookRun(t);
+  const { h, adapter, inbox } = await webhookRun(t);
   const v = await h.sim.webhook.validate();
   assert.equal(v.ok, true, JSON.stringify(v));
   h.sim.sayInChannel("1001", alice, "over the webhook");
   h.sim.sayInGroup(GROUP_OPENID, "M1", "group over the webhook");
   const got = await others(inbox, 2);
   assert.deepEqual(got.map((m) => m.text), ["over the webhook", "group over the webhook"]);
+  // A webhook bot needs no gateway socket to send; its own channel send comes back as an own event.
+  const { id } = await adapter.send(CH, "answer");
+  const [echo] = await echoes(inbox, 1);
+  assert.deepEqual([echo!.id, echo!.own, echo!.text], [id, true, "answer"]);
   const acked = await Promise.all([...h.sim.webhook.deliveries.keys()].map((id) => h.sim.webhook.waitDelivered(id)));
   assert.ok(acked.length >= 2 && acked.every((d) => d.acked && d.attempts === 1 && JSON.parse(d.body).op === 12));
   assertCleanRun(h);
