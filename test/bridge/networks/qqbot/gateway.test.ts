@@ -128,3 +128,22 @@ test("durability: while the sink fails, the seq does not move; a drop then resum
   assert.deepEqual(got.map((m) => m.text), ["stored", "needs retries", "sentinel"]);
   assertCleanRun(h);
 });
+
+test("the token expires mid-run and the socket drops: the refused token (401 / 11244) is refreshed once, the session resumed, nothing lost", T, async (t) => {
+  const h = await harness(t);
+  const { inbox } = await h.run();
+  h.sim.sayInChannel("1001", alice, "one");
+  await others(inbox, 1);
+  const resumed = h.sim.state.waitFor(() => h.sim.state.counters.resumes || undefined, ["resumed"]);
+  h.sim.state.expireTokens();
+  h.sim.gateway.drop();
+  await h.sim.state.waitFor(() => (h.sim.gateway.connected() ? undefined : true), ["gateway-closed"]);
+  h.sim.sayInChannel("1001", alice, "two");
+  await resumed;
+  h.sim.sayInChannel("1001", alice, "three");
+  assert.deepEqual((await others(inbox, 3)).map((m) => m.text), ["one", "two", "three"]);
+  assert.equal(h.sim.state.counters.identifies, 1);
+  assert.equal(h.sim.state.counters.refused401, 1);
+  assert.ok(h.sim.state.counters.tokensIssued >= 2);
+  assertCleanRun(h);
+});
