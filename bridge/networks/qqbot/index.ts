@@ -17,7 +17,7 @@ import { meRequest, qqbotApi } from "./api.ts";
 import { callApi } from "./client.ts";
 import { readEvent } from "./events.ts";
 import { INTENT, runGateway } from "./gateway.ts";
-import { sendText, type SendTarget } from "./send.ts";
+import { sendText, type SendTarget, type Unsettled } from "./send.ts";
 import { webhookKeys } from "./sign.ts";
 import { AccessToken } from "./token.ts";
 import { startWebhook } from "./webhook.ts";
@@ -76,6 +76,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
   let guildIntent: number = INTENT.GUILD_MESSAGES;
   const intents = (): number => (hasChannels || !hasGroups ? guildIntent : 0) | (hasGroups ? INTENT.GROUP_AND_C2C_EVENT : 0);
 
+  const unsettled = new Map<string, Unsettled>();
   const windows = new ReplyWindows({ now, ...(opts.quotaPerDay === undefined ? {} : { quotaPerDay: opts.quotaPerDay }) });
   const seen = new Map<string, true>();
   const warnings = new RepeatedWarning(log);
@@ -266,7 +267,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
       if (!stream || !token || main.signal.aborted) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
       if (token.current === undefined && tokenState.state === "auth-failed") throw new SendError(`qqbot: ${scrub(tokenState.detail ?? "no access token")}`, "retry", { retryAfterMs: 60_000 });
       try {
-        const id = await sendText({ stream, api, token, windows, log, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, now }, target, text);
+        const id = await sendText({ stream, api, token, windows, log, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, now, unsettled }, target, text);
         if (target.kind === "channel") refreshStatus(); // the quota left changed
         return { id };
       } catch (err) {

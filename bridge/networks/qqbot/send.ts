@@ -18,6 +18,13 @@ export interface SendTarget {
   key: string;
 }
 
+/** A group send whose outcome is unknown: its resend reuses the same msg_id + msg_seq. */
+export interface Unsettled {
+  text: string;
+  msgId: string;
+  msgSeq: number;
+}
+
 export interface SendDeps {
   stream: HTTPStream;
   api: QqbotApi;
@@ -27,6 +34,12 @@ export interface SendDeps {
   /** Whole-request timeout of a send (ms). */
   timeoutMs: number;
   now: () => number;
+  /**
+   * Per group, the last send that ended "unknown". The server refuses a (msg_id, msg_seq) it
+   * already delivered with 40054005, so resending with the same pair is its own evidence:
+   * 40054005 means the first one arrived (no duplicate), success means it had not.
+   */
+  unsettled: Map<string, Unsettled>;
 }
 
 /** msg_id expired (groups report 40034005/40034031; the docs' channel code is 304027). */
@@ -57,7 +70,10 @@ export class WaitingError extends SendError {
 }
 
 export async function sendText(d: SendDeps, target: SendTarget, text: string): Promise<string> {
-  const plan = d.windows.plan(target.key);
+  const before = d.unsettled.get(target.key);
+  const resend = before !== undefined && before.text === text && d.windows.isOpen(target.key, before.msgId) ? before : undefined;
+  if (before && !resend) d.unsettled.delete(target.key); // the relay moved on, or the window closed: a plain send
+  const plan: SendPlan = resend ? { kind: "passive", msgId: resend.msgId, msgSeq: resend.msgSeq } : d.windows.plan(target.key);
   if (plan.kind === "wait") {
     const why = target.kind === "group" ? "no reply window is open (a group takes only replies to an @-mention of the bot less than 5 minutes old)" : "no reply window is open and today's proactive quota is used up";
     // Nothing is asked of the server meanwhile; the relay asks again after this, or when ready() turns true.
@@ -73,9 +89,18 @@ export async function sendText(d: SendDeps, target: SendTarget, text: string): P
   try {
     answer = await callApi(d.stream, d.token, (tk) => postRequest(d.api, tk, path, body, d.timeoutMs), `send to ${target.key}`, AbortSignal.timeout(d.timeoutMs + 5_000));
   } catch (err) {
-    throw outcome(d, target, plan, err);
+    if (resend && err instanceof ApiError && err.code === SEQ_REUSED) {
+      // The earlier try with this msg_id + msg_seq was delivered: confirmed, and not sent twice.
+      d.unsettled.delete(target.key);
+      d.log.info({ target: target.key }, "qqbot: an unconfirmed group send proved delivered (its msg_seq was already used)");
+      return "";
+    }
+    const e = outcome(d, target, plan, err, resend !== undefined);
+    if (target.kind === "group" && plan.kind === "passive" && e.kind === "unknown") d.unsettled.set(target.key, { text, msgId: plan.msgId, msgSeq: plan.msgSeq });
+    throw e;
   }
-  d.windows.spent(target.key, plan);
+  d.unsettled.delete(target.key);
+  if (!resend) d.windows.spent(target.key, plan);
   const id = answer.id;
   if (typeof id !== "string" && typeof id !== "number") {
     // A 2xx: the server took it, but without its id the relay must not count it confirmed by id.
@@ -85,24 +110,28 @@ export async function sendText(d: SendDeps, target: SendTarget, text: string): P
 }
 
 /** The SendError for a failed send; counts what the server may have spent. */
-function outcome(d: SendDeps, target: SendTarget, plan: SendPlan, err: unknown): SendError {
+function outcome(d: SendDeps, target: SendTarget, plan: SendPlan, err: unknown, counted: boolean): SendError {
+  // What may have reached the server counts against its window or quota (once: a resend was counted already).
+  const spend = (): void => {
+    if (!counted) d.windows.spent(target.key, plan);
+  };
   const where = `send to ${target.key}`;
   if (err instanceof SendError) return err;
   if (err instanceof TokenUnavailableError) return new SendError(`${where}: ${err.message}`, "retry", { cause: err, retryAfterMs: 5_000 });
   if (err instanceof StreamClosedError) return new SendError(`${where}: qqbot is stopping`, "retry", { cause: err });
-  if (err instanceof ApiError) return apiOutcome(d, target, plan, where, err);
+  if (err instanceof ApiError) return apiOutcome(d, target, plan, where, err, spend);
   if (err instanceof BadAnswerError) {
-    d.windows.spent(target.key, plan);
+    spend();
     return new SendError(`${where}: ${err.message}`, "unknown", { cause: err });
   }
   // Connect/DNS failures never reached the server; a reset, a timeout or an abort may have come after it acted.
   const sent = (err as { requestSent?: unknown }).requestSent;
   const before = sent === false || (sent === undefined && classifyFailure(err) === "before-send");
-  if (!before) d.windows.spent(target.key, plan);
+  if (!before) spend();
   return new SendError(`${where}: ${(err as Error).message}`, before ? "retry" : "unknown", { cause: err });
 }
 
-function apiOutcome(d: SendDeps, target: SendTarget, plan: SendPlan, where: string, err: ApiError): SendError {
+function apiOutcome(d: SendDeps, target: SendTarget, plan: SendPlan, where: string, err: ApiError, spend: () => void): SendError {
   const o = { cause: err };
   const { code, status } = err;
   const msgId = plan.kind === "passive" ? plan.msgId : undefined;
@@ -126,14 +155,14 @@ function apiOutcome(d: SendDeps, target: SendTarget, plan: SendPlan, where: stri
   if (code === NOT_ON_GATEWAY) return new SendError(`${where}: the bot is not online on the gateway (${err.message})`, "retry", { ...o, retryAfterMs: 5_000 });
   if (AUDIT.has(code)) {
     // Accepted and held for audit: resending would only queue a second copy for the auditor.
-    d.windows.spent(target.key, plan);
+    spend();
     return new SendError(`${where}: held for audit (${err.message}); it appears if the audit passes`, "unknown", o);
   }
   if (FATAL.has(code)) return new SendError(`${where}: ${err.message}`, "fatal", o);
   // 503: the service said it did not take the request. Other 5xx may come after the message was sent.
   if (status === 503) return new SendError(`${where}: ${err.message}`, "retry", { ...o, retryAfterMs: 5_000 });
   if (status >= 500) {
-    d.windows.spent(target.key, plan);
+    spend();
     return new SendError(`${where}: ${err.message}`, "unknown", o);
   }
   // Other 4xx: a channel or group the bot cannot reach, a body the server refuses: never deliverable as it is.

@@ -66,6 +66,11 @@ export class ReplyWindows {
     return this.#usable(group) !== undefined || (group.startsWith("channel:") && this.quotaLeft(group) > 0);
   }
 
+  /** Whether the window of `msgId` is still open (whatever its reply count). */
+  isOpen(group: string, msgId: string): boolean {
+    return this.#open(group).some((w) => w.msgId === msgId);
+  }
+
   /** A send under `plan` may have reached the server (delivered or unknown): it counts. */
   spent(group: string, plan: SendPlan): void {
     if (plan.kind === "passive") {

@@ -154,6 +154,33 @@ test("group send faults: 500 before → retry, nothing sent; 500-after → unkno
   assertCleanRun(h);
 });
 
+test("group: resending an unknown send reuses its msg_id + msg_seq, so the server's 40054005 proves it arrived (no duplicate) and a success proves it had not", T, async (t) => {
+  const h = await harness(t);
+  const { adapter, inbox } = await h.run({ groups: [GRP] });
+  h.sim.sayInGroup(GROUP_OPENID, "M1", "open");
+  await others(inbox, 1);
+  for (const fault of ["500-after", "reset-after", "stall-after"] as const) {
+    h.sim.failNextSend(fault);
+    await sendError(adapter.send(GRP, `delivered ${fault}`), "unknown");
+    assert.deepEqual(await adapter.send(GRP, `delivered ${fault}`), { id: "" }, "confirmed by the server's dedupe");
+  }
+  for (const fault of ["reset", "stall"] as const) {
+    h.sim.failNextSend(fault);
+    await sendError(adapter.send(GRP, `lost ${fault}`), "unknown");
+    const { id } = await adapter.send(GRP, `lost ${fault}`);
+    assert.equal(id, h.sim.sent(GRP).at(-1)!.id);
+  }
+  assert.deepEqual(h.sim.sent(GRP).map((m) => [m.text, m.msgSeq]), [
+    ["delivered 500-after", 1],
+    ["delivered reset-after", 2],
+    ["delivered stall-after", 3],
+    ["lost reset", 4],
+    ["lost stall", 5],
+  ]);
+  assert.ok(h.logs.some((l) => l.includes("proved delivered")));
+  assertCleanRun(h);
+});
+
 test("never deliverable → fatal: unconfigured or malformed group, too long, empty; refused before any request", T, async (t) => {
   const h = await harness(t);
   const { adapter, inbox } = await h.run({ groups: [CH, "chan:1", "group:"] });
