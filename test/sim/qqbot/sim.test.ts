@@ -38,6 +38,14 @@ test("standalone: prints its base URL, app id and secret, and serves", T, async 
   const b = (await r.json()) as { access_token: string; expires_in: unknown };
   assert.equal(typeof b.expires_in, "string");
   assert.equal((await fetch(`${url}/gateway/bot`, { headers: { authorization: `QQBot ${b.access_token}` } })).status, 200);
+  // The control API: the common send faults by name, injected messages, state.
+  const post = async (path: string, body: unknown) => (await fetch(`${url}${path}`, { method: "POST", body: JSON.stringify(body) })).json();
+  for (const fault of ["reset", "500", "stall", "reset-after", "500-after", "stall-after"]) assert.deepEqual(await post("/_sim/fail-send", { fault }), { queued: 1 });
+  const said = (await post("/_sim/say-channel", { channel: "1001", author: { id: "1", username: "u" }, text: "hi" })) as { id: string };
+  assert.match(said.id, /^08/);
+  assert.deepEqual(await post("/_sim/gateway", { action: "drop" }), { done: "drop" });
+  const st = (await (await fetch(`${url}/_sim/state`)).json()) as { counters: { tokenRequests: number; missedEvents: number } };
+  assert.deepEqual([st.counters.tokenRequests, st.counters.missedEvents], [1, 1]);
   proc.kill("SIGTERM");
   await once(proc, "exit");
 });
