@@ -124,3 +124,58 @@ test("CLI: rooms ↔ QQ bot channel and group; the group's message waits for a r
   const logs = firstLogs + bridge.output();
   for (const secret of [passwords.bridge, sim.secret, ...sim.state.tokens.keys()]) assert.ok(!logs.includes(secret), `a secret (${secret.slice(0, 4)}…) appears in the logs`);
 });
+
+test("CLI, webhook mode: the platform validates the callback (op 13), a group's @-message reaches the room, the room's answer goes back as a reply", { timeout: 120_000 }, async (t) => {
+  const passwords = { bridge: `pw-${randomBytes(9).toString("hex")}`, alice: `pw-${randomBytes(9).toString("hex")}` };
+  const prosody = await startProsody({ users: passwords });
+  t.after(() => prosody.stop());
+  const sim = await startQqbotSim({ groups: [OPENID] });
+  t.after(() => sim.close());
+  const dir = await mkdtemp(join(tmpdir(), "pollbridge-e2e-qqbot-hook-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const room = `hook@${prosody.muc}`;
+  const metrics = `127.0.0.1:${await freePort()}`;
+  const hook = `127.0.0.1:${await freePort()}`;
+  const config = join(dir, "pollbridge.yaml");
+  await writeFile(
+    config,
+    [
+      "state_dir: ./state",
+      "log: { level: debug }",
+      `metrics: { listen: "${metrics}" }`,
+      "xmpp:",
+      `  jid: bridge@${prosody.domain}`,
+      "  password: ${XMPP_PASSWORD}",
+      `  service: ${prosody.service}`,
+      "  nick: relay",
+      "  sasl_mechanism: PLAIN",
+      "networks:",
+      `  qb: { type: qqbot, app_id: "${sim.appId}", secret: "\${QQBOT_SECRET}", events: webhook, webhook: { listen: "${hook}", path: /qq/callback }, api: "${sim.url}", token_url: "${sim.tokenUrl}" }`,
+      "bridges:",
+      `  - xmpp: ${room}`,
+      `    qb: "${GROUP}"`,
+      "",
+    ].join("\n"),
+    { mode: 0o600 },
+  );
+  const env = { ...process.env, XMPP_PASSWORD: passwords.bridge, QQBOT_SECRET: sim.secret, POLLBRIDGE_CONFIG: "" };
+  const alice = await XmppUser.connect(prosody, "alice", passwords.alice);
+  t.after(() => alice.stop());
+  await alice.join(room, "alice");
+  const bridge = spawnPollbridge(t, ["run", "-c", config], env);
+  await health(`http://${metrics}`, (h) => h.ok);
+  sim.webhook.url = `http://${hook}/qq/callback`;
+  assert.equal((await sim.webhook.validate()).ok, true);
+  const at = sim.sayInGroup(OPENID, "MEMBER_OPENID_9", "over the webhook", { username: "Nine" });
+  await alice.waitFor((m) => (m.nick === "relay" && m.body === "<Nine> over the webhook") || undefined, 30_000);
+  await alice.say(room, "answer");
+  const [sent] = await sim.waitForSent(GROUP, 1, within());
+  assert.deepEqual([sent!.text, sent!.msgId], ["<alice> answer", at]);
+  const delivered = await Promise.all([...sim.webhook.deliveries.keys()].map((id) => sim.webhook.waitDelivered(id, within())));
+  assert.ok(delivered.length >= 1 && delivered.every((d) => d.acked && d.attempts === 1));
+  assert.deepEqual(sim.violations, []);
+  bridge.child.kill("SIGTERM");
+  assert.equal((await bridge.exited).code, 0, bridge.output().slice(-2000));
+  const logs = bridge.output();
+  for (const secret of [passwords.bridge, sim.secret, ...sim.state.tokens.keys()]) assert.ok(!logs.includes(secret), `a secret (${secret.slice(0, 4)}…) appears in the logs`);
+});
