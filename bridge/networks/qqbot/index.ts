@@ -21,6 +21,7 @@ import { sendText, type SendTarget, type Unsettled } from "./send.ts";
 import { webhookKeys } from "./sign.ts";
 import { AccessToken } from "./token.ts";
 import { startWebhook } from "./webhook.ts";
+import { loadWindows, SnapshotWriter, windowsPath } from "./window-store.ts";
 import { ReplyWindows } from "./windows.ts";
 
 /** No documented limit for one message's text was found; long texts are split by the relay at this. */
@@ -78,6 +79,8 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
 
   const unsettled = new Map<string, Unsettled>();
   const windows = new ReplyWindows({ now, ...(opts.quotaPerDay === undefined ? {} : { quotaPerDay: opts.quotaPerDay }) });
+  const windowsFile = windowsPath(opts.stateDir, opts.id);
+  const saver = new SnapshotWriter(windowsFile, () => ({ version: 1, ...windows.snapshot(), inflight: Object.fromEntries(unsettled) }), log);
   const seen = new Map<string, true>();
   const warnings = new RepeatedWarning(log);
   const main = new AbortController();
@@ -136,6 +139,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
     if (ev.own) ownEchoSeen = true;
     else {
       windows.opened(ev.group, ev.msgId);
+      saver.schedule();
       if (waiting.has(ev.group)) refreshStatus(); // a waiting group may send now: the relay hears it through onStatus
     }
     const msg: InboundMessage | undefined = ev.msg;
@@ -181,6 +185,11 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
       if (running) throw new Error("qqbot already started");
       transport = { state: "starting" };
       refreshStatus();
+      const saved = await loadWindows(windowsFile, log);
+      if (saved) {
+        windows.restore(saved);
+        for (const [g, u] of Object.entries(saved.inflight)) if (targets.has(g)) unsettled.set(g, u);
+      }
       const s = new HTTPStream({ logger: log, retry: opts.retry, chainBackoff: backoff, secrets: [cfg.secret], onResponse: opts.onResponse });
       stream = s;
       const t = new AccessToken({
@@ -247,6 +256,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
       await listener?.close();
       token?.stop();
       await stream?.close();
+      await saver.flush();
       transport = { state: "stopped" };
       refreshStatus();
     },
@@ -267,7 +277,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
       if (!stream || !token || main.signal.aborted) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
       if (token.current === undefined && tokenState.state === "auth-failed") throw new SendError(`qqbot: ${scrub(tokenState.detail ?? "no access token")}`, "retry", { retryAfterMs: 60_000 });
       try {
-        const id = await sendText({ stream, api, token, windows, log, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, now, unsettled }, target, text);
+        const id = await sendText({ stream, api, token, windows, log, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, now, unsettled, persist: () => saver.flush(), persistSoon: () => saver.schedule() }, target, text);
         if (target.kind === "channel") refreshStatus(); // the quota left changed
         return { id };
       } catch (err) {

@@ -40,6 +40,10 @@ export interface SendDeps {
    * 40054005 means the first one arrived (no duplicate), success means it had not.
    */
   unsettled: Map<string, Unsettled>;
+  /** Saves windows, quota and unsettled sends now (awaited before a group request leaves). */
+  persist: () => Promise<void>;
+  /** Saves them soon. */
+  persistSoon: () => void;
 }
 
 /** msg_id expired (groups report 40034005/40034031; the docs' channel code is 304027). */
@@ -85,6 +89,12 @@ export async function sendText(d: SendDeps, target: SendTarget, text: string): P
     target.kind === "channel"
       ? { content: escapeGuild(text), ...(plan.kind === "passive" ? { msg_id: plan.msgId } : {}) }
       : { content: text, msg_type: 0, ...(plan.kind === "passive" ? { msg_id: plan.msgId, msg_seq: plan.msgSeq } : {}) };
+  const guarded = target.kind === "group" && plan.kind === "passive";
+  if (guarded && !resend) {
+    // Written before the request leaves: after a crash mid-send, the resend reuses this pair.
+    d.unsettled.set(target.key, { text, msgId: plan.msgId, msgSeq: plan.msgSeq });
+    await d.persist();
+  }
   let answer: Record<string, unknown>;
   try {
     answer = await callApi(d.stream, d.token, (tk) => postRequest(d.api, tk, path, body, d.timeoutMs), `send to ${target.key}`, AbortSignal.timeout(d.timeoutMs + 5_000));
@@ -92,15 +102,19 @@ export async function sendText(d: SendDeps, target: SendTarget, text: string): P
     if (resend && err instanceof ApiError && err.code === SEQ_REUSED) {
       // The earlier try with this msg_id + msg_seq was delivered: confirmed, and not sent twice.
       d.unsettled.delete(target.key);
+      d.persistSoon();
       d.log.info({ target: target.key }, "qqbot: an unconfirmed group send proved delivered (its msg_seq was already used)");
       return "";
     }
     const e = outcome(d, target, plan, err, resend !== undefined);
-    if (target.kind === "group" && plan.kind === "passive" && e.kind === "unknown") d.unsettled.set(target.key, { text, msgId: plan.msgId, msgSeq: plan.msgSeq });
+    // Certainly not delivered with this pair: nothing to settle later (a resend's pair stays: the first try is still open).
+    if (guarded && !resend && e.kind !== "unknown") d.unsettled.delete(target.key);
+    d.persistSoon();
     throw e;
   }
   d.unsettled.delete(target.key);
   if (!resend) d.windows.spent(target.key, plan);
+  d.persistSoon();
   const id = answer.id;
   if (typeof id !== "string" && typeof id !== "number") {
     // A 2xx: the server took it, but without its id the relay must not count it confirmed by id.

@@ -66,6 +66,21 @@ export class ReplyWindows {
     return this.#usable(group) !== undefined || (group.startsWith("channel:") && this.quotaLeft(group) > 0);
   }
 
+  /** What a restart needs: the open windows and today's quota counts. */
+  snapshot(): { windows: Record<string, Window[]>; quota: Record<string, { day: string; used: number }> } {
+    const windows: Record<string, Window[]> = {};
+    for (const g of this.#windows.keys()) {
+      const open = this.#open(g);
+      if (open.length) windows[g] = open.map((w) => ({ ...w }));
+    }
+    return { windows, quota: Object.fromEntries([...this.#quota].map(([g, q]) => [g, { ...q }])) };
+  }
+
+  restore(s: { windows: Record<string, Window[]>; quota: Record<string, { day: string; used: number }> }): void {
+    for (const [g, list] of Object.entries(s.windows)) this.#windows.set(g, list.map((w) => ({ ...w })));
+    for (const [g, q] of Object.entries(s.quota)) this.#quota.set(g, { ...q });
+  }
+
   /** Whether the window of `msgId` is still open (whatever its reply count). */
   isOpen(group: string, msgId: string): boolean {
     return this.#open(group).some((w) => w.msgId === msgId);
