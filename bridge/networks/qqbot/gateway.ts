@@ -25,6 +25,8 @@ const INTENT_CODES = new Set([4013, 4014]);
 const FATAL_CODES = new Set([4914, 4915]);
 /** How long a closing socket may take before we stop waiting for it. */
 const CLOSE_WAIT_MS = 2_000;
+/** From opening the socket to READY or RESUMED: a server that says nothing that long is not going to. */
+const ESTABLISH_TIMEOUT_MS = 30_000;
 
 export interface GatewayOptions {
   stream: HTTPStream;
@@ -87,11 +89,16 @@ export async function runGateway(o: GatewayOptions): Promise<void> {
       let ended = false;
       let beat: NodeJS.Timeout | undefined;
       let awaitingAck = false;
+      const establishing = setTimeout(() => {
+        o.log.warn({ timeoutMs: ESTABLISH_TIMEOUT_MS }, "qqbot: the gateway did not complete Hello and READY/RESUMED in time; reconnecting");
+        end({ why: "dead" }, { code: 4000, reason: "no session" });
+      }, ESTABLISH_TIMEOUT_MS);
       const closed = new Promise<void>((r) => ws.addEventListener("close", () => r()));
       const end = (e: Ending, close?: { code: number; reason: string }): void => {
         if (ended) return;
         ended = true;
         clearInterval(beat);
+        clearTimeout(establishing);
         o.signal.removeEventListener("abort", onAbort);
         if (close && ws.readyState !== ws.CLOSED) {
           try {
@@ -181,6 +188,7 @@ export async function runGateway(o: GatewayOptions): Promise<void> {
           failures = authFailures = 0;
           const uid = r.user?.id;
           if (typeof uid === "string" || typeof uid === "number") o.onReady({ id: String(uid), ...(typeof r.user?.username === "string" ? { username: r.user.username } : {}) });
+          clearTimeout(establishing);
           o.log.info("qqbot: gateway session ready");
           o.onState("online");
           return;
@@ -189,6 +197,7 @@ export async function runGateway(o: GatewayOptions): Promise<void> {
         if (seq !== undefined) queuedSeq = seq;
         const gen = generation;
         if (t === "RESUMED") {
+          clearTimeout(establishing);
           failures = authFailures = 0;
           o.log.info("qqbot: gateway session resumed");
           o.onState("online");
