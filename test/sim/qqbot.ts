@@ -113,7 +113,7 @@ export async function startQqbotSim(opts: QqbotSimOptions = {}): Promise<QqbotSi
 
   /**
    * POST /_sim/say-channel {channel, author:{id,username,nick?}, text, at?}   POST /_sim/say-group {group, member, text, username?}
-   * POST /_sim/gateway {action: reconnect|invalid-session|drop|mute}    POST /_sim/expire-token
+   * POST /_sim/gateway {action: reconnect|invalid-session|drop|mute|silence}    POST /_sim/expire-token
    * POST /_sim/webhook {url} (then the op 13 validation: answers {ok})   POST /_sim/advance {ms}
    * GET /_sim/state; and the common ones (sent, wait-sent, fail-send {fault: reset|500|stall|reset-after|500-after|stall-after})
    */
@@ -129,7 +129,7 @@ export async function startQqbotSim(opts: QqbotSimOptions = {}): Promise<QqbotSi
       },
       "/_sim/gateway": async (r: IncomingMessage) => {
         const action = String((await readJsonObject(r)).action);
-        const f = { reconnect: gateway.reconnect, "invalid-session": gateway.invalidSession, drop: gateway.drop, mute: gateway.mute }[action];
+        const f = { reconnect: gateway.reconnect, "invalid-session": gateway.invalidSession, drop: gateway.drop, mute: gateway.mute, silence: () => gateway.silence() }[action];
         if (!f) throw new Error(`unknown gateway action ${action}`);
         f();
         return { done: action };

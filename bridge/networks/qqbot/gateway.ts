@@ -45,6 +45,8 @@ export interface GatewayOptions {
   onState: (state: string, detail?: string) => void;
   /** The undici dispatcher sockets are opened with. */
   dispatcher?: Dispatcher;
+  /** From opening a socket to READY/RESUMED (default 30 s). */
+  establishTimeoutMs?: number;
 }
 
 type Ending =
@@ -89,10 +91,11 @@ export async function runGateway(o: GatewayOptions): Promise<void> {
       let ended = false;
       let beat: NodeJS.Timeout | undefined;
       let awaitingAck = false;
+      const establishMs = o.establishTimeoutMs ?? ESTABLISH_TIMEOUT_MS;
       const establishing = setTimeout(() => {
-        o.log.warn({ timeoutMs: ESTABLISH_TIMEOUT_MS }, "qqbot: the gateway did not complete Hello and READY/RESUMED in time; reconnecting");
+        o.log.warn({ timeoutMs: establishMs }, "qqbot: the gateway did not complete Hello and READY/RESUMED in time; reconnecting");
         end({ why: "dead" }, { code: 4000, reason: "no session" });
-      }, ESTABLISH_TIMEOUT_MS);
+      }, establishMs);
       const closed = new Promise<void>((r) => ws.addEventListener("close", () => r()));
       const end = (e: Ending, close?: { code: number; reason: string }): void => {
         if (ended) return;

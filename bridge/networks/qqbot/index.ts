@@ -46,6 +46,8 @@ export interface QqbotOptions {
   quotaPerDay?: number;
   /** The dispatcher gateway sockets are opened with. */
   dispatcher?: Dispatcher;
+  /** From opening a gateway socket to READY/RESUMED (default 30 s). */
+  establishTimeoutMs?: number;
 }
 
 /** The send target a configured group key names, or why it names none. */
@@ -246,6 +248,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
           refreshStatus();
         },
         ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+        ...(opts.establishTimeoutMs === undefined ? {} : { establishTimeoutMs: opts.establishTimeoutMs }),
       });
     },
 

@@ -34,6 +34,8 @@ export interface SimGateway {
   invalidSession(): void;
   drop(): void;
   mute(): void;
+  /** The next `n` connections get no Hello (a server that accepts the socket and says nothing). */
+  silence(n?: number): void;
   /** Sessions identified / resumed so far, and the seq of their last dispatch. */
   stats(): { identifies: number; resumes: number; sessions: number; lastSeq: number };
   close(): Promise<void>;
@@ -45,6 +47,7 @@ export async function startGateway(state: QqbotSimState): Promise<SimGateway> {
   const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/websocket/`;
   const sessions = new Map<string, Session>();
   let live: Conn | null = null;
+  let silent = 0;
 
   const send = (c: Conn, payload: unknown): void => {
     if (c.ws.readyState === c.ws.OPEN) c.ws.send(typeof payload === "string" ? payload : JSON.stringify(payload));
@@ -79,6 +82,13 @@ export async function startGateway(state: QqbotSimState): Promise<SimGateway> {
       if (Date.now() - conn.lastBeat > state.heartbeatIntervalMs * 2) ws.close(4009, "heartbeat timeout");
     };
     conn.lastBeat = Date.now();
+    if (silent > 0) {
+      silent--;
+      conn.muted = true;
+      clearInterval(conn.timer);
+      state.emit("silenced");
+      return;
+    }
     send(conn, { op: 10, d: { heartbeat_interval: state.heartbeatIntervalMs } });
     ws.on("close", () => {
       clearInterval(conn.timer);
@@ -198,6 +208,9 @@ export async function startGateway(state: QqbotSimState): Promise<SimGateway> {
     drop: () => live?.ws.terminate(),
     mute: () => {
       if (live) live.muted = true;
+    },
+    silence: (n = 1) => {
+      silent += n;
     },
     stats: () => ({ identifies: state.counters.identifies, resumes: state.counters.resumes, sessions: sessions.size, lastSeq: [...sessions.values()][0]?.seq ?? 0 }),
     close: async () => {

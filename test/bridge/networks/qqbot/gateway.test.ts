@@ -2,6 +2,7 @@
 // lost or doubled, a fresh Identify after op 9, a socket whose heartbeat ACK never comes is
 // replaced, and the resume point moves only past events the sink took.
 import { test, type TestContext } from "node:test";
+import { once } from "node:events";
 import assert from "node:assert/strict";
 import { INTENTS } from "../../../sim/qqbot.ts";
 import { alice, assertCleanRun, bob, CH, GROUP_OPENID, GRP, harness, others, waitForStatus } from "./harness.ts";
@@ -145,5 +146,22 @@ test("the token expires mid-run and the socket drops: the refused token (401 / 1
   assert.equal(h.sim.state.counters.identifies, 1);
   assert.equal(h.sim.state.counters.refused401, 1);
   assert.ok(h.sim.state.counters.tokensIssued >= 2);
+  assertCleanRun(h);
+});
+
+test("a gateway that accepts the socket but never says Hello is given up and the session resumed on a new socket", T, async (t) => {
+  const h = await harness(t);
+  const { inbox } = await h.run({ establishTimeoutMs: 300 });
+  h.sim.sayInChannel("1001", alice, "one");
+  await others(inbox, 1);
+  const silenced = once(h.sim.state, "silenced");
+  const resumed = h.sim.state.waitFor(() => h.sim.state.counters.resumes || undefined, ["resumed"]);
+  h.sim.gateway.silence();
+  h.sim.gateway.drop();
+  await silenced;
+  h.sim.sayInChannel("1001", alice, "two");
+  await resumed;
+  assert.deepEqual((await others(inbox, 2)).map((m) => m.text), ["one", "two"]);
+  assert.ok(h.logs.some((l) => l.includes("did not complete Hello")));
   assertCleanRun(h);
 });
