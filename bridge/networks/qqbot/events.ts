@@ -4,7 +4,8 @@
 import type { InboundMessage } from "../../network.ts";
 
 export const CHANNEL_EVENTS = new Set(["MESSAGE_CREATE", "AT_MESSAGE_CREATE"]);
-export const GROUP_EVENTS = new Set(["GROUP_AT_MESSAGE_CREATE"]);
+/** GROUP_MESSAGE_CREATE: every message of a group (2026, where the group owner allows it; its intent bit is unsourced), read like the @ one. */
+export const GROUP_EVENTS = new Set(["GROUP_AT_MESSAGE_CREATE", "GROUP_MESSAGE_CREATE"]);
 
 export type ReadEvent =
   /** A message of a configured group/channel; `text` may be empty (a bare @-mention): then msg is undefined but the window opens. */
