@@ -91,6 +91,13 @@ export interface NetworkAdapter {
   /** The groups the account can see (for `check` and logs). */
   groups(): Promise<string[]>;
   status(): NetworkStatus;
+  /**
+   * Optional: whether a send to this one group can succeed now, for a network that is logged in
+   * but may not send to every group at every moment (QQ bot groups take only replies within a
+   * window). false keeps the group's messages waiting in the outbox without a send; the network
+   * fires onStatus when it may have become true.
+   */
+  ready?(group: string): boolean;
   /** Fired whenever status() changes (health, metrics). */
   onStatus?(listener: (s: NetworkStatus) => void): void;
 }

@@ -75,8 +75,23 @@ const telegram = z.strictObject({
   api: httpUrl.optional(),
 });
 
-export const NETWORK_TYPES = ["webqq", "onebot11", "onebot12", "telegram"] as const;
-const network = z.discriminatedUnion("type", [webqq, onebot11, onebot12, telegram]);
+// The official QQ bot API. app_id is a number on the console: accepted unquoted, kept as a string.
+const qqbot = z.strictObject({
+  type: z.literal("qqbot"),
+  app_id: z.preprocess((v) => (typeof v === "number" && Number.isSafeInteger(v) ? String(v) : v), nonEmpty),
+  secret: nonEmpty,
+  events: z.enum(["ws", "webhook"]).default("ws"),
+  webhook: z.strictObject({ listen, path: z.string().startsWith("/", "must start with /").optional() }).optional(),
+  api: httpUrl.optional(),
+  token_url: httpUrl.optional(),
+}).superRefine((n, ctx) => {
+  if (n.events === "webhook" && !n.webhook) {
+    ctx.addIssue({ code: "custom", path: ["webhook"], message: "required when events is webhook: { listen: host:port, path?: /callback }" });
+  }
+});
+
+export const NETWORK_TYPES = ["webqq", "onebot11", "onebot12", "telegram", "qqbot"] as const;
+const network = z.discriminatedUnion("type", [webqq, onebot11, onebot12, telegram, qqbot]);
 
 export const BRIDGE_RESERVED_KEYS = ["xmpp", "format", "room_password"] as const;
 const bridge = z.looseObject({

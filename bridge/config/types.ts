@@ -34,7 +34,22 @@ export interface TelegramNetworkConfig {
   api?: string;
 }
 
-export type NetworkConfig = WebqqNetworkConfig | Onebot11NetworkConfig | Onebot12NetworkConfig | TelegramNetworkConfig;
+export interface QqbotNetworkConfig {
+  type: "qqbot";
+  /** The bot's AppID (a string, as the token endpoint wants it). */
+  app_id: string;
+  /** The AppSecret: gets the access token, and keys the webhook's Ed25519 signatures. */
+  secret: string;
+  /** How events arrive: the gateway WebSocket, or signed HTTP callbacks to our webhook. */
+  events: "ws" | "webhook";
+  webhook?: { listen: string; path?: string };
+  /** OpenAPI base URL; default https://api.sgroup.qq.com (sandbox: https://sandbox.api.sgroup.qq.com). */
+  api?: string;
+  /** getAppAccessToken URL; default https://bots.qq.com/app/getAppAccessToken. */
+  token_url?: string;
+}
+
+export type NetworkConfig = WebqqNetworkConfig | Onebot11NetworkConfig | Onebot12NetworkConfig | TelegramNetworkConfig | QqbotNetworkConfig;
 
 export interface BridgeLink {
   network: string;

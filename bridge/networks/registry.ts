@@ -5,6 +5,7 @@ import type { NetworkConfig } from "../config/types.ts";
 import type { NetworkAdapter } from "../network.ts";
 import { createOnebot11 } from "./onebot11/index.ts";
 import { createOnebot12 } from "./onebot12/index.ts";
+import { createQqbot } from "./qqbot/index.ts";
 import { createTelegram } from "./telegram/index.ts";
 import { createWebqq } from "./webqq/index.ts";
 
@@ -35,5 +36,7 @@ export function createNetwork(id: string, config: NetworkConfig, ctx: NetworkCon
       return createOnebot12({ ...common, config });
     case "telegram":
       return createTelegram({ ...common, config });
+    case "qqbot":
+      return createQqbot({ ...common, config, onEventRejected: ctx.onEventRejected });
   }
 }

@@ -28,7 +28,7 @@ export class GroupTarget implements Target {
 
   /** Logged in; a network that cannot report status changes is assumed ready (sends then say). */
   ready(): boolean {
-    return this.network.onStatus ? this.network.status().ok : true;
+    return (this.network.onStatus ? this.network.status().ok : true) && (this.network.ready?.(this.group) ?? true);
   }
 
   onChange(listener: () => void): void {

@@ -92,7 +92,7 @@ bridges:
     'bridges[2]: no group linked: add a network id and its group, e.g. qq: "Dev Group"',
     'log.level: must be one of "trace", "debug", "info", "warn", "error", "fatal", "silent"',
     'metrics.listen: "localhost" is not host:port (e.g. 127.0.0.1:9464 or [::1]:9464)',
-    'networks.ob.type: unknown type "onebot9" (expected one of webqq, onebot11, onebot12, telegram)',
+    'networks.ob.type: unknown type "onebot9" (expected one of webqq, onebot11, onebot12, telegram, qqbot)',
     "networks.qq.send_interval: must not be negative",
     "networks.tg.token: required",
     'xmpp.jid: "bridge" is not a JID of the form name@domain',

@@ -1,0 +1,104 @@
+// Message events (protocols.md §6.3 "Events") as the relay's InboundMessage: guild channel
+// messages (MESSAGE_CREATE, AT_MESSAGE_CREATE) and group @-messages (GROUP_AT_MESSAGE_CREATE).
+// Every message also opens a reply window (its id is the msg_id of passive replies).
+import type { InboundMessage } from "../../network.ts";
+
+export const CHANNEL_EVENTS = new Set(["MESSAGE_CREATE", "AT_MESSAGE_CREATE"]);
+/** GROUP_MESSAGE_CREATE: every message of a group (2026, where the group owner allows it; its intent bit is unsourced), read like the @ one. */
+export const GROUP_EVENTS = new Set(["GROUP_AT_MESSAGE_CREATE", "GROUP_MESSAGE_CREATE"]);
+
+export type ReadEvent =
+  /** A message of a configured group/channel; `text` may be empty (a bare @-mention): then msg is undefined but the window opens. */
+  | { kind: "message"; group: string; msgId: string; own: boolean; msg: InboundMessage | undefined }
+  /** Not for us (another channel, an event type we do not relay). */
+  | { kind: "skip"; why: string }
+  /** Malformed: counted, logged once with its id, acknowledged. */
+  | { kind: "reject"; why: string };
+
+export interface EventContext {
+  /** The bot's own user id (READY / users/@me), when known. */
+  botId: string | undefined;
+  /** Configured group keys ("channel:<id>", "group:<openid>"). */
+  groups: ReadonlySet<string>;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : typeof v === "number" ? String(v) : undefined);
+const obj = (v: unknown): Record<string, unknown> => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/** Guild text arrives with &, <, > escaped (message_format.md). */
+export function unescapeGuild(text: string): string {
+  return text.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+}
+/** Escaped on send, so a relayed "<@123>" is text, not a mention; the platform turns it back. */
+export function escapeGuild(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+}
+
+function attachments(d: Record<string, unknown>): string[] {
+  const list = Array.isArray(d.attachments) ? d.attachments : [];
+  const urls: string[] = [];
+  for (const a of list) {
+    const u = str(obj(a).url);
+    if (u) urls.push(/^https?:\/\//i.test(u) ? u : `https://${u.replace(/^\/+/, "")}`);
+  }
+  return urls;
+}
+
+function time(v: unknown): Date {
+  const ms = typeof v === "string" ? Date.parse(v) : typeof v === "number" ? v * 1000 : Number.NaN;
+  return Number.isFinite(ms) ? new Date(ms) : new Date();
+}
+
+export function readEvent(t: string, raw: unknown, ctx: EventContext): ReadEvent {
+  const d = obj(raw);
+  if (CHANNEL_EVENTS.has(t)) {
+    const channel = str(d.channel_id);
+    const id = str(d.id);
+    if (!channel || !id) return { kind: "reject", why: `${t} without channel_id or id` };
+    const group = `channel:${channel}`;
+    if (!ctx.groups.has(group)) return { kind: "skip", why: "unconfigured channel" };
+    const author = obj(d.author);
+    const authorId = str(author.id);
+    if (!authorId) return { kind: "reject", why: `${t} without author.id` };
+    const own = ctx.botId !== undefined && authorId === ctx.botId;
+    let text = unescapeGuild(typeof d.content === "string" ? d.content : "");
+    // The @ of the bot that made it an AT message is not part of what was said.
+    if (ctx.botId) text = text.replace(new RegExp(`^\\s*<@!?${ctx.botId}>\\s*`), "");
+    const files = attachments(d);
+    const name = str(obj(d.member).nick) ?? str(author.username) ?? authorId;
+    const msg: InboundMessage | undefined =
+      text.trim() === "" && files.length === 0
+        ? undefined
+        : {
+            id,
+            group,
+            senderId: authorId,
+            senderName: name,
+            text,
+            ...(files.length ? { attachments: files } : {}),
+            ...(str(obj(d.message_reference).message_id) ? { replyTo: str(obj(d.message_reference).message_id)! } : {}),
+            time: time(d.timestamp),
+            ...(own ? { own: true } : {}),
+          };
+    return { kind: "message", group, msgId: id, own, msg };
+  }
+  if (GROUP_EVENTS.has(t)) {
+    const openid = str(d.group_openid) ?? str(d.group_id);
+    const id = str(d.id);
+    if (!openid || !id) return { kind: "reject", why: `${t} without group_openid or id` };
+    const group = `group:${openid}`;
+    if (!ctx.groups.has(group)) return { kind: "skip", why: "unconfigured group" };
+    const author = obj(d.author);
+    const member = str(author.member_openid) ?? str(author.id);
+    if (!member) return { kind: "reject", why: `${t} without author.member_openid` };
+    // Where the @ of the bot was, the content keeps a leading space.
+    const text = (typeof d.content === "string" ? d.content : "").replace(/^\s+/, "");
+    const files = attachments(d);
+    // Groups give openids only (a username since 2026-04 where the platform sends one).
+    const name = str(author.username) ?? member;
+    const msg: InboundMessage | undefined =
+      text.trim() === "" && files.length === 0 ? undefined : { id, group, senderId: member, senderName: name, text, ...(files.length ? { attachments: files } : {}), time: time(d.timestamp) };
+    return { kind: "message", group, msgId: id, own: false, msg };
+  }
+  return { kind: "skip", why: `event ${t}` };
+}
