@@ -74,11 +74,42 @@ export async function readAction(res: StreamResponse, action: string): Promise<u
     throw new ActionError(action, "http", res.status, { serverMessage: body ? serverWords(body) : snippet(text), retcode: typeof body?.retcode === "number" ? body.retcode : undefined, retryAfter });
   }
   if (body === undefined) throw new ActionError(action, "malformed", 200, { serverMessage: snippet(text) });
+  return answerData(body, action, 200);
+}
+
+/**
+ * The `data` of an answer body (HTTP or a socket frame); throws ActionError otherwise. On a
+ * socket, 1401/1403 are the spec's auth failures (communication/ws.md).
+ */
+export function answerData(body: Record<string, unknown>, action: string, httpStatus = 200): unknown {
   if (body.status === "ok" || body.status === "async") return body.data;
   if (body.status === "failed") {
-    throw new ActionError(action, "failed", 200, { retcode: typeof body.retcode === "number" ? body.retcode : undefined, serverMessage: serverWords(body) });
+    const retcode = typeof body.retcode === "number" ? body.retcode : undefined;
+    const kind = retcode === 1401 || retcode === 1403 ? "auth" : "failed";
+    throw new ActionError(action, kind, httpStatus, { retcode, serverMessage: serverWords(body) });
   }
-  throw new ActionError(action, "malformed", 200, { serverMessage: snippet(text) });
+  throw new ActionError(action, "malformed", httpStatus, { serverMessage: snippet(JSON.stringify(body)) });
+}
+
+/**
+ * A socket action that never left (no socket, or the write failed): certainly not run.
+ * `requestSent: false`, as HTTPStream marks its own errors.
+ */
+export class ActionNotSentError extends Error {
+  readonly requestSent = false;
+  constructor(action: string, why: string) {
+    super(`${action}: not sent: ${why}`);
+    this.name = "ActionNotSentError";
+  }
+}
+
+/** A socket action that was written but whose answer never came (timeout, socket lost): it may have run. */
+export class ActionLostError extends Error {
+  readonly requestSent = true;
+  constructor(action: string, why: string) {
+    super(`${action}: no answer: ${why}`);
+    this.name = "ActionLostError";
+  }
 }
 
 export interface LoginInfo {

@@ -3,14 +3,21 @@
 import type { Logger } from "pino";
 import { backoffDelay, classifyFailure, redactError, type HTTPStream, type Step, type StepContext } from "../../../src/index.ts";
 import type { ApiTarget } from "./api.ts";
-import type { Inbound } from "./inbound.ts";
+
+/** Where a source hands its events (the inbound side, in arrival order). */
+export interface EventIntake {
+  /** Resolves once the event was handed to the sink (or was not for us). */
+  handle(event: unknown): Promise<void>;
+  /** Whether the event is a message of a configured group (kept until handled). */
+  relevant(event: unknown): boolean;
+}
 
 export interface SourceContext {
   stream: HTTPStream;
   target: ApiTarget;
   log: Logger;
   signal: AbortSignal;
-  inbound: Inbound;
+  inbound: EventIntake;
   backoff: { min: number; max: number };
   /** The wait after the n-th auth failure in a row (long: a wrong token does not fix itself). */
   authWait: (n: number) => number;

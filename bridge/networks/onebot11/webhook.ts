@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { parseListen } from "../../config/listen.ts";
 import { snippet } from "./api.ts";
-import type { Inbound } from "./inbound.ts";
+import type { EventIntake } from "./source.ts";
 
 /** Larger bodies are refused (413): an event is a few kilobytes. */
 export const MAX_EVENT_BYTES = 1 << 20;
@@ -17,7 +17,7 @@ export interface WebhookOptions {
   listen: string;
   path?: string;
   secret?: string;
-  inbound: Inbound;
+  inbound: EventIntake;
   log: Logger;
   signal: AbortSignal;
   /** Called on every event that passed the checks (the server reaches us). */

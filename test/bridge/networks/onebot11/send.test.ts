@@ -13,7 +13,7 @@ test("send: a segment array to a numeric group_id; resolves with the server's me
   h.sim.failNext("send_group_msg", { slow: 50 });
   const { id } = await adapter.send(String(GROUP), text);
   const [sent] = h.sim.sent(GROUP);
-  assert.equal(id, String(sent!.messageId));
+  assert.equal(id, `${GROUP}:${sent!.messageId}`); // the form of the own echo's InboundMessage.id
   assert.deepEqual(sent!.message, [{ type: "text", data: { text } }]); // arrays carry text as is: no CQ injection
   assertCleanRun(h);
 });
