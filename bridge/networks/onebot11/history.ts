@@ -67,6 +67,8 @@ export async function readBack(actions: Actions, profile: Profile, groupId: numb
       data = await actions.call("get_group_msg_history", { group_id: groupId, ...anchor, count: PAGE }, { retrySafe: true, signal: o.signal, timeoutMs: o.timeoutMs ?? 15_000 });
     } catch (err) {
       if (isMissingAction(err)) throw new HistoryUnavailableError(err);
+      // NapCat answers an empty group as an error ("消息不存在"): nothing there.
+      if (page === 0 && err instanceof ActionError && err.kind === "failed" && /不存在|not exist/i.test(err.serverMessage)) return { messages: [], complete: false };
       // NapCat answers an anchor it cannot find (or an empty group) as an error: nothing older.
       if (page > 0 && err instanceof ActionError && err.kind === "failed") return { messages: collected, complete: false };
       throw err;

@@ -59,6 +59,8 @@ export interface Onebot11Options {
   silenceMs?: number;
   /** How long after the first send an own echo must have come (default 10 s). */
   echoCheckMs?: number;
+  /** How long a send waits for its answer (default 60 s: go-cqhttp's rate limiter queues). */
+  sendTimeoutMs?: number;
 }
 
 /** Actions on whichever socket carries them now; with none, "not sent" (a plain retry). */
@@ -172,9 +174,10 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
           // The first run: the latest message is where the next catch-up starts.
           const { messages: latest } = await readBack(actions, profile, groupId, () => false, { maxPages: 1, signal: main.signal });
           const last = latest.at(-1);
-          if (last?.message_id !== undefined && marks.get(group) === undefined) {
-            await marks.set(group, { id: String(last.message_id), time: typeof last.time === "number" ? last.time : Math.floor(Date.now() / 1000) });
-          }
+          if (marks.get(group) !== undefined) continue; // a message came live meanwhile
+          // An empty group: from now (a message in history later than this is one we missed).
+          const mark = last?.message_id === undefined ? { id: "", time: Math.floor(Date.now() / 1000) } : { id: String(last.message_id), time: typeof last.time === "number" ? last.time : Math.floor(Date.now() / 1000) };
+          await marks.set(group, mark);
           continue;
         }
         const stop = (m: HistoryEvent): boolean => String(m.message_id) === mark.id || (typeof m.time === "number" && m.time < mark.time);
@@ -391,7 +394,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
       }
       if (!actions || selfId === null || main.signal.aborted) throw new SendError("onebot11 is not online", "retry", { retryAfterMs: 5_000 });
       try {
-        const id = await sendGroupMessage(actions, groupId, text, main.signal);
+        const id = await sendGroupMessage(actions, groupId, text, main.signal, opts.sendTimeoutMs);
         if (cfg.events === "webhook") setStatus("online", onlineDetail());
         checkEcho();
         return { id: id === "" ? "" : Inbound.key(group, id) };

@@ -45,8 +45,8 @@ export function sendFailure(err: unknown, group: string, authWait: number, profi
 }
 
 /** Sends text to a group; resolves with the server's message_id ("" when it gave none). */
-export async function sendGroupMessage(actions: Actions, groupId: number, text: string, signal: AbortSignal): Promise<string> {
-  const data = (await actions.call("send_group_msg", { group_id: groupId, message: textToSegments(text), auto_escape: false }, { timeoutMs: SEND_TIMEOUT, signal })) as { message_id?: unknown } | null;
+export async function sendGroupMessage(actions: Actions, groupId: number, text: string, signal: AbortSignal, timeoutMs = SEND_TIMEOUT): Promise<string> {
+  const data = (await actions.call("send_group_msg", { group_id: groupId, message: textToSegments(text), auto_escape: false }, { timeoutMs, signal })) as { message_id?: unknown } | null;
   const id = data?.message_id;
   return typeof id === "number" || typeof id === "string" ? String(id) : "";
 }

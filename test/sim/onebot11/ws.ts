@@ -52,10 +52,11 @@ export class WsSide {
     if (events) {
       this.write(c, { time: Math.floor(Date.now() / 1000), self_id: this.state.selfId, post_type: "meta_event", meta_event_type: "lifecycle", sub_type: "connect" });
       if (this.heartbeatMs > 0) {
-        c.heartbeat = setInterval(
-          () => this.write(c, { time: Math.floor(Date.now() / 1000), self_id: this.state.selfId, post_type: "meta_event", meta_event_type: "heartbeat", interval: this.heartbeatMs, status: { online: true, good: true } }),
-          this.heartbeatMs,
-        );
+        c.heartbeat = setInterval(() => {
+          if (this.silent) return;
+          this.write(c, { time: Math.floor(Date.now() / 1000), self_id: this.state.selfId, post_type: "meta_event", meta_event_type: "heartbeat", interval: this.heartbeatMs, status: { online: true, good: true } });
+          this.state.emit("ws-heartbeat");
+        }, this.heartbeatMs);
       }
     }
     ws.on("message", (data) => void this.action(c, data.toString()));
