@@ -76,6 +76,8 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   const cfg = opts.config;
   // Named by their paths in pollbridge.yaml, as `pollbridge check` names problems.
   if (cfg.events === "webhook" && !cfg.webhook?.listen) throw new Error(`networks.${opts.id}.webhook.listen is required when events is webhook`);
+  // A blank secret (HOOK_SECRET set but empty) must never mean "no signature checked".
+  if (cfg.events === "webhook" && cfg.webhook?.secret === "") throw new Error(`networks.${opts.id}.webhook.secret is empty: set it, or remove the key (allowed on loopback only)`);
   if (cfg.events === "ws" && !cfg.ws) throw new Error(`networks.${opts.id}.ws is required when events is ws`);
   if (cfg.events === "ws-reverse" && !cfg.ws_reverse?.listen) throw new Error(`networks.${opts.id}.ws_reverse.listen is required when events is ws-reverse`);
   const socketEvents = cfg.events === "ws" || cfg.events === "ws-reverse";
