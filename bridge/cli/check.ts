@@ -7,6 +7,7 @@ import type { Env } from "../config/interpolate.ts";
 import { type ConfigProblem, ConfigError, formatProblem } from "../config/problems.ts";
 import { loadConfig } from "../config/load.ts";
 import { sessionPath } from "../networks/webqq/session.ts";
+import { onebot11Warnings } from "../networks/onebot11/check.ts";
 
 export interface CheckResult {
   config?: Config;
@@ -27,6 +28,7 @@ export async function checkConfig(file: string, env: Env): Promise<CheckResult> 
   const stateProblem = await stateDirProblem(config.state_dir);
   if (stateProblem) problems.push({ path: "state_dir", message: stateProblem });
   for (const [id, net] of Object.entries(config.networks)) {
+    if (net.type === "onebot11") warnings.push(...onebot11Warnings(id, net));
     if (net.type !== "webqq") continue;
     if (!(await exists(sessionPath(config.state_dir, id)))) {
       warnings.push({ path: `networks.${id}`, message: `no saved session yet: run "pollbridge login ${id}" (or run shows the QR code when it starts)` });
