@@ -368,6 +368,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
         authWait,
         pollTimeoutSeconds: opts.pollTimeoutSeconds ?? DEFAULT_POLL_TIMEOUT_SECONDS,
         setStatus,
+        catchUp,
       };
       running = superviseHttp(ctx).catch((err: unknown) => {
         log.error({ err: redactError(err, secrets) }, "onebot11: stopped by an error");

@@ -24,6 +24,8 @@ export interface SourceContext {
   /** Long-poll hold asked of the server (s); SSE: the silence after which a stream is presumed dead is thrice it. */
   pollTimeoutSeconds: number;
   setStatus: (state: string, detail?: string) => void;
+  /** Fills the gap of a stream that was closed from history (SSE has no replay). */
+  catchUp?: () => Promise<void>;
 }
 
 /** Consecutive failures of one source, by kind, and the delay before its next request. */

@@ -255,5 +255,5 @@ function events(req: IncomingMessage, res: ServerResponse, ctx: RouteContext): v
 
 /** NapCat pushes every event to the streams open right now: no replay for a stream opened later. */
 export function pushSse(ctx: RouteContext, event: Record<string, unknown>): void {
-  for (const res of ctx.sseStreams) res.write(`data: ${JSON.stringify(event)}\n\n`);
+  for (const res of ctx.sseStreams) if (!res.writableEnded) res.write(`data: ${JSON.stringify(event)}\n\n`);
 }
