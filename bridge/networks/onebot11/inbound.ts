@@ -183,7 +183,8 @@ export class Inbound {
       this.o.log.warn({ id: key, err: (err as Error).message }, "onebot11: unreadable message; relayed as raw text");
       text = typeof ev.raw_message === "string" ? ev.raw_message : `[unreadable message: ${String(JSON.stringify(ev.message)).slice(0, 200)}]`;
     }
-    const time = typeof ev.time === "number" && Number.isFinite(ev.time) ? new Date(ev.time * 1000) : new Date();
+    const stamped = typeof ev.time === "number" && Number.isFinite(ev.time) ? new Date(ev.time * 1000) : undefined;
+    const time = stamped === undefined || Number.isNaN(stamped.getTime()) ? new Date() : stamped; // a time Date cannot hold: now
     return {
       id: key,
       group: String(group),

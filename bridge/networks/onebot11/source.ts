@@ -2,6 +2,7 @@
 // they share: auth failures back off long, other failures back off short, a success resets both.
 import type { Logger } from "pino";
 import { backoffDelay, classifyFailure, redactError, type HTTPStream, type Step, type StepContext } from "../../../src/index.ts";
+import { RepeatedWarning } from "../shared/repeated-warning.ts";
 import type { ApiTarget } from "./api.ts";
 
 /** Where a source hands its events (the inbound side, in arrival order). */
@@ -33,8 +34,11 @@ export class FailureCount {
   private auth = 0;
   private other = 0;
   private readonly ctx: SourceContext;
+  /** A server that keeps failing the same way is logged once a minute, with the count. */
+  private readonly repeated: RepeatedWarning;
   constructor(ctx: SourceContext) {
     this.ctx = ctx;
+    this.repeated = new RepeatedWarning(ctx.log);
   }
   ok(): void {
     this.auth = this.other = 0;
@@ -50,7 +54,7 @@ export class FailureCount {
   failed(state: string, detail: string): number {
     const wait = backoffDelay(++this.other, this.ctx.backoff) || 1;
     this.ctx.setStatus(state, detail);
-    this.ctx.log.warn({ detail, failures: this.other, retryIn: wait }, "onebot11: event source failed; backing off");
+    this.repeated.warn(`failed:${state}:${detail}`, { detail, failures: this.other, retryIn: wait }, "onebot11: event source failed; backing off");
     return wait;
   }
 }

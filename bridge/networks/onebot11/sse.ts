@@ -4,6 +4,7 @@
 import { StringDecoder } from "node:string_decoder";
 import type { ChainHandle, RequestSpec, Step, StreamResponse } from "../../../src/index.ts";
 import { auth, endpoint, snippet } from "./api.ts";
+import { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { FailureCount, onSourceError, type SourceContext } from "./source.ts";
 
 export function sseRequest(ctx: SourceContext): RequestSpec {
@@ -41,6 +42,7 @@ export async function* sseData(body: AsyncIterable<Buffer | Uint8Array | string>
 
 export function startSse(ctx: SourceContext): ChainHandle {
   const failures = new FailureCount(ctx);
+  const repeated = new RepeatedWarning(ctx.log);
   const request = sseRequest(ctx);
   const again = (delay = 0): Step => ({ request, readback, delay });
   let opened = 0;
@@ -64,7 +66,7 @@ export function startSse(ctx: SourceContext): ChainHandle {
       try {
         event = JSON.parse(data);
       } catch {
-        ctx.log.warn({ data: snippet(data) }, "onebot11: malformed SSE event skipped");
+        repeated.warn("malformed", { data: snippet(data) }, "onebot11: malformed SSE event skipped");
         continue;
       }
       events++;

@@ -18,6 +18,9 @@ export interface Peer {
 
 /** Silence limit before the first heartbeat tells the interval. */
 export const DEFAULT_SILENCE_MS = 60_000;
+/** The silence limit a heartbeat interval can set, bounded (3 intervals within these). */
+export const MIN_SILENCE_MS = 1_000;
+export const MAX_SILENCE_MS = 10 * 60_000;
 /** An action's answer is awaited this long unless the caller says otherwise. */
 export const DEFAULT_ACTION_TIMEOUT_MS = 30_000;
 
@@ -97,7 +100,8 @@ export class SocketLink implements Actions {
       if (f.post_type === "meta_event" && f.meta_event_type === "heartbeat" && typeof f.interval === "number" && f.interval > 0 && Number.isFinite(f.interval)) {
         if (this.heartbeatMs !== f.interval) {
           this.heartbeatMs = f.interval;
-          this.silenceLimit = Math.max(3 * f.interval, 1);
+          // Bounded both ways: a peer announcing 1 ms must not make us drop it every few ms, nor 1e12 ms never.
+          this.silenceLimit = Math.min(Math.max(3 * f.interval, MIN_SILENCE_MS), MAX_SILENCE_MS);
           clearTimeout(this.silence);
           this.silence = setTimeout(() => this.silent(), this.silenceLimit);
           this.silence.unref();
