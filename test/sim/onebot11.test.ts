@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { WebSocket as WsClient } from "ws";
 import { startOnebot11Sim } from "./onebot11.ts";
 
 // Bodies are JSON the test picks apart freely.
@@ -60,7 +61,6 @@ test("sim: standalone mode prints its base URL first", async (t) => {
   assert.equal((await post(`${line}/get_login_info`, {}, { authorization: "Bearer t0ken" })).status, 200);
 });
 
-import { WebSocket as WsClient } from "ws";
 
 /** Opens a socket to the sim; resolves with the socket and its frames, or the HTTP status it was refused with. */
 function openWs(url: string, headers: Record<string, string> = {}): Promise<{ ws?: WsClient; frames: any[]; status?: number; closed: Promise<void> }> {
