@@ -1,6 +1,14 @@
 // OneBot 11 HTTP API calls (protocols.md §2.1): `POST {api}/{action}` with JSON and a Bearer
 // token; answers are `{status, retcode, data}`, usually with HTTP 200 even on failure.
+import { z } from "zod";
 import type { RequestSpec, StreamResponse } from "../../../src/index.ts";
+
+/** The answer envelope (HTTP body or socket frame), read leniently where the implementations differ. */
+const Answer = z.looseObject({
+  status: z.enum(["ok", "async", "failed"]),
+  retcode: z.number().optional().catch(undefined),
+  data: z.unknown(),
+});
 
 /** Why an action did not succeed. `auth`: 401/403; `failed`: status "failed"; `http`: another status; `malformed`: unreadable body. */
 export type ActionFailure = "auth" | "failed" | "http" | "malformed";
@@ -82,13 +90,12 @@ export async function readAction(res: StreamResponse, action: string): Promise<u
  * socket, 1401/1403 are the spec's auth failures (communication/ws.md).
  */
 export function answerData(body: Record<string, unknown>, action: string, httpStatus = 200): unknown {
-  if (body.status === "ok" || body.status === "async") return body.data;
-  if (body.status === "failed") {
-    const retcode = typeof body.retcode === "number" ? body.retcode : undefined;
-    const kind = retcode === 1401 || retcode === 1403 ? "auth" : "failed";
-    throw new ActionError(action, kind, httpStatus, { retcode, serverMessage: serverWords(body) });
-  }
-  throw new ActionError(action, "malformed", httpStatus, { serverMessage: snippet(JSON.stringify(body)) });
+  const parsed = Answer.safeParse(body);
+  if (!parsed.success) throw new ActionError(action, "malformed", httpStatus, { serverMessage: snippet(JSON.stringify(body) ?? "") });
+  const a = parsed.data;
+  if (a.status !== "failed") return a.data;
+  const kind = a.retcode === 1401 || a.retcode === 1403 ? "auth" : "failed";
+  throw new ActionError(action, kind, httpStatus, { retcode: a.retcode, serverMessage: serverWords(body) });
 }
 
 /**
@@ -117,9 +124,13 @@ export interface LoginInfo {
   nickname: string;
 }
 
+const LoginInfo = z.looseObject({
+  user_id: z.union([z.number().int().refine(Number.isSafeInteger), z.string().regex(/^\d{1,15}$/).transform(Number)]),
+  nickname: z.string().optional().catch(undefined),
+});
+
 export function parseLoginInfo(data: unknown): LoginInfo {
-  const d = (data ?? {}) as { user_id?: unknown; nickname?: unknown };
-  const userId = typeof d.user_id === "number" ? d.user_id : typeof d.user_id === "string" && /^\d+$/.test(d.user_id) ? Number(d.user_id) : NaN;
-  if (!Number.isSafeInteger(userId)) throw new ActionError("get_login_info", "malformed", 200, { serverMessage: "no user_id" });
-  return { userId, nickname: typeof d.nickname === "string" ? d.nickname : "" };
+  const parsed = LoginInfo.safeParse(data);
+  if (!parsed.success) throw new ActionError("get_login_info", "malformed", 200, { serverMessage: "no user_id" });
+  return { userId: parsed.data.user_id, nickname: parsed.data.nickname ?? "" };
 }
