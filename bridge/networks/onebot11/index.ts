@@ -177,8 +177,9 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
           const { messages: latest } = await readBack(actions, profile, groupId, () => false, { maxPages: 1, signal: main.signal });
           const last = latest.at(-1);
           if (marks.get(group) !== undefined) continue; // a message came live meanwhile
-          // An empty group: from now (a message in history later than this is one we missed).
-          const mark = last?.message_id === undefined ? { id: "", time: Math.floor(Date.now() / 1000) } : { id: String(last.message_id), time: typeof last.time === "number" ? last.time : Math.floor(Date.now() / 1000) };
+          // An empty group: anything its history holds later was said after we started (time 0:
+          // the implementation's clock, not ours, dates its messages).
+          const mark = last?.message_id === undefined ? { id: "", time: 0 } : { id: String(last.message_id), time: typeof last.time === "number" ? last.time : 0 };
           await marks.set(group, mark);
           continue;
         }
