@@ -75,8 +75,12 @@ const onebot11 = z.strictObject({
   if (n.events !== "ws" && n.events !== "ws-reverse" && !n.api) ctx.addIssue({ code: "custom", path: ["api"], message: `required when events is ${n.events}: the HTTP API base URL, e.g. http://127.0.0.1:5700` });
   const w = n.webhook;
   if (w?.secret !== undefined && w.secret === "") ctx.addIssue({ code: "custom", path: ["webhook", "secret"], message: "is empty: an empty secret would turn signature checking off; set it (NapCat signs with its access token) or remove the key" });
-  if (w && (w.secret === undefined || w.secret === "") && !w.insecure_no_secret && !isLoopbackListen(w.listen)) {
+  if (w && w.secret === undefined && !w.insecure_no_secret && !isLoopbackListen(w.listen)) {
     ctx.addIssue({ code: "custom", path: ["webhook", "secret"], message: "required when the webhook listens beyond loopback (anyone who reaches it could post forged messages); or set insecure_no_secret: true" });
+  }
+  const r = n.ws_reverse;
+  if (n.events === "ws-reverse" && r && !n.access_token && !isLoopbackListen(r.listen)) {
+    ctx.addIssue({ code: "custom", path: ["access_token"], message: "required when ws_reverse listens beyond loopback (anyone who reaches it could connect as the implementation): set the implementation's token here" });
   }
 });
 
