@@ -189,16 +189,42 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
         const missed = got.messages.filter((m) => !inbound!.seen(Inbound.key(group, m.message_id)));
         if (missed.length > 0) log.info({ group, count: missed.length }, "onebot11: catching up from history");
         for (const m of missed) await inbound.handle({ ...m, group_id: m.group_id ?? groupId, message_type: m.message_type ?? "group" }, { live: false });
+        if (owed.delete(group)) {
+          // Live messages did not move the mark while the gap was open: it moves past the gap now.
+          const newest = got.messages.at(-1);
+          if (newest?.message_id !== undefined && typeof newest.time === "number") await marks.set(group, { id: String(newest.message_id), time: newest.time });
+          log.info({ group }, "onebot11: the gap is caught up");
+        }
       } catch (err) {
         if (err instanceof HistoryUnavailableError) {
           historyAvailable = false;
+          owed.clear();
           log.warn("onebot11: get_group_msg_history is not available here: running without catch-up (what is said while the bridge is not connected is not relayed) and without history evidence");
           return;
         }
         if (main.signal.aborted) return;
-        warn.warn("catch-up", { group, err: redactError(err, secrets).message }, "onebot11: catch-up from history failed; live events go on");
+        // The gap stays owed: the mark waits before it, and the catch-up is tried again.
+        owed.add(group);
+        warn.warn("catch-up", { group, err: redactError(err, secrets).message }, "onebot11: catch-up from history failed; live events go on, the gap is read again later");
       }
     }
+    if (owed.size > 0) retryOwed();
+  }
+
+  /** Groups whose gap could not be read yet: their mark stays before it until it is. */
+  const owed = new Set<string>();
+  let owedTimer: NodeJS.Timeout | null = null;
+  let owedAttempts = 0;
+  function retryOwed(): void {
+    if (owedTimer !== null || main.signal.aborted) return;
+    const wait = backoffDelay(++owedAttempts, { min: backoff.min, max: Math.max(backoff.max, backoff.min) }) || 1;
+    owedTimer = setTimeout(() => {
+      owedTimer = null;
+      catchUps = catchUps.then(() => catchUp()).then(() => {
+        if (owed.size === 0) owedAttempts = 0;
+      });
+    }, wait);
+    owedTimer.unref();
   }
 
   /** A socket (re)opened: identify, catch up, then let live events through. */
@@ -321,7 +347,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
         onOwn,
         onRejected: opts.onEventRejected,
         onDelivered: (msg: InboundMessage, ev: Record<string, unknown>) => {
-          if (ev.message_id !== undefined) void marks.set(msg.group, { id: String(ev.message_id), time: Math.floor(msg.time.getTime() / 1000) }).catch((err: unknown) => warn.warn("marks", { err: (err as Error).message }, "onebot11: cannot save the catch-up mark"));
+          if (ev.message_id !== undefined && !owed.has(msg.group)) void marks.set(msg.group, { id: String(ev.message_id), time: Math.floor(msg.time.getTime() / 1000) }).catch((err: unknown) => warn.warn("marks", { err: (err as Error).message }, "onebot11: cannot save the catch-up mark"));
         },
       });
       intake = new Intake(inbound);
@@ -380,6 +406,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
     async stop() {
       main.abort();
       if (echoCheck) clearTimeout(echoCheck);
+      if (owedTimer) clearTimeout(owedTimer);
       await running;
       await catchUps;
       await reverse?.close();

@@ -217,3 +217,21 @@ test("send failures over the socket per profile: 1400 validation fatal, 1200 han
   await sendError(away.send(String(GROUP), "d"), "retry"); // never sent
   assert.deepEqual(run.h.sim.sent(GROUP).map((m) => m.text), ["c"]);
 });
+
+test("a catch-up that fails (history answers an error) is owed: live events go on, the gap is read again and relayed once; the mark waits before it", { timeout: 15_000 }, async (t) => {
+  const run = await wsRun(t, "ws");
+  await sentinel(run, "a");
+  const down = waitForStatus(run.adapter, "reconnecting", true);
+  run.h.sim.dropSockets();
+  run.h.sim.inject({ group: GROUP, sender: { nickname: "bob" }, message: "b" });
+  run.h.sim.inject({ group: GROUP, sender: { nickname: "bob" }, message: "c" });
+  run.h.sim.failNext("get_group_msg_history", { retcode: 1200, msg: "busy" });
+  await down;
+  await waitForStatus(run.adapter, "online", true);
+  await sentinel(run, "d"); // live, while the gap is still owed
+  while (!run.inbox.messages.some((m) => m.text === "c")) await run.inbox.waitFor(run.inbox.messages.length + 1);
+  await sentinel(run, "e");
+  assert.deepEqual([...texts(run.inbox)].sort(), ["a", "b", "c", "d", "e"]);
+  assert.equal(texts(run.inbox).length, 5);
+  assert.ok(run.h.logs.some((l) => l.includes("the gap is read again later")));
+});
