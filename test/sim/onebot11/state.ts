@@ -79,7 +79,7 @@ export class SimState extends EventEmitter {
   /** Faults by action ("*" for any), used in order. */
   readonly faults = new Map<string, Fault[]>();
   readonly violations: string[] = [];
-  readonly counters = { calls: 0, polls: 0, authFailures: 0, sseConnections: 0, webhookPosts: 0, wsConnections: 0 };
+  readonly counters = { calls: 0, polls: 0, authFailures: 0, sseConnections: 0, webhookPosts: 0, wsConnections: 0, wsCalls: 0 };
   /** Events taken by get_updates answers (in order). */
   readonly delivered: Record<string, unknown>[] = [];
   /** Per group, every message (members' and our own), oldest first: what get_group_msg_history reads. */

@@ -96,6 +96,7 @@ export class WsSide {
     if (echo === undefined) st.violation(`action ${action} without an echo: its answer cannot be matched`);
     const p = (typeof frame.params === "object" && frame.params !== null ? frame.params : {}) as Record<string, unknown>;
     st.counters.calls++;
+    st.counters.wsCalls++;
     const fault = st.takeFault(action);
     // Faults before the action ran: nothing done.
     if (fault === "reset") return void c.ws.terminate();

@@ -235,3 +235,15 @@ test("a catch-up that fails (history answers an error) is owed: live events go o
   assert.equal(texts(run.inbox).length, 5);
   assert.ok(run.h.logs.some((l) => l.includes("the gap is read again later")));
 });
+
+test("ws events with an HTTP api: actions go over HTTP, events on the socket", { timeout: 10_000 }, async (t) => {
+  const h = await harness(t, { flavor: "napcat", heartbeatMs: 40, echoOwn: true });
+  const { adapter, inbox } = await h.run({ events: "ws", ws: h.sim.wsUrl });
+  const { id } = await adapter.send(String(GROUP), "over http");
+  await sentinel({ h, inbox }, "live");
+  assert.ok(h.sim.state.counters.calls > 0);
+  assert.equal(h.sim.state.counters.wsCalls, 0); // every action (login, history, send) went over HTTP
+  assert.equal(inbox.messages.find((m) => m.own)?.id, id);
+  assert.match(adapter.status().detail ?? "", /NapCat.* over ws/);
+  assertCleanRun(h);
+});
