@@ -2,7 +2,11 @@
 // HTTP API actions, get_updates long poll, SSE /_events, the HTTP POST reporter, a forward
 // WebSocket server and a reverse WebSocket client, get_group_msg_history, with faults.
 // Standalone:  node test/sim/onebot11.ts --port N [--token T] [--flavor napcat]
-//   (stdout: the base URL, then the forward WebSocket URL; control under /_sim/)
+//   (stdout: the base URL, then the forward WebSocket URL)
+// Control (test/sim/shared/control.ts): GET /_sim/sent[?group=G], GET /_sim/wait-sent?group=G&n=N,
+// POST /_sim/fail-send {fault, count?} (reset, 500, stall, reset-after, 500-after, stall-after, and
+// {retcode, msg}), POST /_sim/fail-poll, POST /_sim/inject {group, sender:{nickname,card?,userId?}, message},
+// POST /_sim/drop (sockets dropped, no close frame), POST /_sim/silent {on}, GET /_sim/state.
 import type { ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
 import type { Segment } from "../../bridge/networks/onebot11/message.ts";
