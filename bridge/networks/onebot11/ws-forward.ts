@@ -7,7 +7,7 @@ import { request as httpsRequest } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { WebSocket, type Dispatcher } from "undici";
+import { Agent, WebSocket, type Dispatcher } from "undici";
 import { backoffDelay, redactText } from "../../../src/index.ts";
 import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { SocketLink } from "./ws-link.ts";
@@ -22,6 +22,7 @@ export interface ForwardOptions {
   /** The wait after the n-th token refusal in a row. */
   authWait(n: number): number;
   silenceMs?: number;
+  /** Default: a dispatcher of its own per socket, so a dead socket can be dropped at once. */
   dispatcher?: Dispatcher;
   onEvent(event: Record<string, unknown>): void;
   /** A socket opened (link) or was lost (null, with why). */
@@ -110,9 +111,14 @@ interface Outcome {
 function oneSocket(o: ForwardOptions, headers: Record<string, string>, shown: string): Promise<Outcome> {
   return new Promise<Outcome>((resolve) => {
     let ws: WebSocket;
+    // Its own connection pool: undici's WebSocket has no way to drop a socket without the closing
+    // handshake, which a dead peer never answers; destroying the dispatcher drops it at once.
+    const own = o.dispatcher ? null : new Agent({ connect: { timeout: 10_000 } });
+    const drop = (): void => void own?.destroy().catch(() => undefined);
     try {
-      ws = new WebSocket(o.url, { headers, ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}) });
+      ws = new WebSocket(o.url, { headers, dispatcher: o.dispatcher ?? own! });
     } catch (err) {
+      drop();
       return resolve({ why: `cannot open ${shown}: ${(err as Error).message}`, healthy: false });
     }
     let link: SocketLink | null = null;
@@ -127,6 +133,9 @@ function oneSocket(o: ForwardOptions, headers: Record<string, string>, shown: st
         link.gone(out.why);
         o.onLink(null, out.why);
       }
+      // After a close frame went out (stop, refusal), give it a moment to leave; a dead socket goes now.
+      if (out.why === "silent socket") drop();
+      else setTimeout(drop, 1_000).unref();
       resolve(out);
     };
     const abort = (): void => {
@@ -144,15 +153,7 @@ function oneSocket(o: ForwardOptions, headers: Record<string, string>, shown: st
         peer: {
           send: (text) => ws.send(text),
           close: (code, reason) => ws.close(code, reason),
-          // undici has no way to drop a socket without the closing handshake: close, and stop listening to it.
-          terminate: () => {
-            try {
-              ws.close(4000, "silent");
-            } catch {
-              // already closing
-            }
-            finish({ why: "silent socket", healthy: (link?.frames ?? 0) > 0 });
-          },
+          terminate: () => finish({ why: "silent socket", healthy: (link?.frames ?? 0) > 0 }),
         },
         events: true,
         api: true,
