@@ -7,7 +7,8 @@ import { request as httpsRequest } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { Agent, WebSocket, type Dispatcher } from "undici";
+import type { Socket } from "node:net";
+import { Agent, buildConnector, WebSocket, type Dispatcher } from "undici";
 import { backoffDelay, redactText } from "../../../src/index.ts";
 import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { SocketLink } from "./ws-link.ts";
@@ -111,10 +112,23 @@ interface Outcome {
 function oneSocket(o: ForwardOptions, headers: Record<string, string>, shown: string): Promise<Outcome> {
   return new Promise<Outcome>((resolve) => {
     let ws: WebSocket;
-    // Its own connection pool: undici's WebSocket has no way to drop a socket without the closing
-    // handshake, which a dead peer never answers; destroying the dispatcher drops it at once.
-    const own = o.dispatcher ? null : new Agent({ connect: { timeout: 10_000 } });
-    const drop = (): void => void own?.destroy().catch(() => undefined);
+    // Its own dispatcher, whose connector keeps the TCP socket: undici's WebSocket can only close
+    // by the closing handshake, which a dead peer never answers; destroying the socket drops it at once.
+    const sockets = new Set<Socket>();
+    const connector = buildConnector({ timeout: 10_000 });
+    const own = o.dispatcher
+      ? null
+      : new Agent({
+          connect: (opts, cb) =>
+            connector(opts, (...args) => {
+              if (args[1]) sockets.add(args[1]);
+              cb(...args);
+            }),
+        });
+    const drop = (): void => {
+      for (const s of sockets) s.destroy();
+      void own?.destroy().catch(() => undefined);
+    };
     try {
       ws = new WebSocket(o.url, { headers, dispatcher: o.dispatcher ?? own! });
     } catch (err) {

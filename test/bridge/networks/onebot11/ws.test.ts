@@ -97,6 +97,8 @@ for (const transport of TRANSPORTS) {
     await sentinel({ h, inbox }, "after");
     assert.deepEqual(texts(inbox), ["said while silent", "after"]);
     assert.ok(h.logs.some((l) => l.includes("went silent")));
+    // The dead socket was dropped on our side, not left waiting for a closing handshake.
+    while (h.sim.openSockets > 1) await once(h.sim.state, "ws-close");
     assertCleanRun(h);
   });
 
