@@ -7,13 +7,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { backoffDelay, HTTPStream, redactError, type ChainHandle, type ResponseInfo, type RetryOptions } from "../../../src/index.ts";
 import type { Onebot11NetworkConfig } from "../../config/types.ts";
-import type { InboundMessage, MessageSink, NetworkAdapter, SendResult } from "../../network.ts";
+import type { MessageSink, NetworkAdapter, SendResult } from "../../network.ts";
 import { SendError } from "../../network.ts";
 import { authRetryDelay } from "../shared/auth-retry.ts";
 import { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { StatusHolder } from "../shared/status.ts";
 import { HttpActions, type Actions, type CallOptions } from "./actions.ts";
 import { ActionError, ActionNotSentError, parseLoginInfo, type ApiTarget } from "./api.ts";
+import { CatchUp } from "./catch-up.ts";
 import { HistoryUnavailableError, readBack, type HistoryEvent } from "./history.ts";
 import { Inbound } from "./inbound.ts";
 import { Intake } from "./intake.ts";
@@ -40,8 +41,6 @@ export const ONEBOT11_MAX_MESSAGE_LENGTH = 2000;
 export const DEFAULT_POLL_TIMEOUT_SECONDS = 30;
 /** After the first send, own echoes that have not come within this long are taken as switched off. */
 export const DEFAULT_ECHO_CHECK_MS = 10_000;
-/** A catch-up reads at most this many pages of 20 per group. */
-export const CATCH_UP_PAGES = 10;
 
 export interface Onebot11Options {
   id: string; // network key in config
@@ -106,9 +105,18 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   let intake: Intake | null = null;
   const main = new AbortController();
   let running: Promise<void> | null = null;
-  /** Catch-ups run one after another (a reconnect during one waits for it). */
-  let catchUps: Promise<void> = Promise.resolve();
-  let historyAvailable = true;
+  const catchUp = new CatchUp({
+    groups: configured,
+    marks,
+    actions: () => actions,
+    inbound: () => inbound,
+    profile: () => profile,
+    log,
+    warn,
+    signal: main.signal,
+    backoff,
+    secrets,
+  });
   let echoSeen = false;
   let echoCheck: NodeJS.Timeout | null = null;
 
@@ -159,78 +167,10 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
     }
   }
 
-  /**
-   * Reads each group's history back to its mark and hands what was missed to the sink, oldest
-   * first, before the live events that waited meanwhile. A group without a mark (the first run)
-   * only gets one: nothing before the bridge's time is relayed.
-   */
-  async function catchUp(): Promise<void> {
-    if (!historyAvailable || !actions || !inbound) return;
-    for (const group of configured) {
-      if (main.signal.aborted) return;
-      const groupId = Number(group);
-      if (!Number.isSafeInteger(groupId)) continue;
-      const mark = marks.get(group);
-      try {
-        if (mark === undefined) {
-          // The first run: the latest message is where the next catch-up starts.
-          const { messages: latest } = await readBack(actions, profile, groupId, () => false, { maxPages: 1, signal: main.signal });
-          const last = latest.at(-1);
-          if (marks.get(group) !== undefined) continue; // a message came live meanwhile
-          // An empty group: anything its history holds later was said after we started (time 0:
-          // the implementation's clock, not ours, dates its messages).
-          const mark = last?.message_id === undefined ? { id: "", time: 0 } : { id: String(last.message_id), time: typeof last.time === "number" ? last.time : 0 };
-          await marks.set(group, mark);
-          continue;
-        }
-        const stop = (m: HistoryEvent): boolean => String(m.message_id) === mark.id || (typeof m.time === "number" && m.time < mark.time);
-        const got = await readBack(actions, profile, groupId, stop, { maxPages: CATCH_UP_PAGES, signal: main.signal });
-        if (!got.complete) log.warn({ group, read: got.messages.length }, "onebot11: catch-up did not reach the last message seen; the gap may be larger than what history gave");
-        const missed = got.messages.filter((m) => !inbound!.seen(Inbound.key(group, m.message_id)));
-        if (missed.length > 0) log.info({ group, count: missed.length }, "onebot11: catching up from history");
-        for (const m of missed) await inbound.handle({ ...m, group_id: m.group_id ?? groupId, message_type: m.message_type ?? "group" }, { live: false });
-        if (owed.delete(group)) {
-          // Live messages did not move the mark while the gap was open: it moves past the gap now.
-          const newest = got.messages.at(-1);
-          if (newest?.message_id !== undefined && typeof newest.time === "number") await marks.set(group, { id: String(newest.message_id), time: newest.time });
-          log.info({ group }, "onebot11: the gap is caught up");
-        }
-      } catch (err) {
-        if (err instanceof HistoryUnavailableError) {
-          historyAvailable = false;
-          owed.clear();
-          log.warn("onebot11: get_group_msg_history is not available here: running without catch-up (what is said while the bridge is not connected is not relayed) and without history evidence");
-          return;
-        }
-        if (main.signal.aborted) return;
-        // The gap stays owed: the mark waits before it, and the catch-up is tried again.
-        owed.add(group);
-        warn.warn("catch-up", { group, err: redactError(err, secrets).message }, "onebot11: catch-up from history failed; live events go on, the gap is read again later");
-      }
-    }
-    if (owed.size > 0) retryOwed();
-  }
-
-  /** Groups whose gap could not be read yet: their mark stays before it until it is. */
-  const owed = new Set<string>();
-  let owedTimer: NodeJS.Timeout | null = null;
-  let owedAttempts = 0;
-  function retryOwed(): void {
-    if (owedTimer !== null || main.signal.aborted) return;
-    const wait = backoffDelay(++owedAttempts, { min: backoff.min, max: Math.max(backoff.max, backoff.min) }) || 1;
-    owedTimer = setTimeout(() => {
-      owedTimer = null;
-      catchUps = catchUps.then(() => catchUp()).then(() => {
-        if (owed.size === 0) owedAttempts = 0;
-      });
-    }, wait);
-    owedTimer.unref();
-  }
-
   /** A socket (re)opened: identify, catch up, then let live events through. */
   function connected(): void {
     intake?.hold();
-    catchUps = catchUps.then(async () => {
+    void catchUp.queue(async () => {
       for (let attempt = 1; !main.signal.aborted; attempt++) {
         try {
           await identifyOnce(actions!);
@@ -244,7 +184,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
           await sleep(wait, undefined, { signal: main.signal }).catch(() => undefined);
         }
       }
-      await catchUp();
+      await catchUp.run();
       intake?.release();
       if (eventLink && !eventLink.isDown) setStatus("online", onlineDetail());
     });
@@ -281,7 +221,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
     await identifyOverHttp(ctx);
     if (main.signal.aborted) return;
     intake!.hold();
-    await catchUp();
+    await catchUp.queue(() => catchUp.run());
     intake!.release();
     setStatus("online", onlineDetail()); // the server answered with our token accepted
     if (cfg.events === "webhook") return;
@@ -325,7 +265,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
     type: "onebot11",
     maxMessageLength: ONEBOT11_MAX_MESSAGE_LENGTH,
     get evidence() {
-      return { echo: echoSeen, history: historyAvailable };
+      return { echo: echoSeen, history: catchUp.available };
     },
 
     async start(sink: MessageSink) {
@@ -346,9 +286,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
         signal: main.signal,
         onOwn,
         onRejected: opts.onEventRejected,
-        onDelivered: (msg: InboundMessage, ev: Record<string, unknown>) => {
-          if (ev.message_id !== undefined && !owed.has(msg.group)) void marks.set(msg.group, { id: String(ev.message_id), time: Math.floor(msg.time.getTime() / 1000) }).catch((err: unknown) => warn.warn("marks", { err: (err as Error).message }, "onebot11: cannot save the catch-up mark"));
-        },
+        onDelivered: (msg, ev) => catchUp.delivered(msg, ev),
       });
       intake = new Intake(inbound);
       const live = intake;
@@ -395,7 +333,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
         authWait,
         pollTimeoutSeconds: opts.pollTimeoutSeconds ?? DEFAULT_POLL_TIMEOUT_SECONDS,
         setStatus,
-        catchUp,
+        catchUp: () => catchUp.queue(() => catchUp.run()),
       };
       running = superviseHttp(ctx).catch((err: unknown) => {
         log.error({ err: redactError(err, secrets) }, "onebot11: stopped by an error");
@@ -406,9 +344,9 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
     async stop() {
       main.abort();
       if (echoCheck) clearTimeout(echoCheck);
-      if (owedTimer) clearTimeout(owedTimer);
+      catchUp.stop();
       await running;
-      await catchUps;
+      await catchUp.idle();
       await reverse?.close();
       await webhook?.close();
       await stream?.close();
@@ -446,7 +384,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
         const mine = messages.find((m) => (m.post_type === "message_sent" || Number(m.user_id) === selfId) && ownText(m) === text);
         return mine === undefined ? null : { id: Inbound.key(group, mine.message_id) };
       } catch (err) {
-        if (err instanceof HistoryUnavailableError) historyAvailable = false;
+        if (err instanceof HistoryUnavailableError) catchUp.unavailable();
         throw err;
       }
     },

@@ -4,7 +4,7 @@ import { ONEBOT11_MAX_MESSAGE_LENGTH } from "../../../../bridge/networks/onebot1
 import { sendFailure } from "../../../../bridge/networks/onebot11/sender.ts";
 import { HTTPStream } from "../../../../src/index.ts";
 import { freePort } from "../../../helpers/prosody.ts";
-import { assertCleanRun, GROUP, harness, sendError, waitForStatus } from "./harness.ts";
+import { assertCleanRun, GROUP, harness, sendError } from "./harness.ts";
 
 test("send: a segment array to a numeric group_id; resolves with the server's message_id; slow (rate-limited) answers are waited for", { timeout: 10_000 }, async (t) => {
   const h = await harness(t, { flavor: "lagrange", longPoll: true }); // Lagrange: Content-Type exactly application/json
