@@ -10,6 +10,7 @@ import { sessionPath } from "../networks/webqq/session.ts";
 import { stateModeWarnings } from "../config/private-state.ts";
 import { Outbox } from "../store/outbox.ts";
 import { OUTBOX_FILE } from "./run.ts";
+import { onebot11Warnings } from "../networks/onebot11/check.ts";
 
 export interface CheckResult {
   config?: Config;
@@ -35,6 +36,7 @@ export async function checkConfig(file: string, env: Env): Promise<CheckResult> 
   }
   warnings.push(...(await stateModeWarnings(config.state_dir)));
   for (const [id, net] of Object.entries(config.networks)) {
+    if (net.type === "onebot11") warnings.push(...onebot11Warnings(id, net));
     if (net.type !== "webqq") continue;
     if (!(await exists(sessionPath(config.state_dir, id)))) {
       warnings.push({ path: `networks.${id}`, message: `no saved session yet: run "pollbridge login ${id}" (or run shows the QR code when it starts)` });

@@ -51,17 +51,48 @@ const webqq = z.strictObject({
   poll_hold: nonNegInt.optional(),
 });
 
+const wsUrl = urlWith(["ws:", "wss:"]);
 const onebot11 = z.strictObject({
   type: z.literal("onebot11"),
-  api: httpUrl,
+  api: httpUrl.optional(),
   access_token: z.string().optional(),
-  events: z.enum(["long-poll", "webhook", "sse"]).default("long-poll"),
-  webhook: z.strictObject({ listen, secret: z.string().optional(), path: z.string().optional() }).optional(),
+  events: z.enum(["long-poll", "webhook", "sse", "ws", "ws-reverse"]).default("long-poll"),
+  webhook: z.strictObject({
+    listen,
+    secret: z.string().optional(),
+    path: z.string().optional(),
+    max_body: posInt.optional(),
+    insecure_no_secret: bool.optional(),
+  }).optional(),
+  ws: wsUrl.optional(),
+  ws_reverse: z.strictObject({ listen, path: z.string().regex(/^\//, "must start with /").optional() }).optional(),
 }).superRefine((n, ctx) => {
   if (n.events === "webhook" && !n.webhook) {
     ctx.addIssue({ code: "custom", path: ["webhook"], message: "required when events is webhook: { listen: host:port, secret?: ... }" });
   }
+  if (n.events === "ws" && !n.ws) ctx.addIssue({ code: "custom", path: ["ws"], message: 'required when events is ws: "ws://host:port" (the implementation\'s WebSocket server)' });
+  if (n.events === "ws-reverse" && !n.ws_reverse) ctx.addIssue({ code: "custom", path: ["ws_reverse"], message: "required when events is ws-reverse: { listen: host:port }" });
+  if (n.events !== "ws" && n.events !== "ws-reverse" && !n.api) ctx.addIssue({ code: "custom", path: ["api"], message: `required when events is ${n.events}: the HTTP API base URL, e.g. http://127.0.0.1:5700` });
+  const w = n.webhook;
+  if (w?.secret !== undefined && w.secret === "") ctx.addIssue({ code: "custom", path: ["webhook", "secret"], message: "is empty: an empty secret would turn signature checking off; set it (NapCat signs with its access token) or remove the key" });
+  if (w && w.secret === undefined && !w.insecure_no_secret && !isLoopbackListen(w.listen)) {
+    ctx.addIssue({ code: "custom", path: ["webhook", "secret"], message: "required when the webhook listens beyond loopback (anyone who reaches it could post forged messages); or set insecure_no_secret: true" });
+  }
+  const r = n.ws_reverse;
+  if (n.events === "ws-reverse" && r && !n.access_token && !isLoopbackListen(r.listen)) {
+    ctx.addIssue({ code: "custom", path: ["access_token"], message: "required when ws_reverse listens beyond loopback (anyone who reaches it could connect as the implementation): set the implementation's token here" });
+  }
 });
+
+/** Whether a listen address is loopback only (127.0.0.0/8, ::1, localhost). */
+function isLoopbackListen(s: string): boolean {
+  try {
+    const { host } = parseListen(s);
+    return /^127\./.test(host) || host === "::1" || host === "localhost";
+  } catch {
+    return true; // its own problem is reported at listen
+  }
+}
 
 const onebot12 = z.strictObject({
   type: z.literal("onebot12"),

@@ -12,12 +12,16 @@ export interface WebqqNetworkConfig {
 
 export interface Onebot11NetworkConfig {
   type: "onebot11";
-  /** HTTP API base URL, e.g. http://127.0.0.1:5700. */
-  api: string;
+  /** HTTP API base URL, e.g. http://127.0.0.1:5700. Optional with events ws / ws-reverse (actions then go on the socket). */
+  api?: string;
   access_token?: string;
-  /** How events arrive: go-cqhttp's get_updates long poll, HTTP POST webhook, or NapCat's SSE /_events. */
-  events: "long-poll" | "webhook" | "sse";
-  webhook?: { listen: string; secret?: string; path?: string };
+  /** How events arrive: forward or reverse WebSocket, go-cqhttp's get_updates long poll, HTTP POST webhook, or SSE /_events. */
+  events: "long-poll" | "webhook" | "sse" | "ws" | "ws-reverse";
+  webhook?: { listen: string; secret?: string; path?: string; max_body?: number; insecure_no_secret?: boolean };
+  /** events: ws: the implementation's WebSocket server, ws:// or wss://. */
+  ws?: string;
+  /** events: ws-reverse: where the bridge listens for the implementation's connection. */
+  ws_reverse?: { listen: string; path?: string };
 }
 
 export interface Onebot12NetworkConfig {

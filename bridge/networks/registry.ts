@@ -31,7 +31,7 @@ export function createNetwork(id: string, config: NetworkConfig, ctx: NetworkCon
     case "webqq":
       return createWebqq({ ...common, endpoints: config.endpoints, sendInterval: config.send_interval, pollHold: config.poll_hold });
     case "onebot11":
-      return createOnebot11({ ...common, config });
+      return createOnebot11({ ...common, config, onEventRejected: ctx.onEventRejected });
     case "onebot12":
       return createOnebot12({ ...common, config });
     case "telegram":

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { WebSocket as WsClient } from "ws";
 import { startOnebot11Sim } from "./onebot11.ts";
 
 // Bodies are JSON the test picks apart freely.
@@ -58,4 +59,85 @@ test("sim: standalone mode prints its base URL first", async (t) => {
   const [line] = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
   assert.match(line!, /^http:\/\/127\.0\.0\.1:\d+$/);
   assert.equal((await post(`${line}/get_login_info`, {}, { authorization: "Bearer t0ken" })).status, 200);
+});
+
+
+/** Opens a socket to the sim; resolves with the socket and its frames, or the HTTP status it was refused with. */
+function openWs(url: string, headers: Record<string, string> = {}): Promise<{ ws?: WsClient; frames: any[]; status?: number; closed: Promise<void> }> {
+  return new Promise((resolve) => {
+    const ws = new WsClient(url, { headers });
+    const frames: any[] = [];
+    const closed = new Promise<void>((r) => ws.on("close", () => r()));
+    ws.on("message", (d) => frames.push(JSON.parse(d.toString())));
+    ws.on("open", () => resolve({ ws, frames, closed }));
+    ws.on("unexpected-response", (_req, res) => {
+      resolve({ frames, status: res.statusCode, closed });
+      ws.terminate();
+    });
+    ws.on("error", () => undefined);
+  });
+}
+
+async function call(c: { ws?: WsClient; frames: any[] }, action: string, params: unknown, echo: string): Promise<any> {
+  c.ws!.send(JSON.stringify({ action, params, echo }));
+  for (;;) {
+    const got = c.frames.find((f) => f.echo === echo);
+    if (got) return got;
+    await new Promise((r) => c.ws!.once("message", r));
+  }
+}
+
+test("sim ws: a bad token per flavor (go-cqhttp 401/403 and Lagrange 403 at the upgrade; NapCat and LLBot a 1403 frame then a close)", async (t) => {
+  for (const flavor of ["go-cqhttp", "lagrange", "napcat", "llbot"] as const) {
+    const sim = await startOnebot11Sim({ token: "abc", flavor });
+    t.after(() => sim.close());
+    const missing = await openWs(sim.wsUrl);
+    const wrong = await openWs(sim.wsUrl, { authorization: "Bearer nope" });
+    if (flavor === "go-cqhttp" || flavor === "lagrange") {
+      assert.deepEqual([missing.status, wrong.status], [flavor === "go-cqhttp" ? 401 : 403, 403]);
+    } else {
+      await wrong.closed;
+      assert.deepEqual(wrong.frames.map((f) => f.retcode), [1403], flavor);
+    }
+    const ok = await openWs(`${sim.wsUrl}/?access_token=abc`, flavor === "lagrange" || flavor === "llbot" ? { authorization: "Bearer abc" } : {});
+    assert.ok(ok.ws, flavor);
+    ok.ws!.close();
+  }
+});
+
+test("sim ws: events go only to open sockets (nothing queued); history has them, with message_seq per flavor; own sends as message_sent only with the switch", async (t) => {
+  const sim = await startOnebot11Sim({ token: null, flavor: "go-cqhttp", echoOwn: true });
+  t.after(() => sim.close());
+  sim.inject({ group: 123456, sender: { nickname: "a" }, message: "before any socket" });
+  const c = await openWs(sim.wsUrl);
+  sim.inject({ group: 123456, sender: { nickname: "a" }, message: "live" });
+  const sent = await call(c, "send_group_msg", { group_id: 123456, message: [{ type: "text", data: { text: "mine" } }] }, "e1");
+  assert.equal(sent.status, "ok");
+  const h = await call(c, "get_group_msg_history", { group_id: 123456 }, "e2");
+  assert.deepEqual(h.data.messages.map((m: any) => [m.post_type, m.message_seq]), [["message", 1001], ["message", 1002], ["message_sent", 1003]]);
+  const older = await call(c, "get_group_msg_history", { group_id: 123456, message_seq: 1001 }, "e3");
+  assert.equal(older.data.messages.length, 1); // inclusive anchor
+  const events = c.frames.filter((f) => f.post_type === "message" || f.post_type === "message_sent").map((f) => f.post_type + ":" + (typeof f.message === "string" ? f.message : f.message[0].data.text));
+  assert.deepEqual(events, ["message:live", "message_sent:mine"]); // "before any socket" was never pushed
+  const missing = await call(c, "no_such_action", {}, "e4");
+  assert.deepEqual([missing.retcode, missing.echo], [404, "e4"]);
+  c.ws!.close();
+  assert.deepEqual(sim.violations, ["unknown action no_such_action"]);
+});
+
+test("sim: /_sim/fail-send faults in both variants over HTTP: before (nothing recorded) and after (recorded, answer lost)", async (t) => {
+  const sim = await startOnebot11Sim({ token: null });
+  t.after(() => sim.close());
+  const fault = (f: string) => post(`${sim.url}/_sim/fail-send`, { fault: f });
+  const send = (text: string) => post(`${sim.url}/send_group_msg`, { group_id: 123456, message: text }).then((r) => r.status, () => "reset");
+  await fault("500");
+  assert.equal(await send("a"), 500);
+  await fault("reset");
+  assert.equal(await send("b"), "reset");
+  await fault("500-after");
+  assert.equal(await send("c"), 500);
+  await fault("reset-after");
+  assert.equal(await send("d"), "reset");
+  const recorded = await json(await fetch(`${sim.url}/_sim/sent?group=123456`));
+  assert.deepEqual(recorded.map((m: any) => m.text), ["c", "d"]);
 });

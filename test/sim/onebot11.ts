@@ -1,12 +1,21 @@
-// A strict OneBot 11 implementation on one loopback port (go-cqhttp, NapCat or Lagrange flavor):
-// HTTP API actions, get_updates long poll, SSE /_events and the HTTP POST reporter, with faults.
-// Standalone:  node test/sim/onebot11.ts --port N [--token T] [--flavor napcat]   (first stdout line: base URL)
+// A strict OneBot 11 implementation on loopback (go-cqhttp, NapCat, LLBot or Lagrange flavor):
+// HTTP API actions, get_updates long poll, SSE /_events, the HTTP POST reporter, a forward
+// WebSocket server and a reverse WebSocket client, get_group_msg_history, with faults.
+// Standalone:  node test/sim/onebot11.ts --port N [--token T] [--flavor napcat]
+//   (stdout: the base URL, then the forward WebSocket URL)
+// Control (test/sim/shared/control.ts): GET /_sim/sent[?group=G], GET /_sim/wait-sent?group=G&n=N,
+// POST /_sim/fail-send {fault, count?} (reset, 500, stall, reset-after, 500-after, stall-after, and
+// {retcode, msg}), POST /_sim/fail-poll, POST /_sim/inject {group, sender:{nickname,card?,userId?}, message},
+// POST /_sim/drop (sockets dropped, no close frame), POST /_sim/silent {on}, GET /_sim/state.
 import type { ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
 import type { Segment } from "../../bridge/networks/onebot11/message.ts";
 import { pushSse, route, type RouteContext } from "./onebot11/routes.ts";
 import { SimState, type Fault, type Flavor, type SentMessage, type SimGroup, type SimMember, type SimStateOptions } from "./onebot11/state.ts";
 import { startSimServer } from "./shared/server.ts";
+import { answerControl } from "./shared/control.ts";
+import { readJsonObject } from "./shared/http.ts";
+import { ReverseClient, startForwardServer, WsSide, type ReverseClientOptions } from "./onebot11/ws.ts";
 import { atLeast } from "./shared/wait-for.ts";
 import { serveStandalone } from "./shared/standalone.ts";
 import { signature, WebhookPoster, type WebhookOptions, type WebhookPost } from "./onebot11/webhook.ts";
@@ -26,6 +35,8 @@ export interface Onebot11SimOptions extends SimStateOptions {
   webhook?: WebhookOptions;
   /** Each API call waits this long (go-cqhttp's rate limiter queues calls rather than failing). */
   rateLimitMs?: number;
+  /** Heartbeat meta events on every event socket, every this many ms (0: none). */
+  heartbeatMs?: number;
 }
 
 export interface Onebot11Sim {
@@ -57,6 +68,18 @@ export interface Onebot11Sim {
   setToken(token: string | null): void;
   /** Ends every open SSE stream (the server restarted). */
   endSseStreams(): void;
+  /** The forward WebSocket server: ws://127.0.0.1:PORT (`/api`, `/event`, anything else Universal). */
+  readonly wsUrl: string;
+  /** Connects to the bridge's reverse WebSocket, reconnecting at its interval until close(). */
+  connectReverse(o: ReverseClientOptions): ReverseClient;
+  /** Drops every socket without a close frame. */
+  dropSockets(): void;
+  /** While on, nothing at all is sent on any socket (no events, heartbeats, answers). */
+  setSilent(on: boolean): void;
+  /** Resolves once `n` sockets were opened in all. */
+  waitForSockets(n: number, signal?: AbortSignal): Promise<number>;
+  /** Sockets open now. */
+  readonly openSockets: number;
   close(): Promise<void>;
 }
 
@@ -75,6 +98,26 @@ export async function startOnebot11Sim(opts: Onebot11SimOptions = {}): Promise<O
     parked: 0,
   };
   const poster = opts.webhook ? new WebhookPoster(state, opts.webhook) : null;
+  const side = new WsSide(state, () => token, { heartbeatMs: opts.heartbeatMs });
+  const forward = await startForwardServer(side);
+  const reverses: ReverseClient[] = [];
+  if (!state.faults.has("send_group_msg")) state.faults.set("send_group_msg", []);
+  if (!state.faults.has("get_updates")) state.faults.set("get_updates", []);
+  ctx.control = (url, req, res) =>
+    answerControl(url, req, res, {
+      sentTo: (group) => state.sentTo(group === undefined ? undefined : Number(group)),
+      waitForSent: (group, n, signal) => state.waitFor(() => atLeast(state.sentTo(Number(group)), n), ["sent"], signal),
+      pollFaults: state.faults.get("get_updates")!,
+      sendFaults: state.faults.get("send_group_msg")!,
+    }, {
+      "/_sim/inject": async (r) => {
+        const b = await readJsonObject(r);
+        return { message_id: state.inject({ group: Number(b.group), sender: (b.sender ?? { nickname: "member" }) as SimMember, message: b.message as string }) };
+      },
+      "/_sim/drop": () => (side.drop(), { dropped: true }),
+      "/_sim/silent": async (r) => ((side.silent = (await readJsonObject(r)).on !== false), { silent: side.silent }),
+      "/_sim/state": () => ({ counters: state.counters, sent: state.sent.length, violations: state.violations, sockets: side.conns.size }),
+    });
   state.on("event", (event: Record<string, unknown>) => {
     if (ctx.sse) pushSse(ctx, event);
     poster?.post(event);
@@ -115,7 +158,24 @@ export async function startOnebot11Sim(opts: Onebot11SimOptions = {}): Promise<O
     endSseStreams: () => {
       for (const res of ctx.sseStreams) res.end();
     },
+    wsUrl: forward.url,
+    connectReverse: (o) => {
+      const c = new ReverseClient(side, o);
+      reverses.push(c);
+      return c;
+    },
+    dropSockets: () => side.drop(),
+    setSilent: (on) => {
+      side.silent = on;
+    },
+    waitForSockets: (n, signal) => count(n, () => state.counters.wsConnections, ["ws-open"], signal),
+    get openSockets() {
+      return side.conns.size;
+    },
     close: async () => {
+      for (const r of reverses) r.stop();
+      side.close();
+      await forward.close();
       await poster?.close();
       await server.close();
     },
@@ -131,16 +191,20 @@ if (import.meta.main) {
       format: { type: "string" },
       webhook: { type: "string" },
       secret: { type: "string" },
+      "report-self": { type: "boolean", default: false },
+      heartbeat: { type: "string", default: "0" },
     },
   });
   const flavor = values.flavor as Flavor;
-  if (!["go-cqhttp", "napcat", "lagrange"].includes(flavor)) throw new Error(`--flavor: go-cqhttp, napcat or lagrange`);
+  if (!["go-cqhttp", "napcat", "lagrange", "llbot"].includes(flavor)) throw new Error(`--flavor: go-cqhttp, napcat, llbot or lagrange`);
   const sim = await startOnebot11Sim({
     port: Number(values.port),
     token: values.token ?? null,
     flavor,
     messageFormat: values.format as "string" | "array" | undefined,
     webhook: values.webhook === undefined ? undefined : { url: values.webhook, secret: values.secret },
+    echoOwn: values["report-self"],
+    heartbeatMs: Number(values.heartbeat),
   });
-  serveStandalone(sim);
+  serveStandalone(sim, [sim.wsUrl]);
 }

@@ -1,6 +1,14 @@
 // OneBot 11 HTTP API calls (protocols.md §2.1): `POST {api}/{action}` with JSON and a Bearer
 // token; answers are `{status, retcode, data}`, usually with HTTP 200 even on failure.
+import { z } from "zod";
 import type { RequestSpec, StreamResponse } from "../../../src/index.ts";
+
+/** The answer envelope (HTTP body or socket frame), read leniently where the implementations differ. */
+const Answer = z.looseObject({
+  status: z.enum(["ok", "async", "failed"]),
+  retcode: z.number().optional().catch(undefined),
+  data: z.unknown(),
+});
 
 /** Why an action did not succeed. `auth`: 401/403; `failed`: status "failed"; `http`: another status; `malformed`: unreadable body. */
 export type ActionFailure = "auth" | "failed" | "http" | "malformed";
@@ -74,11 +82,41 @@ export async function readAction(res: StreamResponse, action: string): Promise<u
     throw new ActionError(action, "http", res.status, { serverMessage: body ? serverWords(body) : snippet(text), retcode: typeof body?.retcode === "number" ? body.retcode : undefined, retryAfter });
   }
   if (body === undefined) throw new ActionError(action, "malformed", 200, { serverMessage: snippet(text) });
-  if (body.status === "ok" || body.status === "async") return body.data;
-  if (body.status === "failed") {
-    throw new ActionError(action, "failed", 200, { retcode: typeof body.retcode === "number" ? body.retcode : undefined, serverMessage: serverWords(body) });
+  return answerData(body, action, 200);
+}
+
+/**
+ * The `data` of an answer body (HTTP or a socket frame); throws ActionError otherwise. On a
+ * socket, 1401/1403 are the spec's auth failures (communication/ws.md).
+ */
+export function answerData(body: Record<string, unknown>, action: string, httpStatus = 200): unknown {
+  const parsed = Answer.safeParse(body);
+  if (!parsed.success) throw new ActionError(action, "malformed", httpStatus, { serverMessage: snippet(JSON.stringify(body) ?? "") });
+  const a = parsed.data;
+  if (a.status !== "failed") return a.data;
+  const kind = a.retcode === 1401 || a.retcode === 1403 ? "auth" : "failed";
+  throw new ActionError(action, kind, httpStatus, { retcode: a.retcode, serverMessage: serverWords(body) });
+}
+
+/**
+ * A socket action that never left (no socket, or the write failed): certainly not run.
+ * `requestSent: false`, as HTTPStream marks its own errors.
+ */
+export class ActionNotSentError extends Error {
+  readonly requestSent = false;
+  constructor(action: string, why: string) {
+    super(`${action}: not sent: ${why}`);
+    this.name = "ActionNotSentError";
   }
-  throw new ActionError(action, "malformed", 200, { serverMessage: snippet(text) });
+}
+
+/** A socket action that was written but whose answer never came (timeout, socket lost): it may have run. */
+export class ActionLostError extends Error {
+  readonly requestSent = true;
+  constructor(action: string, why: string) {
+    super(`${action}: no answer: ${why}`);
+    this.name = "ActionLostError";
+  }
 }
 
 export interface LoginInfo {
@@ -86,9 +124,13 @@ export interface LoginInfo {
   nickname: string;
 }
 
+const LoginInfo = z.looseObject({
+  user_id: z.union([z.number().int().refine(Number.isSafeInteger), z.string().regex(/^\d{1,15}$/).transform(Number)]),
+  nickname: z.string().optional().catch(undefined),
+});
+
 export function parseLoginInfo(data: unknown): LoginInfo {
-  const d = (data ?? {}) as { user_id?: unknown; nickname?: unknown };
-  const userId = typeof d.user_id === "number" ? d.user_id : typeof d.user_id === "string" && /^\d+$/.test(d.user_id) ? Number(d.user_id) : NaN;
-  if (!Number.isSafeInteger(userId)) throw new ActionError("get_login_info", "malformed", 200, { serverMessage: "no user_id" });
-  return { userId, nickname: typeof d.nickname === "string" ? d.nickname : "" };
+  const parsed = LoginInfo.safeParse(data);
+  if (!parsed.success) throw new ActionError("get_login_info", "malformed", 200, { serverMessage: "no user_id" });
+  return { userId: parsed.data.user_id, nickname: parsed.data.nickname ?? "" };
 }

@@ -1,6 +1,8 @@
-// Events → InboundMessages for the sink: group messages of the configured groups, not our own,
-// rendered readably; handed to the sink one at a time, in order, retried until it takes them.
+// Events → InboundMessages for the sink: group messages of the configured groups, rendered
+// readably; our own (`message_sent`, or a message whose user_id is ours) marked `own` as the
+// echo that confirms a send. Handed to the sink one at a time, in order, retried until it takes them.
 import type { Logger } from "pino";
+import { z } from "zod";
 import type { InboundMessage, MessageSink } from "../../network.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
 import { mentionedIds, renderSegments, toSegments } from "./message.ts";
@@ -18,7 +20,25 @@ export interface InboundOptions {
   log: Logger;
   backoff: { min: number; max: number };
   signal: AbortSignal;
+  /** After the sink took a message (the catch-up mark moves on). */
+  onDelivered?: (msg: InboundMessage, event: Record<string, unknown>) => void;
+  /** A live own message arrived (echoes are switched on at the implementation). */
+  onOwn?: (msg: InboundMessage) => void;
+  /** An event that cannot be made a message: logged once with its id, counted, skipped. */
+  onRejected?: (reason: string) => void;
 }
+
+const intLike = z.union([z.number().int().refine(Number.isSafeInteger), z.string().regex(/^-?\d{1,15}$/)]);
+/** The fields a group message event must have to be relayed at all (the rest is read leniently). */
+export const GroupMessageEvent = z.looseObject({
+  post_type: z.enum(["message", "message_sent"]),
+  message_type: z.literal("group"),
+  group_id: intLike,
+  user_id: intLike,
+  message_id: intLike.optional(),
+  message_seq: z.union([intLike, z.null()]).optional(),
+  time: z.number().finite().optional(),
+});
 
 type Event = Record<string, unknown>;
 
@@ -57,32 +77,58 @@ export class Inbound {
   }
 
   /**
-   * Whether the event is a group message we relay: a configured group, and neither
-   * `message_sent` nor from our own account (the event's self_id or the one we learned).
+   * Whether the event is a group message of a configured group (ours included: those are echoes).
+   * A group message of a configured group whose fields are unusable is rejected (logged, counted).
    */
   relevant(e: unknown): boolean {
     const ev = asEvent(e);
-    if (!ev || ev.post_type !== "message" || ev.message_type !== "group") return false;
+    if (!ev || (ev.post_type !== "message" && ev.post_type !== "message_sent") || ev.message_type !== "group") return false;
     const group = id(ev.group_id);
+    if (group !== undefined && !this.o.groups.has(String(group))) return false;
+    if (!GroupMessageEvent.safeParse(ev).success) {
+      this.reject(ev, "group message event of an unusable shape");
+      return false;
+    }
+    return group !== undefined;
+  }
+
+  private readonly rejected = new Set<string>();
+  private reject(ev: Event, reason: string): void {
+    const key = `${String(ev.group_id)}:${String(ev.message_id)}`;
+    if (this.rejected.has(key)) return;
+    this.rejected.add(key);
+    if (this.rejected.size > RECENT_IDS) this.rejected.delete(this.rejected.values().next().value!);
+    this.o.log.warn({ id: key, reason }, "onebot11: event rejected (not a message we can relay); skipped");
+    this.o.onRejected?.(reason);
+  }
+
+  /** Whether the event was sent by our own account. */
+  own(ev: Event): boolean {
+    if (ev.post_type === "message_sent") return true;
     const user = id(ev.user_id);
-    if (group === undefined || !this.o.groups.has(String(group))) return false;
-    return user !== id(ev.self_id) && user !== this.o.selfId();
+    return user !== undefined && (user === id(ev.self_id) || user === this.o.selfId());
+  }
+
+  /** The message's id as the sink sees it: `group:message_id` (SendResult.id has the same form). */
+  static key(group: number | string, messageId: unknown): string {
+    return `${String(group)}:${String(messageId)}`;
   }
 
   /**
    * Delivers the event if it is relevant; resolves once the sink took it (or it was not ours).
    * Rejects only when the signal aborts. Calls are served in the order they were made.
    */
-  handle(e: unknown): Promise<void> {
+  handle(e: unknown, o: { live?: boolean } = {}): Promise<void> {
     if (!this.relevant(e)) return Promise.resolve();
+    const live = o.live ?? true;
     const ev = e as Event;
     // message_id is stable on redelivery; an event without one gets a key from what it does carry.
     const mid = ev.message_id ?? ev.message_seq;
-    const key = `${id(ev.group_id)}:${mid === undefined || mid === null ? `t${String(ev.time)}:${String(ev.user_id)}` : String(mid)}`;
+    const key = Inbound.key(id(ev.group_id)!, mid === undefined || mid === null ? `t${String(ev.time)}:${String(ev.user_id)}` : mid);
     if (this.recent.has(key)) return Promise.resolve();
     const running = this.inFlight.get(key);
     if (running) return running;
-    const run = this.tail.catch(() => undefined).then(() => this.deliver(ev, key));
+    const run = this.tail.catch(() => undefined).then(() => this.deliver(ev, key, live));
     this.tail = run;
     this.inFlight.set(key, run);
     void run.then(
@@ -96,11 +142,18 @@ export class Inbound {
     return run;
   }
 
-  private async deliver(ev: Event, key: string): Promise<void> {
+  /** Whether a message with this key was handed to the sink lately. */
+  seen(key: string): boolean {
+    return this.recent.has(key) || this.inFlight.has(key);
+  }
+
+  private async deliver(ev: Event, key: string, live: boolean): Promise<void> {
     if (this.recent.has(key)) return;
     const msg = await this.toMessage(ev, key);
     const { sink, signal, backoff, log } = this.o;
+    if (msg.own && live) this.o.onOwn?.(msg);
     await deliverWithRetry((m) => untilAborted(sink(m), signal), msg, { backoff, log, network: "onebot11", signal });
+    this.o.onDelivered?.(msg, ev);
   }
 
   private async toMessage(ev: Event, key: string): Promise<InboundMessage> {
@@ -130,7 +183,8 @@ export class Inbound {
       this.o.log.warn({ id: key, err: (err as Error).message }, "onebot11: unreadable message; relayed as raw text");
       text = typeof ev.raw_message === "string" ? ev.raw_message : `[unreadable message: ${String(JSON.stringify(ev.message)).slice(0, 200)}]`;
     }
-    const time = typeof ev.time === "number" && Number.isFinite(ev.time) ? new Date(ev.time * 1000) : new Date();
+    const stamped = typeof ev.time === "number" && Number.isFinite(ev.time) ? new Date(ev.time * 1000) : undefined;
+    const time = stamped === undefined || Number.isNaN(stamped.getTime()) ? new Date() : stamped; // a time Date cannot hold: now
     return {
       id: key,
       group: String(group),
@@ -140,6 +194,7 @@ export class Inbound {
       ...(attachments.length > 0 ? { attachments } : {}),
       ...(replyTo === undefined ? {} : { replyTo }),
       time,
+      ...(this.own(ev) ? { own: true } : {}),
     };
   }
 }

@@ -1,23 +1,36 @@
-// The OneBot 11 network adapter (go-cqhttp, NapCat, Lagrange.OneBot, LLOneBot): identity from
-// get_login_info, events by get_updates long poll, HTTP POST webhook or NapCat SSE, sends by
-// send_group_msg. Group ids are numbers on the wire and strings in the config.
+// The OneBot 11 network adapter (NapCat, LLBot, Lagrange.OneBot, go-cqhttp): identity from
+// get_login_info, the implementation from get_version_info, events by forward or reverse
+// WebSocket, get_updates long poll, HTTP POST webhook or SSE; actions over HTTP or on the socket.
+// Gaps (a lost socket, a restart) are filled from get_group_msg_history; our own sends coming
+// back confirm deliveries. Group ids are numbers on the wire and strings in the config.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import { HTTPStream, redactError, type ChainHandle, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
+import { backoffDelay, HTTPStream, redactError, type ChainHandle, type ResponseInfo, type RetryOptions } from "../../../src/index.ts";
 import type { Onebot11NetworkConfig } from "../../config/types.ts";
-import type { MessageSink, NetworkAdapter } from "../../network.ts";
+import type { MessageSink, NetworkAdapter, SendResult } from "../../network.ts";
 import { SendError } from "../../network.ts";
 import { authRetryDelay } from "../shared/auth-retry.ts";
+import { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { StatusHolder } from "../shared/status.ts";
-import { ActionError, actionRequest, parseLoginInfo, readAction, type ApiTarget } from "./api.ts";
+import { HttpActions, type Actions, type CallOptions } from "./actions.ts";
+import { ActionError, ActionNotSentError, parseLoginInfo, type ApiTarget } from "./api.ts";
+import { CatchUp } from "./catch-up.ts";
+import { HistoryUnavailableError, readBack, type HistoryEvent } from "./history.ts";
 import { Inbound } from "./inbound.ts";
+import { Intake } from "./intake.ts";
 import { startLongPoll } from "./long-poll.ts";
+import { Marks, marksPath } from "./marks.ts";
+import { renderSegments, toSegments } from "./message.ts";
 import { MemberNames } from "./names.ts";
 import { PendingEvents, pendingPath } from "./pending.ts";
+import { profileFromVersion, profileNamed, type Profile } from "./profile.ts";
 import { sendFailure, sendGroupMessage } from "./sender.ts";
-import { FailureCount, type SourceContext } from "./source.ts";
+import { FailureCount, type EventIntake, type SourceContext } from "./source.ts";
 import { startSse } from "./sse.ts";
 import { startWebhook, type WebhookServer } from "./webhook.ts";
+import { runForward } from "./ws-forward.ts";
+import type { SocketLink } from "./ws-link.ts";
+import { startReverse, type ReverseServer, type Role } from "./ws-reverse.ts";
 
 /**
  * Longest text of one send. Mrs4s (go-cqhttp#744): "理论上单条消息最多能发5000字", but long group
@@ -26,27 +39,51 @@ import { startWebhook, type WebhookServer } from "./webhook.ts";
 export const ONEBOT11_MAX_MESSAGE_LENGTH = 2000;
 /** Long-poll hold asked of the server by default (s). */
 export const DEFAULT_POLL_TIMEOUT_SECONDS = 30;
+/** After the first send, own echoes that have not come within this long are taken as switched off. */
+export const DEFAULT_ECHO_CHECK_MS = 10_000;
 
 export interface Onebot11Options {
   id: string; // network key in config
   config: Onebot11NetworkConfig;
-  stateDir: string; // pending events of the long poll (mode 0600)
+  stateDir: string; // pending events, catch-up marks (mode 0600)
   logger: Logger;
   groups: string[]; // the configured group ids (strings) this network relays
   retry?: Partial<RetryOptions>; // tests pass tiny delays
   /** Observes every answered HTTP request (run wires poll latency metrics to it). */
   onResponse?: (info: ResponseInfo) => void;
+  /** Counts each inbound event that could not be made a message. */
+  onEventRejected?: (reason: string) => void;
   pollTimeoutSeconds?: number; // long-poll hold asked of the server; tests pass small values
+  /** Socket silence limit before the first heartbeat (default 60 s); tests pass small values. */
+  silenceMs?: number;
+  /** How long after the first send an own echo must have come (default 10 s). */
+  echoCheckMs?: number;
+  /** How long a send waits for its answer (default 60 s: go-cqhttp's rate limiter queues). */
+  sendTimeoutMs?: number;
+}
+
+/** Actions on whichever socket carries them now; with none, "not sent" (a plain retry). */
+class SocketActions implements Actions {
+  link: SocketLink | null = null;
+  call(action: string, params: Record<string, unknown>, o?: CallOptions): Promise<unknown> {
+    if (!this.link || this.link.isDown) return Promise.reject(new ActionNotSentError(action, "no open socket"));
+    return this.link.call(action, params, o);
+  }
 }
 
 export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   const cfg = opts.config;
-  // Named by its path in pollbridge.yaml, as `pollbridge check` names problems.
-  if (cfg.events === "webhook" && !cfg.webhook?.listen) {
-    throw new Error(`networks.${opts.id}.webhook.listen is required when events is webhook`);
-  }
+  // Named by their paths in pollbridge.yaml, as `pollbridge check` names problems.
+  if (cfg.events === "webhook" && !cfg.webhook?.listen) throw new Error(`networks.${opts.id}.webhook.listen is required when events is webhook`);
+  // A blank secret (HOOK_SECRET set but empty) must never mean "no signature checked".
+  if (cfg.events === "webhook" && cfg.webhook?.secret === "") throw new Error(`networks.${opts.id}.webhook.secret is empty: set it, or remove the key (allowed on loopback only)`);
+  if (cfg.events === "ws" && !cfg.ws) throw new Error(`networks.${opts.id}.ws is required when events is ws`);
+  if (cfg.events === "ws-reverse" && !cfg.ws_reverse?.listen) throw new Error(`networks.${opts.id}.ws_reverse.listen is required when events is ws-reverse`);
+  const socketEvents = cfg.events === "ws" || cfg.events === "ws-reverse";
+  if (!socketEvents && !cfg.api) throw new Error(`networks.${opts.id}.api is required when events is ${cfg.events}`);
   const log = opts.logger.child({ network: opts.id });
-  const target: ApiTarget = { api: cfg.api, token: cfg.access_token };
+  const warn = new RepeatedWarning(log);
+  const target: ApiTarget = { api: cfg.api ?? "", token: cfg.access_token };
   const secrets = [cfg.access_token, cfg.webhook?.secret].filter((s): s is string => typeof s === "string" && s !== "");
   const backoff = { min: opts.retry?.minTimeout ?? 1_000, max: opts.retry?.maxTimeout ?? 60_000 };
   // A refused token does not fix itself: wait long (the longest wait a server may ask), growing to 10×.
@@ -54,34 +91,69 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   const authWait = (n: number): number => authRetryDelay(n, authBase, authBase * 10);
   const configured = new Set(opts.groups);
   const pending = new PendingEvents(pendingPath(opts.stateDir, opts.id));
+  const marks = new Marks(marksPath(opts.stateDir, opts.id));
+  const transport = cfg.events;
 
   let stream: HTTPStream | null = null;
+  let actions: Actions | null = null;
+  const socketActions = new SocketActions();
   let webhook: WebhookServer | null = null;
+  let reverse: ReverseServer | null = null;
   let selfId: number | null = null;
+  let profile: Profile = profileNamed("unknown");
+  let inbound: Inbound | null = null;
+  let intake: Intake | null = null;
   const main = new AbortController();
   let running: Promise<void> | null = null;
+  const catchUp = new CatchUp({
+    groups: configured,
+    marks,
+    actions: () => actions,
+    inbound: () => inbound,
+    profile: () => profile,
+    log,
+    warn,
+    signal: main.signal,
+    backoff,
+    secrets,
+  });
+  let echoSeen = false;
+  let echoCheck: NodeJS.Timeout | null = null;
 
   const status = new StatusHolder({ log, network: "onebot11" });
-  /** After stop(), a late callback of a chain or the webhook must not report a state again. */
+  /** After stop(), a late callback must not report a state again. */
   function setStatus(state: string, detail?: string): void {
     if (main.signal.aborted && state !== "stopped") return;
     status.set(state, detail);
   }
+  const onlineDetail = (): string => `${profile.label} over ${transport}`;
 
   function openStream(): HTTPStream {
     return new HTTPStream({ logger: log, retry: opts.retry, chainBackoff: backoff, secrets, onResponse: opts.onResponse });
   }
 
-  /** get_login_info until it answers: our own user id, for loop prevention. */
-  async function identify(s: HTTPStream, ctx: SourceContext): Promise<void> {
+  /** get_login_info (our own id, to know our echoes) and get_version_info (the profile). */
+  async function identifyOnce(a: Actions): Promise<void> {
+    const info = parseLoginInfo(await a.call("get_login_info", {}, { retrySafe: true, signal: main.signal, timeoutMs: 15_000 }));
+    selfId = info.userId;
+    let found = profileNamed("unknown");
+    try {
+      found = profileFromVersion(await a.call("get_version_info", {}, { retrySafe: true, signal: main.signal, timeoutMs: 15_000 }));
+    } catch (err) {
+      if (main.signal.aborted) throw err;
+      log.warn({ err: redactError(err, secrets).message }, "onebot11: get_version_info failed; implementation unknown");
+    }
+    if (found.label !== profile.label || found.name !== profile.name) log.info({ selfId, nickname: info.nickname, implementation: found.label, profile: found.name }, "onebot11: logged in");
+    profile = found;
+  }
+
+  /** HTTP transports: get_login_info until it answers. */
+  async function identifyOverHttp(ctx: SourceContext): Promise<void> {
     const failures = new FailureCount(ctx);
     while (!main.signal.aborted) {
       let wait: number;
       try {
-        const res = await s.request(actionRequest(target, "get_login_info", {}, { retrySafe: true }), { signal: main.signal });
-        const info = parseLoginInfo(await readAction(res, "get_login_info"));
-        selfId = info.userId;
-        log.info({ selfId, nickname: info.nickname }, "onebot11: logged in");
+        await identifyOnce(actions!);
         return;
       } catch (err) {
         if (main.signal.aborted) return;
@@ -95,24 +167,66 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
     }
   }
 
+  /** A socket (re)opened: identify, catch up, then let live events through. */
+  function connected(): void {
+    intake?.hold();
+    void catchUp.queue(async () => {
+      for (let attempt = 1; !main.signal.aborted; attempt++) {
+        try {
+          await identifyOnce(actions!);
+          break;
+        } catch (err) {
+          if (main.signal.aborted) return;
+          if (err instanceof ActionError && err.kind === "auth") setStatus("auth-failed", err.message);
+          const wait = backoffDelay(attempt, backoff) || 1;
+          warn.warn("identify", { err: redactError(err, secrets).message, retryIn: wait }, "onebot11: get_login_info failed on the new socket");
+          if (!eventLink || eventLink.isDown) return intake?.release();
+          await sleep(wait, undefined, { signal: main.signal }).catch(() => undefined);
+        }
+      }
+      await catchUp.run();
+      intake?.release();
+      if (eventLink && !eventLink.isDown) setStatus("online", onlineDetail());
+    });
+  }
+
+  let eventLink: SocketLink | null = null;
+  function linkChanged(role: Role, link: SocketLink | null, why?: string): void {
+    if (role !== "event" && !cfg.api) socketActions.link = link ?? (socketActions.link?.isDown ? null : socketActions.link);
+    if (role !== "api") eventLink = link;
+    if (link === null) {
+      if (!eventLink || eventLink.isDown) setStatus("reconnecting", why ? `no socket: ${why}` : "no socket");
+      return;
+    }
+    const apiReady = cfg.api !== undefined || (socketActions.link !== null && !socketActions.link.isDown);
+    if (eventLink && !eventLink.isDown && apiReady) connected();
+  }
+
+  function onSocketEvent(event: Record<string, unknown>): void {
+    intake?.event(event).catch(() => undefined); // rejects only on stop
+  }
+
   /** Events the previous run took from get_updates and never delivered: first in line. */
-  async function deliverLeftovers(inbound: Inbound): Promise<void> {
+  async function deliverLeftovers(): Promise<void> {
     const { events, setAside } = await pending.load();
     if (setAside !== undefined) log.error({ keptAs: setAside }, "onebot11: pending events file unreadable; set aside");
     if (events.length > 0) log.info({ count: events.length }, "onebot11: delivering events kept from the previous run");
     for (const event of events) {
-      await inbound.handle(event);
+      await inbound!.handle(event);
       await pending.remove(event);
     }
   }
 
-  async function supervise(s: HTTPStream, ctx: SourceContext): Promise<void> {
-    await identify(s, ctx);
+  async function superviseHttp(ctx: SourceContext): Promise<void> {
+    await identifyOverHttp(ctx);
     if (main.signal.aborted) return;
-    setStatus("online"); // the server answered with our token accepted
+    intake!.hold();
+    await catchUp.queue(() => catchUp.run());
+    intake!.release();
+    setStatus("online", onlineDetail()); // the server answered with our token accepted
     if (cfg.events === "webhook") return;
     try {
-      await deliverLeftovers(ctx.inbound);
+      await deliverLeftovers();
     } catch (err) {
       if (main.signal.aborted) return;
       throw err;
@@ -123,40 +237,105 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
     });
   }
 
+  function onOwn(): void {
+    if (!echoSeen) log.info("onebot11: own messages are reported: they confirm deliveries");
+    echoSeen = true;
+  }
+
+  /** After the first send: whether its echo came; if none did, say which setting turns them on. */
+  function checkEcho(): void {
+    if (echoSeen || echoCheck !== null || main.signal.aborted) return;
+    echoCheck = setTimeout(() => {
+      if (echoSeen || main.signal.aborted) return;
+      log.warn({ setting: profile.selfMessageSetting }, "onebot11: our own sends are not reported back, so a send whose answer was lost is settled by history or resent; turn on the implementation's own-message report");
+    }, opts.echoCheckMs ?? DEFAULT_ECHO_CHECK_MS);
+    echoCheck.unref();
+  }
+
+  function ownText(ev: HistoryEvent): string {
+    try {
+      return renderSegments(toSegments(ev.message)).text;
+    } catch {
+      return typeof ev.raw_message === "string" ? ev.raw_message : "";
+    }
+  }
+
   return {
     id: opts.id,
     type: "onebot11",
     maxMessageLength: ONEBOT11_MAX_MESSAGE_LENGTH,
-    evidence: { echo: false, history: false },
+    get evidence() {
+      return { echo: echoSeen, history: catchUp.available };
+    },
 
     async start(sink: MessageSink) {
       if (running) throw new Error("onebot11 already started");
       setStatus("starting");
-      const s = openStream();
+      const loaded = await marks.load();
+      if (loaded.setAside !== undefined) log.error({ keptAs: loaded.setAside }, "onebot11: catch-up marks file unreadable; set aside");
+      const s = cfg.api ? openStream() : null;
       stream = s;
-      const inbound = new Inbound({ groups: configured, selfId: () => selfId, names: new MemberNames(s, target, log), sink, log, backoff, signal: main.signal });
+      actions = s ? new HttpActions(s, target) : socketActions;
+      inbound = new Inbound({
+        groups: configured,
+        selfId: () => selfId,
+        names: new MemberNames(actions, log),
+        sink,
+        log,
+        backoff,
+        signal: main.signal,
+        onOwn,
+        onRejected: opts.onEventRejected,
+        onDelivered: (msg, ev) => catchUp.delivered(msg, ev),
+      });
+      intake = new Intake(inbound);
+      const live = intake;
+      const liveInbound: EventIntake = { handle: (e: unknown) => live.event(e), relevant: (e: unknown) => inbound!.relevant(e) };
+      try {
+        if (cfg.events === "webhook") webhook = await startWebhook({ ...cfg.webhook!, inbound: liveInbound, log, signal: main.signal });
+        if (cfg.events === "ws-reverse") {
+          reverse = await startReverse({ ...cfg.ws_reverse!, token: cfg.access_token, log, warn, silenceMs: opts.silenceMs, onEvent: onSocketEvent, onLink: linkChanged });
+        }
+      } catch (err) {
+        await s?.close();
+        stream = null;
+        setStatus("stopped", (err as Error).message);
+        throw err;
+      }
+      if (cfg.events === "ws-reverse") {
+        setStatus("reconnecting", `waiting for the implementation to connect to ${reverse!.url}`);
+        running = Promise.resolve();
+        return;
+      }
+      if (cfg.events === "ws") {
+        running = runForward({
+          url: cfg.ws!,
+          token: cfg.access_token,
+          log,
+          warn,
+          signal: main.signal,
+          backoff,
+          authWait,
+          silenceMs: opts.silenceMs,
+          onEvent: onSocketEvent,
+          onLink: (link, why) => linkChanged("universal", link, why),
+          setStatus,
+        });
+        return;
+      }
       const ctx: SourceContext = {
-        stream: s,
+        stream: s!,
         target,
         log,
         signal: main.signal,
-        inbound,
+        inbound: liveInbound,
         backoff,
         authWait,
         pollTimeoutSeconds: opts.pollTimeoutSeconds ?? DEFAULT_POLL_TIMEOUT_SECONDS,
         setStatus,
+        catchUp: () => catchUp.queue(() => catchUp.run()),
       };
-      if (cfg.events === "webhook") {
-        try {
-          webhook = await startWebhook({ ...cfg.webhook!, inbound, log, signal: main.signal });
-        } catch (err) {
-          await s.close();
-          stream = null;
-          setStatus("stopped", (err as Error).message);
-          throw err;
-        }
-      }
-      running = supervise(s, ctx).catch((err: unknown) => {
+      running = superviseHttp(ctx).catch((err: unknown) => {
         log.error({ err: redactError(err, secrets) }, "onebot11: stopped by an error");
         setStatus("failed", String(redactError(err, secrets).message));
       });
@@ -164,40 +343,65 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
 
     async stop() {
       main.abort();
+      if (echoCheck) clearTimeout(echoCheck);
+      catchUp.stop();
       await running;
+      await catchUp.idle();
+      await reverse?.close();
       await webhook?.close();
       await stream?.close();
+      await marks.flush().catch(() => undefined);
       setStatus("stopped");
     },
 
-    async send(group, text) {
+    async send(group, text): Promise<SendResult> {
       if (!configured.has(group)) throw new SendError(`onebot11: "${group}" is not a configured group`, "fatal");
       const groupId = Number(group);
       if (!/^\d+$/.test(group) || !Number.isSafeInteger(groupId)) throw new SendError(`onebot11: group "${group}" is not a numeric group id`, "fatal");
       if ([...text].length > ONEBOT11_MAX_MESSAGE_LENGTH) {
         throw new SendError(`onebot11: text longer than ${ONEBOT11_MAX_MESSAGE_LENGTH} characters (the relay splits before)`, "fatal");
       }
-      if (!stream || selfId === null || main.signal.aborted) throw new SendError("onebot11 is not online", "retry", { retryAfterMs: 5_000 });
+      if (!actions || selfId === null || main.signal.aborted) throw new SendError("onebot11 is not online", "retry", { retryAfterMs: 5_000 });
       try {
-        const id = await sendGroupMessage(stream, target, groupId, text, main.signal);
-        if (cfg.events === "webhook") setStatus("online");
-        return { id };
+        const id = await sendGroupMessage(actions, groupId, text, main.signal, opts.sendTimeoutMs);
+        if (cfg.events === "webhook") setStatus("online", onlineDetail());
+        checkEcho();
+        return { id: id === "" ? "" : Inbound.key(group, id) };
       } catch (err) {
-        const e = sendFailure(err, group, authWait(1));
+        const e = sendFailure(err, group, authWait(1), profile);
         if (err instanceof ActionError && err.kind === "auth") setStatus("auth-failed", err.message);
-        log.warn({ group, kind: e.kind, err: redactError(err, secrets) }, "onebot11: send failed");
+        log.warn({ group, kind: e.kind, profile: profile.name, err: redactError(err, secrets).message }, "onebot11: send failed");
         throw e;
       }
     },
 
-    async groups() {
-      const s = stream ?? openStream();
+    async findSent(group, text, since) {
+      if (!actions || selfId === null) throw new Error("onebot11 is not online");
+      const groupId = Number(group);
+      const sinceSec = Math.floor(since.getTime() / 1000) - 1; // times are whole seconds, clocks differ a little
       try {
-        const res = await s.request(actionRequest(target, "get_group_list", {}, { retrySafe: true }), { signal: main.signal });
-        const data = await readAction(res, "get_group_list");
+        const { messages } = await readBack(actions, profile, groupId, (m) => typeof m.time === "number" && m.time < sinceSec, { maxPages: 3, signal: main.signal });
+        const mine = messages.find((m) => (m.post_type === "message_sent" || Number(m.user_id) === selfId) && ownText(m) === text);
+        return mine === undefined ? null : { id: Inbound.key(group, mine.message_id) };
+      } catch (err) {
+        if (err instanceof HistoryUnavailableError) catchUp.unavailable();
+        throw err;
+      }
+    },
+
+    async groups() {
+      let a = actions;
+      let temp: HTTPStream | null = null;
+      if (!a) {
+        if (!cfg.api) return [];
+        temp = openStream();
+        a = new HttpActions(temp, target);
+      }
+      try {
+        const data = await a.call("get_group_list", {}, { retrySafe: true, signal: main.signal });
         return Array.isArray(data) ? data.flatMap((g: { group_id?: unknown }) => (typeof g?.group_id === "number" ? [String(g.group_id)] : [])) : [];
       } finally {
-        if (s !== stream) await s.close();
+        await temp?.close();
       }
     },
 

@@ -1,8 +1,7 @@
 // Display names of group members: the event's sender.card before sender.nickname; when an event
 // carries neither (or for @mentions), get_group_member_info, cached.
 import type { Logger } from "pino";
-import type { HTTPStream } from "../../../src/index.ts";
-import { actionRequest, readAction, type ApiTarget } from "./api.ts";
+import type { Actions } from "./actions.ts";
 
 const MAX_CACHED = 2_000;
 const LOOKUP_TIMEOUT = 5_000;
@@ -15,13 +14,11 @@ export function displayName(m: { card?: unknown; nickname?: unknown } | null | u
 
 export class MemberNames {
   private readonly cache = new Map<string, string>();
-  private readonly stream: HTTPStream;
-  private readonly target: ApiTarget;
+  private readonly actions: Actions;
   private readonly log: Logger;
 
-  constructor(stream: HTTPStream, target: ApiTarget, log: Logger) {
-    this.stream = stream;
-    this.target = target;
+  constructor(actions: Actions, log: Logger) {
+    this.actions = actions;
     this.log = log;
   }
 
@@ -37,11 +34,8 @@ export class MemberNames {
     const cached = this.cache.get(`${group}:${user}`);
     if (cached !== undefined) return cached;
     try {
-      const res = await this.stream.request(
-        actionRequest(this.target, "get_group_member_info", { group_id: group, user_id: user }, { retry: false, timeout: LOOKUP_TIMEOUT, retrySafe: true }),
-        { signal },
-      );
-      const name = displayName((await readAction(res, "get_group_member_info")) as { card?: unknown; nickname?: unknown });
+      const data = await this.actions.call("get_group_member_info", { group_id: group, user_id: user }, { timeoutMs: LOOKUP_TIMEOUT, signal });
+      const name = displayName(data as { card?: unknown; nickname?: unknown });
       if (name !== undefined) this.remember(group, user, name);
       return name;
     } catch (err) {

@@ -2,21 +2,31 @@
 // they share: auth failures back off long, other failures back off short, a success resets both.
 import type { Logger } from "pino";
 import { backoffDelay, classifyFailure, redactError, type HTTPStream, type Step, type StepContext } from "../../../src/index.ts";
+import { RepeatedWarning } from "../shared/repeated-warning.ts";
 import type { ApiTarget } from "./api.ts";
-import type { Inbound } from "./inbound.ts";
+
+/** Where a source hands its events (the inbound side, in arrival order). */
+export interface EventIntake {
+  /** Resolves once the event was handed to the sink (or was not for us). */
+  handle(event: unknown): Promise<void>;
+  /** Whether the event is a message of a configured group (kept until handled). */
+  relevant(event: unknown): boolean;
+}
 
 export interface SourceContext {
   stream: HTTPStream;
   target: ApiTarget;
   log: Logger;
   signal: AbortSignal;
-  inbound: Inbound;
+  inbound: EventIntake;
   backoff: { min: number; max: number };
   /** The wait after the n-th auth failure in a row (long: a wrong token does not fix itself). */
   authWait: (n: number) => number;
   /** Long-poll hold asked of the server (s); SSE: the silence after which a stream is presumed dead is thrice it. */
   pollTimeoutSeconds: number;
   setStatus: (state: string, detail?: string) => void;
+  /** Fills the gap of a stream that was closed from history (SSE has no replay). */
+  catchUp?: () => Promise<void>;
 }
 
 /** Consecutive failures of one source, by kind, and the delay before its next request. */
@@ -24,8 +34,11 @@ export class FailureCount {
   private auth = 0;
   private other = 0;
   private readonly ctx: SourceContext;
+  /** A server that keeps failing the same way is logged once a minute, with the count. */
+  private readonly repeated: RepeatedWarning;
   constructor(ctx: SourceContext) {
     this.ctx = ctx;
+    this.repeated = new RepeatedWarning(ctx.log);
   }
   ok(): void {
     this.auth = this.other = 0;
@@ -41,7 +54,7 @@ export class FailureCount {
   failed(state: string, detail: string): number {
     const wait = backoffDelay(++this.other, this.ctx.backoff) || 1;
     this.ctx.setStatus(state, detail);
-    this.ctx.log.warn({ detail, failures: this.other, retryIn: wait }, "onebot11: event source failed; backing off");
+    this.repeated.warn(`failed:${state}:${detail}`, { detail, failures: this.other, retryIn: wait }, "onebot11: event source failed; backing off");
     return wait;
   }
 }

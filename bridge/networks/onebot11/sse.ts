@@ -1,9 +1,10 @@
 // NapCat's Server-Sent Events stream `GET {api}/_events` (protocols.md §2.5): one `data: <event
-// JSON>` per event. Reconnected with backoff when it ends. NapCat does not replay: events while
-// no stream is open are lost to us (a gap the log states at each reconnect).
+// JSON>` per event. Reconnected with backoff when it ends. NapCat does not replay: the events of
+// the time no stream was open are caught up from history before the new stream is read.
 import { StringDecoder } from "node:string_decoder";
 import type { ChainHandle, RequestSpec, Step, StreamResponse } from "../../../src/index.ts";
 import { auth, endpoint, snippet } from "./api.ts";
+import { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { FailureCount, onSourceError, type SourceContext } from "./source.ts";
 
 export function sseRequest(ctx: SourceContext): RequestSpec {
@@ -41,6 +42,7 @@ export async function* sseData(body: AsyncIterable<Buffer | Uint8Array | string>
 
 export function startSse(ctx: SourceContext): ChainHandle {
   const failures = new FailureCount(ctx);
+  const repeated = new RepeatedWarning(ctx.log);
   const request = sseRequest(ctx);
   const again = (delay = 0): Step => ({ request, readback, delay });
   let opened = 0;
@@ -52,7 +54,11 @@ export function startSse(ctx: SourceContext): ChainHandle {
       return again(ctx.authWait(1));
     }
     if (res.status !== 200) return again(failures.failed("retrying", `_events: HTTP ${res.status}: ${snippet(await res.text())}`));
-    if (++opened > 1) ctx.log.warn("onebot11: SSE stream reopened; events sent while it was closed are lost (NapCat does not replay)");
+    if (++opened > 1) {
+      ctx.log.warn("onebot11: SSE stream reopened; events sent while it was closed are not replayed: catching up from history");
+      // Events on the new stream wait in it until the catch-up handed the gap over.
+      await ctx.catchUp?.();
+    }
     ctx.setStatus("online");
     let events = 0;
     for await (const data of sseData(res.body)) {
@@ -60,7 +66,7 @@ export function startSse(ctx: SourceContext): ChainHandle {
       try {
         event = JSON.parse(data);
       } catch {
-        ctx.log.warn({ data: snippet(data) }, "onebot11: malformed SSE event skipped");
+        repeated.warn("malformed", { data: snippet(data) }, "onebot11: malformed SSE event skipped");
         continue;
       }
       events++;

@@ -1,25 +1,32 @@
-// Our HTTP server for OneBot 11 HTTP POST reporting (protocols.md §2.2). With a secret, the
-// `X-Signature: sha1=<hex HMAC-SHA1(secret, raw body)>` is checked, hex in either case (go-cqhttp
-// lowercase, Lagrange UPPER). 204 only once the sink took the event: the reporter retries on
+// Our HTTP server for OneBot 11 HTTP POST reporting (protocols.md §2.2), on the bridge's one
+// bounded listener (bridge/http/listener.ts: connections cap, request timeout, header cap). With a
+// secret, `X-Signature: sha1=<hex HMAC-SHA1(secret, raw body)>` is checked, hex in either case
+// (go-cqhttp lowercase, Lagrange UPPER); an empty secret never turns checking off (config refuses
+// it, and here it is treated as set). 204 only once the sink took the event: the reporter retries on
 // anything else (go-cqhttp max-retries 3), and a retry of an event already taken is not delivered twice.
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { parseListen } from "../../config/listen.ts";
+import { readBody, reply, startListener } from "../../http/listener.ts";
+import { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { snippet } from "./api.ts";
-import type { Inbound } from "./inbound.ts";
+import type { EventIntake } from "./source.ts";
 
-/** Larger bodies are refused (413): an event is a few kilobytes. */
-export const MAX_EVENT_BYTES = 1 << 20;
+/** Larger bodies are refused (413) before a byte more is read: an event is a few kilobytes. */
+export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024;
 
 export interface WebhookOptions {
   listen: string;
   path?: string;
+  /** undefined: no signature checked (config allows it only on loopback or with insecure_no_secret). */
   secret?: string;
-  inbound: Inbound;
+  /** Body cap in bytes (webhook.max_body), default 64 KiB. */
+  max_body?: number;
+  insecure_no_secret?: boolean;
+  inbound: EventIntake;
   log: Logger;
   signal: AbortSignal;
+  /** Seconds a request (headers and body) may take; default 10. */
+  requestTimeoutMs?: number;
   /** Called on every event that passed the checks (the server reaches us). */
   onEvent?: () => void;
 }
@@ -38,93 +45,54 @@ export function verifySignature(secret: string, body: Buffer, header: string | u
   return timingSafeEqual(expected, Buffer.from(m[1]!, "hex"));
 }
 
-function reply(res: ServerResponse, status: number, message?: string): void {
-  if (message === undefined) {
-    res.writeHead(status).end();
-    return;
-  }
-  res.writeHead(status, { "content-type": "text/plain; charset=utf-8" }).end(`${message}\n`);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_EVENT_BYTES) return null;
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 export async function startWebhook(o: WebhookOptions): Promise<WebhookServer> {
-  const { host, port } = parseListen(o.listen);
   const path = o.path ?? "/";
+  const maxBody = o.max_body ?? DEFAULT_MAX_EVENT_BYTES;
   const log = o.log;
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname !== path) return reply(res, 404, "not found");
-    if (req.method !== "POST") return reply(res, 405, "POST only");
-    const body = await readBody(req);
-    if (body === null) {
-      log.warn({ limit: MAX_EVENT_BYTES }, "onebot11 webhook: event body too large; refused");
-      return reply(res, 413, "too large");
-    }
-    if (o.secret !== undefined && o.secret !== "") {
-      const sig = req.headers["x-signature"];
-      if (typeof sig !== "string") {
-        log.warn("onebot11 webhook: event without X-Signature refused (a secret is configured)");
-        return reply(res, 401, "signature required");
+  const warn = new RepeatedWarning(log);
+  const listener = await startListener({
+    listen: o.listen,
+    name: "onebot11 webhook",
+    log,
+    requestTimeoutMs: o.requestTimeoutMs ?? 10_000,
+    maxConnections: 64,
+    handle: async (req, res, url) => {
+      if (url.pathname !== path) return reply(res, 404, "not found");
+      if (req.method !== "POST") return reply(res, 405, "POST only", { allow: "POST" });
+      const body = await readBody(req, maxBody);
+      if (body === null) {
+        warn.warn("too-large", { limit: maxBody }, "onebot11 webhook: event body too large; refused (webhook.max_body)");
+        return reply(res, 413, "too large", { connection: "close" });
       }
-      if (!verifySignature(o.secret, body, sig)) {
-        log.warn("onebot11 webhook: event with a wrong X-Signature refused (check webhook.secret; NapCat signs with its token)");
-        return reply(res, 403, "bad signature");
+      if (o.secret !== undefined) {
+        const sig = req.headers["x-signature"];
+        if (typeof sig !== "string") {
+          warn.warn("unsigned", {}, "onebot11 webhook: event without X-Signature refused (a secret is configured)");
+          return reply(res, 401, "signature required");
+        }
+        if (!verifySignature(o.secret, body, sig)) {
+          warn.warn("bad-signature", {}, "onebot11 webhook: event with a wrong X-Signature refused (check webhook.secret; NapCat signs with its token)");
+          return reply(res, 403, "bad signature");
+        }
       }
-    }
-    let event: unknown;
-    try {
-      event = JSON.parse(body.toString("utf8"));
-    } catch {
-      log.warn({ body: snippet(body.toString("utf8")) }, "onebot11 webhook: malformed event refused");
-      return reply(res, 400, "malformed JSON");
-    }
-    o.onEvent?.();
-    try {
-      await o.inbound.handle(event);
-    } catch {
-      // Stopping before the sink took it: not acknowledged, so the reporter sends it again.
-      return reply(res, 503, "stopping");
-    }
-    reply(res, 204);
-  }
-
-  const inFlight = new Set<Promise<void>>();
-  const server: Server = createServer((req, res) => {
-    const work = handle(req, res).catch((err: unknown) => {
-      log.error({ err: (err as Error).message }, "onebot11 webhook: request failed");
-      if (!res.headersSent) reply(res, 500, "error");
-      else res.destroy();
-    });
-    inFlight.add(work);
-    void work.finally(() => inFlight.delete(work));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (err) => reject(new Error(`onebot11 webhook: cannot listen on ${o.listen}: ${err.message}`)));
-    server.listen(port, host, () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
-  const url = `http://${shown}:${addr.port}${path}`;
-  log.info({ url }, "onebot11 webhook: listening");
-  return {
-    url,
-    close: async () => {
-      // stop() aborted the deliveries first: each request under way is answering 503 now.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all(inFlight);
-      server.closeAllConnections(); // what is left are idle keep-alive connections
-      await closed;
+      let event: unknown;
+      try {
+        event = JSON.parse(body.toString("utf8"));
+      } catch {
+        warn.warn("malformed", { body: snippet(body.toString("utf8")) }, "onebot11 webhook: malformed event refused");
+        return reply(res, 400, "malformed JSON");
+      }
+      o.onEvent?.();
+      try {
+        await o.inbound.handle(event);
+      } catch {
+        // Stopping before the sink took it: not acknowledged, so the reporter sends it again.
+        return reply(res, 503, "stopping");
+      }
+      reply(res, 204);
     },
-  };
+  });
+  const url = `${listener.url}${path}`;
+  log.info({ url }, "onebot11 webhook: listening");
+  return { url, close: () => listener.close() };
 }

@@ -19,6 +19,8 @@ export interface RouteContext {
   sseStreams: Set<ServerResponse>;
   /** get_updates requests parked right now. */
   parked: number;
+  /** The /_sim/ control API. */
+  control?: (url: URL, req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -54,7 +56,7 @@ function checkAuth(req: IncomingMessage, url: URL, res: ServerResponse, ctx: Rou
 
 /** Applies a fault before the call runs; true when the fault answered (or dropped) the request. */
 async function faultBefore(fault: Fault | undefined, res: ServerResponse, ctx: RouteContext, action: string): Promise<boolean> {
-  if (fault === undefined || fault === "reset-after") return false;
+  if (fault === undefined || fault === "reset-after" || fault === "stall-after" || fault === "500-after") return false;
   // A send is done first and its answer spoilt; any other call's broken answer (a proxy's) took nothing.
   if (fault === "malformed" && action.startsWith("send_")) return false;
   if (fault === "malformed") {
@@ -80,8 +82,10 @@ async function faultBefore(fault: Fault | undefined, res: ServerResponse, ctx: R
 }
 
 /** The call ran; a fault may still spoil its answer. */
-function answer(fault: Fault | undefined, res: ServerResponse, data: unknown): void {
+function answer(fault: Fault | undefined, res: ServerResponse, data: unknown, open?: Set<ServerResponse>): void {
   if (fault === "reset-after") res.destroy();
+  else if (fault === "500-after") json(res, 500, { message: "server error" });
+  else if (fault === "stall-after") stall(res, open ?? new Set());
   else if (fault === "malformed") {
     res.writeHead(200, { "content-type": "application/json" });
     res.end('{"status":"ok","retcode":0,"data":{"mess');
@@ -120,6 +124,7 @@ function intParam(v: unknown): number | undefined {
 
 export async function route(req: IncomingMessage, res: ServerResponse, ctx: RouteContext, base: string): Promise<void> {
   const url = new URL(req.url ?? "/", base);
+  if (url.pathname.startsWith("/_sim/") && ctx.control) return ctx.control(url, req, res);
   const body = await readBody(req);
   if (!checkAuth(req, url, res, ctx)) return;
   const action = url.pathname.replace(/^\/+|\/+$/g, "");
@@ -134,6 +139,14 @@ export async function route(req: IncomingMessage, res: ServerResponse, ctx: Rout
   switch (action) {
     case "get_login_info":
       return answer(fault, res, { user_id: st.selfId, nickname: st.nickname });
+    case "get_version_info":
+      return answer(fault, res, st.versionInfo());
+    case "get_group_msg_history": {
+      if (!st.historyEnabled) break;
+      const h = st.history(p);
+      if ("retcode" in h) return failed(res, h.retcode, h.msg);
+      return answer(fault, res, h);
+    }
     case "get_group_list":
       return answer(fault, res, [...st.groups.keys()].map((id) => ({ group_id: id, group_name: `group ${id}`, member_count: st.groups.get(id)!.length })));
     case "get_group_member_info": {
@@ -148,9 +161,9 @@ export async function route(req: IncomingMessage, res: ServerResponse, ctx: Rout
       if (ctx.longPoll) return getUpdates(p, req, res, ctx, fault);
       break;
   }
-  st.violation(`unknown action ${action}`);
+  if (!(action === "get_group_msg_history" && !st.historyEnabled)) st.violation(`unknown action ${action}`);
   if (st.flavor === "go-cqhttp") return failed(res, 404, "API_NOT_FOUND", "API不存在");
-  if (st.flavor === "napcat") return failed(res, 200, `不支持的Api ${action}`);
+  if (st.flavor === "napcat" || st.flavor === "llbot") return failed(res, 200, `不支持的Api ${action}`);
   json(res, 404, { message: "not found" });
 }
 
@@ -179,7 +192,7 @@ function sendGroupMsg(p: Record<string, unknown>, res: ServerResponse, ctx: Rout
     return failed(res, 100, "SEND_MSG_API_ERROR", "消息过长");
   }
   const sent = st.recordSent(group, segs);
-  answer(fault, res, { message_id: sent.messageId });
+  answer(fault, res, { message_id: sent.messageId }, ctx.open);
 }
 
 async function getUpdates(p: Record<string, unknown>, req: IncomingMessage, res: ServerResponse, ctx: RouteContext, fault: Fault | undefined): Promise<void> {
@@ -242,5 +255,5 @@ function events(req: IncomingMessage, res: ServerResponse, ctx: RouteContext): v
 
 /** NapCat pushes every event to the streams open right now: no replay for a stream opened later. */
 export function pushSse(ctx: RouteContext, event: Record<string, unknown>): void {
-  for (const res of ctx.sseStreams) res.write(`data: ${JSON.stringify(event)}\n\n`);
+  for (const res of ctx.sseStreams) if (!res.writableEnded) res.write(`data: ${JSON.stringify(event)}\n\n`);
 }

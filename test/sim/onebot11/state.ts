@@ -4,7 +4,7 @@ import { EventEmitter } from "node:events";
 import { escapeCqParam, escapeCqText, type Segment } from "../../../bridge/networks/onebot11/message.ts";
 import { waitFor } from "../shared/wait-for.ts";
 
-export type Flavor = "go-cqhttp" | "napcat" | "lagrange";
+export type Flavor = "go-cqhttp" | "napcat" | "lagrange" | "llbot";
 
 export interface SimMember {
   userId?: number;
@@ -24,7 +24,9 @@ export type Fault =
   | "429" // HTTP 429 with Retry-After: 1, nothing done (a rate-limiting proxy)
   | "reset" // socket destroyed before anything was done
   | "reset-after" // the call is DONE (a send delivered), then the socket is destroyed
-  | "stall" // never answered (until the client gives up)
+  | "stall" // never answered (until the client gives up), nothing done
+  | "stall-after" // the call is DONE, its answer never comes
+  | "500-after" // the call is DONE, then answered HTTP 500 (on a socket: the flavor's handler-error retcode)
   | "malformed" // HTTP 200, truncated JSON (a send is delivered first; other calls take nothing)
   | "html" // HTTP 200, an HTML page
   | "auth" // answered as for a wrong token
@@ -50,6 +52,14 @@ export interface SimStateOptions {
   echoOwn?: boolean;
   /** go-cqhttp's max-queue-size: overflow drops the oldest. 0: unbounded. */
   maxQueue?: number;
+  /** get_group_msg_history is served (default true; false: answered as an unknown action). */
+  history?: boolean;
+}
+
+/** A failure a flavor answers: its retcode and words. */
+export interface SimFailure {
+  retcode: number;
+  msg: string;
 }
 
 /** The longest text the simulated server sends (Mrs4s in go-cqhttp#744: "最多能发5000字"). */
@@ -69,9 +79,13 @@ export class SimState extends EventEmitter {
   /** Faults by action ("*" for any), used in order. */
   readonly faults = new Map<string, Fault[]>();
   readonly violations: string[] = [];
-  readonly counters = { calls: 0, polls: 0, authFailures: 0, sseConnections: 0, webhookPosts: 0 };
+  readonly counters = { calls: 0, polls: 0, authFailures: 0, sseConnections: 0, webhookPosts: 0, wsConnections: 0, wsCalls: 0 };
   /** Events taken by get_updates answers (in order). */
   readonly delivered: Record<string, unknown>[] = [];
+  /** Per group, every message (members' and our own), oldest first: what get_group_msg_history reads. */
+  readonly histories = new Map<number, Record<string, unknown>[]>();
+  readonly historyEnabled: boolean;
+  private readonly nextSeq = new Map<number, number>();
   private nextMessageId = -1289;
   private nextUserId = 20_001;
 
@@ -84,6 +98,7 @@ export class SimState extends EventEmitter {
     this.messageFormat = opts.messageFormat ?? (this.flavor === "napcat" ? "array" : "string");
     this.echoOwn = opts.echoOwn ?? false;
     this.maxQueue = opts.maxQueue ?? 2000;
+    this.historyEnabled = opts.history ?? true;
     this.groups = new Map(
       (opts.groups ?? [{ id: 123456, members: [{ nickname: "alice", card: "Alice" }, { nickname: "bob" }] }]).map((g) => [
         g.id,
@@ -123,7 +138,11 @@ export class SimState extends EventEmitter {
 
   /** The message field in the configured format. */
   formatMessage(segs: Segment[]): string | Segment[] {
-    if (this.messageFormat === "array") return segs;
+    return this.formatMessageAs(this.messageFormat, segs);
+  }
+
+  formatMessageAs(format: "string" | "array", segs: Segment[]): string | Segment[] {
+    if (format === "array") return segs;
     return segs
       .map((s) =>
         s.type === "text"
@@ -134,27 +153,92 @@ export class SimState extends EventEmitter {
   }
 
   /** A member says something in a group; returns the message_id. */
-  inject(msg: { group: number; sender: SimMember; message: string | Segment[] }): number {
+  inject(msg: { group: number; sender: SimMember; message: string | Segment[]; time?: number }): number {
     const m = this.memberByName(msg.group, msg.sender);
     const segs = typeof msg.message === "string" ? [{ type: "text", data: { text: msg.message } }] : msg.message;
     const messageId = this.nextMessageId--;
-    this.push({
-      time: Math.floor(Date.now() / 1000),
+    const event = this.messageEvent("message", msg.group, messageId, m.userId!, { nickname: m.nickname, card: m.card ?? "" }, segs, msg.time);
+    this.remember(msg.group, event);
+    this.push(event);
+    return messageId;
+  }
+
+  /**
+   * A group message event as the flavor writes it (protocols.md §2.7.2): message_seq is the real
+   * per-group sequence on go-cqhttp and LLBot, equal to message_id on NapCat, absent on Lagrange.
+   */
+  private messageEvent(postType: string, group: number, messageId: number, userId: number, sender: { nickname: string; card: string }, segs: Segment[], time?: number): Record<string, unknown> {
+    const seq = (this.nextSeq.get(group) ?? 1000) + 1;
+    this.nextSeq.set(group, seq);
+    const formatted = this.formatMessage(segs);
+    return {
+      time: time ?? Math.floor(Date.now() / 1000),
       self_id: this.selfId,
-      post_type: "message",
+      post_type: postType,
       message_type: "group",
       sub_type: "normal",
       message_id: messageId,
-      message_seq: -messageId,
-      group_id: msg.group,
-      user_id: m.userId,
+      ...(this.flavor === "lagrange" ? {} : { message_seq: this.flavor === "napcat" ? messageId : seq }),
+      ...(this.flavor === "napcat" ? { real_seq: String(seq) } : {}),
+      ...(postType === "message_sent" ? { message_sent_type: "self", target_id: group } : {}),
+      group_id: group,
+      user_id: userId,
       anonymous: null,
       font: 0,
-      message: this.formatMessage(segs),
-      raw_message: this.formatMessage(segs) as string,
-      sender: { user_id: m.userId, nickname: m.nickname, card: m.card ?? "", sex: "unknown", age: 0, area: "", level: "", role: "member", title: "" },
-    });
-    return messageId;
+      message: formatted,
+      raw_message: typeof formatted === "string" ? formatted : this.formatMessageAs("string", segs),
+      sender: { user_id: userId, nickname: sender.nickname, card: sender.card, sex: "unknown", age: 0, area: "", level: "", role: "member", title: "" },
+    };
+  }
+
+  private remember(group: number, event: Record<string, unknown>): void {
+    const list = this.histories.get(group) ?? [];
+    list.push(event);
+    this.histories.set(group, list);
+  }
+
+  /**
+   * get_group_msg_history as the flavor pages it (protocols.md §2.7.3): go-cqhttp and LLBot take
+   * the real `message_seq` (0: the latest), NapCat a message id in `message_seq`, Lagrange
+   * `message_id`; the anchor included, `count` (go-cqhttp: 20) messages up to it, oldest first.
+   * Our own messages are `message_sent` where the flavor reports them so.
+   */
+  history(p: Record<string, unknown>): { messages: Record<string, unknown>[] } | SimFailure {
+    const group = typeof p.group_id === "number" ? p.group_id : typeof p.group_id === "string" && /^\d+$/.test(p.group_id) ? Number(p.group_id) : NaN;
+    if (!this.groups.has(group)) return { retcode: this.flavor === "go-cqhttp" ? 100 : 1200, msg: "GROUP_NOT_FOUND" };
+    const list = this.histories.get(group) ?? [];
+    const count = this.flavor === "go-cqhttp" ? 20 : typeof p.count === "number" && p.count > 0 ? p.count : 20;
+    const field = this.flavor === "lagrange" ? "message_id" : "message_seq";
+    if (this.flavor === "lagrange" && p.message_seq !== undefined) this.violation("Lagrange's get_group_msg_history takes message_id, not message_seq");
+    if (this.flavor !== "lagrange" && p.message_id !== undefined) this.violation(`${this.flavor}'s get_group_msg_history takes message_seq, not message_id`);
+    const anchor = p[field];
+    let end = list.length; // exclusive
+    if (anchor !== undefined && anchor !== 0 && anchor !== "0") {
+      const key = this.flavor === "napcat" || this.flavor === "lagrange" ? "message_id" : "message_seq";
+      const i = list.findIndex((e) => String(e[key]) === String(anchor));
+      if (i < 0) {
+        // go-cqhttp and LLBot: a sequence below the first known gives what is older (nothing here).
+        if ((this.flavor === "go-cqhttp" || this.flavor === "llbot") && typeof anchor === "number") {
+          end = list.filter((e) => (e.message_seq as number) <= anchor).length;
+        } else return { retcode: this.flavor === "go-cqhttp" ? 100 : this.flavor === "lagrange" ? 200 : 1200, msg: `消息${String(anchor)}不存在` };
+      } else end = i + 1;
+    }
+    const page = list.slice(Math.max(0, end - count), end);
+    if (page.length === 0 && this.flavor === "napcat") return { retcode: 1200, msg: "消息不存在" };
+    return { messages: page.map((e) => ({ ...e })) };
+  }
+
+  /** get_version_info's app_name per flavor. */
+  versionInfo(): Record<string, unknown> {
+    const names: Record<Flavor, string> = { "go-cqhttp": "go-cqhttp", napcat: "NapCat.Onebot", lagrange: "Lagrange.OneBot", llbot: "LLOneBot" };
+    return { app_name: names[this.flavor], app_version: "sim", protocol_version: "v11" };
+  }
+
+  /** The retcode a flavor answers for a handler error (an exception inside the action). */
+  handlerError(): SimFailure {
+    if (this.flavor === "go-cqhttp") return { retcode: 100, msg: "SEND_MSG_API_ERROR" };
+    if (this.flavor === "lagrange") return { retcode: 200, msg: "handler error" };
+    return { retcode: 1200, msg: "handler error" };
   }
 
   heartbeat(): void {
@@ -181,13 +265,12 @@ export class SimState extends EventEmitter {
     const text = message.filter((s) => s.type === "text").map((s) => String(s.data.text)).join("");
     const sent: SentMessage = { group, message, text, messageId };
     this.sent.push(sent);
-    if (this.echoOwn) {
-      this.push({
-        time: Math.floor(Date.now() / 1000), self_id: this.selfId, post_type: "message_sent", message_type: "group", sub_type: "normal",
-        message_id: messageId, group_id: group, user_id: this.selfId, message: this.formatMessage(message),
-        sender: { user_id: this.selfId, nickname: this.nickname, card: "" },
-      });
-    }
+    // In history whatever the switch; as a live event only with it (reportSelfMessage and alike),
+    // as message_sent, except Lagrange (IgnoreSelf: false) which reports an ordinary message.
+    const postType = this.flavor === "lagrange" ? "message" : "message_sent";
+    const event = this.messageEvent(postType, group, messageId, this.selfId, { nickname: this.nickname, card: "" }, message);
+    this.remember(group, event);
+    if (this.echoOwn) this.push(event);
     this.emit("sent", sent);
     return sent;
   }

@@ -27,21 +27,26 @@ test("login learns our id; several events in one answer arrive in order with nam
   assertCleanRun(h);
 });
 
-test("own messages (message_sent, user_id = self_id), other groups, private messages and notices are not delivered; CQ strings are parsed", { timeout: 10_000 }, async (t) => {
+test("own messages (message_sent, user_id = self_id) come with own: true and the send's id; other groups, private messages and notices are not delivered; CQ strings are parsed", { timeout: 10_000 }, async (t) => {
   const h = await harness(t, { echoOwn: true, messageFormat: "string", groups: [{ id: GROUP }, { id: 777 }] });
   const { adapter, inbox } = await h.run();
-  await adapter.send(String(GROUP), "mine"); // echoed as post_type message_sent
+  assert.equal(adapter.evidence.echo, false); // not known before an echo was seen
+  const { id } = await adapter.send(String(GROUP), "mine"); // echoed as post_type message_sent
   h.sim.injectEvent({ post_type: "message", message_type: "group", group_id: GROUP, user_id: h.sim.state.selfId, message_id: 5, message: "mine again", sender: { nickname: "me" } });
   h.sim.inject({ group: 777, sender: { nickname: "x" }, message: "elsewhere" });
   h.sim.injectEvent({ post_type: "message", message_type: "private", user_id: 42, message_id: 6, message: "private", sender: { nickname: "p" } });
   h.sim.injectEvent({ post_type: "notice", notice_type: "group_increase", group_id: GROUP, user_id: 43 });
   h.sim.injectEvent({ post_type: "message", message_type: "group", group_id: GROUP, user_id: 44, message_id: 7, message: "&#91;x&#93; &amp;#91; [CQ:face,id=14][CQ:image,file=b.jpg,url=http://i.example/b?x=1&#44;2]", sender: { nickname: "", card: "" } });
-  const [msg] = await inbox.waitFor(1);
+  const [echo, self, msg] = await inbox.waitFor(3);
   await h.sim.waitForDrained();
+  assert.deepEqual([echo!.own, echo!.id, echo!.text], [true, id, "mine"]);
+  assert.deepEqual([self!.own, self!.id, self!.text], [true, `${GROUP}:5`, "mine again"]);
+  assert.equal(msg!.own, undefined);
   assert.equal(msg!.text, "[x] &#91; [face 14]");
   assert.deepEqual(msg!.attachments, ["http://i.example/b?x=1,2"]);
   assert.equal(msg!.senderName, "44"); // no card, no nickname, not a member the server knows: the id
-  assert.equal(inbox.messages.length, 1);
+  assert.equal(inbox.messages.length, 3);
+  assert.equal(adapter.evidence.echo, true);
   assertCleanRun(h);
 });
 

@@ -4,7 +4,7 @@ import { ONEBOT11_MAX_MESSAGE_LENGTH } from "../../../../bridge/networks/onebot1
 import { sendFailure } from "../../../../bridge/networks/onebot11/sender.ts";
 import { HTTPStream } from "../../../../src/index.ts";
 import { freePort } from "../../../helpers/prosody.ts";
-import { assertCleanRun, GROUP, harness, sendError, waitForStatus } from "./harness.ts";
+import { assertCleanRun, GROUP, harness, sendError } from "./harness.ts";
 
 test("send: a segment array to a numeric group_id; resolves with the server's message_id; slow (rate-limited) answers are waited for", { timeout: 10_000 }, async (t) => {
   const h = await harness(t, { flavor: "lagrange", longPoll: true }); // Lagrange: Content-Type exactly application/json
@@ -13,12 +13,12 @@ test("send: a segment array to a numeric group_id; resolves with the server's me
   h.sim.failNext("send_group_msg", { slow: 50 });
   const { id } = await adapter.send(String(GROUP), text);
   const [sent] = h.sim.sent(GROUP);
-  assert.equal(id, String(sent!.messageId));
+  assert.equal(id, `${GROUP}:${sent!.messageId}`); // the form of the own echo's InboundMessage.id
   assert.deepEqual(sent!.message, [{ type: "text", data: { text } }]); // arrays carry text as is: no CQ injection
   assertCleanRun(h);
 });
 
-test("send errors: fatal (unknown group, unconfigured, too long), retry (not online, 429, 503), unknown (SEND_MSG_API_ERROR, reset after delivery, 500, malformed); never resent", { timeout: 10_000 }, async (t) => {
+test("send errors: fatal (unknown group, unconfigured, too long), retry (not online, 429, 503), unknown (SEND_MSG_API_ERROR, reset after delivery, 500 before or after, malformed); the adapter sends each once (settling an unknown is the relay's)", { timeout: 10_000 }, async (t) => {
   const h = await harness(t, { groups: [{ id: GROUP }] });
   const idle = h.adapter();
   assert.equal((await sendError(idle.send(String(GROUP), "x"))).kind, "retry");
@@ -39,9 +39,21 @@ test("send errors: fatal (unknown group, unconfigured, too long), retry (not onl
   assert.equal((await sendError(adapter.send(String(GROUP), "d"))).kind, "unknown");
   h.sim.failNext("send_group_msg", { retcode: 100, msg: "SEND_MSG_API_ERROR" });
   assert.equal((await sendError(adapter.send(String(GROUP), "e"))).kind, "unknown");
+  h.sim.failNext("send_group_msg", "500-after");
+  assert.equal((await sendError(adapter.send(String(GROUP), "f"))).kind, "unknown");
   await adapter.send(String(GROUP), "a"); // the relay's retry of a "retry"
-  // Every text reached the server at most once: no client-side resend.
-  assert.deepEqual(h.sim.sent(GROUP).map((m) => m.text), ["b", "d", "a"]);
+  // Each reached the server at most once from the adapter: no resend of its own. Whether c and e
+  // (not run by the server) go out again is the relay's to settle by echo, history or resend.
+  assert.deepEqual(h.sim.sent(GROUP).map((m) => m.text), ["b", "d", "f", "a"]);
+  assertCleanRun(h);
+});
+
+test("a send whose answer never comes over HTTP (stall after it ran) is 'unknown' once its timeout passes", { timeout: 10_000 }, async (t) => {
+  const h = await harness(t);
+  const { adapter } = await h.run({}, { sendTimeoutMs: 300 });
+  h.sim.failNext("send_group_msg", "stall-after");
+  assert.equal((await sendError(adapter.send(String(GROUP), "g"))).kind, "unknown");
+  assert.deepEqual(h.sim.sent(GROUP).map((m) => m.text), ["g"]);
   assertCleanRun(h);
 });
 

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { parseConfig } from "../../../../bridge/config/load.ts";
 import { signature } from "../../../sim/onebot11.ts";
 import { freePort } from "../../../helpers/prosody.ts";
 import { assertCleanRun, GROUP, harness, Inbox, waitForStatus } from "./harness.ts";
@@ -106,4 +107,32 @@ test("webhook mode needs webhook.listen; a port in use fails start() with a clea
   await h.run(config);
   const second = h.adapter(config);
   await assert.rejects(second.start(async () => {}), /cannot listen on 127\.0\.0\.1:\d+/);
+});
+
+test("webhook hardening: a blank secret is a config problem and the adapter refuses it; beyond loopback a secret is required unless insecure_no_secret; a body over max_body is 413", { timeout: 10_000 }, async (t) => {
+  const yaml = (webhook: string, env: Record<string, string> = {}) =>
+    parseConfig(
+      [
+        "xmpp: { jid: b@example.org, password: pw }",
+        "networks:",
+        `  ob: { type: onebot11, api: "http://127.0.0.1:5700", events: webhook, webhook: ${webhook} }`,
+        "bridges: [{ xmpp: r@conference.example.org, ob: 1 }]",
+      ].join("\n"),
+      { path: "/tmp/pollbridge.yaml", env },
+    );
+  const blank = yaml('{ listen: "127.0.0.1:5701", secret: "${HOOK_SECRET}" }', { HOOK_SECRET: "" });
+  assert.ok(blank.problems.some((p) => p.path === "networks.ob.webhook.secret"), JSON.stringify(blank.problems));
+  const open = yaml('{ listen: "0.0.0.0:5701" }');
+  assert.ok(open.problems.some((p) => p.path === "networks.ob.webhook.secret" && /beyond loopback/.test(p.message)), JSON.stringify(open.problems));
+  assert.deepEqual(yaml('{ listen: "0.0.0.0:5701", insecure_no_secret: true }').problems, []);
+  assert.deepEqual(yaml('{ listen: "127.0.0.1:5701" }').problems, []);
+  assert.deepEqual(yaml('{ listen: "0.0.0.0:5701", secret: s3cr3t }').problems, []);
+
+  const { h, config, url } = await webhookHarness(t);
+  // A forged, unsigned POST never meets a blank secret: the adapter will not start with one.
+  assert.throws(() => h.adapter({ ...config, webhook: { ...config.webhook, secret: "" } }), /webhook\.secret is empty/);
+  const { inbox } = await h.run({ ...config, webhook: { ...config.webhook, max_body: 1024 } });
+  const big = JSON.stringify({ post_type: "message", message_type: "group", group_id: GROUP, user_id: 5, message_id: 9, message: "x".repeat(2048) });
+  assert.equal((await fetch(url, { method: "POST", body: big, headers: { "content-type": "application/json" } })).status, 413);
+  assert.equal(inbox.messages.length, 0);
 });
