@@ -44,6 +44,10 @@ export interface WebqqSim {
   failNextGroupList(fault: GroupListFault, count?: number): void;
   /** The account joins a group while logged in (its gid is new to the client). */
   joinGroup(group: SimGroupConfig): void;
+  /** The login2 session is gone now: the next poll2 or send answers 121 (a relink is needed). */
+  loseSession(): void;
+  /** The current cookies no longer relink (getvfwebqq 100001, login2 103) until a new QR login. */
+  refuseRelink(): boolean;
   /** Scan and confirm the pending QR. */
   scan(): boolean;
   expireQr(): void;
@@ -82,6 +86,8 @@ export async function startWebqqSim(opts: WebqqSimOptions = {}): Promise<WebqqSi
     failNextSend: (fault, count) => queueFault(state.sendFaults, fault, count),
     failNextGroupList: (fault, count) => queueFault(state.groupListFaults, fault, count),
     joinGroup: (group) => state.joinGroup(group),
+    loseSession: () => state.dropSession(),
+    refuseRelink: () => state.refuseRelink(),
     scan: () => state.scan(),
     expireQr: () => state.expireQr(),
     close: () => server.close(),

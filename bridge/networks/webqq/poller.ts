@@ -3,6 +3,7 @@
 import type { Logger } from "pino";
 import { backoffDelay, classifyFailure, type HTTPStream, type Step, type StepContext, type StreamResponse } from "../../../src/index.ts";
 import { buddiesRequest, poll2Request, readResult, type Tokens } from "./api.ts";
+import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import type { Endpoints } from "./endpoints.ts";
 import { classifyPoll } from "./retcode.ts";
 
@@ -18,14 +19,16 @@ export interface PollerOptions {
   hold: number;
   backoff: { min: number; max: number };
   signal: AbortSignal;
-  /** Handles one answer's items in order; resolves once all are durable. */
-  onItems: (items: unknown[]) => Promise<void>;
+  /** Handles one answer's items in order; resolves once all are durable, with how many were usable. */
+  onItems: (items: unknown[]) => Promise<number>;
   /** 116: the new ptwebqq. */
   onRotate: (ptwebqq: string) => Promise<void>;
   /** poll2 answered as the protocol does (messages, idle, 116, 103): the network is online. */
   onAnswer: () => void;
   /** poll2 failed (unreachable, reset, 5xx, unreadable): the network is not receiving right now. */
   onTrouble: (state: "offline" | "retrying", detail: string) => void;
+  /** Warnings a server can make us repeat go through it (once per minute, with a count). */
+  warnings: RepeatedWarning;
 }
 
 export type PollEnd = { reason: "relogin"; detail: string } | { reason: "stopped" };
@@ -52,10 +55,17 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
     if (action.kind === "failure") o.onTrouble("retrying", action.reason);
     else o.onAnswer();
     switch (action.kind) {
-      case "messages":
+      case "messages": {
+        const usable = await o.onItems(action.items);
+        // An answer whose every item was rejected is one we cannot use: back off, never spin on it.
+        if (action.items.length > 0 && usable === 0) {
+          badAnswers++;
+          o.warnings.warn("poll2:unusable", { items: action.items.length, failures: badAnswers }, "webqq: poll2 answered only unusable items; backing off");
+          return backoffStep(badAnswers);
+        }
         retcodeFailures = badAnswers = warmups = 0;
-        await o.onItems(action.items);
         return step();
+      }
       case "idle":
       case "ignored":
         retcodeFailures = badAnswers = warmups = 0;
@@ -82,7 +92,7 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
         }
         // A malformed body or an HTML error page is not the session's fault: back off, poll again.
         badAnswers++;
-        o.log.warn({ reason: action.reason, failures: badAnswers }, "webqq: poll2 failed; backing off");
+        o.warnings.warn(`poll2:${action.reason}`, { reason: action.reason, failures: badAnswers }, "webqq: poll2 failed; backing off");
         return backoffStep(badAnswers);
     }
   }
@@ -94,7 +104,7 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
     onError: (err: unknown, _failed: Step, ctx: StepContext) => {
       // Transport failures after HTTPStream's own retries, a warm-up that failed, a sink that
       // threw past its retries: the chain stays alive and backs off.
-      o.log.warn({ err: (err as Error).message, failures: ctx.failures }, "webqq: poll2 step failed; backing off");
+      o.warnings.warn(`poll2 step:${(err as Error).message}`, { err: (err as Error).message, failures: ctx.failures }, "webqq: poll2 step failed; backing off");
       o.onTrouble(classifyFailure(err) === "before-send" ? "offline" : "retrying", `poll2: ${(err as Error).message}`);
       return backoffStep(ctx.failures);
     },
