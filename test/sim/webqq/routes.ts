@@ -199,6 +199,13 @@ async function dispatch(url: URL, req: IncomingMessage, res: ServerResponse, ctx
     case "/api/getvfwebqq": {
       requireBrowserHeaders(req, S_REFERER, false, ctx);
       requireClientId(url.searchParams.get("clientid"), url.pathname);
+      const relinkFault = state.relinkFaults.shift();
+      if (relinkFault !== undefined) {
+        state.emit("fault", relinkFault);
+        if (relinkFault === "reset") return void res.socket?.destroy();
+        if (relinkFault === "500") return sendText(res, "<html>500 Internal Server Error</html>", 500, "text/html");
+        return sendText(res, "<html><head><title>出错了</title></head><body>系统繁忙</body></html>", 200, "text/html");
+      }
       const web = requireWebLogin(req, ctx, url.pathname);
       if (!web) return sendJson(res, { retcode: 100000 });
       if (requireQuery(url, "ptwebqq") !== web.ptwebqq) refuse("getvfwebqq: ptwebqq is not the current one");
@@ -312,16 +319,19 @@ async function poll2(req: IncomingMessage, res: ServerResponse, ctx: RouteContex
       const done = (v: boolean) => {
         clearTimeout(timer);
         state.off("queued", onQueued);
+        state.off("session-lost", onQueued);
         res.off("close", onClose);
         ctx.parked.delete(res);
         resolve(v);
       };
       ctx.parked.add(res);
       state.on("queued", onQueued);
+      state.on("session-lost", onQueued); // the parked poll learns it at once
       res.on("close", onClose);
     });
     if (res.destroyed || res.writableEnded) return; // the client gave up: nothing taken from the queue
-    if (!woke || state.session !== s) return idle(res, ctx);
+    if (state.session !== s) return sendJson(res, { retcode: 121, t: "0" });
+    if (!woke) return idle(res, ctx);
   }
   const items = state.takePollItems();
   sendJson(res, { retcode: 0, result: items });

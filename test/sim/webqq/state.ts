@@ -55,6 +55,12 @@ export const SEND_FAULTS: readonly string[] = [
   "reset", "500", "stall", "reset-after", "500-after", "stall-after", "reset-before", "frequency", "100001", "1202", "malformed",
 ];
 
+/** A fault the next getvfwebqq (the first call of a relink or a login) answers with. */
+export type RelinkFault =
+  | "html" // an HTML error page with status 200
+  | "500" // HTTP 500
+  | "reset"; // socket destroyed without an answer
+
 /** A fault the next get_group_name_list_mask2 answers with. */
 export type GroupListFault =
   | "html" // an HTML error page with status 200
@@ -131,6 +137,7 @@ export class SimState extends EventEmitter {
   readonly pollFaults: PollFault[] = [];
   readonly sendFaults: SendFault[] = [];
   readonly groupListFaults: GroupListFault[] = [];
+  readonly relinkFaults: RelinkFault[] = [];
   readonly sent: SentMessage[] = [];
   /** Every secret the sim handed out (qrsig, ptwebqq, p_skey, vfwebqq, psessionid, ptsigx): logs must hold none. */
   readonly secrets: string[] = [];
