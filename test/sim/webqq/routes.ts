@@ -348,7 +348,7 @@ function idle(res: ServerResponse, ctx: RouteContext): void {
 function pollFault(fault: PollFault, res: ServerResponse, ctx: RouteContext): void {
   const { state } = ctx;
   state.emit("fault", fault);
-  if (typeof fault === "object") return sendJson(res, { retcode: fault.retcode });
+  if (typeof fault === "object") return sendJson(res, "result" in fault ? { retcode: 0, result: fault.result } : { retcode: fault.retcode });
   switch (fault) {
     case "116":
       return sendJson(res, { retcode: 116, p: state.rotatePtwebqq() });

@@ -31,7 +31,8 @@ export type PollFault =
   | "stall" // never answered (until the client gives up)
   | "malformed" // truncated JSON
   | "html" // an HTML error page with status 200
-  | { retcode: number }; // any other retcode
+  | { retcode: number } // any other retcode
+  | { result: unknown[] }; // {retcode:0, result} with these items as they are (a buggy or hostile server)
 
 /**
  * A fault the next send_qun_msg2 answers with. The common names (TEAM.md) come in two variants:

@@ -143,3 +143,44 @@ test("a failing poll2 shows in status (retrying) until poll2 answers again (onli
   assert.equal((await inbox.waitFor(1))[0]!.text, "after the outage");
   assertCleanRun(h);
 });
+
+test("a poll2 item of the wrong shape is logged with its id, counted via onEventRejected, and skipped; the rest of the answer is delivered", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const rejected: string[] = [];
+  const { inbox } = await h.run({ onEventRejected: (reason) => rejected.push(reason) });
+  const gid = h.sim.state.session!.gids.get("Dev Group")!.gid;
+  h.sim.failNextPoll({
+    result: [
+      { poll_type: "group_message", value: { from_uin: { toString: 1 }, send_uin: 1, msg_id: 4242, time: 1, content: ["x"] } },
+      "not an item",
+      { poll_type: "buddies_status_change", value: { uin: 1, status: "online" } }, // valid, not ours: no rejection
+      { poll_type: "group_message", value: { from_uin: gid, send_uin: h.sim.state.memberUin("Dev Group", "alice"), msg_id: 4243, time: 2, content: [["font", {}], "usable"] } },
+    ],
+  });
+  assert.equal((await inbox.waitFor(1))[0]!.text, "usable");
+  assert.equal(rejected.length, 2);
+  assert.match(rejected[0]!, /from_uin/);
+  assert.ok(h.logs.some((l) => l.includes("poll2 item rejected") && l.includes('"id":"4242"')));
+  assertCleanRun(h);
+});
+
+test("an answer of only unusable items, served again and again, is backed off and warned about once (with a count later)", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const rejected: string[] = [];
+  const { inbox } = await h.run({ onEventRejected: (reason) => rejected.push(reason) });
+  h.sim.failNextPoll({ result: [{ poll_type: "group_message", value: { msg_id: 7 } }] }, 6);
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "after the junk" });
+  assert.equal((await inbox.waitFor(1))[0]!.text, "after the junk");
+  assert.equal(rejected.length, 6);
+  assert.equal(h.logs.filter((l) => l.includes("poll2 answered only unusable items; backing off")).length, 1);
+  assert.equal(h.logs.filter((l) => l.includes("poll2 item rejected")).length, 1);
+  assertCleanRun(h);
+});
+
+test("a message with nothing readable (only its font) is relayed as [unsupported message], never as an empty line", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const { inbox } = await h.run();
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: [" "] });
+  assert.equal((await inbox.waitFor(1))[0]!.text, "[unsupported message]");
+  assertCleanRun(h);
+});
