@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { CookieJar } from "tough-cookie";
 import { backoffDelay, HTTPStream, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
-import type { MessageSink, NetworkAdapter } from "../../network.ts";
+import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
 import { RepeatedWarning } from "../shared/repeated-warning.ts";
@@ -13,6 +13,7 @@ import { BadAnswerError, buddiesRequest, readResult, RetcodeError, type Tokens }
 import { Directory } from "./directory.ts";
 import { endpoints, USER_AGENT } from "./endpoints.ts";
 import { connect, LoginFailedError, qrLogin, type LoginOptions } from "./login.ts";
+import { PendingMessages, pendingPath } from "./pending.ts";
 import { parsePollItem } from "./poll-item.ts";
 import { runPoller } from "./poller.ts";
 import { decodeQrPng, printQr } from "./qr-terminal.ts";
@@ -60,6 +61,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
   const file = sessionPath(opts.stateDir, opts.id);
   const pngPath = stateFilePath(opts.stateDir, "webqq", opts.id, "-qr.png");
   const configured = new Set(opts.groups);
+  const pending = new PendingMessages(pendingPath(opts.stateDir, opts.id));
 
   let stream: HTTPStream | null = null;
   let directory: Directory | null = null;
@@ -202,9 +204,13 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
     opts.onEventRejected?.(reason);
   }
 
-  /** Hands one answer's group messages to the sink in order; resolves with how many items were usable. */
+  /**
+   * Turns one answer's items into messages, keeps them in the pending file, hands them to the sink
+   * in order, then clears the file; resolves with how many items were usable.
+   */
   async function handleItems(dir: Directory, sink: MessageSink, items: unknown[], signal: AbortSignal): Promise<number> {
     let usable = 0;
+    const messages: InboundMessage[] = [];
     for (const item of items) {
       const p = parsePollItem(item);
       if (p.kind === "rejected") {
@@ -225,21 +231,39 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       if (p.sendUin === tokens!.uin) continue; // our own message, echoed (no evidence: WebQQ gives no send id)
       const time = p.time ?? Math.floor(Date.now() / 1000);
       const name = await dir.memberName(tokens!, p.gid, p.sendUin, signal);
-      await deliverWithRetry(
-        sink,
-        {
-          // group name (stable across logins) + server time + msg_id (per session): stable on redelivery.
-          id: `${group.name}:${time}:${p.msgId}`,
-          group: group.name,
-          senderId: String(p.sendUin),
-          senderName: name ?? String(p.sendUin),
-          text: p.text,
-          time: new Date(time * 1000),
-        },
-        { backoff, log, network: "webqq", signal },
-      );
+      messages.push({
+        // group name (stable across logins) + server time + msg_id (per session): stable on redelivery.
+        id: `${group.name}:${time}:${p.msgId}`,
+        group: group.name,
+        senderId: String(p.sendUin),
+        senderName: name ?? String(p.sendUin),
+        text: p.text,
+        time: new Date(time * 1000),
+      });
     }
+    if (messages.length > 0) await deliverAll(sink, messages, signal);
     return usable;
+  }
+
+  /** The messages reach the sink, kept in the pending file meanwhile (cleared once all were taken). */
+  async function deliverAll(sink: MessageSink, messages: InboundMessage[], signal: AbortSignal): Promise<void> {
+    try {
+      await pending.save(messages);
+    } catch (err) {
+      // The sink is still tried: the file only covers a crash while the sink fails.
+      log.error({ err: (err as Error).message, file: pending.file }, "webqq: pending messages file not written; delivering without it");
+    }
+    for (const m of messages) await deliverWithRetry(sink, m, { backoff, log, network: "webqq", signal });
+    await pending.clear();
+  }
+
+  /** What the last run received but did not hand over (stopped or crashed while the sink failed). */
+  async function replayPending(sink: MessageSink, signal: AbortSignal): Promise<void> {
+    const { messages, keptAs } = await pending.load();
+    if (keptAs !== undefined) log.error({ keptAs }, "webqq: pending messages file unreadable; set aside");
+    if (messages.length === 0) return;
+    log.info({ count: messages.length }, "webqq: delivering the messages the last run received but did not store");
+    await deliverAll(sink, messages, signal);
   }
 
   async function supervise(s: HTTPStream, sink: MessageSink, signal: AbortSignal): Promise<void> {
@@ -305,7 +329,15 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       const saved = await loadSaved();
       tokens = saved?.tokens ?? null;
       const s = open(saved?.jar ?? new CookieJar());
-      running = supervise(s, sink, main.signal);
+      running = (async () => {
+        try {
+          await replayPending(sink, main.signal); // first: they came before anything poll2 answers now
+        } catch (err) {
+          if (main.signal.aborted) return;
+          log.error({ err: (err as Error).message, file: pending.file }, "webqq: pending messages not replayed; kept for the next start");
+        }
+        await supervise(s, sink, main.signal);
+      })();
     },
 
     // Every wait (QR polls, relink backoff, poll2, sends, sink retries) honours main.signal, so

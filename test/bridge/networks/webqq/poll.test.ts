@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { assertCleanRun, harness, waitForStatus } from "./harness.ts";
 
@@ -182,5 +182,36 @@ test("a message with nothing readable (only its font) is relayed as [unsupported
   const { inbox } = await h.run();
   h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: [" "] });
   assert.equal((await inbox.waitFor(1))[0]!.text, "[unsupported message]");
+  assertCleanRun(h);
+});
+
+test("messages poll2 handed over while the outbox fails are kept in a pending file (0600) across a stop and delivered by the next start", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const first = h.adapter();
+  let attempts = 0;
+  let failing!: () => void;
+  const sinkFailed = new Promise<void>((r) => (failing = r));
+  const online = waitForStatus(first, "online");
+  await first.start(async () => {
+    attempts++;
+    failing();
+    throw new Error("outbox unavailable");
+  });
+  await online;
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "kept" });
+  h.sim.inject({ group: "Dev Group", sender: { name: "bob" }, content: "kept too" });
+  await sinkFailed;
+  await h.sim.waitForDelivered(); // the server no longer holds them
+  await first.stop(); // as a crash would: the sink never took them
+  const file = join(h.stateDir, "webqq-qq.pending.json");
+  assert.equal((await stat(file)).mode & 0o777, 0o600);
+  assert.ok(attempts >= 1);
+
+  const { inbox } = await h.run();
+  const msgs = await inbox.waitFor(2);
+  assert.deepEqual(msgs.map((m) => [m.senderName, m.text]), [["Alice", "kept"], ["bob", "kept too"]]);
+  await assert.rejects(stat(file), /ENOENT/);
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "sentinel" });
+  assert.deepEqual((await inbox.waitFor(3)).map((m) => m.text), ["kept", "kept too", "sentinel"]);
   assertCleanRun(h);
 });
