@@ -83,7 +83,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
 
   function open(jar: CookieJar): HTTPStream {
     stream = new HTTPStream({ logger: log, cookies: jar, retry: opts.retry, chainBackoff: backoff, headers: { "user-agent": USER_AGENT }, onResponse: opts.onResponse });
-    directory = new Directory(stream, ep, log);
+    directory = new Directory(stream, ep, log, warnings);
     sender = new Sender({
       stream,
       ep,
@@ -109,6 +109,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       backoff,
       qrBackoff: opts.qrBackoff ?? { min: 5_000, max: 300_000 },
       signal,
+      warnings,
       onQr: async ({ png, pngPath: path }) => {
         qrWritten = true;
         setStatus("login-required", `scan the QR code (${path})`);
@@ -192,7 +193,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
         // A gone session cannot resolve this session's gid any more: the poll moves on to the re-login.
         if (signal.aborted || (err instanceof RetcodeError && err.sessionGone)) throw err;
         const wait = backoffDelay(attempt, backoff);
-        log.warn({ err: (err as Error).message, attempt, retryIn: wait }, "webqq: group list failed; keeping the message and retrying");
+        warnings.warn(`group list:${(err as Error).message}`, { err: (err as Error).message, attempt, retryIn: wait }, "webqq: group list failed; keeping the message and retrying");
         await sleep(wait, undefined, { signal });
       }
     }

@@ -15,6 +15,7 @@ import {
   RetcodeError,
   type Tokens,
 } from "./api.ts";
+import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { APPID, type Endpoints } from "./endpoints.ts";
 import { hash33 } from "./hash.ts";
 import { snippet } from "./retcode.ts";
@@ -37,6 +38,8 @@ export interface LoginOptions {
   qrBackoff: { min: number; max: number };
   onQr: (qr: QrImage) => void | Promise<void>;
   signal: AbortSignal;
+  /** A failing step a server can make us repeat is warned about once a minute, with a count. */
+  warnings: RepeatedWarning;
 }
 
 /** The login can not go on: a QR status the protocol does not know, or the session is gone. */
@@ -72,7 +75,8 @@ function runChain<T>(o: LoginOptions, name: string, first: (done: (v: T) => void
         throw new LoginFailedError(`${name} failed ${counted} times (last: ${(err as Error).message})`, { cause: err });
       }
       const delay = backoffDelay(ctx.failures, o.backoff);
-      o.log.warn({ step: failed.request.name, failures: ctx.failures, retryIn: delay, err: (err as Error).message }, "webqq login step failed; retrying");
+      const detail = { step: failed.request.name, failures: ctx.failures, retryIn: delay, err: (err as Error).message };
+      o.warnings.warn(`login:${failed.request.name}:${(err as Error).message}`, detail, "webqq login step failed; retrying");
       return { ...failed, delay };
     },
   });
