@@ -7,7 +7,7 @@ import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.
 import { SendError } from "../../network.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
 import { RepeatedWarning } from "../shared/repeated-warning.ts";
-import { setAside, stateFilePath } from "../shared/state-file.ts";
+import { removeFile, setAside, stateFilePath } from "../shared/state-file.ts";
 import { StatusHolder } from "../shared/status.ts";
 import { BadAnswerError, buddiesRequest, readResult, RetcodeError, type Tokens } from "./api.ts";
 import { Directory } from "./directory.ts";
@@ -123,6 +123,13 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
         else await printQr({ pngPath: path, text }, process.stderr);
       },
     };
+  }
+
+  /** A login went through: the QR PNG is spent and goes (a later login-required writes a new one). */
+  async function qrUsed(): Promise<void> {
+    if (!qrWritten) return;
+    qrWritten = false;
+    await removeFile(pngPath).catch((err: unknown) => log.warn({ err: (err as Error).message }, "webqq: could not remove the used QR PNG"));
   }
 
   async function persist(s: HTTPStream): Promise<void> {
@@ -275,6 +282,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
         tokens = await establish(s, signal, stale);
         stale = false;
         await persist(s);
+        await qrUsed();
         await directory!.load(tokens, opts.groups, signal);
         failures = 0;
         reloginRequested = null;
@@ -376,6 +384,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       const s = stream ?? open(new CookieJar());
       tokens = await qrLogin(loginOptions(s, main.signal));
       await persist(s);
+      await qrUsed();
       setStatus("logged-in");
       if (!running) {
         await s.close();

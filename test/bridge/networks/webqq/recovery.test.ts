@@ -52,6 +52,7 @@ test("121, then the cookies no longer relink (getvfwebqq 100001): a QR login, lo
   await nthQr(h, 2);
   assert.ok(down.detail!.includes(h.qrs[1]!.pngPath), down.detail);
   assert.deepEqual(await readFile(h.qrs[1]!.pngPath), Buffer.from(h.qrs[1]!.png));
+  assert.equal((await stat(h.qrs[1]!.pngPath)).mode & 0o777, 0o600);
   assert.ok(h.logs.some((l) => l.includes("relink refused") && l.includes("100001")));
 
   // While nobody has scanned: sends are "retry" (the relay keeps them), a QQ message waits on the server.
@@ -105,7 +106,7 @@ test("while nobody scans, the QR login repeats: each expired QR is followed by a
   const before = states.slice(0, states.findIndex((s) => s.state === "online"));
   assert.ok(before.every((s) => !s.ok));
   assert.ok(before.some((s) => s.state === "login-required" && s.detail?.includes(h.qrs[0]!.pngPath)));
-  assert.equal((await stat(h.qrs[3]!.pngPath)).mode & 0o777, 0o600);
+  await assert.rejects(stat(h.qrs[3]!.pngPath), /ENOENT/, "the used QR PNG is removed after the login");
   assertCleanRun(h);
 });
 
