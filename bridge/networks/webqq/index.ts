@@ -232,7 +232,13 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       }
       let group = dir.byGroupId(p.gid);
       if (!group) {
-        await loadGroupsUntilDone(dir, signal); // a group joined since the login
+        try {
+          await loadGroupsUntilDone(dir, signal); // a group joined since the login
+        } catch (err) {
+          // The session went away (or stop()): what was resolved so far still reaches the sink.
+          if (messages.length > 0) await deliverAll(sink, messages, signal);
+          throw err;
+        }
         group = dir.byGroupId(p.gid);
       }
       if (!group || !configured.has(group.name)) continue;
