@@ -110,6 +110,10 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       qrBackoff: opts.qrBackoff ?? { min: 5_000, max: 300_000 },
       signal,
       warnings,
+      onQrExpired: (wait) => {
+        qrWritten = false;
+        setStatus("login-required", `the QR code expired unscanned; a new one in ${Math.ceil(wait / 1000)} s (${pngPath})`);
+      },
       onQr: async ({ png, pngPath: path }) => {
         qrWritten = true;
         setStatus("login-required", `scan the QR code (${path})`);

@@ -1,7 +1,7 @@
 // Logging in, as chains of HTTPStream steps (protocols.md §1.2):
 //   QR:     ptqrshow → ptqrlogin (polled: 66/67 wait, 65 a new QR after a backoff, 0 go) → check_sig → connect
 //   connect (also the relink after 121, with the cookies kept): getvfwebqq → login2 → get_online_buddies2
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import { backoffDelay, classifyFailure, type HTTPStream, type RequestSpec, type Step, type StepContext, type StreamResponse } from "../../../src/index.ts";
 import {
@@ -37,6 +37,8 @@ export interface LoginOptions {
   /** The wait before a new QR when the last one expired unscanned (a backoff, growing per round). */
   qrBackoff: { min: number; max: number };
   onQr: (qr: QrImage) => void | Promise<void>;
+  /** The QR expired unscanned (its PNG is removed); a new one comes in `nextInMs`. */
+  onQrExpired?: (nextInMs: number) => void;
   signal: AbortSignal;
   /** A failing step a server can make us repeat is warned about once a minute, with a count. */
   warnings: RepeatedWarning;
@@ -175,6 +177,8 @@ function qrPollStep(o: LoginOptions, qrsig: string, shownAt: number, done: (t: T
           // Nobody scanned it: the next QR comes after a backoff that grows per round (capped).
           const wait = backoffDelay(round, o.qrBackoff);
           o.log.info({ round, nextInMs: wait }, "webqq: the QR code expired unscanned; a new one follows");
+          await rm(o.pngPath, { force: true }); // nobody should scan a dead QR
+          o.onQrExpired?.(wait);
           return qrShowStep(o, done, round + 1, wait);
         }
         case 0:

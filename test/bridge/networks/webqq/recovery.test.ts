@@ -101,11 +101,12 @@ test("while nobody scans, the QR login repeats: each expired QR is followed by a
   h.sim.scan();
   await online;
   assert.equal(h.sim.state.counters.qrShown, 4);
-  const rounds = h.logs.filter((l) => l.includes("expired unscanned")).map((l) => JSON.parse(l).round as number);
+  const rounds = h.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "webqq: the QR code expired unscanned; a new one follows").map((l) => l.round as number);
   assert.deepEqual(rounds, [1, 2, 3]);
   const before = states.slice(0, states.findIndex((s) => s.state === "online"));
   assert.ok(before.every((s) => !s.ok));
-  assert.ok(before.some((s) => s.state === "login-required" && s.detail?.includes(h.qrs[0]!.pngPath)));
+  assert.ok(before.some((s) => s.state === "login-required" && s.detail?.startsWith("scan the QR code") && s.detail.includes(h.qrs[0]!.pngPath)));
+  assert.ok(before.some((s) => s.state === "login-required" && s.detail?.startsWith("the QR code expired unscanned; a new one in")));
   await assert.rejects(stat(h.qrs[3]!.pngPath), /ENOENT/, "the used QR PNG is removed after the login");
   assertCleanRun(h);
 });
