@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import fc from "fast-check";
 import { assertCleanRun, harness, waitForStatus } from "./harness.ts";
 
 test("116 replaces ptwebqq with p; polls, group list and the saved session use the new value", { timeout: 20_000 }, async (t) => {
@@ -213,5 +214,19 @@ test("messages poll2 handed over while the outbox fails are kept in a pending fi
   await assert.rejects(stat(file), /ENOENT/);
   h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "sentinel" });
   assert.deepEqual((await inbox.waitFor(3)).map((m) => m.text), ["kept", "kept too", "sentinel"]);
+  assertCleanRun(h);
+});
+
+test("whatever items poll2 answers with, the poll chain survives: a message after 40 random answers arrives", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  let rejected = 0;
+  const { adapter, inbox } = await h.run({ onEventRejected: () => rejected++ });
+  const junk = fc.sample(fc.array(fc.oneof(fc.anything(), fc.record({ poll_type: fc.constant("group_message"), value: fc.anything() })), { maxLength: 4 }), { numRuns: 40, seed: 8 });
+  for (const result of junk) h.sim.failNextPoll({ result });
+  h.sim.inject({ group: "Dev Group", sender: { name: "bob" }, content: "still polling" });
+  const msgs = await inbox.waitFor(1);
+  assert.equal(msgs.at(-1)!.text, "still polling");
+  assert.equal(adapter.status().state, "online");
+  assert.ok(rejected > 0);
   assertCleanRun(h);
 });
