@@ -114,6 +114,10 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
         qrWritten = false;
         setStatus("login-required", `the QR code expired unscanned; a new one in ${Math.ceil(wait / 1000)} s (${pngPath})`);
       },
+      onQrScanned: () => {
+        qrWritten = false;
+        setStatus("relogin", "QR code scanned; logging in");
+      },
       onQr: async ({ png, pngPath: path }) => {
         qrWritten = true;
         setStatus("login-required", `scan the QR code (${path})`);

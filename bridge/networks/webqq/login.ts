@@ -39,6 +39,8 @@ export interface LoginOptions {
   onQr: (qr: QrImage) => void | Promise<void>;
   /** The QR expired unscanned (its PNG is removed); a new one comes in `nextInMs`. */
   onQrExpired?: (nextInMs: number) => void;
+  /** The QR was scanned and confirmed (its PNG is removed): the login goes on without anyone. */
+  onQrScanned?: () => void;
   signal: AbortSignal;
   /** A failing step a server can make us repeat is warned about once a minute, with a count. */
   warnings: RepeatedWarning;
@@ -182,6 +184,8 @@ function qrPollStep(o: LoginOptions, qrsig: string, shownAt: number, done: (t: T
           return qrShowStep(o, done, round + 1, wait);
         }
         case 0:
+          await rm(o.pngPath, { force: true }); // spent
+          o.onQrScanned?.();
           return checkSigStep(o, cb.url, done);
         default:
           throw new LoginFailedError(`ptqrlogin: status ${cb.code} (${cb.message})`);
