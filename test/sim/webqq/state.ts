@@ -202,6 +202,7 @@ export class SimState extends EventEmitter {
   /** One ptqrlogin poll: the ptuiCB code and, on 0, the one-time check_sig token. */
   qrPoll(qrsig: string): { code: 65 | 66 | 67 | 0; sig?: string } {
     this.counters.qrPolls++;
+    this.emit("qr-poll");
     const qr = this.qrs.get(qrsig)!;
     qr.polls++;
     if (qr.status === "waiting" && this.autoScan !== null && qr.polls >= this.autoScan) qr.status = "scanned";
