@@ -38,15 +38,26 @@ export function pollTimeout(hold: number): number {
   return hold + Math.min(30_000, Math.max(1_000, Math.round(hold / 2)));
 }
 
+/** Idle answers in a row that came back at once (not held) before the poll backs off. */
+export const MAX_QUICK_IDLES = 3;
+
 /** Starts the poll chain; resolves when it ends: the session is gone, or the signal aborted. */
 export function runPoller(o: PollerOptions): Promise<PollEnd> {
   let end: PollEnd = { reason: "stopped" };
   let retcodeFailures = 0; // toward a re-login
   let badAnswers = 0; // toward a longer backoff
   let warmups = 0; // 103 again right after a warm-up: the session is not coming back
+  let quickIdles = 0; // idle answers in a row that the server did not hold
+  let sentAt = 0; // when the current poll went out (about: its delay is added)
   const timeout = pollTimeout(o.hold);
+  // A real server holds an idle poll for about a minute; one that answers "nothing" at once,
+  // again and again, would make us spin.
+  const quick = Math.min(1_000, Math.max(1, Math.floor(o.hold / 4)));
 
-  const step = (delay = 0): Step => ({ request: poll2Request(o.ep, o.tokens(), timeout), readback, delay });
+  const step = (delay = 0): Step => {
+    sentAt = Date.now() + delay;
+    return { request: poll2Request(o.ep, o.tokens(), timeout), readback, delay };
+  };
 
   const backoffStep = (failures: number): Step => step(backoffDelay(failures, o.backoff) || 1);
 
@@ -56,6 +67,7 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
     else o.onAnswer();
     switch (action.kind) {
       case "messages": {
+        quickIdles = 0;
         const usable = await o.onItems(action.items);
         // An answer whose every item was rejected is one we cannot use: back off, never spin on it.
         if (action.items.length > 0 && usable === 0) {
@@ -68,7 +80,13 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
       }
       case "idle":
       case "ignored":
-        retcodeFailures = badAnswers = warmups = 0;
+        retcodeFailures = warmups = 0;
+        if (Date.now() - sentAt >= quick) quickIdles = badAnswers = 0;
+        else if (++quickIdles >= MAX_QUICK_IDLES) {
+          badAnswers++;
+          o.warnings.warn("poll2:quick idle", { inARow: quickIdles, failures: badAnswers }, "webqq: poll2 answers 'nothing' at once without holding; backing off");
+          return backoffStep(badAnswers);
+        }
         return step();
       case "rotate":
         o.log.info("webqq: ptwebqq rotated (116)");

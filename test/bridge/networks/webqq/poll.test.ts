@@ -230,3 +230,13 @@ test("whatever items poll2 answers with, the poll chain survives: a message afte
   assert.ok(rejected > 0);
   assertCleanRun(h);
 });
+
+test("a server answering 'nothing' at once, again and again, is backed off (warned once), and polling goes on", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const { inbox } = await h.run();
+  h.sim.failNextPoll("102", 12);
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "after the quick idles" });
+  assert.equal((await inbox.waitFor(1))[0]!.text, "after the quick idles");
+  assert.equal(h.logs.filter((l) => l.includes("without holding; backing off")).length, 1);
+  assertCleanRun(h);
+});
