@@ -60,6 +60,15 @@ export function parsePtuiCB(body: string): { code: number; url: string; message:
   return m ? { code: Number(m[1]), url: m[2]!, message: m[3]! } : null;
 }
 
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Runs steps as one chain and resolves with what its last readback produced. A retcode or a
  * LoginFailedError ends it at once (the server said no); other failures back off and run the step
@@ -184,6 +193,7 @@ function qrPollStep(o: LoginOptions, qrsig: string, shownAt: number, done: (t: T
           return qrShowStep(o, done, round + 1, wait);
         }
         case 0:
+          if (!isHttpUrl(cb.url)) throw new LoginFailedError("ptqrlogin: success without a valid check_sig URL");
           await rm(o.pngPath, { force: true }); // spent
           o.onQrScanned?.();
           return checkSigStep(o, cb.url, done);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { parsePollItem, UNSUPPORTED_TEXT } from "../../../../bridge/networks/webqq/poll-item.ts";
 import { classifyPoll, classifySend } from "../../../../bridge/networks/webqq/retcode.ts";
+import { parsePtuiCB } from "../../../../bridge/networks/webqq/login.ts";
 
 const numRuns = Number(process.env.POLLBRIDGE_FUZZ_RUNS ?? 10_000);
 
@@ -91,6 +92,20 @@ test("send answers: whatever the body, an outcome and never a throw", () => {
   fc.assert(
     fc.property(body, (b) => {
       assert.ok(kinds.has(classifySend(b).kind));
+    }),
+    { numRuns },
+  );
+});
+
+test("ptqrlogin answers: parsePtuiCB never throws and reads a code only from a ptuiCB call", () => {
+  const near = fc.tuple(fc.string(), fc.string(), fc.string()).map(([c, u, m]) => `ptuiCB('${c}','0','${u}','0','${m}', '')`);
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), near), (body) => {
+      const cb = parsePtuiCB(body);
+      if (cb !== null) {
+        assert.ok(Number.isInteger(cb.code) && body.includes("ptuiCB("));
+        assert.equal(typeof cb.url, "string");
+      }
     }),
     { numRuns },
   );
