@@ -43,9 +43,15 @@ export function classifyPoll(status: number, body: string): PollAction {
   return { kind: "failure", retcode, reason: `retcode ${retcode}` };
 }
 
-/** A short, single-line excerpt of a body for logs (bodies never carry session secrets here). */
+/** Fields of SmartQQ answers that hold session secrets (116's `p` is the new ptwebqq). */
+const SECRET_FIELDS = /("(?:p|ptwebqq|vfwebqq|psessionid|skey|ptsigx)"\s*:\s*)"[^"]*("?)/g;
+
+/**
+ * A short, single-line excerpt of a body for logs, with the values of secret fields hidden even
+ * in a truncated or malformed body.
+ */
 export function snippet(body: string, max = 120): string {
-  const flat = body.replace(/\s+/g, " ").trim();
+  const flat = body.replace(/\s+/g, " ").trim().replace(SECRET_FIELDS, '$1"…$2');
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 

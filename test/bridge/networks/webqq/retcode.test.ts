@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { classifyPoll, classifySend } from "../../../../bridge/networks/webqq/retcode.ts";
+import { classifyPoll, classifySend, snippet } from "../../../../bridge/networks/webqq/retcode.ts";
 
 test("poll2 answers map to the reference's handling", () => {
   const items = [{ poll_type: "group_message", value: {} }];
@@ -37,4 +37,13 @@ test("send answers: success, delivered (100100), maybe (1202), frequency, relogi
   assert.equal(classifySend('{"retcode":"0"}').kind, "unreadable");
   assert.equal(classifySend("<html>").kind, "unreadable");
   assert.equal(classifySend("[]").kind, "unreadable");
+});
+
+test("log excerpts of answers hide session secrets, also in truncated bodies", () => {
+  assert.equal(snippet('{"retcode":116,"p":"2c0d8375e6c0"}'), '{"retcode":116,"p":"…"}');
+  assert.equal(snippet('{"retcode":"0","result":{"psessionid":"8368046764001d","uin":1}}'), '{"retcode":"0","result":{"psessionid":"…","uin":1}}');
+  assert.equal(snippet('{"retcode":116,"p":"2c0d83'), '{"retcode":116,"p":"…');
+  const truncated = classifyPoll(200, '{"retcode":116,"p":"2c0d8375e6c0","x":');
+  assert.equal(truncated.kind, "failure");
+  assert.doesNotMatch((truncated as { reason: string }).reason, /2c0d/);
 });
