@@ -1,6 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import fc from "fast-check";
 import { classifyPoll, classifySend, snippet } from "../../../../bridge/networks/webqq/retcode.ts";
 
 test("poll2 answers map to the reference's handling", () => {
