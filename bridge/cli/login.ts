@@ -26,6 +26,8 @@ export async function login(config: Config, network: string, opts: { logger: Log
     sendInterval: net.send_interval,
     pollHold: net.poll_hold,
     onQr: (qr) => printQr(qr, opts.out),
+    // Someone is at the terminal: an expired QR is replaced within seconds, not minutes.
+    qrBackoff: { min: 1_000, max: 5_000 },
   });
   try {
     await adapter.login();

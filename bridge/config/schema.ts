@@ -49,6 +49,7 @@ const webqq = z.strictObject({
   endpoints: z.strictObject({ ptlogin: httpUrl.optional(), ui: httpUrl.optional(), s: httpUrl.optional(), d1: httpUrl.optional() }).optional(),
   send_interval: nonNegInt.optional(),
   poll_hold: nonNegInt.optional(),
+  send_timeout: posInt.optional(),
 });
 
 const wsUrl = urlWith(["ws:", "wss:"]);

@@ -8,6 +8,7 @@ export interface WebqqNetworkConfig {
   endpoints?: { ptlogin?: string; ui?: string; s?: string; d1?: string };
   send_interval?: number;
   poll_hold?: number;
+  send_timeout?: number;
 }
 
 export interface Onebot11NetworkConfig {

@@ -29,7 +29,7 @@ export function createNetwork(id: string, config: NetworkConfig, ctx: NetworkCon
   const common = { id, stateDir: ctx.stateDir, logger: ctx.logger, groups: ctx.groups, onResponse: ctx.onResponse, onEventRejected: ctx.onEventRejected };
   switch (config.type) {
     case "webqq":
-      return createWebqq({ ...common, endpoints: config.endpoints, sendInterval: config.send_interval, pollHold: config.poll_hold });
+      return createWebqq({ ...common, endpoints: config.endpoints, sendInterval: config.send_interval, pollHold: config.poll_hold, sendTimeout: config.send_timeout, onEventRejected: ctx.onEventRejected });
     case "onebot11":
       return createOnebot11({ ...common, config, onEventRejected: ctx.onEventRejected });
     case "onebot12":

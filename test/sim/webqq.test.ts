@@ -108,3 +108,47 @@ test("sim: standalone prints its base URL first and takes control over HTTP", as
   const badGroup = await fetch(`${first}/_sim/inject`, { method: "POST", body: JSON.stringify({ group: "nope", sender: { name: "x" }, content: "" }) });
   assert.equal(badGroup.status, 400);
 });
+
+test("sim: send faults are named strictly over HTTP; lose-session and refuse-relink switch the session off and the cookies' relink", async (t) => {
+  const sim = await startWebqqSim({ holdMs: 50, autoScan: 1 });
+  t.after(() => sim.close());
+  const post = (path: string, body?: unknown) =>
+    fetch(`${sim.url}${path}`, { method: "POST", body: body === undefined ? undefined : JSON.stringify(body) });
+  for (const fault of ["reset", "500", "stall", "reset-after", "500-after", "stall-after", "reset-before", "1202"]) {
+    assert.equal((await post("/_sim/fail-send", { fault })).status, 200, fault);
+  }
+  assert.equal((await post("/_sim/fail-send", { fault: { retcode: 100006 }, count: 2 })).status, 200);
+  assert.equal(sim.state.sendFaults.length, 10);
+  const bad = await post("/_sim/fail-send", { fault: "explode" });
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: string }).error, /unknown send fault "explode"/);
+  assert.equal((await post("/_sim/fail-send", { fault: "reset", count: 0 })).status, 400);
+  assert.equal(sim.state.sendFaults.length, 10);
+
+  // A logged-in web session: check_sig through the QR, as a browser would.
+  const b = browser(sim);
+  const login = `${sim.url}/cgi-bin/login?daid=164&appid=501004106`;
+  await b.go("/ptqrshow?appid=501004106&e=0");
+  const qrsig = b.jar.get("qrsig")!;
+  const poll = () => b.go(`/ptqrlogin?ptqrtoken=${hash33(qrsig)}&aid=501004106`, { referer: login }).then((r) => r.text());
+  await poll(); // 67
+  const checkSig = /ptuiCB\('0','0','([^']+)'/.exec(await poll())![1]!;
+  await b.go(checkSig.slice(sim.url.length));
+  const ptwebqq = b.jar.get("ptwebqq")!;
+  const vf = () => b.go(`/api/getvfwebqq?ptwebqq=${ptwebqq}&clientid=53999199&psessionid=&t=0.1`, { referer: b.s }).then(b.json);
+  const login2 = () => b.go("/channel/login2", { referer: b.d1, origin: true, r: { ptwebqq, clientid: 53999199, psessionid: "", status: "online" } }).then(b.json);
+  assert.equal((await vf()).retcode, 0);
+  const { psessionid } = (await login2()).result;
+
+  assert.deepEqual(await (await post("/_sim/lose-session")).json(), { ok: true });
+  const pollR = { ptwebqq, clientid: 53999199, psessionid, key: "" };
+  assert.equal((await b.json(await b.go("/channel/poll2", { referer: b.d1, origin: true, r: pollR }))).retcode, 121);
+  assert.equal((await vf()).retcode, 0, "the cookies still relink");
+
+  assert.deepEqual(await (await post("/_sim/refuse-relink")).json(), { ok: true });
+  assert.equal((await vf()).retcode, 100001, "the cookies no longer relink");
+  assert.equal((await login2()).retcode, 103);
+  const state = (await (await fetch(`${sim.url}/_sim/state`)).json()) as { relinkRefused: boolean; loggedIn: boolean };
+  assert.deepEqual([state.relinkRefused, state.loggedIn], [true, false]);
+  assert.deepEqual(sim.violations, []);
+});

@@ -8,9 +8,9 @@ import { startSimServer } from "./shared/server.ts";
 import { serveStandalone } from "./shared/standalone.ts";
 import { control } from "./webqq/control.ts";
 import { route, type RouteContext } from "./webqq/routes.ts";
-import { SimState, type GroupListFault, type PollFault, type SendFault, type SentMessage, type SimElement, type SimGroupConfig, type SimMember } from "./webqq/state.ts";
+import { SimState, type RelinkFault, type GroupListFault, type PollFault, type SendFault, type SentMessage, type SimElement, type SimGroupConfig, type SimMember } from "./webqq/state.ts";
 
-export type { GroupListFault, PollFault, SendFault, SentMessage, SimElement, SimGroupConfig, SimMember };
+export type { RelinkFault, GroupListFault, PollFault, SendFault, SentMessage, SimElement, SimGroupConfig, SimMember };
 
 export interface WebqqSimOptions {
   port?: number;
@@ -42,8 +42,14 @@ export interface WebqqSim {
   failNextPoll(fault: PollFault, count?: number): void;
   failNextSend(fault: SendFault, count?: number): void;
   failNextGroupList(fault: GroupListFault, count?: number): void;
+  /** The next getvfwebqq (relink or login) fails this way instead of answering. */
+  failNextRelink(fault: RelinkFault, count?: number): void;
   /** The account joins a group while logged in (its gid is new to the client). */
   joinGroup(group: SimGroupConfig): void;
+  /** The login2 session is gone now: the next poll2 or send answers 121 (a relink is needed). */
+  loseSession(): void;
+  /** The current cookies no longer relink (getvfwebqq 100001, login2 103) until a new QR login. */
+  refuseRelink(): boolean;
   /** Scan and confirm the pending QR. */
   scan(): boolean;
   expireQr(): void;
@@ -81,7 +87,10 @@ export async function startWebqqSim(opts: WebqqSimOptions = {}): Promise<WebqqSi
     failNextPoll: (fault, count) => queueFault(state.pollFaults, fault, count),
     failNextSend: (fault, count) => queueFault(state.sendFaults, fault, count),
     failNextGroupList: (fault, count) => queueFault(state.groupListFaults, fault, count),
+    failNextRelink: (fault, count) => queueFault(state.relinkFaults, fault, count),
     joinGroup: (group) => state.joinGroup(group),
+    loseSession: () => state.dropSession(),
+    refuseRelink: () => state.refuseRelink(),
     scan: () => state.scan(),
     expireQr: () => state.expireQr(),
     close: () => server.close(),

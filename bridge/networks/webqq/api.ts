@@ -4,6 +4,8 @@ import type { RequestSpec, StreamResponse } from "../../../src/index.ts";
 import { CLIENT_ID, type Endpoints } from "./endpoints.ts";
 import { groupListHash } from "./hash.ts";
 import { RELOGIN_CODES, snippet } from "./retcode.ts";
+import { Envelope, firstIssue, GroupInfoResult, GroupListEntry, GroupListResult, Login2Result, MemberCard, MemberInfo, VfwebqqResult } from "./schemas.ts";
+import type { z } from "zod";
 
 export interface Tokens {
   ptwebqq: string;
@@ -49,10 +51,17 @@ export async function readResult(res: StreamResponse, call: string): Promise<unk
   } catch {
     throw new BadAnswerError(call, `malformed body: ${snippet(text)}`);
   }
-  const retcode = (data as { retcode?: unknown } | null)?.retcode;
-  if (typeof retcode !== "number") throw new BadAnswerError(call, `no retcode: ${snippet(text)}`);
-  if (retcode !== 0) throw new RetcodeError(call, retcode);
-  return (data as { result?: unknown }).result;
+  const parsed = Envelope.safeParse(data);
+  if (!parsed.success) throw new BadAnswerError(call, `unexpected body (${firstIssue(parsed.error)}): ${snippet(text)}`);
+  if (parsed.data.retcode !== 0) throw new RetcodeError(call, parsed.data.retcode);
+  return parsed.data.result;
+}
+
+/** The `result` of a `{retcode:0}` answer in the shape `schema` says; BadAnswerError otherwise. */
+async function readShaped<S extends z.ZodType>(res: StreamResponse, call: string, schema: S): Promise<z.infer<S>> {
+  const parsed = schema.safeParse(await readResult(res, call));
+  if (!parsed.success) throw new BadAnswerError(call, `bad answer (result ${firstIssue(parsed.error)})`);
+  return parsed.data;
 }
 
 function form(r: unknown): Record<string, string> {
@@ -70,9 +79,7 @@ export function getvfwebqqRequest(ep: Endpoints, t: Pick<Tokens, "ptwebqq">): Re
 }
 
 export async function parseVfwebqq(res: StreamResponse): Promise<string> {
-  const result = (await readResult(res, "getvfwebqq")) as { vfwebqq?: unknown } | null;
-  if (typeof result?.vfwebqq !== "string" || result.vfwebqq === "") throw new BadAnswerError("getvfwebqq", "no vfwebqq");
-  return result.vfwebqq;
+  return (await readShaped(res, "getvfwebqq", VfwebqqResult)).vfwebqq;
 }
 
 export function login2Request(ep: Endpoints, t: Pick<Tokens, "ptwebqq" | "vfwebqq">): RequestSpec {
@@ -89,9 +96,8 @@ export function login2Request(ep: Endpoints, t: Pick<Tokens, "ptwebqq" | "vfwebq
 
 /** psessionid and uin; login2's own vfwebqq is ignored (it is useless, protocols.md §1.2 step 5). */
 export async function parseLogin2(res: StreamResponse): Promise<{ psessionid: string; uin: number }> {
-  const result = (await readResult(res, "login2")) as { psessionid?: unknown; uin?: unknown } | null;
-  if (typeof result?.psessionid !== "string" || typeof result.uin !== "number") throw new BadAnswerError("login2", "no psessionid/uin");
-  return { psessionid: result.psessionid, uin: result.uin };
+  const { psessionid, uin } = await readShaped(res, "login2", Login2Result);
+  return { psessionid, uin };
 }
 
 /** The warm-up call without which poll2 answers 103. */
@@ -139,11 +145,12 @@ export function groupListRequest(ep: Endpoints, t: Tokens): RequestSpec {
 }
 
 export async function parseGroupList(res: StreamResponse): Promise<GroupEntry[]> {
-  const result = (await readResult(res, "get_group_name_list_mask2")) as { gnamelist?: unknown } | null;
-  if (!Array.isArray(result?.gnamelist)) throw new BadAnswerError("get_group_name_list_mask2", "no gnamelist");
-  return result.gnamelist.flatMap((g: { name?: unknown; gid?: unknown; code?: unknown }) =>
-    typeof g?.name === "string" && typeof g.gid === "number" && typeof g.code === "number" ? [{ name: g.name, gid: g.gid, code: g.code }] : [],
-  );
+  const { gnamelist } = await readShaped(res, "get_group_name_list_mask2", GroupListResult);
+  // An entry of another shape names no group we could send to: left out.
+  return gnamelist.flatMap((g) => {
+    const e = GroupListEntry.safeParse(g);
+    return e.success ? [e.data] : [];
+  });
 }
 
 export function groupInfoRequest(ep: Endpoints, t: Tokens, code: number): RequestSpec {
@@ -158,13 +165,15 @@ export function groupInfoRequest(ep: Endpoints, t: Tokens, code: number): Reques
 
 /** Member uin → display name: the group card when set, else the nick. */
 export async function parseGroupInfo(res: StreamResponse): Promise<Map<number, string>> {
-  const result = (await readResult(res, "get_group_info_ext2")) as { minfo?: unknown; cards?: unknown } | null;
+  const { minfo, cards } = await readShaped(res, "get_group_info_ext2", GroupInfoResult);
   const names = new Map<number, string>();
-  for (const m of Array.isArray(result?.minfo) ? result.minfo : []) {
-    if (typeof m?.uin === "number" && typeof m.nick === "string") names.set(m.uin, m.nick);
+  for (const m of minfo ?? []) {
+    const e = MemberInfo.safeParse(m);
+    if (e.success) names.set(e.data.uin, e.data.nick);
   }
-  for (const c of Array.isArray(result?.cards) ? result.cards : []) {
-    if (typeof c?.muin === "number" && typeof c.card === "string" && c.card !== "") names.set(c.muin, c.card);
+  for (const c of cards ?? []) {
+    const e = MemberCard.safeParse(c);
+    if (e.success && e.data.card !== "") names.set(e.data.muin, e.data.card);
   }
   return names;
 }

@@ -65,29 +65,3 @@ export function textToElements(text: string): ContentElement[] {
 export function sendContent(text: string): string {
   return JSON.stringify([...textToElements(text), SEND_FONT]);
 }
-
-/**
- * Splits text into parts of at most maxBytes UTF-8 bytes, preferring a break after whitespace
- * in the second half of a part; never splits a surrogate pair.
- */
-export function splitText(text: string, maxBytes = MAX_SEND_BYTES): string[] {
-  const parts: string[] = [];
-  let rest = text;
-  while (Buffer.byteLength(rest) > maxBytes) {
-    let bytes = 0;
-    let cut = 0;
-    let lastSpace = -1;
-    for (const ch of rest) {
-      const n = Buffer.byteLength(ch);
-      if (bytes + n > maxBytes) break;
-      bytes += n;
-      cut += ch.length;
-      if (/\s/u.test(ch) && bytes > maxBytes / 2) lastSpace = cut;
-    }
-    if (lastSpace > 0) cut = lastSpace;
-    parts.push(rest.slice(0, cut));
-    rest = rest.slice(cut);
-  }
-  if (rest.length > 0 || parts.length === 0) parts.push(rest);
-  return parts;
-}

@@ -3,6 +3,7 @@
 import type { Logger } from "pino";
 import type { HTTPStream } from "../../../src/index.ts";
 import { groupInfoRequest, groupListRequest, parseGroupInfo, parseGroupList, type GroupEntry, type Tokens } from "./api.ts";
+import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import type { Endpoints } from "./endpoints.ts";
 
 export class Directory {
@@ -13,11 +14,13 @@ export class Directory {
   private readonly stream: HTTPStream;
   private readonly ep: Endpoints;
   private readonly log: Logger;
+  private readonly warnings: RepeatedWarning;
 
-  constructor(stream: HTTPStream, ep: Endpoints, log: Logger) {
+  constructor(stream: HTTPStream, ep: Endpoints, log: Logger, warnings: RepeatedWarning) {
     this.stream = stream;
     this.ep = ep;
     this.log = log;
+    this.warnings = warnings;
   }
 
   /** Forgets everything of the old session (its gids mean nothing now). */
@@ -48,7 +51,7 @@ export class Directory {
     const list = await parseGroupList(await this.stream.request(groupListRequest(this.ep, tokens), { signal }));
     this.clear();
     for (const g of list) {
-      if (this.byName.has(g.name)) this.log.warn({ group: g.name }, "webqq: two groups share this name; using the first");
+      if (this.byName.has(g.name)) this.warnings.warn(`same name:${g.name}`, { group: g.name }, "webqq: two groups share this name; using the first");
       else this.byName.set(g.name, g);
       this.byGid.set(g.gid, g);
     }
@@ -67,7 +70,7 @@ export class Directory {
       this.members.set(gid, names);
       return names.get(uin);
     } catch (err) {
-      this.log.warn({ group: group.name, err: (err as Error).message }, "webqq: member list refresh failed");
+      this.warnings.warn(`members:${(err as Error).message}`, { group: group.name, err: (err as Error).message }, "webqq: member list refresh failed");
       return undefined;
     }
   }

@@ -3,19 +3,20 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { CookieJar } from "tough-cookie";
 import { backoffDelay, HTTPStream, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
-import type { MessageSink, NetworkAdapter } from "../../network.ts";
+import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
-import { setAside, stateFilePath } from "../shared/state-file.ts";
+import { RepeatedWarning } from "../shared/repeated-warning.ts";
+import { removeFile, setAside, stateFilePath } from "../shared/state-file.ts";
 import { StatusHolder } from "../shared/status.ts";
-import { buddiesRequest, readResult, RetcodeError, type Tokens } from "./api.ts";
-import { contentToText } from "./content.ts";
+import { BadAnswerError, buddiesRequest, readResult, RetcodeError, type Tokens } from "./api.ts";
 import { Directory } from "./directory.ts";
 import { endpoints, USER_AGENT } from "./endpoints.ts";
 import { connect, LoginFailedError, qrLogin, type LoginOptions } from "./login.ts";
+import { PendingMessages, pendingPath } from "./pending.ts";
+import { parsePollItem } from "./poll-item.ts";
 import { runPoller } from "./poller.ts";
 import { decodeQrPng, printQr } from "./qr-terminal.ts";
-import { snippet } from "./retcode.ts";
 import { Sender } from "./sender.ts";
 import { loadSession, saveSession, sessionPath } from "./session.ts";
 
@@ -33,10 +34,24 @@ export interface WebqqOptions {
   onResponse?: (info: ResponseInfo) => void;
   /** ms between QR status polls (the web page polled every 1–3 s); default 2000. */
   qrPollInterval?: number;
+  /** The wait before a new QR after one expired unscanned: backoff from min, capped at max. Default 5 s → 5 min. */
+  qrBackoff?: { min: number; max: number };
+  /** Failed relinks (the server answered, but not with a session) before a QR login; default 3. */
+  relinkAttempts?: number;
+  /** ms a send waits for its answer before its outcome is unknown; default 30000. */
+  sendTimeout?: number;
+  /** Called once per poll2 item that could not be turned into a message (logged with its id, skipped). */
+  onEventRejected?: (reason: string) => void;
 }
 
-/** Longest text one send() takes: 720 UTF-8 bytes hold 240 characters of any script. */
+/**
+ * Longest text one send() takes, in UTF-16 units (the relay's measure): one send_qun_msg2 holds
+ * 720 UTF-8 bytes (pandolia's limit), and a UTF-16 unit is at most 3 UTF-8 bytes.
+ */
 export const WEBQQ_MAX_MESSAGE_LENGTH = 240;
+
+/** How long stop() lets requests still under way finish once everything was aborted. */
+const CLOSE_TIMEOUT = 1_000;
 
 export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Promise<void> } {
   const { checkSig: _never, ...bases } = opts.endpoints ?? {};
@@ -46,6 +61,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
   const file = sessionPath(opts.stateDir, opts.id);
   const pngPath = stateFilePath(opts.stateDir, "webqq", opts.id, "-qr.png");
   const configured = new Set(opts.groups);
+  const pending = new PendingMessages(pendingPath(opts.stateDir, opts.id));
 
   let stream: HTTPStream | null = null;
   let directory: Directory | null = null;
@@ -55,18 +71,25 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
   let pollAbort: AbortController | null = null;
   let reloginRequested: string | null = null;
   let running: Promise<void> | null = null;
+  /** Set once a QR was written: every login-required detail then names the PNG (for /healthz). */
+  let qrWritten = false;
 
   const status = new StatusHolder({ log, network: "webqq" });
   const setStatus = (state: string, detail?: string): void => status.set(state, detail);
+  const warnings = new RepeatedWarning(log);
+  /** login-required, with the QR PNG's path once there is one. */
+  const loginRequired = (why: string): void =>
+    setStatus("login-required", qrWritten ? `${why}; scan the QR code (${pngPath})` : why);
 
   function open(jar: CookieJar): HTTPStream {
     stream = new HTTPStream({ logger: log, cookies: jar, retry: opts.retry, chainBackoff: backoff, headers: { "user-agent": USER_AGENT }, onResponse: opts.onResponse });
-    directory = new Directory(stream, ep, log);
+    directory = new Directory(stream, ep, log, warnings);
     sender = new Sender({
       stream,
       ep,
       log,
       interval: opts.sendInterval ?? 500,
+      timeout: opts.sendTimeout ?? 30_000,
       signal: main.signal,
       onSessionGone: (detail) => {
         reloginRequested = detail;
@@ -84,8 +107,19 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       pngPath,
       qrPollInterval: opts.qrPollInterval ?? 2_000,
       backoff,
+      qrBackoff: opts.qrBackoff ?? { min: 5_000, max: 300_000 },
       signal,
+      warnings,
+      onQrExpired: (wait) => {
+        qrWritten = false;
+        setStatus("login-required", `the QR code expired unscanned; a new one in ${Math.ceil(wait / 1000)} s (${pngPath})`);
+      },
+      onQrScanned: () => {
+        qrWritten = false;
+        setStatus("relogin", "QR code scanned; logging in");
+      },
       onQr: async ({ png, pngPath: path }) => {
+        qrWritten = true;
         setStatus("login-required", `scan the QR code (${path})`);
         let text = "";
         try {
@@ -97,6 +131,13 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
         else await printQr({ pngPath: path, text }, process.stderr);
       },
     };
+  }
+
+  /** A login went through: the QR PNG is spent and goes (a later login-required writes a new one). */
+  async function qrUsed(): Promise<void> {
+    if (!qrWritten) return;
+    qrWritten = false;
+    await removeFile(pngPath).catch((err: unknown) => log.warn({ err: (err as Error).message }, "webqq: could not remove the used QR PNG"));
   }
 
   async function persist(s: HTTPStream): Promise<void> {
@@ -119,31 +160,37 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
 
   /**
    * A working session: the current one if the server still takes it (unless `stale`: the poll
-   * gave up on it), else a relink with the cookies, else a QR login.
+   * gave up on it), else a relink with the saved cookies, else a QR login. A relink the server
+   * refuses (getvfwebqq 100001, login2 103, any retcode) or that fails `relinkAttempts` times
+   * means the cookies are dead: they are dropped and the QR login follows.
    */
   async function establish(s: HTTPStream, signal: AbortSignal, stale: boolean): Promise<Tokens> {
     const lo = loginOptions(s, signal);
     if (tokens && !stale && (await stillValid(s, tokens, signal))) return tokens;
     if (tokens) {
-      setStatus("relogin");
+      setStatus("relogin", "relinking with the saved cookies");
       try {
-        return await connect(lo, tokens.ptwebqq);
+        return await connect(lo, tokens.ptwebqq, opts.relinkAttempts ?? 3);
       } catch (err) {
-        if (!(err instanceof RetcodeError && err.sessionGone) && !(err instanceof LoginFailedError)) throw err;
-        log.info({ err: (err as Error).message }, "webqq: relink refused; a QR login is needed");
+        if (signal.aborted || !(err instanceof RetcodeError || err instanceof LoginFailedError || err instanceof BadAnswerError)) throw err;
+        log.warn({ err: (err as Error).message }, "webqq: relink refused; a QR login is needed");
+        tokens = null;
+        loginRequired(`relink refused (${(err as Error).message})`);
       }
+    } else {
+      loginRequired("no session");
     }
     return await qrLogin(lo);
   }
 
-  /** The warm-up call doubles as the check of a saved session; false only when the server says it is gone. */
+  /** The warm-up call doubles as the check of a saved session; false when the server refuses it. */
   async function stillValid(s: HTTPStream, t: Tokens, signal: AbortSignal): Promise<boolean> {
     try {
       await readResult(await s.request(buddiesRequest(ep, t), { signal }), "get_online_buddies2");
       return true;
     } catch (err) {
-      if (!(err instanceof RetcodeError && err.sessionGone)) throw err;
-      log.info({ retcode: err.retcode }, "webqq: saved session gone; relinking with the saved cookies");
+      if (!(err instanceof RetcodeError)) throw err;
+      log.info({ retcode: err.retcode }, "webqq: saved session refused; relinking with the saved cookies");
       return false;
     }
   }
@@ -161,51 +208,84 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
         // A gone session cannot resolve this session's gid any more: the poll moves on to the re-login.
         if (signal.aborted || (err instanceof RetcodeError && err.sessionGone)) throw err;
         const wait = backoffDelay(attempt, backoff);
-        log.warn({ err: (err as Error).message, attempt, retryIn: wait }, "webqq: group list failed; keeping the message and retrying");
+        warnings.warn(`group list:${(err as Error).message}`, { err: (err as Error).message, attempt, retryIn: wait }, "webqq: group list failed; keeping the message and retrying");
         await sleep(wait, undefined, { signal });
       }
     }
   }
 
-  async function handleItems(dir: Directory, sink: MessageSink, items: unknown[], signal: AbortSignal): Promise<void> {
+  /** Logs (bounded) and counts an item that could not be turned into a message; it is skipped. */
+  function reject(id: string, reason: string): void {
+    warnings.warn(`rejected:${reason}`, { id, reason }, "webqq: poll2 item rejected; skipped");
+    opts.onEventRejected?.(reason);
+  }
+
+  /**
+   * Turns one answer's items into messages, keeps them in the pending file, hands them to the sink
+   * in order, then clears the file; resolves with how many items were usable.
+   */
+  async function handleItems(dir: Directory, sink: MessageSink, items: unknown[], signal: AbortSignal): Promise<number> {
+    let usable = 0;
+    const messages: InboundMessage[] = [];
     for (const item of items) {
-      const { poll_type, value } = (item ?? {}) as { poll_type?: unknown; value?: Record<string, unknown> };
-      if (poll_type !== "group_message" || typeof value !== "object" || value === null) {
-        log.debug({ poll_type }, "webqq: poll item skipped");
+      const p = parsePollItem(item);
+      if (p.kind === "rejected") {
+        reject(p.id, p.reason);
         continue;
       }
-      const gid = Number(value.from_uin ?? value.group_code);
-      const sendUin = Number(value.send_uin);
-      let group = dir.byGroupId(gid);
+      usable++;
+      if (p.kind === "other") {
+        log.debug({ poll_type: p.pollType }, "webqq: poll item skipped");
+        continue;
+      }
+      let group = dir.byGroupId(p.gid);
       if (!group) {
-        await loadGroupsUntilDone(dir, signal); // a group joined since the login
-        group = dir.byGroupId(gid);
+        try {
+          await loadGroupsUntilDone(dir, signal); // a group joined since the login
+        } catch (err) {
+          // The session went away (or stop()): what was resolved so far still reaches the sink.
+          if (messages.length > 0) await deliverAll(sink, messages, signal);
+          throw err;
+        }
+        group = dir.byGroupId(p.gid);
       }
       if (!group || !configured.has(group.name)) continue;
-      if (sendUin === tokens!.uin) continue; // our own message, echoed
-      let text: string;
-      try {
-        text = contentToText(value.content);
-      } catch (err) {
-        log.warn({ group: group.name, err: (err as Error).message }, "webqq: unreadable message content; relayed as raw");
-        text = `[unreadable message: ${snippet(JSON.stringify(value.content) ?? "", 200)}]`;
-      }
-      const time = typeof value.time === "number" ? value.time : Math.floor(Date.now() / 1000);
-      const name = await dir.memberName(tokens!, gid, sendUin, signal);
-      await deliverWithRetry(
-        sink,
-        {
-          // group name (stable across logins) + server time + msg_id (per session): stable on redelivery.
-          id: `${group.name}:${time}:${String(value.msg_id)}`,
-          group: group.name,
-          senderId: String(sendUin),
-          senderName: name ?? String(sendUin),
-          text,
-          time: new Date(time * 1000),
-        },
-        { backoff, log, network: "webqq", signal },
-      );
+      if (p.sendUin === tokens!.uin) continue; // our own message, echoed (no evidence: WebQQ gives no send id)
+      const time = p.time ?? Math.floor(Date.now() / 1000);
+      const name = await dir.memberName(tokens!, p.gid, p.sendUin, signal);
+      messages.push({
+        // group name (stable across logins) + server time + msg_id (per session): stable on redelivery.
+        id: `${group.name}:${time}:${p.msgId}`,
+        group: group.name,
+        senderId: String(p.sendUin),
+        senderName: name ?? String(p.sendUin),
+        text: p.text,
+        time: new Date(time * 1000),
+      });
     }
+    if (messages.length > 0) await deliverAll(sink, messages, signal);
+    return usable;
+  }
+
+  /** The messages reach the sink, kept in the pending file meanwhile (cleared once all were taken). */
+  async function deliverAll(sink: MessageSink, messages: InboundMessage[], signal: AbortSignal): Promise<void> {
+    try {
+      await pending.save(messages);
+    } catch (err) {
+      // The sink is still tried: the file only covers a crash while the sink fails.
+      log.error({ err: (err as Error).message, file: pending.file }, "webqq: pending messages file not written; delivering without it");
+    }
+    for (const m of messages) await deliverWithRetry(sink, m, { backoff, log, network: "webqq", signal });
+    await pending.clear();
+  }
+
+  /** What the last run received but did not hand over (stopped or crashed while the sink failed). */
+  async function replayPending(sink: MessageSink, signal: AbortSignal): Promise<void> {
+    const { messages, keptAs } = await pending.load();
+    if (keptAs !== undefined) log.error({ keptAs }, "webqq: pending messages file unreadable; set aside");
+    if (messages.length === 0) return;
+    log.info({ count: messages.length }, "webqq: delivering the messages the last run received but did not store");
+    await deliverAll(sink, messages, signal);
   }
 
   async function supervise(s: HTTPStream, sink: MessageSink, signal: AbortSignal): Promise<void> {
@@ -216,6 +296,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
         tokens = await establish(s, signal, stale);
         stale = false;
         await persist(s);
+        await qrUsed();
         await directory!.load(tokens, opts.groups, signal);
         failures = 0;
         reloginRequested = null;
@@ -239,6 +320,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
           },
           onAnswer: () => setStatus("online"),
           onTrouble: (state, detail) => setStatus(state, detail),
+          warnings,
         });
         if (signal.aborted) break;
         const why = end.reason === "relogin" ? end.detail : (reloginRequested ?? "poll ended");
@@ -250,8 +332,9 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
         if (signal.aborted) break;
         failures++;
         const wait = backoffDelay(failures, backoff);
-        log.error({ err: (err as Error).message, failures, retryIn: wait }, "webqq: login failed; retrying");
-        setStatus(tokens ? "relogin" : "login-required", (err as Error).message);
+        warnings.warn(`login:${(err as Error).message}`, { err: (err as Error).message, failures, retryIn: wait }, "webqq: login failed; retrying");
+        if (tokens) setStatus("relogin", (err as Error).message);
+        else loginRequired((err as Error).message);
         await sleep(wait, undefined, { signal }).catch(() => undefined);
       }
     }
@@ -269,13 +352,23 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       const saved = await loadSaved();
       tokens = saved?.tokens ?? null;
       const s = open(saved?.jar ?? new CookieJar());
-      running = supervise(s, sink, main.signal);
+      running = (async () => {
+        try {
+          await replayPending(sink, main.signal); // first: they came before anything poll2 answers now
+        } catch (err) {
+          if (main.signal.aborted) return;
+          log.error({ err: (err as Error).message, file: pending.file }, "webqq: pending messages not replayed; kept for the next start");
+        }
+        await supervise(s, sink, main.signal);
+      })();
     },
 
+    // Every wait (QR polls, relink backoff, poll2, sends, sink retries) honours main.signal, so
+    // this returns promptly whatever the network is doing.
     async stop() {
       main.abort();
       await running;
-      await stream?.close();
+      await stream?.close({ timeout: CLOSE_TIMEOUT });
       setStatus("stopped");
     },
 
@@ -289,7 +382,8 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
         if (directory.size > 0) throw new SendError(`webqq: the account has no group named "${group}"`, "fatal");
         throw new SendError("webqq groups not loaded yet", "retry", { retryAfterMs: 5_000 });
       }
-      return { id: await sender.send(group, entry.gid, tokens, text) };
+      await sender.send(group, entry.gid, tokens, text);
+      return { id: "" }; // send_qun_msg2 answers no message id
     },
 
     async groups() {
@@ -304,6 +398,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       const s = stream ?? open(new CookieJar());
       tokens = await qrLogin(loginOptions(s, main.signal));
       await persist(s);
+      await qrUsed();
       setStatus("logged-in");
       if (!running) {
         await s.close();

@@ -1,9 +1,9 @@
 // Logging in, as chains of HTTPStream steps (protocols.md §1.2):
-//   QR:     ptqrshow → ptqrlogin (polled: 66/67 wait, 65 new QR, 0 go) → check_sig → connect
+//   QR:     ptqrshow → ptqrlogin (polled: 66/67 wait, 65 a new QR after a backoff, 0 go) → check_sig → connect
 //   connect (also the relink after 121, with the cookies kept): getvfwebqq → login2 → get_online_buddies2
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import type { Logger } from "pino";
-import { backoffDelay, type HTTPStream, type RequestSpec, type Step, type StepContext, type StreamResponse } from "../../../src/index.ts";
+import { backoffDelay, classifyFailure, type HTTPStream, type RequestSpec, type Step, type StepContext, type StreamResponse } from "../../../src/index.ts";
 import {
   BadAnswerError,
   buddiesRequest,
@@ -15,6 +15,7 @@ import {
   RetcodeError,
   type Tokens,
 } from "./api.ts";
+import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { APPID, type Endpoints } from "./endpoints.ts";
 import { hash33 } from "./hash.ts";
 import { snippet } from "./retcode.ts";
@@ -33,8 +34,16 @@ export interface LoginOptions {
   /** ms between QR status polls. */
   qrPollInterval: number;
   backoff: { min: number; max: number };
+  /** The wait before a new QR when the last one expired unscanned (a backoff, growing per round). */
+  qrBackoff: { min: number; max: number };
   onQr: (qr: QrImage) => void | Promise<void>;
+  /** The QR expired unscanned (its PNG is removed); a new one comes in `nextInMs`. */
+  onQrExpired?: (nextInMs: number) => void;
+  /** The QR was scanned and confirmed (its PNG is removed): the login goes on without anyone. */
+  onQrScanned?: () => void;
   signal: AbortSignal;
+  /** A failing step a server can make us repeat is warned about once a minute, with a count. */
+  warnings: RepeatedWarning;
 }
 
 /** The login can not go on: a QR status the protocol does not know, or the session is gone. */
@@ -51,18 +60,36 @@ export function parsePtuiCB(body: string): { code: number; url: string; message:
   return m ? { code: Number(m[1]), url: m[2]!, message: m[3]! } : null;
 }
 
-/** Runs steps as one chain and resolves with what its last readback produced. */
-function runChain<T>(o: LoginOptions, name: string, first: (done: (v: T) => void) => Step): Promise<T> {
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs steps as one chain and resolves with what its last readback produced. A retcode or a
+ * LoginFailedError ends it at once (the server said no); other failures back off and run the step
+ * again, at most `maxFailures` times when given (a server that cannot be reached says nothing
+ * about the login, so those are not counted).
+ */
+function runChain<T>(o: LoginOptions, name: string, first: (done: (v: T) => void) => Step, maxFailures = Infinity): Promise<T> {
   let value: { v: T } | undefined;
+  let counted = 0;
   const step = first((v) => (value = { v }));
   const chain = o.stream.add(step.request, step.readback, {
     name,
     signal: o.signal,
     onError: (err: unknown, failed: Step, ctx: StepContext) => {
-      // The server said no: give up this chain. Anything else (transport, HTML page): back off, again.
       if (err instanceof LoginFailedError || err instanceof RetcodeError) throw err;
+      if (classifyFailure(err) !== "before-send" && ++counted >= maxFailures) {
+        throw new LoginFailedError(`${name} failed ${counted} times (last: ${(err as Error).message})`, { cause: err });
+      }
       const delay = backoffDelay(ctx.failures, o.backoff);
-      o.log.warn({ step: failed.request.name, failures: ctx.failures, retryIn: delay, err: (err as Error).message }, "webqq login step failed; retrying");
+      const detail = { step: failed.request.name, failures: ctx.failures, retryIn: delay, err: (err as Error).message };
+      o.warnings.warn(`login:${failed.request.name}:${(err as Error).message}`, detail, "webqq login step failed; retrying");
       return { ...failed, delay };
     },
   });
@@ -72,9 +99,13 @@ function runChain<T>(o: LoginOptions, name: string, first: (done: (v: T) => void
   });
 }
 
-/** getvfwebqq → login2 → get_online_buddies2 with the jar's cookies and this ptwebqq. */
-export function connect(o: LoginOptions, ptwebqq: string): Promise<Tokens> {
-  return runChain<Tokens>(o, "webqq connect", (done) => connectStep(o, ptwebqq, done));
+/**
+ * getvfwebqq → login2 → get_online_buddies2 with the jar's cookies and this ptwebqq. Rejects with
+ * a RetcodeError when the server refuses (getvfwebqq 100001, login2 103...), or a LoginFailedError
+ * after `maxFailures` failed tries: either way the cookies do not relink and a QR login is needed.
+ */
+export function connect(o: LoginOptions, ptwebqq: string, maxFailures = Infinity): Promise<Tokens> {
+  return runChain<Tokens>(o, "webqq connect", (done) => connectStep(o, ptwebqq, done), maxFailures);
 }
 
 function connectStep(o: LoginOptions, ptwebqq: string, done: (t: Tokens) => void): Step {
@@ -106,8 +137,9 @@ export function qrLogin(o: LoginOptions): Promise<Tokens> {
   return runChain<Tokens>(o, "webqq qr login", (done) => qrShowStep(o, done));
 }
 
-function qrShowStep(o: LoginOptions, done: (t: Tokens) => void): Step {
+function qrShowStep(o: LoginOptions, done: (t: Tokens) => void, round = 1, delay = 0): Step {
   return {
+    delay,
     request: {
       url: o.ep.url("ptlogin", "/ptqrshow"),
       query: { appid: APPID, e: 0, l: "M", s: 5, d: 72, v: 4, t: Math.random(), daid: 164, pt_3rd_aid: 0 },
@@ -122,12 +154,12 @@ function qrShowStep(o: LoginOptions, done: (t: Tokens) => void): Step {
       await writeFile(o.pngPath, png, { mode: 0o600 });
       await o.onQr({ png, pngPath: o.pngPath });
       o.log.info({ png: o.pngPath }, "webqq: scan the QR code with the QQ mobile app");
-      return qrPollStep(o, qrsig, Date.now(), done);
+      return qrPollStep(o, qrsig, Date.now(), done, round);
     },
   };
 }
 
-function qrPollStep(o: LoginOptions, qrsig: string, shownAt: number, done: (t: Tokens) => void): Step {
+function qrPollStep(o: LoginOptions, qrsig: string, shownAt: number, done: (t: Tokens) => void, round: number): Step {
   const token = hash33(qrsig);
   const request: RequestSpec = {
     url: o.ep.url("ptlogin", "/ptqrlogin"),
@@ -151,11 +183,19 @@ function qrPollStep(o: LoginOptions, qrsig: string, shownAt: number, done: (t: T
       switch (cb.code) {
         case 66: // not scanned yet
         case 67: // scanned, waiting for the confirmation on the phone
-          return qrPollStep(o, qrsig, shownAt, done);
-        case 65:
-          o.log.info("webqq: the QR code expired; fetching a new one");
-          return qrShowStep(o, done);
+          return qrPollStep(o, qrsig, shownAt, done, round);
+        case 65: {
+          // Nobody scanned it: the next QR comes after a backoff that grows per round (capped).
+          const wait = backoffDelay(round, o.qrBackoff);
+          o.log.info({ round, nextInMs: wait }, "webqq: the QR code expired unscanned; a new one follows");
+          await rm(o.pngPath, { force: true }); // nobody should scan a dead QR
+          o.onQrExpired?.(wait);
+          return qrShowStep(o, done, round + 1, wait);
+        }
         case 0:
+          if (!isHttpUrl(cb.url)) throw new LoginFailedError("ptqrlogin: success without a valid check_sig URL");
+          await rm(o.pngPath, { force: true }); // spent
+          o.onQrScanned?.();
           return checkSigStep(o, cb.url, done);
         default:
           throw new LoginFailedError(`ptqrlogin: status ${cb.code} (${cb.message})`);

@@ -3,6 +3,7 @@
 import type { Logger } from "pino";
 import { backoffDelay, classifyFailure, type HTTPStream, type Step, type StepContext, type StreamResponse } from "../../../src/index.ts";
 import { buddiesRequest, poll2Request, readResult, type Tokens } from "./api.ts";
+import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import type { Endpoints } from "./endpoints.ts";
 import { classifyPoll } from "./retcode.ts";
 
@@ -18,14 +19,16 @@ export interface PollerOptions {
   hold: number;
   backoff: { min: number; max: number };
   signal: AbortSignal;
-  /** Handles one answer's items in order; resolves once all are durable. */
-  onItems: (items: unknown[]) => Promise<void>;
+  /** Handles one answer's items in order; resolves once all are durable, with how many were usable. */
+  onItems: (items: unknown[]) => Promise<number>;
   /** 116: the new ptwebqq. */
   onRotate: (ptwebqq: string) => Promise<void>;
   /** poll2 answered as the protocol does (messages, idle, 116, 103): the network is online. */
   onAnswer: () => void;
   /** poll2 failed (unreachable, reset, 5xx, unreadable): the network is not receiving right now. */
   onTrouble: (state: "offline" | "retrying", detail: string) => void;
+  /** Warnings a server can make us repeat go through it (once per minute, with a count). */
+  warnings: RepeatedWarning;
 }
 
 export type PollEnd = { reason: "relogin"; detail: string } | { reason: "stopped" };
@@ -35,15 +38,26 @@ export function pollTimeout(hold: number): number {
   return hold + Math.min(30_000, Math.max(1_000, Math.round(hold / 2)));
 }
 
+/** Idle answers in a row that came back at once (not held) before the poll backs off. */
+export const MAX_QUICK_IDLES = 3;
+
 /** Starts the poll chain; resolves when it ends: the session is gone, or the signal aborted. */
 export function runPoller(o: PollerOptions): Promise<PollEnd> {
   let end: PollEnd = { reason: "stopped" };
   let retcodeFailures = 0; // toward a re-login
   let badAnswers = 0; // toward a longer backoff
   let warmups = 0; // 103 again right after a warm-up: the session is not coming back
+  let quickIdles = 0; // idle answers in a row that the server did not hold
+  let sentAt = 0; // when the current poll went out (about: its delay is added)
   const timeout = pollTimeout(o.hold);
+  // A real server holds an idle poll for about a minute; one that answers "nothing" at once,
+  // again and again, would make us spin.
+  const quick = Math.min(1_000, Math.max(1, Math.floor(o.hold / 4)));
 
-  const step = (delay = 0): Step => ({ request: poll2Request(o.ep, o.tokens(), timeout), readback, delay });
+  const step = (delay = 0): Step => {
+    sentAt = Date.now() + delay;
+    return { request: poll2Request(o.ep, o.tokens(), timeout), readback, delay };
+  };
 
   const backoffStep = (failures: number): Step => step(backoffDelay(failures, o.backoff) || 1);
 
@@ -52,13 +66,27 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
     if (action.kind === "failure") o.onTrouble("retrying", action.reason);
     else o.onAnswer();
     switch (action.kind) {
-      case "messages":
+      case "messages": {
+        quickIdles = 0;
+        const usable = await o.onItems(action.items);
+        // An answer whose every item was rejected is one we cannot use: back off, never spin on it.
+        if (action.items.length > 0 && usable === 0) {
+          badAnswers++;
+          o.warnings.warn("poll2:unusable", { items: action.items.length, failures: badAnswers }, "webqq: poll2 answered only unusable items; backing off");
+          return backoffStep(badAnswers);
+        }
         retcodeFailures = badAnswers = warmups = 0;
-        await o.onItems(action.items);
         return step();
+      }
       case "idle":
       case "ignored":
-        retcodeFailures = badAnswers = warmups = 0;
+        retcodeFailures = warmups = 0;
+        if (Date.now() - sentAt >= quick) quickIdles = badAnswers = 0;
+        else if (++quickIdles >= MAX_QUICK_IDLES) {
+          badAnswers++;
+          o.warnings.warn("poll2:quick idle", { inARow: quickIdles, failures: badAnswers }, "webqq: poll2 answers 'nothing' at once without holding; backing off");
+          return backoffStep(badAnswers);
+        }
         return step();
       case "rotate":
         o.log.info("webqq: ptwebqq rotated (116)");
@@ -82,7 +110,7 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
         }
         // A malformed body or an HTML error page is not the session's fault: back off, poll again.
         badAnswers++;
-        o.log.warn({ reason: action.reason, failures: badAnswers }, "webqq: poll2 failed; backing off");
+        o.warnings.warn(`poll2:${action.reason}`, { reason: action.reason, failures: badAnswers }, "webqq: poll2 failed; backing off");
         return backoffStep(badAnswers);
     }
   }
@@ -94,7 +122,7 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
     onError: (err: unknown, _failed: Step, ctx: StepContext) => {
       // Transport failures after HTTPStream's own retries, a warm-up that failed, a sink that
       // threw past its retries: the chain stays alive and backs off.
-      o.log.warn({ err: (err as Error).message, failures: ctx.failures }, "webqq: poll2 step failed; backing off");
+      o.warnings.warn(`poll2 step:${(err as Error).message}`, { err: (err as Error).message, failures: ctx.failures }, "webqq: poll2 step failed; backing off");
       o.onTrouble(classifyFailure(err) === "before-send" ? "offline" : "retrying", `poll2: ${(err as Error).message}`);
       return backoffStep(ctx.failures);
     },

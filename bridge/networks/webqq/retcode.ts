@@ -1,4 +1,6 @@
-// What a poll2 answer means for the client (protocols.md §1.4). Pure: the chain acts on it.
+// What a poll2 or send_qun_msg2 answer means for the client (protocols.md §1.4, §1.7). Pure: the
+// chain and the sender act on it.
+import { Envelope, firstIssue, SendAnswer } from "./schemas.ts";
 
 export type PollAction =
   | { kind: "messages"; items: unknown[] } // retcode 0 with a result array (possibly empty)
@@ -25,11 +27,9 @@ export function classifyPoll(status: number, body: string): PollAction {
   } catch {
     return { kind: "failure", retcode: undefined, reason: `malformed body: ${snippet(body)}` };
   }
-  if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    return { kind: "failure", retcode: undefined, reason: `unexpected body: ${snippet(body)}` };
-  }
-  const { retcode, result, p } = data as { retcode?: unknown; result?: unknown; p?: unknown };
-  if (typeof retcode !== "number") return { kind: "failure", retcode: undefined, reason: `no retcode: ${snippet(body)}` };
+  const parsed = Envelope.safeParse(data);
+  if (!parsed.success) return { kind: "failure", retcode: undefined, reason: `unexpected body (${firstIssue(parsed.error)}): ${snippet(body)}` };
+  const { retcode, result, p } = parsed.data;
   if (retcode === 0) return Array.isArray(result) ? { kind: "messages", items: result } : { kind: "idle" };
   if (retcode === 102) return { kind: "idle" };
   if (retcode === 116) {
@@ -43,30 +43,32 @@ export function classifyPoll(status: number, body: string): PollAction {
   return { kind: "failure", retcode, reason: `retcode ${retcode}` };
 }
 
-/** A short, single-line excerpt of a body for logs (bodies never carry session secrets here). */
+/** Fields of SmartQQ answers that hold session secrets (116's `p` is the new ptwebqq). */
+const SECRET_FIELDS = /("(?:p|ptwebqq|vfwebqq|psessionid|skey|ptsigx)"\s*:\s*)"[^"]*("?)/g;
+
+/**
+ * A short, single-line excerpt of a body for logs, with the values of secret fields hidden even
+ * in a truncated or malformed body.
+ */
 export function snippet(body: string, max = 120): string {
-  const flat = body.replace(/\s+/g, " ").trim();
+  const flat = body.replace(/\s+/g, " ").trim().replace(SECRET_FIELDS, '$1"…$2');
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 export type SendOutcome =
-  | { kind: "ok" }
-  | { kind: "ok-ambiguous"; retcode: number } // 1202/100100: counted as delivered (see index.ts)
+  | { kind: "ok" } // {errCode:0}
+  | { kind: "delivered"; retcode: number } // 100100: Mojo counts it as success
+  | { kind: "maybe"; retcode: number } // 1202: "may have failed" (pandolia): maybe delivered
   | { kind: "frequency" } // 100003: too frequent, nothing delivered
-  | { kind: "relogin"; retcode: number }
-  | { kind: "rejected"; retcode: number | undefined; reason: string; permanent: boolean } // the server refused it
+  | { kind: "relogin"; retcode: number } // the session is gone: nothing delivered
+  | { kind: "bad-request"; retcode: number } // 100001/1000000: bad parameters or cookies, nothing delivered
+  | { kind: "refused"; retcode: number } // another retcode: the server refused, nothing delivered
   | { kind: "unreadable"; reason: string }; // no verdict: it may have been delivered
 
-/**
- * 100001 and 1000000 answer a request the server cannot take: bad parameters or cookies
- * (protocols.md §1.4 table, §1.7: a raw content array gives 100001). Resending the same request
- * gets the same answer, so such a refusal is permanent for that message: reported "fatal", it
- * does not block the group's queue. A session that is really gone shows on poll2 (100000/121/103),
- * which logs in again; later messages then go out on the new session.
- */
+/** Bad parameters or cookies (protocols.md §1.4 table; ScienJus README). */
 export const BAD_REQUEST_CODES: ReadonlySet<number> = new Set([100001, 1000000]);
 
-/** Classifies a send_qun_msg2 answer (HTTP 200 bodies only). */
+/** Classifies a send_qun_msg2 answer (HTTP 200 bodies only). Never throws. */
 export function classifySend(body: string): SendOutcome {
   let data: unknown;
   try {
@@ -74,11 +76,16 @@ export function classifySend(body: string): SendOutcome {
   } catch {
     return { kind: "unreadable", reason: `malformed body: ${snippet(body)}` };
   }
-  const { errCode, retcode, errMsg } = (data ?? {}) as { errCode?: unknown; retcode?: unknown; errMsg?: unknown };
+  const parsed = SendAnswer.safeParse(data);
+  if (!parsed.success) return { kind: "unreadable", reason: `unexpected body (${firstIssue(parsed.error)}): ${snippet(body)}` };
+  const { errCode, retcode, errMsg } = parsed.data;
   if (errCode === 0 || (retcode === 0 && errMsg === undefined)) return { kind: "ok" };
-  if (retcode === 1202 || retcode === 100100) return { kind: "ok-ambiguous", retcode };
+  if (retcode === 100100) return { kind: "delivered", retcode };
+  if (retcode === 1202) return { kind: "maybe", retcode };
   if (retcode === 100003) return { kind: "frequency" };
-  if (typeof retcode === "number" && (RELOGIN_CODES.has(retcode) || retcode === 103)) return { kind: "relogin", retcode };
-  if (typeof retcode !== "number") return { kind: "unreadable", reason: `no verdict: ${snippet(body)}` };
-  return { kind: "rejected", retcode, reason: snippet(body), permanent: BAD_REQUEST_CODES.has(retcode) };
+  if (retcode !== undefined && (RELOGIN_CODES.has(retcode) || retcode === 103 || retcode === 108)) return { kind: "relogin", retcode };
+  if (retcode !== undefined && BAD_REQUEST_CODES.has(retcode)) return { kind: "bad-request", retcode };
+  // No retcode, or errCode≠0 ({errCode:1,errMsg:"ERROR"}, Mojo: "failed"): no clear verdict.
+  if (retcode === undefined || retcode === 0) return { kind: "unreadable", reason: `no verdict: ${snippet(body)}` };
+  return { kind: "refused", retcode };
 }

@@ -1,11 +1,12 @@
-// send_qun_msg2 with per-group spacing (protocols.md §1.7). Never resent blindly: an answer that
-// does not say "not delivered" is reported as SendError "unknown", not retried here.
+// send_qun_msg2 with per-group spacing (protocols.md §1.7). One send() is one wire message: the
+// relay splits long texts (maxMessageLength), so an outcome always belongs to exactly one outbox
+// item. Never resent here: the relay settles "unknown" and retries "retry".
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { classifyFailure, type HTTPStream } from "../../../src/index.ts";
 import { SendError } from "../../network.ts";
 import { sendQunRequest, type Tokens } from "./api.ts";
-import { sendContent, splitText } from "./content.ts";
+import { MAX_SEND_BYTES, sendContent } from "./content.ts";
 import type { Endpoints } from "./endpoints.ts";
 import { classifySend, snippet } from "./retcode.ts";
 
@@ -18,7 +19,9 @@ export interface SenderOptions {
   log: Logger;
   /** Base spacing between two sends to one group (ms). */
   interval: number;
-  /** Called when an answer says the session is gone. */
+  /** How long a send waits for its answer (ms); past it the outcome is unknown. */
+  timeout: number;
+  /** Called when an answer says the session is gone (or its cookies are refused). */
   onSessionGone: (detail: string) => void;
   signal: AbortSignal;
 }
@@ -30,11 +33,28 @@ interface GroupLane {
   interval: number;
 }
 
+/**
+ * Whether the request certainly never left: HTTPStream's `requestSent === false` (on the error or
+ * its causes) when it says so, else a connect/DNS failure.
+ */
+export function neverSent(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; typeof e === "object" && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const sent = (e as { requestSent?: unknown }).requestSent;
+    if (typeof sent === "boolean") return !sent;
+  }
+  return classifyFailure(err) === "before-send";
+}
+
 export class Sender {
   private readonly o: SenderOptions;
   private readonly lanes = new Map<string, GroupLane>();
   /** Mojo's scheme: a large number from the clock, then +1 per send (never reused). */
   private msgId = (Math.floor(Date.now() / 1000) % 10_000) * 10_000;
+  /**
+   * `group\0text` of sends answered 100001 by the session with this psessionid. The same text
+   * refused again by a fresh session is refused for what it is, not for the session: fatal.
+   */
+  private readonly badRequests = new Map<string, string>();
 
   constructor(o: SenderOptions) {
     this.o = o;
@@ -45,35 +65,24 @@ export class Sender {
     return this.lanes.get(group)?.interval ?? this.o.interval;
   }
 
-  /** Sends text (split at the byte limit) to the group; resolves with the last part's msg_id. */
-  send(group: string, gid: number, tokens: Tokens, text: string): Promise<string> {
+  /** Sends text as one message to the group; resolves once the server accepted it. */
+  send(group: string, gid: number, tokens: Tokens, text: string): Promise<void> {
     let lane = this.lanes.get(group);
     if (!lane) {
       lane = { tail: Promise.resolve(), lastSent: 0, interval: this.o.interval };
       this.lanes.set(group, lane);
     }
-    const run = lane.tail.then(() => this.sendParts(lane, group, gid, tokens, splitText(text)));
+    const l = lane;
+    const run = lane.tail.then(() => this.sendOne(l, group, gid, tokens, text));
     lane.tail = run.catch(() => undefined);
     return run;
   }
 
-  private async sendParts(lane: GroupLane, group: string, gid: number, tokens: Tokens, parts: string[]): Promise<string> {
-    let id = "";
-    for (let i = 0; i < parts.length; i++) {
-      try {
-        id = await this.sendOne(lane, group, gid, tokens, parts[i]!);
-      } catch (err) {
-        // Earlier parts were delivered: a "retry" of the whole text would duplicate them.
-        if (i > 0 && err instanceof SendError && err.kind === "retry") {
-          throw new SendError(`${err.message} (after ${i} of ${parts.length} parts were delivered)`, "unknown", { cause: err });
-        }
-        throw err;
-      }
-    }
-    return id;
-  }
-
-  private async sendOne(lane: GroupLane, group: string, gid: number, tokens: Tokens, text: string): Promise<string> {
+  private async sendOne(lane: GroupLane, group: string, gid: number, tokens: Tokens, text: string): Promise<void> {
+    // The relay splits at maxMessageLength (240 UTF-16 units ≤ 720 bytes); longer means a caller
+    // that ignored it, and one message must stay one send.
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_SEND_BYTES) throw new SendError(`send to ${group}: ${bytes} bytes is more than one send_qun_msg2 takes (${MAX_SEND_BYTES})`, "fatal");
     const wait = lane.lastSent + lane.interval - Date.now();
     try {
       if (wait > 0) await sleep(wait, undefined, { signal: this.o.signal });
@@ -85,37 +94,57 @@ export class Sender {
     let status: number;
     let body: string;
     try {
-      const res = await this.o.stream.request(sendQunRequest(this.o.ep, tokens, gid, sendContent(text), msgId), { signal: this.o.signal });
+      const request = { ...sendQunRequest(this.o.ep, tokens, gid, sendContent(text), msgId), timeout: this.o.timeout };
+      const res = await this.o.stream.request(request, { signal: this.o.signal });
       status = res.status;
       body = await res.text();
     } catch (err) {
-      // Connect/DNS failures never reached the server; anything later may have been delivered.
-      const kind = classifyFailure(err) === "before-send" ? "retry" : "unknown";
+      // Not fully written: certainly not delivered. Anything later (reset, stall, cut body) may have been.
+      const kind = neverSent(err) ? "retry" : "unknown";
       throw new SendError(`send to ${group}: ${(err as Error).message}`, kind, { cause: err });
     } finally {
       lane.lastSent = Date.now();
     }
-    if (status !== 200) throw new SendError(`send to ${group}: HTTP ${status}: ${snippet(body)}`, "unknown");
+    if (status >= 500) throw new SendError(`send to ${group}: HTTP ${status}: ${snippet(body)}`, "unknown");
+    // A 4xx refuses the request as such (Referer, Origin, path): the server did nothing.
+    if (status !== 200) throw new SendError(`send to ${group}: HTTP ${status}: ${snippet(body)}`, "retry", { retryAfterMs: Math.max(lane.interval, 5_000) });
     const outcome = classifySend(body);
+    const key = `${group}\0${text}`;
     switch (outcome.kind) {
       case "ok":
+        this.badRequests.delete(key);
         lane.interval = Math.max(this.o.interval, Math.floor(lane.interval * 0.75));
-        return String(msgId);
-      case "ok-ambiguous":
-        // Mojo counts 1202/100100 as delivered; pandolia's resend on 1202 duplicated messages.
-        this.o.log.warn({ group, retcode: outcome.retcode }, "webqq: send answered an ambiguous retcode; counted as delivered");
-        return String(msgId);
+        return;
+      case "delivered":
+        this.badRequests.delete(key);
+        this.o.log.info({ group, retcode: outcome.retcode }, "webqq: send answered a retcode that means delivered (Mojo)");
+        return;
+      case "maybe":
+        // pandolia: 1202 "may have failed"; its resend on 1202 duplicated messages. The relay decides.
+        throw new SendError(`send to ${group}: retcode ${outcome.retcode} (maybe delivered)`, "unknown");
       case "frequency":
         lane.interval = Math.min(MAX_SEND_INTERVAL, Math.max(lane.interval * 2, 1_000));
         this.o.log.warn({ group, interval: lane.interval }, "webqq: send refused as too frequent (100003); slowing this group");
         throw new SendError(`send to ${group}: too frequent (100003)`, "retry", { retryAfterMs: lane.interval });
       case "relogin":
         this.o.onSessionGone(`send_qun_msg2 retcode ${outcome.retcode}`);
-        throw new SendError(`send to ${group}: session gone (retcode ${outcome.retcode})`, "retry");
-      case "rejected":
-        // A bad request is refused the same way every time: fatal, or it would hold the group's queue forever.
-        if (outcome.permanent) throw new SendError(`send to ${group}: refused as a bad request (retcode ${outcome.retcode}); not retried`, "fatal");
-        throw new SendError(`send to ${group}: refused (retcode ${outcome.retcode})`, "retry", { retryAfterMs: lane.interval });
+        throw new SendError(`send to ${group}: session gone (retcode ${outcome.retcode}); retried after the re-login`, "retry");
+      case "bad-request": {
+        // Bad parameters or cookies: our parameters have one shape, so it is the session's
+        // cookies. Recover the session and retry; the same text refused by a second session is
+        // refused for itself and can never be delivered.
+        const refusedBy = this.badRequests.get(key);
+        if (refusedBy !== undefined && refusedBy !== tokens.psessionid) {
+          this.badRequests.delete(key);
+          throw new SendError(`send to ${group}: refused as a bad request (retcode ${outcome.retcode}) by two sessions; not deliverable`, "fatal");
+        }
+        this.badRequests.set(key, tokens.psessionid);
+        if (this.badRequests.size > 100) this.badRequests.delete(this.badRequests.keys().next().value!);
+        this.o.onSessionGone(`send_qun_msg2 retcode ${outcome.retcode} (bad parameters or cookies)`);
+        throw new SendError(`send to ${group}: retcode ${outcome.retcode} (bad parameters or cookies); retried after the re-login`, "retry");
+      }
+      case "refused":
+        throw new SendError(`send to ${group}: refused (retcode ${outcome.retcode})`, "retry", { retryAfterMs: Math.max(lane.interval, 1_000) });
       case "unreadable":
         throw new SendError(`send to ${group}: ${outcome.reason}`, "unknown");
     }

@@ -199,9 +199,17 @@ async function dispatch(url: URL, req: IncomingMessage, res: ServerResponse, ctx
     case "/api/getvfwebqq": {
       requireBrowserHeaders(req, S_REFERER, false, ctx);
       requireClientId(url.searchParams.get("clientid"), url.pathname);
+      const relinkFault = state.relinkFaults.shift();
+      if (relinkFault !== undefined) {
+        state.emit("fault", relinkFault);
+        if (relinkFault === "reset") return void res.socket?.destroy();
+        if (relinkFault === "500") return sendText(res, "<html>500 Internal Server Error</html>", 500, "text/html");
+        return sendText(res, "<html><head><title>出错了</title></head><body>系统繁忙</body></html>", 200, "text/html");
+      }
       const web = requireWebLogin(req, ctx, url.pathname);
       if (!web) return sendJson(res, { retcode: 100000 });
       if (requireQuery(url, "ptwebqq") !== web.ptwebqq) refuse("getvfwebqq: ptwebqq is not the current one");
+      if (web.relinkRefused) return sendJson(res, { retcode: 100001 }); // the cookies no longer relink
       web.vfwebqq = `${Date.now().toString(16)}${Math.random().toString(16).slice(2)}`;
       state.secrets.push(web.vfwebqq);
       return sendJson(res, { retcode: 0, result: { vfwebqq: web.vfwebqq } });
@@ -215,6 +223,7 @@ async function dispatch(url: URL, req: IncomingMessage, res: ServerResponse, ctx
       if (!web) return sendJson(res, { retcode: 103 }); // missing login cookies
       if (r.ptwebqq !== web.ptwebqq) refuse("login2: ptwebqq is not the current one");
       if (r.status !== "online") refuse("login2: status is not online");
+      if (web.relinkRefused) return sendJson(res, { retcode: 103 });
       const s = state.login2();
       return sendJson(res, {
         result: { cip: 23600812, f: 0, index: 1075, port: 47450, psessionid: s.psessionid, status: "online", uin: state.qq, user_state: 0, vfwebqq: "useless" },
@@ -310,16 +319,19 @@ async function poll2(req: IncomingMessage, res: ServerResponse, ctx: RouteContex
       const done = (v: boolean) => {
         clearTimeout(timer);
         state.off("queued", onQueued);
+        state.off("session-lost", onQueued);
         res.off("close", onClose);
         ctx.parked.delete(res);
         resolve(v);
       };
       ctx.parked.add(res);
       state.on("queued", onQueued);
+      state.on("session-lost", onQueued); // the parked poll learns it at once
       res.on("close", onClose);
     });
     if (res.destroyed || res.writableEnded) return; // the client gave up: nothing taken from the queue
-    if (!woke || state.session !== s) return idle(res, ctx);
+    if (state.session !== s) return sendJson(res, { retcode: 121, t: "0" });
+    if (!woke) return idle(res, ctx);
   }
   const items = state.takePollItems();
   sendJson(res, { retcode: 0, result: items });
@@ -336,7 +348,7 @@ function idle(res: ServerResponse, ctx: RouteContext): void {
 function pollFault(fault: PollFault, res: ServerResponse, ctx: RouteContext): void {
   const { state } = ctx;
   state.emit("fault", fault);
-  if (typeof fault === "object") return sendJson(res, { retcode: fault.retcode });
+  if (typeof fault === "object") return sendJson(res, "result" in fault ? { retcode: 0, result: fault.result } : { retcode: fault.retcode });
   switch (fault) {
     case "116":
       return sendJson(res, { retcode: 116, p: state.rotatePtwebqq() });
@@ -397,20 +409,21 @@ async function sendQunMsg(req: IncomingMessage, res: ServerResponse, ctx: RouteC
     if (!ok) refuse(`send_qun_msg2: bad element ${JSON.stringify(el)}`);
   }
   const fault = state.sendFaults.shift();
+  if (fault !== undefined) state.emit("fault", fault);
   if (fault === "frequency") return sendJson(res, { retcode: 100003 });
   if (fault === "100001") return sendJson(res, { retcode: 100001 });
-  if (typeof fault === "object") return sendJson(res, { retcode: fault.retcode });
-  if (fault === "500") return sendText(res, "<html>500</html>", 500, "text/html");
-  if (fault === "reset-before") {
-    res.socket?.destroy();
-    return;
-  }
+  if (typeof fault === "object" && fault.retcode !== 100100) return sendJson(res, { retcode: fault.retcode });
+  // Before the action: nothing delivered.
+  if (fault === "500") return sendText(res, "<html>500 Internal Server Error</html>", 500, "text/html");
+  if (fault === "reset" || fault === "reset-before") return void res.socket?.destroy();
+  if (fault === "stall") return stall(res, ctx.parked);
   state.recordSent(group, content as SimElement[], r.msg_id);
+  // After the action: delivered, the answer lost or unreadable.
   if (fault === "1202") return sendJson(res, { retcode: 1202 });
-  if (fault === "reset-after") {
-    res.socket?.destroy();
-    return;
-  }
+  if (typeof fault === "object") return sendJson(res, { retcode: fault.retcode }); // 100100: delivered (Mojo counts it as success)
+  if (fault === "reset-after") return void res.socket?.destroy();
+  if (fault === "500-after") return sendText(res, "<html>500 Internal Server Error</html>", 500, "text/html");
+  if (fault === "stall-after") return stall(res, ctx.parked);
   if (fault === "malformed") return sendText(res, "<html>ok?", 200, "text/html");
   return sendJson(res, { errCode: 0, msg: "send ok" });
 }

@@ -31,18 +31,36 @@ export type PollFault =
   | "stall" // never answered (until the client gives up)
   | "malformed" // truncated JSON
   | "html" // an HTML error page with status 200
-  | { retcode: number }; // any other retcode
+  | { retcode: number } // any other retcode
+  | { result: unknown[] }; // {retcode:0, result} with these items as they are (a buggy or hostile server)
 
-/** A fault the next send_qun_msg2 answers with. */
+/**
+ * A fault the next send_qun_msg2 answers with. The common names (TEAM.md) come in two variants:
+ * before the action ran (nothing delivered) and "-after" it ran (DELIVERED, the answer lost).
+ */
 export type SendFault =
+  | "reset" // not delivered, socket destroyed
+  | "500" // not delivered, HTTP 500
+  | "stall" // not delivered, never answered (until the client gives up)
+  | "reset-after" // DELIVERED, then the socket is destroyed
+  | "500-after" // DELIVERED, answered HTTP 500
+  | "stall-after" // DELIVERED, never answered
+  | "reset-before" // the old name of "reset"
   | "frequency" // {retcode:100003}: refused, not delivered
   | "100001" // {retcode:100001}: refused as a bad request, not delivered
-  | { retcode: number } // any other retcode: refused, not delivered
+  | { retcode: number } // any other retcode: refused, not delivered (100100: delivered, as Mojo counts it)
   | "1202" // delivered, answered {retcode:1202}
-  | "500" // not delivered, HTTP 500
-  | "reset-before" // not delivered, socket destroyed
-  | "reset-after" // DELIVERED, then the socket is destroyed (ambiguous for the client)
   | "malformed"; // delivered, body unreadable
+
+export const SEND_FAULTS: readonly string[] = [
+  "reset", "500", "stall", "reset-after", "500-after", "stall-after", "reset-before", "frequency", "100001", "1202", "malformed",
+];
+
+/** A fault the next getvfwebqq (the first call of a relink or a login) answers with. */
+export type RelinkFault =
+  | "html" // an HTML error page with status 200
+  | "500" // HTTP 500
+  | "reset"; // socket destroyed without an answer
 
 /** A fault the next get_group_name_list_mask2 answers with. */
 export type GroupListFault =
@@ -69,6 +87,8 @@ export interface WebLogin {
   pskey: string;
   ptwebqq: string;
   vfwebqq: string | null;
+  /** The cookies no longer start sessions: getvfwebqq answers 100001, login2 103 (a QR login is needed). */
+  relinkRefused: boolean;
 }
 
 export interface Login2Session {
@@ -118,6 +138,7 @@ export class SimState extends EventEmitter {
   readonly pollFaults: PollFault[] = [];
   readonly sendFaults: SendFault[] = [];
   readonly groupListFaults: GroupListFault[] = [];
+  readonly relinkFaults: RelinkFault[] = [];
   readonly sent: SentMessage[] = [];
   /** Every secret the sim handed out (qrsig, ptwebqq, p_skey, vfwebqq, psessionid, ptsigx): logs must hold none. */
   readonly secrets: string[] = [];
@@ -181,6 +202,7 @@ export class SimState extends EventEmitter {
   /** One ptqrlogin poll: the ptuiCB code and, on 0, the one-time check_sig token. */
   qrPoll(qrsig: string): { code: 65 | 66 | 67 | 0; sig?: string } {
     this.counters.qrPolls++;
+    this.emit("qr-poll");
     const qr = this.qrs.get(qrsig)!;
     qr.polls++;
     if (qr.status === "waiting" && this.autoScan !== null && qr.polls >= this.autoScan) qr.status = "scanned";
@@ -208,7 +230,7 @@ export class SimState extends EventEmitter {
     if (!this.sigs.delete(sig)) return null;
     this.counters.checkSig++;
     this.endSession();
-    this.web = { pskey: randomHex(16), ptwebqq: randomHex(32), vfwebqq: null };
+    this.web = { pskey: randomHex(16), ptwebqq: randomHex(32), vfwebqq: null, relinkRefused: false };
     this.secrets.push(this.web.pskey, this.web.ptwebqq);
     return this.web;
   }
@@ -241,6 +263,18 @@ export class SimState extends EventEmitter {
   /** 121: the login2 session is gone, the cookies stay valid. */
   dropSession(): void {
     this.endSession();
+    this.emit("session-lost");
+  }
+
+  /**
+   * The web login's cookies no longer relink (getvfwebqq 100001, login2 103) until a new QR login
+   * replaces them; a session still running keeps working until it is lost. Returns false when
+   * there is no web login.
+   */
+  refuseRelink(): boolean {
+    if (!this.web) return false;
+    this.web.relinkRefused = true;
+    return true;
   }
 
   /** 100000: the web login expired as well. */

@@ -4,7 +4,6 @@ import fc from "fast-check";
 import {
   contentToText,
   sendContent,
-  splitText,
   textToElements,
 } from "../../../../bridge/networks/webqq/content.ts";
 
@@ -35,19 +34,4 @@ test("text → elements → text is the identity for any text", () => {
       assert.equal(contentToText(JSON.parse(sendContent(s))), s);
     }),
   );
-});
-
-test("splitText: parts fit the byte limit, lose nothing, keep surrogate pairs whole", () => {
-  fc.assert(
-    fc.property(fc.string({ unit: "binary", maxLength: 400 }), fc.integer({ min: 4, max: 60 }), (s, max) => {
-      const parts = splitText(s, max);
-      assert.equal(parts.join(""), s);
-      for (const p of parts) {
-        assert.ok(Buffer.byteLength(p) <= max);
-        assert.ok(p.length > 0 || s.length === 0);
-        assert.equal(Buffer.from(p).toString(), p); // no lone surrogate halves
-      }
-    }),
-  );
-  assert.deepEqual(splitText("aaaa bbbb cccc", 10), ["aaaa bbbb ", "cccc"]);
 });

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import fc from "fast-check";
 import { assertCleanRun, harness, waitForStatus } from "./harness.ts";
 
 test("116 replaces ptwebqq with p; polls, group list and the saved session use the new value", { timeout: 20_000 }, async (t) => {
@@ -141,5 +142,101 @@ test("a failing poll2 shows in status (retrying) until poll2 answers again (onli
   h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "after the outage" });
   assert.equal((await back).ok, true);
   assert.equal((await inbox.waitFor(1))[0]!.text, "after the outage");
+  assertCleanRun(h);
+});
+
+test("a poll2 item of the wrong shape is logged with its id, counted via onEventRejected, and skipped; the rest of the answer is delivered", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const rejected: string[] = [];
+  const { inbox } = await h.run({ onEventRejected: (reason) => rejected.push(reason) });
+  const gid = h.sim.state.session!.gids.get("Dev Group")!.gid;
+  h.sim.failNextPoll({
+    result: [
+      { poll_type: "group_message", value: { from_uin: { toString: 1 }, send_uin: 1, msg_id: 4242, time: 1, content: ["x"] } },
+      "not an item",
+      { poll_type: "buddies_status_change", value: { uin: 1, status: "online" } }, // valid, not ours: no rejection
+      { poll_type: "group_message", value: { from_uin: gid, send_uin: h.sim.state.memberUin("Dev Group", "alice"), msg_id: 4243, time: 2, content: [["font", {}], "usable"] } },
+    ],
+  });
+  assert.equal((await inbox.waitFor(1))[0]!.text, "usable");
+  assert.equal(rejected.length, 2);
+  assert.match(rejected[0]!, /from_uin/);
+  assert.ok(h.logs.some((l) => l.includes("poll2 item rejected") && l.includes('"id":"4242"')));
+  assertCleanRun(h);
+});
+
+test("an answer of only unusable items, served again and again, is backed off and warned about once (with a count later)", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const rejected: string[] = [];
+  const { inbox } = await h.run({ onEventRejected: (reason) => rejected.push(reason) });
+  h.sim.failNextPoll({ result: [{ poll_type: "group_message", value: { msg_id: 7 } }] }, 6);
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "after the junk" });
+  assert.equal((await inbox.waitFor(1))[0]!.text, "after the junk");
+  assert.equal(rejected.length, 6);
+  assert.equal(h.logs.filter((l) => l.includes("poll2 answered only unusable items; backing off")).length, 1);
+  assert.equal(h.logs.filter((l) => l.includes("poll2 item rejected")).length, 1);
+  assertCleanRun(h);
+});
+
+test("a message with nothing readable (only its font) is relayed as [unsupported message], never as an empty line", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const { inbox } = await h.run();
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: [" "] });
+  assert.equal((await inbox.waitFor(1))[0]!.text, "[unsupported message]");
+  assertCleanRun(h);
+});
+
+test("messages poll2 handed over while the outbox fails are kept in a pending file (0600) across a stop and delivered by the next start", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const first = h.adapter();
+  let attempts = 0;
+  let failing!: () => void;
+  const sinkFailed = new Promise<void>((r) => (failing = r));
+  const online = waitForStatus(first, "online");
+  await first.start(async () => {
+    attempts++;
+    failing();
+    throw new Error("outbox unavailable");
+  });
+  await online;
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "kept" });
+  h.sim.inject({ group: "Dev Group", sender: { name: "bob" }, content: "kept too" });
+  await sinkFailed;
+  await h.sim.waitForDelivered(); // the server no longer holds them
+  await first.stop(); // as a crash would: the sink never took them
+  const file = join(h.stateDir, "webqq-qq.pending.json");
+  assert.equal((await stat(file)).mode & 0o777, 0o600);
+  assert.ok(attempts >= 1);
+
+  const { inbox } = await h.run();
+  const msgs = await inbox.waitFor(2);
+  assert.deepEqual(msgs.map((m) => [m.senderName, m.text]), [["Alice", "kept"], ["bob", "kept too"]]);
+  await assert.rejects(stat(file), /ENOENT/);
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "sentinel" });
+  assert.deepEqual((await inbox.waitFor(3)).map((m) => m.text), ["kept", "kept too", "sentinel"]);
+  assertCleanRun(h);
+});
+
+test("whatever items poll2 answers with, the poll chain survives: a message after 40 random answers arrives", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  let rejected = 0;
+  const { adapter, inbox } = await h.run({ onEventRejected: () => rejected++ });
+  const junk = fc.sample(fc.array(fc.oneof(fc.anything(), fc.record({ poll_type: fc.constant("group_message"), value: fc.anything() })), { maxLength: 4 }), { numRuns: 40, seed: 8 });
+  for (const result of junk) h.sim.failNextPoll({ result });
+  h.sim.inject({ group: "Dev Group", sender: { name: "bob" }, content: "still polling" });
+  const msgs = await inbox.waitFor(1);
+  assert.equal(msgs.at(-1)!.text, "still polling");
+  assert.equal(adapter.status().state, "online");
+  assert.ok(rejected > 0);
+  assertCleanRun(h);
+});
+
+test("a server answering 'nothing' at once, again and again, is backed off (warned once), and polling goes on", { timeout: 20_000 }, async (t) => {
+  const h = await harness(t);
+  const { inbox } = await h.run();
+  h.sim.failNextPoll("102", 12);
+  h.sim.inject({ group: "Dev Group", sender: { name: "alice" }, content: "after the quick idles" });
+  assert.equal((await inbox.waitFor(1))[0]!.text, "after the quick idles");
+  assert.equal(h.logs.filter((l) => l.includes("without holding; backing off")).length, 1);
   assertCleanRun(h);
 });
