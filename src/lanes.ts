@@ -1,6 +1,7 @@
 // One undici Pool per origin for short requests, and a separate one for long polls, so a short
 // request never queues behind parked polls (undici queues FIFO behind busy connections).
-import { Pool } from "undici";
+import { type Dispatcher, Pool } from "undici";
+import { requestSent } from "./interceptors/request-sent.ts";
 import type { OriginStats } from "./types.ts";
 
 export interface LaneOptions {
@@ -12,9 +13,9 @@ export interface LaneOptions {
 
 export class Lane {
   readonly origin: string;
-  readonly short: Pool;
+  readonly short: Dispatcher;
   readonly stats: OriginStats = { inFlight: 0, parked: 0, completed: 0, retried: 0, failed: 0 };
-  private long: Pool | undefined;
+  private long: Dispatcher | undefined;
   private readonly opts: LaneOptions;
 
   constructor(origin: string, opts: LaneOptions) {
@@ -24,18 +25,18 @@ export class Lane {
   }
 
   /** The long-poll pool, made on first use: most origins never need one. */
-  get longPoll(): Pool {
+  get longPoll(): Dispatcher {
     this.long ??= this.pool(this.opts.longPollConnections);
     return this.long;
   }
 
-  private pool(connections: number | null): Pool {
+  private pool(connections: number | null): Dispatcher {
     const h2 = this.opts.http2Origins.has(this.origin);
     const options: Pool.Options & { useH2c?: boolean } = { connections, allowH2: h2 };
     // Plain-http origins listed for HTTP/2 speak h2c (prior knowledge). undici's Pool reads this
     // top-level option for its connector; its types only list it under h2Options.
     if (h2 && this.origin.startsWith("http:")) options.useH2c = true;
-    return new Pool(this.origin, options);
+    return new Pool(this.origin, options).compose(requestSent());
   }
 
   close(): Promise<void> {

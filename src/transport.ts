@@ -1,17 +1,17 @@
 // Sends one RequestSpec: cookies in and out on every hop, redirects followed here (so no
 // Set-Cookie on a 3xx is lost), retries through p-retry with full-jitter backoff.
-import { setTimeout as sleep } from "node:timers/promises";
 import pRetry from "p-retry";
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { type CookieJar, MemoryCookieStore } from "tough-cookie";
 import type { AbortWire } from "./chain.ts";
 import { HTTPStatusError, RedirectError } from "./errors.ts";
+import { markRequestSent, wasRequestSent } from "./interceptors/request-sent.ts";
 import type { Lane, Lanes } from "./lanes.ts";
 import { redactError, redactUrl } from "./redact.ts";
 import { type Hop, isRedirectStatus, prepareHop, redirectHop } from "./request.ts";
 import { type BodySource, discardBody, HTTPResponse } from "./response.ts";
-import { classifyFailure, isIdempotent, parseRetryAfter, retryWait } from "./retry.ts";
+import { abortableSleep, isIdempotent, isRetryable, parseRetryAfter, retryWait } from "./retry.ts";
 import type { RequestSpec, RetryOptions } from "./types.ts";
 
 export interface TransportOptions {
@@ -25,6 +25,17 @@ export interface TransportOptions {
 }
 
 const DEFAULT_MAX_REDIRECTS = 10;
+
+/**
+ * Bodies above this are written in chunks, each after the socket drained the one before, so
+ * undici's "request sent" comes when the last byte was handed to the kernel, not when the whole
+ * body was queued in the socket's memory: a connection cut mid-body then says requestSent: false.
+ */
+const STREAMED_BODY = 64 * 1024;
+
+function* bodyChunks(bytes: Uint8Array): Generator<Uint8Array> {
+  for (let i = 0; i < bytes.byteLength; i += STREAMED_BODY) yield bytes.subarray(i, i + STREAMED_BODY);
+}
 
 /** What undici listens on to abort an exchange: an AbortSignal, or an EventEmitter-shaped "abort" source. */
 export type Wire = AbortSignal | AbortWire | undefined;
@@ -160,7 +171,7 @@ export class Transport {
   /** After the first attempt failed (or its status is retried): the remaining attempts, or the error. */
   recover(ex: Exchange, err: unknown, owner: SendOwner): Promise<HTTPResponse> {
     settleOnce(ex);
-    return this.retryAfter(err, ex.hop, ex.spec, ex.retry, owner, ex.wire);
+    return this.retryAfter(err, ex.hop, ex.spec, ex.retry, owner, ex.wire, false);
   }
 
   /** The response itself, or the one its redirects lead to. */
@@ -188,22 +199,20 @@ export class Transport {
       try {
         res = await this.attempt(hop, spec, wire, retry);
       } catch (err) {
-        res = await this.retryAfter(err, hop, spec, retry, owner, wire);
+        // An earlier hop was answered: the request reached the server, whatever this hop did.
+        res = await this.retryAfter(err, hop, spec, retry, owner, wire, true);
       }
       if (!isRedirectStatus(res.status)) return res;
     }
   }
 
-  /** Whether a failed attempt is retried (retries left are checked by the caller). */
-  private retries(err: unknown, hop: Hop, spec: RequestSpec): boolean {
-    const kind = classifyFailure(err);
-    if (kind === "before-send") return true;
-    if (kind === "other") return false;
-    // Statuses are thrown only when eligible (see attempt()); transport failures may have reached the server.
-    return spec.retrySafe === true || isIdempotent(hop.method);
-  }
-
-  /** After a failed first attempt: the remaining attempts, through p-retry, or the error. */
+  /**
+   * After a failed first attempt: p-retry decides and runs the remaining attempts. The first
+   * attempt's failure is fed to it as its attempt 1 (a request that succeeds at once never pays for
+   * p-retry). `shouldRetry` is the one retry policy (`isRetryable`), and it waits the full-jitter
+   * backoff (raised to Retry-After) itself, so p-retry's own delay is 0. The error that ends it
+   * carries `requestSent`: true when any attempt or an earlier hop may have reached the server.
+   */
   private async retryAfter(
     first: unknown,
     hop: Hop,
@@ -211,31 +220,36 @@ export class Transport {
     retry: Required<RetryOptions> | null,
     owner: SendOwner,
     wire: Wire,
+    sentBefore: boolean,
   ): Promise<HTTPResponse> {
     const stats = this.lanes.get(hop.url.origin).stats;
-    const signal = owner.signal;
-    const log = owner.log;
-    if (retry === null || (signal !== undefined && signal.aborted) || !this.retries(first, hop, spec)) {
+    let sent = sentBefore || wasRequestSent(first) === true;
+    if (retry === null) {
       stats.failed++;
+      markRequestSent(first, sent);
       throw first;
     }
+    const signal = owner.signal;
+    const log = owner.log;
+    const policy = { method: hop.method, retrySafe: spec.retrySafe };
     try {
-      await this.waitBeforeRetry(1, first, hop, spec, retry, signal, log);
-      stats.retried++;
-      return await pRetry(() => this.attempt(hop, spec, wire, retry), {
-        retries: retry.retries - 1,
-        minTimeout: 0, // the wait is ours: full jitter and Retry-After, in onFailedAttempt
+      return await pRetry((attempt) => (attempt === 1 ? Promise.reject(first) : this.attempt(hop, spec, wire, retry)), {
+        retries: retry.retries,
+        minTimeout: 0,
         signal,
-        onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-          if (retriesLeft > 0 && this.retries(error, hop, spec)) {
-            await this.waitBeforeRetry(attemptNumber + 1, error, hop, spec, retry, signal, log);
-            stats.retried++;
-          }
+        onFailedAttempt: ({ error }) => {
+          if (wasRequestSent(error) === true) sent = true;
         },
-        shouldRetry: ({ error }) => this.retries(error, hop, spec),
+        shouldRetry: async ({ error, attemptNumber }) => {
+          if (!isRetryable(error, policy, retry.statuses)) return false;
+          await this.waitBeforeRetry(attemptNumber, error, hop, spec, retry, signal, log);
+          stats.retried++;
+          return true;
+        },
       });
     } catch (err) {
       stats.failed++;
+      markRequestSent(err, sent || wasRequestSent(err) === true);
       throw err;
     }
   }
@@ -246,7 +260,7 @@ export class Transport {
       const secrets = this.secretsOf(spec);
       log.debug({ url: redactUrl(hop.url.href, secrets), retry: retryNumber, wait, error: redactError(err, secrets) }, "retrying request");
     }
-    if (wait > 0) await sleep(wait, undefined, signal === undefined ? undefined : { signal });
+    if (wait > 0) await abortableSleep(wait, signal);
   }
 
   /** One whole exchange (a retry attempt): dispatch, settle the counters, receive. */
@@ -286,11 +300,17 @@ export class Transport {
       else if (headers.cookie !== undefined) delete headers.cookie;
     }
     const timeout = spec.timeout ?? (longPoll ? this.longPollTimeout : this.timeout);
+    let body: Dispatcher.DispatchOptions["body"] = hop.body;
+    if (body !== undefined && body.length > STREAMED_BODY) {
+      const bytes = typeof body === "string" ? Buffer.from(body) : body;
+      headers = { ...headers, "content-length": String(bytes.byteLength) };
+      body = bodyChunks(bytes) as unknown as Dispatcher.DispatchOptions["body"];
+    }
     return (longPoll ? lane.longPoll : lane.short).request({
       path: hop.url.path,
       method: hop.method as Dispatcher.HttpMethod,
       headers,
-      body: hop.body,
+      body,
       signal: wire as AbortSignal | undefined, // undici also takes the EventEmitter shape (see AbortWire)
       headersTimeout: timeout,
       bodyTimeout: timeout,
