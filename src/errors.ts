@@ -47,3 +47,19 @@ export class RequestSpecError extends Error {
     this.name = "RequestSpecError";
   }
 }
+
+/** A response body larger than the request's `maxBodySize`: the connection was closed at the cap. */
+export class BodyTooLargeError extends Error {
+  readonly code = "ERR_BODY_TOO_LARGE";
+  readonly limit: number;
+  /** The Content-Length the server declared, when that is how the excess was known. */
+  readonly declared: number | undefined;
+  /** The server answered: the request reached it. */
+  requestSent = true;
+  constructor(limit: number, where: string, declared: number | undefined) {
+    super(`response body larger than maxBodySize ${limit} bytes${declared === undefined ? "" : ` (Content-Length ${declared})`} from ${where}`);
+    this.name = "BodyTooLargeError";
+    this.limit = limit;
+    this.declared = declared;
+  }
+}

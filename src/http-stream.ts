@@ -3,6 +3,7 @@ import pino, { type Logger } from "pino";
 import { CookieJar } from "tough-cookie";
 import { Chain, ChainCancelledError, type ChainOwner, type Strand, wakeStrand } from "./chain.ts";
 import { RequestSpecError, StreamClosedError } from "./errors.ts";
+import { DEFAULT_MAX_BODY_SIZE } from "./interceptors/body-limit.ts";
 import { Lanes } from "./lanes.ts";
 import { validateOptions } from "./options.ts";
 import { redactError, redactPaths, redactUrl } from "./redact.ts";
@@ -85,6 +86,7 @@ export class HTTPStream implements ChainOwner {
       connections: opts.connections ?? 16,
       longPollConnections: opts.longPollConnections ?? null,
       http2Origins,
+      maxBodySize: opts.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
     });
     this.transport = new Transport({
       lanes: this.lanes,

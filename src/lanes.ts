@@ -1,6 +1,7 @@
 // One undici Pool per origin for short requests, and a separate one for long polls, so a short
 // request never queues behind parked polls (undici queues FIFO behind busy connections).
 import { type Dispatcher, Pool } from "undici";
+import { bodyLimit } from "./interceptors/body-limit.ts";
 import { requestSent } from "./interceptors/request-sent.ts";
 import type { OriginStats } from "./types.ts";
 
@@ -9,6 +10,8 @@ export interface LaneOptions {
   /** null: one connection per parked poll. */
   longPollConnections: number | null;
   http2Origins: ReadonlySet<string>;
+  /** The response body cap of requests that set none. */
+  maxBodySize: number;
 }
 
 export class Lane {
@@ -36,7 +39,7 @@ export class Lane {
     // Plain-http origins listed for HTTP/2 speak h2c (prior knowledge). undici's Pool reads this
     // top-level option for its connector; its types only list it under h2Options.
     if (h2 && this.origin.startsWith("http:")) options.useH2c = true;
-    return new Pool(this.origin, options).compose(requestSent());
+    return new Pool(this.origin, options).compose(bodyLimit({ maxBodySize: this.opts.maxBodySize }), requestSent());
   }
 
   close(): Promise<void> {

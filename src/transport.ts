@@ -314,7 +314,8 @@ export class Transport {
       signal: wire as AbortSignal | undefined, // undici also takes the EventEmitter shape (see AbortWire)
       headersTimeout: timeout,
       bodyTimeout: timeout,
-    });
+      maxBodySize: spec.maxBodySize, // read by the bodyLimit interceptor
+    } as Dispatcher.RequestOptions);
   }
 
   /** Stores cookies and wraps the response; a status to retry throws HTTPStatusError. */

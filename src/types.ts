@@ -28,6 +28,12 @@ export interface RequestSpec {
   secrets?: string[];
   /** A short label for logs and stats (default: method + path). */
   name?: string;
+  /**
+   * Cap on the response body in bytes (default: the stream's `maxBodySize`, 8 MiB). A larger body
+   * fails with BodyTooLargeError and its connection is closed. Infinity: no cap. A
+   * `text/event-stream` response is exempt from the stream's default, not from this.
+   */
+  maxBodySize?: number;
 }
 
 /** A response handed to a readback. The body is read at most once (text, json, or body). */
@@ -114,6 +120,8 @@ export interface HTTPStreamOptions {
   /** Default per-request timeout (ms) for short requests; default 30_000. */
   timeout?: number;
   headers?: Record<string, string>; // sent on every request (e.g. User-Agent)
+  /** Cap on response bodies in bytes for requests that set none (default 8 MiB; Infinity: none). */
+  maxBodySize?: number;
   secrets?: string[];
   /** Called once per answered request (after retries and redirects): for metrics such as poll latency. */
   onResponse?: (info: ResponseInfo) => void;
