@@ -2,6 +2,7 @@
 import type { Logger } from "pino";
 import type { CookieJar } from "tough-cookie";
 import type { Readable } from "node:stream";
+import type { Dispatcher } from "undici";
 
 export type Query = Record<string, string | number | boolean | undefined | null>;
 
@@ -120,6 +121,15 @@ export interface HTTPStreamOptions {
   /** Default per-request timeout (ms) for short requests; default 30_000. */
   timeout?: number;
   headers?: Record<string, string>; // sent on every request (e.g. User-Agent)
+  /**
+   * Any undici Dispatcher (an Agent with TLS options, a ProxyAgent, a MockAgent): HTTPStream
+   * composes its interceptors over it. Default: Lanes (a short and a long-poll pool per origin),
+   * built from `connections`, `longPollConnections` and `http2Origins`, which are ignored when a
+   * dispatcher is given. A given dispatcher is not closed by close().
+   */
+  dispatcher?: Dispatcher;
+  /** The caller's own interceptors, run per hop below HTTPStream's (closest to the dispatcher). */
+  interceptors?: Dispatcher.DispatcherComposeInterceptor[];
   /** Cap on response bodies in bytes for requests that set none (default 8 MiB; Infinity: none). */
   maxBodySize?: number;
   secrets?: string[];

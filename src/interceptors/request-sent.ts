@@ -8,6 +8,7 @@
 // Usable alone: `new Agent().compose(requestSent())`.
 import type { Dispatcher } from "undici";
 import { type Controller, ForwardingHandler, type Handler, type Headers } from "./forwarding-handler.ts";
+import { headerRecord } from "./headers.ts";
 
 /**
  * Records the sent state on an error. An error object shared by several requests (undici hands one
@@ -50,9 +51,29 @@ class SentTracker extends ForwardingHandler {
   }
 }
 
+/**
+ * Bodies above this are written in chunks, each after the socket drained the one before, so
+ * undici's "request sent" comes when the last byte was handed to the kernel, not when the whole
+ * body was queued in the socket's memory: a connection cut mid-body then says requestSent: false.
+ */
+export const STREAMED_BODY = 64 * 1024;
+
+function* bodyChunks(bytes: Uint8Array): Generator<Uint8Array> {
+  for (let i = 0; i < bytes.byteLength; i += STREAMED_BODY) yield bytes.subarray(i, i + STREAMED_BODY);
+}
+
+/** A large string or byte body as drained chunks with its Content-Length; anything else as it is. */
+function chunkedLargeBody(opts: Dispatcher.DispatchOptions): Dispatcher.DispatchOptions {
+  const body = opts.body;
+  if ((typeof body !== "string" && !(body instanceof Uint8Array)) || body.length <= STREAMED_BODY) return opts;
+  const bytes = typeof body === "string" ? Buffer.from(body) : body;
+  const headers = { ...headerRecord(opts.headers), "content-length": String(bytes.byteLength) };
+  return { ...opts, headers, body: bodyChunks(bytes) as unknown as Dispatcher.DispatchOptions["body"] };
+}
+
 export function requestSent(): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) =>
     function dispatchTracked(opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
-      return dispatch(opts, new SentTracker(handler));
+      return dispatch(chunkedLargeBody(opts), new SentTracker(handler));
     };
 }
