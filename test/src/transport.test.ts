@@ -1,7 +1,7 @@
 // Retries, timeouts, redirects and cookies over real loopback servers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CookieJar } from "tough-cookie";
+import { CookieJar, MemoryCookieStore } from "tough-cookie";
 import pino from "pino";
 import { HTTPStatusError, HTTPStream, RedirectError } from "../../src/index.ts";
 import { closedPort, deferred, fixedStatus, listen, readBody } from "./loopback.ts";
@@ -219,4 +219,23 @@ test("cookies already in a given jar are sent, for a named host and for an IP", 
   t.after(() => s.close().then(srv.close));
   assert.equal(await (await s.request({ url: `http://localhost:${port}/` })).text(), "named=1");
   assert.equal(await (await s.request({ url: `http://127.0.0.1:${port}/` })).text(), "ip=2");
+});
+
+test("an async cookie store: cookies read before the dispatch and stored before the response goes on, redirects included", async (t) => {
+  class AsyncStore extends MemoryCookieStore {
+    constructor() {
+      super();
+      this.synchronous = false;
+    }
+  }
+  const srv = await listen((req, res) => {
+    if (req.url === "/login") return res.writeHead(302, { location: "/home", "set-cookie": "sid=async1; Path=/" }).end();
+    res.end(req.headers.cookie ?? "-");
+  });
+  const jar = new CookieJar(new AsyncStore());
+  const s = stream({ cookies: jar });
+  t.after(() => s.close().then(srv.close));
+  assert.throws(() => jar.getCookieStringSync(srv.url), /synchronous/i); // the store really is async
+  assert.equal(await (await s.request({ url: srv.url + "/login" })).text(), "sid=async1");
+  assert.equal(await (await s.request({ url: srv.url + "/again" })).text(), "sid=async1");
 });
