@@ -67,8 +67,11 @@ export class HTTPStream implements ChainOwner {
   private readonly chainBackoff: { min: number; max: number };
   private readonly defaultHeaders: Record<string, string>;
   private readonly onResponse: ((info: ResponseInfo) => void) | undefined;
-  /** Aborts one-shot requests still running when close() gives up waiting. */
-  private readonly closeController = new AbortController();
+  /**
+   * One-shot requests under way, each with its own controller: when close() gives up waiting,
+   * each is aborted with its own reason, so each reason carries its own request's `requestSent`.
+   */
+  private readonly oneShotAborts = new Set<AbortController>();
   private nextId = 1;
   private delayed = 0;
   private oneShots = 0;
@@ -163,11 +166,14 @@ export class HTTPStream implements ChainOwner {
   /** One request with the stream's retries, cookies, redirects and lanes. The body is left unread. */
   async request(spec: RequestSpec, opts: { signal?: AbortSignal } = {}): Promise<StreamResponse> {
     if (this.closing) throw new StreamClosedError();
-    const signal = opts.signal === undefined ? this.closeController.signal : AbortSignal.any([opts.signal, this.closeController.signal]);
+    const closing = new AbortController();
+    const signal = opts.signal === undefined ? closing.signal : AbortSignal.any([opts.signal, closing.signal]);
     this.oneShots++;
+    this.oneShotAborts.add(closing);
     try {
       return await this.send(spec, { signal, log: this.log }, signal);
     } finally {
+      this.oneShotAborts.delete(closing);
       this.oneShots--;
       this.onIdle?.();
     }
@@ -218,10 +224,10 @@ export class HTTPStream implements ChainOwner {
     await this.ownDispatcher?.close();
   }
 
+  /** A reason each: the request-sent state is recorded on it, and must not mix between requests. */
   private abortAll(): void {
-    const reason = new StreamClosedError();
-    this.closeController.abort(reason);
-    for (const chain of this.chains) chain.cancel(reason);
+    for (const closing of this.oneShotAborts) closing.abort(new StreamClosedError());
+    for (const chain of this.chains) chain.cancel(new StreamClosedError());
   }
 
   /** Cancels a chain whose strands are all delayed or parked: nothing under way would be lost. */

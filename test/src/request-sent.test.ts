@@ -115,3 +115,19 @@ test("the interceptor alone, on a plain undici Agent", async (t) => {
   await assert.rejects(agent.request({ origin: `http://127.0.0.1:${port}`, path: "/", method: "POST", body: "x" }), (e: Sent) => e.requestSent === false);
   await assert.rejects(agent.request({ origin: srv.url, path: "/", method: "POST", body: "x" }), (e: Sent) => e.requestSent === true);
 });
+
+test("close() gives up on requests under way: each aborted one says its own requestSent", { timeout: 30_000 }, async (t) => {
+  const arrived = countdown(1);
+  const srv = await listen(async (req) => {
+    await readBody(req);
+    arrived.hit(); // read whole, never answered
+  });
+  t.after(srv.close);
+  // One connection: the second request waits in undici's queue and is never written.
+  const s = new HTTPStream({ ...fast, connections: 1 });
+  const first = s.request({ url: srv.url + "/a", body: "a", timeout: 3_600_000 }).then(() => "answered", (e: Sent) => e.requestSent);
+  await arrived.reached;
+  const second = s.request({ url: srv.url + "/b", body: "b", timeout: 3_600_000 }).then(() => "answered", (e: Sent) => e.requestSent);
+  await s.close({ timeout: 50 });
+  assert.deepEqual([await first, await second], [true, false]);
+});
