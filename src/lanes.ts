@@ -3,6 +3,7 @@
 // behind parked polls (undici queues FIFO behind busy connections). An undici Dispatcher like any
 // other: compose() it, or hand it to anything that takes one.
 import { Dispatcher, Pool } from "undici";
+import { originOf } from "./interceptors/dispatch-options.ts";
 
 export interface LanesOptions {
   /** Connections per origin for short requests (default 16). */
@@ -41,9 +42,6 @@ class Lane {
   }
 }
 
-function originOf(o: Dispatcher.DispatchOptions["origin"]): string {
-  return typeof o === "string" ? o : o === undefined ? "" : o.origin;
-}
 
 export class Lanes extends Dispatcher {
   readonly connections: number;

@@ -8,15 +8,12 @@
 import type { Dispatcher } from "undici";
 import { type CookieJar, MemoryCookieStore } from "tough-cookie";
 import { type Controller, ForwardingHandler, type Handler, type Headers } from "./forwarding-handler.ts";
-import { headerRecord } from "./headers.ts";
+import { headerRecord, originOf } from "./dispatch-options.ts";
 
 export interface CookiesOptions {
   jar: CookieJar;
 }
 
-function originOf(o: Dispatcher.DispatchOptions["origin"]): string {
-  return typeof o === "string" ? o : o === undefined ? "" : o.origin;
-}
 
 type Replay = () => void;
 

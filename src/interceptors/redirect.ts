@@ -11,7 +11,7 @@ import { RedirectError } from "../errors.ts";
 import { redactUrl } from "../redact.ts";
 import { type Hop, isRedirectStatus, parseUrl, redirectHop } from "../request.ts";
 import { type Controller, ForwardingHandler, type Handler, type Headers } from "./forwarding-handler.ts";
-import { headerRecord, responseHeader } from "./headers.ts";
+import { headerRecord, originOf, responseHeader } from "./dispatch-options.ts";
 import { markRequestSent } from "./request-sent.ts";
 
 export const DEFAULT_MAX_REDIRECTS = 10;
@@ -31,9 +31,6 @@ export interface RedirectDispatchOptions {
 
 type Opts = Dispatcher.DispatchOptions & RedirectDispatchOptions;
 
-function originOf(o: Dispatcher.DispatchOptions["origin"]): string {
-  return typeof o === "string" ? o : o === undefined ? "" : o.origin;
-}
 
 class RedirectFollower extends ForwardingHandler {
   private readonly dispatch: Dispatcher.Dispatch;

@@ -8,7 +8,7 @@
 // Usable alone: `new Agent().compose(requestSent())`.
 import type { Dispatcher } from "undici";
 import { type Controller, ForwardingHandler, type Handler, type Headers } from "./forwarding-handler.ts";
-import { headerRecord } from "./headers.ts";
+import { headerRecord } from "./dispatch-options.ts";
 
 /**
  * Records the sent state on an error. An error object shared by several requests (undici hands one

@@ -5,6 +5,7 @@
 // Usable alone: `const s = new DispatchStats(); new Agent().compose(stats(s))`.
 import type { Dispatcher } from "undici";
 import type { OriginStats } from "../types.ts";
+import { originOf } from "./dispatch-options.ts";
 import { type Controller, ForwardingHandler, type Handler, type Headers } from "./forwarding-handler.ts";
 
 export class DispatchStats {
@@ -59,9 +60,6 @@ class Counted extends ForwardingHandler {
   }
 }
 
-function originOf(o: Dispatcher.DispatchOptions["origin"]): string {
-  return typeof o === "string" ? o : o === undefined ? "" : o.origin;
-}
 
 export function stats(recorder: DispatchStats): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) =>

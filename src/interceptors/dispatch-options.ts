@@ -1,5 +1,6 @@
-// Request headers as undici accepts them (a record, a flat [name, value, ...] list, or pairs),
-// read and rewritten by the interceptors as a record with lowercase names.
+// Reading undici's dispatch options and response headers, the same way in every interceptor:
+// request headers as undici accepts them (a record, a flat [name, value, ...] list, or pairs),
+// read and rewritten as a record with lowercase names; the origin as a string.
 import type { Dispatcher } from "undici";
 
 export type HeaderRecord = Record<string, string>;
@@ -32,4 +33,11 @@ export function headerRecord(headers: Dispatcher.DispatchOptions["headers"]): He
 export function responseHeader(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The origin of dispatch options as "http://host:port" (a URL's origin; a string without its trailing "/"). */
+export function originOf(origin: Dispatcher.DispatchOptions["origin"]): string {
+  if (origin === undefined) return "";
+  if (typeof origin !== "string") return origin.origin;
+  return origin.charCodeAt(origin.length - 1) === 47 /* "/" */ ? origin.slice(0, -1) : origin;
 }
