@@ -8,6 +8,8 @@ export class HTTPStatusError extends Error {
   readonly url: string;
   /** Retry-After of the last response in ms (uncapped), if it had one. */
   readonly retryAfter: number | undefined;
+  /** The server answered: the request reached it. */
+  requestSent = true;
   constructor(status: number, headers: Record<string, string | string[] | undefined>, redactedUrl: string, retryAfter: number | undefined) {
     super(`HTTP ${status} from ${redactedUrl}`);
     this.name = "HTTPStatusError";
@@ -21,6 +23,8 @@ export class HTTPStatusError extends Error {
 /** More redirects than the request's `maxRedirects`, or a redirect without a usable Location. */
 export class RedirectError extends Error {
   readonly url: string;
+  /** A redirect was answered: the request reached the server. */
+  requestSent = true;
   constructor(message: string, redactedUrl: string) {
     super(`${message}: ${redactedUrl}`);
     this.name = "RedirectError";
@@ -41,5 +45,21 @@ export class RequestSpecError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "RequestSpecError";
+  }
+}
+
+/** A response body larger than the request's `maxBodySize`: the connection was closed at the cap. */
+export class BodyTooLargeError extends Error {
+  readonly code = "ERR_BODY_TOO_LARGE";
+  readonly limit: number;
+  /** The Content-Length the server declared, when that is how the excess was known. */
+  readonly declared: number | undefined;
+  /** The server answered: the request reached it. */
+  requestSent = true;
+  constructor(limit: number, where: string, declared: number | undefined) {
+    super(`response body larger than maxBodySize ${limit} bytes${declared === undefined ? "" : ` (Content-Length ${declared})`} from ${where}`);
+    this.name = "BodyTooLargeError";
+    this.limit = limit;
+    this.declared = declared;
   }
 }

@@ -3,6 +3,13 @@ import pino, { type Logger } from "pino";
 import { CookieJar } from "tough-cookie";
 import { Chain, ChainCancelledError, type ChainOwner, type Strand, wakeStrand } from "./chain.ts";
 import { RequestSpecError, StreamClosedError } from "./errors.ts";
+import type { Dispatcher } from "undici";
+import { ComposedDispatcher } from "./compose.ts";
+import { bodyLimit, DEFAULT_MAX_BODY_SIZE } from "./interceptors/body-limit.ts";
+import { cookies } from "./interceptors/cookies.ts";
+import { redirect } from "./interceptors/redirect.ts";
+import { requestSent } from "./interceptors/request-sent.ts";
+import { DispatchStats, stats } from "./interceptors/stats.ts";
 import { Lanes } from "./lanes.ts";
 import { validateOptions } from "./options.ts";
 import { redactError, redactPaths, redactUrl } from "./redact.ts";
@@ -50,14 +57,21 @@ function isStep(value: unknown): value is Step {
 export class HTTPStream implements ChainOwner {
   readonly cookies: CookieJar;
   readonly log: Logger;
+  /** The dispatcher every request goes through: the given (or default Lanes) one, composed with HTTPStream's interceptors. */
+  readonly dispatcher: Dispatcher;
   private readonly transport: Transport;
-  private readonly lanes: Lanes;
+  private readonly counters = new DispatchStats();
+  /** The dispatcher HTTPStream made itself (closed by close()); a given one is the caller's to close. */
+  private readonly ownDispatcher: Dispatcher | undefined;
   private readonly chains = new Set<Chain>();
   private readonly chainBackoff: { min: number; max: number };
   private readonly defaultHeaders: Record<string, string>;
   private readonly onResponse: ((info: ResponseInfo) => void) | undefined;
-  /** Aborts one-shot requests still running when close() gives up waiting. */
-  private readonly closeController = new AbortController();
+  /**
+   * One-shot requests under way, each with its own controller: when close() gives up waiting,
+   * each is aborted with its own reason, so each reason carries its own request's `requestSent`.
+   */
+  private readonly oneShotAborts = new Set<AbortController>();
   private nextId = 1;
   private delayed = 0;
   private oneShots = 0;
@@ -73,27 +87,36 @@ export class HTTPStream implements ChainOwner {
     this.chainBackoff = { ...DEFAULT_CHAIN_BACKOFF, ...opts.chainBackoff };
     this.defaultHeaders = lowerHeaders(opts.headers);
     this.onResponse = opts.onResponse;
-    const http2Origins = new Set<string>();
+    const http2Origins: string[] = [];
     for (const o of opts.http2Origins ?? []) {
       try {
-        http2Origins.add(new URL(o).origin);
+        http2Origins.push(new URL(o).origin);
       } catch {
         throw new RequestSpecError(`http2Origins: not an origin: ${redactUrl(o)}`);
       }
     }
-    this.lanes = new Lanes({
-      connections: opts.connections ?? 16,
-      longPollConnections: opts.longPollConnections ?? null,
-      http2Origins,
-    });
+    this.ownDispatcher =
+      opts.dispatcher === undefined ? new Lanes({ connections: opts.connections ?? 16, longPollConnections: opts.longPollConnections ?? null, http2Origins }) : undefined;
+    // compose()'s order: the LAST listed is the outermost. Each redirect hop passes through cookies
+    // (a cookie set on a 302 is sent on the next hop), request-sent tracking, the body cap and the
+    // counters, then the caller's own interceptors, then the dispatcher.
+    this.dispatcher = new ComposedDispatcher(opts.dispatcher ?? this.ownDispatcher!, [
+      ...(opts.interceptors ?? []),
+      stats(this.counters),
+      bodyLimit({ maxBodySize: opts.maxBodySize ?? DEFAULT_MAX_BODY_SIZE }),
+      requestSent(),
+      cookies({ jar: this.cookies }),
+      redirect(),
+    ]);
     this.transport = new Transport({
-      lanes: this.lanes,
-      jar: this.cookies,
+      dispatcher: this.dispatcher,
+      stats: this.counters,
       retry: { ...DEFAULT_RETRY, ...opts.retry } as Required<typeof DEFAULT_RETRY>,
       timeout: opts.timeout ?? DEFAULT_TIMEOUT,
       longPollTimeout: DEFAULT_LONG_POLL_TIMEOUT,
       headers: this.defaultHeaders,
       secrets: opts.secrets ?? [],
+      log: this.log,
     });
   }
 
@@ -143,11 +166,14 @@ export class HTTPStream implements ChainOwner {
   /** One request with the stream's retries, cookies, redirects and lanes. The body is left unread. */
   async request(spec: RequestSpec, opts: { signal?: AbortSignal } = {}): Promise<StreamResponse> {
     if (this.closing) throw new StreamClosedError();
-    const signal = opts.signal === undefined ? this.closeController.signal : AbortSignal.any([opts.signal, this.closeController.signal]);
+    const closing = new AbortController();
+    const signal = opts.signal === undefined ? closing.signal : AbortSignal.any([opts.signal, closing.signal]);
     this.oneShots++;
+    this.oneShotAborts.add(closing);
     try {
       return await this.send(spec, { signal, log: this.log }, signal);
     } finally {
+      this.oneShotAborts.delete(closing);
       this.oneShots--;
       this.onIdle?.();
     }
@@ -155,9 +181,8 @@ export class HTTPStream implements ChainOwner {
 
   stats(): StreamStats {
     const total: StreamStats = { inFlight: 0, parked: 0, completed: 0, retried: 0, failed: 0, delayed: this.delayed, chains: this.chains.size, origins: {} };
-    for (const lane of this.lanes.all()) {
-      const s = lane.stats;
-      total.origins[lane.origin] = { ...s } satisfies OriginStats;
+    for (const [origin, s] of this.counters.origins) {
+      total.origins[origin] = { ...s } satisfies OriginStats;
       total.inFlight += s.inFlight;
       total.parked += s.parked;
       total.completed += s.completed;
@@ -196,13 +221,13 @@ export class HTTPStream implements ChainOwner {
     } finally {
       clearTimeout(deadline);
     }
-    await this.lanes.close();
+    await this.ownDispatcher?.close();
   }
 
+  /** A reason each: the request-sent state is recorded on it, and must not mix between requests. */
   private abortAll(): void {
-    const reason = new StreamClosedError();
-    this.closeController.abort(reason);
-    for (const chain of this.chains) chain.cancel(reason);
+    for (const closing of this.oneShotAborts) closing.abort(new StreamClosedError());
+    for (const chain of this.chains) chain.cancel(new StreamClosedError());
   }
 
   /** Cancels a chain whose strands are all delayed or parked: nothing under way would be lost. */
@@ -250,16 +275,12 @@ export class HTTPStream implements ChainOwner {
           // then holds this one suspended frame, and a short request pays for no other.
           const spec = step.request;
           const t0 = this.onResponse === undefined ? 0 : performance.now();
-          const ex = this.transport.start(spec, chain);
-          let answer: HTTPResponse | Promise<HTTPResponse>;
+          const ex = this.transport.start(spec, chain, chain);
           try {
-            answer = this.transport.answered(ex, await ex.pending);
-            if (answer instanceof Promise) answer = await answer;
+            res = this.transport.answered(ex, await ex.pending);
           } catch (err) {
-            answer = await this.transport.recover(ex, err, chain);
+            res = await this.transport.recover(ex, err, chain);
           }
-          answer = this.transport.redirected(ex, answer, chain);
-          res = answer instanceof Promise ? await answer : answer;
           if (this.onResponse !== undefined) this.observe(spec, res, t0);
           strand.state = "reading";
           const readback = step.readback;

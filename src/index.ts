@@ -1,8 +1,20 @@
 // The public surface of HTTPStream.
 export { HTTPStream } from "./http-stream.ts";
 export { ChainCancelledError } from "./chain.ts";
-export { HTTPStatusError, RedirectError, RequestSpecError, StreamClosedError } from "./errors.ts";
-export { backoffDelay, classifyFailure, DEFAULT_RETRY, isIdempotent, isRetryable, parseRetryAfter, retryWait } from "./retry.ts";
+export { BodyTooLargeError, HTTPStatusError, RedirectError, RequestSpecError, StreamClosedError } from "./errors.ts";
+export { backoffCap, backoffDelay, classifyFailure, DEFAULT_RETRY, isIdempotent, isRetryable, parseRetryAfter, retryWait } from "./retry.ts";
+export { markRequestSent, requestSent, wasRequestSent } from "./interceptors/request-sent.ts";
+export { bodyLimit, DEFAULT_MAX_BODY_SIZE } from "./interceptors/body-limit.ts";
+export type { BodyLimitDispatchOptions, BodyLimitOptions } from "./interceptors/body-limit.ts";
+export { cookies } from "./interceptors/cookies.ts";
+export type { CookiesOptions } from "./interceptors/cookies.ts";
+export { DEFAULT_MAX_REDIRECTS, redirect } from "./interceptors/redirect.ts";
+export type { RedirectDispatchOptions, RedirectOptions } from "./interceptors/redirect.ts";
+export { DispatchStats, stats } from "./interceptors/stats.ts";
+export type { StatsDispatchOptions } from "./interceptors/stats.ts";
+export { Lanes } from "./lanes.ts";
+export type { LanesDispatchOptions, LanesOptions } from "./lanes.ts";
+export { ComposedDispatcher } from "./compose.ts";
 export type { FailureKind } from "./retry.ts";
 export { redactError, redactPaths, redactText, redactUrl } from "./redact.ts";
 export type * from "./types.ts";

@@ -16,6 +16,7 @@ export function validateOptions(opts: HTTPStreamOptions): void {
   if (opts.longPollConnections !== undefined) {
     check(isCount(opts.longPollConnections) && opts.longPollConnections > 0, "longPollConnections must be a positive integer", opts.longPollConnections);
   }
+  if (opts.maxBodySize !== undefined) check(isPositive(opts.maxBodySize) || opts.maxBodySize === Infinity, "maxBodySize must be a positive number of bytes", opts.maxBodySize);
   if (opts.timeout !== undefined) check(isPositive(opts.timeout), "timeout must be a positive number of ms", opts.timeout);
   const r = opts.retry;
   if (r !== undefined) {

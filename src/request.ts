@@ -88,6 +88,7 @@ export function prepareHop(spec: RequestSpec, defaultHeaders: Record<string, str
   if (spec === null || typeof spec !== "object" || (typeof spec.url !== "string" && !(spec.url instanceof URL))) {
     throw new RequestSpecError("a RequestSpec needs a url (string or URL)");
   }
+  if (spec.maxBodySize !== undefined && !(spec.maxBodySize > 0)) throw new RequestSpecError("RequestSpec.maxBodySize must be a positive number of bytes (Infinity: no cap)");
   const url = parseUrl(withQuery(spec));
   const own = spec.headers;
   // Most requests add no header of their own: they share the defaults object until a cookie is set.

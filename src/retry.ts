@@ -1,5 +1,6 @@
 // Which failures are retried, and how long to wait: pure functions, property-tested.
 import { HTTPStatusError } from "./errors.ts";
+import { wasRequestSent } from "./interceptors/request-sent.ts";
 import type { RetryOptions } from "./types.ts";
 
 export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = Object.freeze({
@@ -53,14 +54,35 @@ function errorCode(err: unknown, depth: number): string | undefined {
   return typeof e.code === "string" ? e.code : undefined;
 }
 
-/** Sorts a failure: "before-send" (connect/DNS), "transport" (reset, closed, timeout), "status", or "other". */
+/** The `requestSent` flag of err or of an error it wraps (cause, an AggregateError's first). */
+function sentFlag(err: unknown, depth: number): boolean | undefined {
+  if (err === null || typeof err !== "object" || depth > 4) return undefined;
+  const own = wasRequestSent(err);
+  if (own !== undefined) return own;
+  const e = err as { cause?: unknown; errors?: unknown };
+  if (e.cause !== undefined) {
+    const c = sentFlag(e.cause, depth + 1);
+    if (c !== undefined) return c;
+  }
+  if (Array.isArray(e.errors) && e.errors.length > 0) return sentFlag(e.errors[0], depth + 1);
+  return undefined;
+}
+
+/**
+ * Sorts a failure: "before-send" (the request never reached the server whole), "transport" (reset,
+ * closed, timeout after it may have), "status", or "other" (aborts, bad input, unknown errors).
+ * A network failure carrying `requestSent` (HTTPStream's errors all do) is sorted by it; without
+ * it, by its code: connect and DNS failures are before-send.
+ */
 export function classifyFailure(err: unknown): FailureKind {
   if (err instanceof HTTPStatusError) return "status";
   const code = errorCode(err, 0);
   if (code === undefined) return "other";
-  if (BEFORE_SEND.has(code)) return "before-send";
-  if (AFTER_SEND.has(code)) return "transport";
-  return "other";
+  const before = BEFORE_SEND.has(code);
+  if (!before && !AFTER_SEND.has(code)) return "other";
+  const sent = sentFlag(err, 0);
+  if (sent !== undefined) return sent ? "transport" : "before-send";
+  return before ? "before-send" : "transport";
 }
 
 export function isIdempotent(method: string): boolean {
@@ -68,9 +90,9 @@ export function isIdempotent(method: string): boolean {
 }
 
 /**
- * Whether a failed attempt may be retried. Before-send failures: any method. Transport failures and
- * retryable statuses: idempotent methods, or any method when the request declares `retrySafe`.
- * Aborts, bad input and unknown errors: never.
+ * The one retry policy (HTTPStream's engine calls it for every failed attempt). Before-send
+ * failures: any method. Transport failures and retryable statuses: idempotent methods, or any
+ * method when the request declares `retrySafe`. Aborts, bad input and unknown errors: never.
  */
 export function isRetryable(
   err: unknown,
@@ -85,17 +107,45 @@ export function isRetryable(
 }
 
 /**
- * Exponential backoff with full jitter: a uniform delay in [0, min(max, min·factor^(attempt−1))].
- * attempt counts from 1 (the wait before the first retry).
+ * The ceiling of attempt `attempt` (from 1): min(max, min·factor^(attempt−1)). The deterministic
+ * part of backoffDelay, for waits that must not be random (e.g. a refused credential).
  */
-export function backoffDelay(attempt: number, opts: { min: number; max: number; factor?: number }, random: () => number = Math.random): number {
+export function backoffCap(attempt: number, opts: { min: number; max: number; factor?: number }): number {
   const factor = opts.factor ?? 2;
   const n = attempt < 1 || !Number.isFinite(attempt) ? 1 : attempt;
-  let cap = Math.min(opts.max, opts.min * factor ** (n - 1));
-  if (Number.isNaN(cap)) cap = opts.max;
+  // min 0 stays 0 even when factor^(n−1) overflows to Infinity (0·Infinity is NaN).
+  const grown = opts.min === 0 ? 0 : opts.min * factor ** (n - 1);
+  const cap = Math.min(opts.max, grown);
+  if (Number.isNaN(cap)) return opts.max > 0 ? opts.max : 0;
+  return cap > 0 ? cap : 0;
+}
+
+/**
+ * Exponential backoff with full jitter: a uniform delay in [0, min(max, min·factor^(attempt−1))].
+ * attempt counts from 1 (the wait before the first retry). The one backoff of the project.
+ */
+export function backoffDelay(attempt: number, opts: { min: number; max: number; factor?: number }, random: () => number = Math.random): number {
+  const cap = backoffCap(attempt, opts);
   if (!(cap > 0)) return 0;
   // setTimeout cannot hold more than 2^31−1 ms; beyond it fires at once.
   return Math.floor(random() * Math.min(cap, MAX_TIMER));
+}
+
+/** Waits `ms`; an abort of `signal` rejects with the signal's own reason. */
+export function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return new Promise((resolve) => setTimeout(resolve, ms));
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, Math.min(ms, MAX_TIMER));
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /** Retry-After (delta seconds or an HTTP date) in ms from `now`; undefined when absent or unparsable. */

@@ -1,57 +1,41 @@
-// Sends one RequestSpec: cookies in and out on every hop, redirects followed here (so no
-// Set-Cookie on a 3xx is lost), retries through p-retry with full-jitter backoff.
-import { setTimeout as sleep } from "node:timers/promises";
+// Sends one RequestSpec through the composed dispatcher (cookies, redirects, request-sent
+// tracking, body cap and stats are its interceptors) and retries it through p-retry.
 import pRetry from "p-retry";
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
-import { type CookieJar, MemoryCookieStore } from "tough-cookie";
 import type { AbortWire } from "./chain.ts";
-import { HTTPStatusError, RedirectError } from "./errors.ts";
-import type { Lane, Lanes } from "./lanes.ts";
+import { HTTPStatusError } from "./errors.ts";
+import { markRequestSent, wasRequestSent } from "./interceptors/request-sent.ts";
+import type { DispatchStats } from "./interceptors/stats.ts";
 import { redactError, redactUrl } from "./redact.ts";
-import { type Hop, isRedirectStatus, prepareHop, redirectHop } from "./request.ts";
+import { type Hop, prepareHop } from "./request.ts";
 import { type BodySource, discardBody, HTTPResponse } from "./response.ts";
-import { classifyFailure, isIdempotent, parseRetryAfter, retryWait } from "./retry.ts";
+import { abortableSleep, isIdempotent, isRetryable, parseRetryAfter, retryWait } from "./retry.ts";
 import type { RequestSpec, RetryOptions } from "./types.ts";
 
 export interface TransportOptions {
-  lanes: Lanes;
-  jar: CookieJar;
+  dispatcher: Dispatcher;
+  stats: DispatchStats;
   retry: Required<RetryOptions>;
   timeout: number;
   longPollTimeout: number;
   headers: Record<string, string>;
   secrets: string[];
+  /** The stream's logger: its level decides whether redirects get debug lines. */
+  log: Logger;
 }
-
-const DEFAULT_MAX_REDIRECTS = 10;
 
 /** What undici listens on to abort an exchange: an AbortSignal, or an EventEmitter-shaped "abort" source. */
 export type Wire = AbortSignal | AbortWire | undefined;
-
-function settle(lane: Lane, longPoll: boolean): void {
-  lane.stats.inFlight--;
-  if (longPoll) lane.stats.parked--;
-}
 
 /** A request's first attempt under way: what its answer (or failure) is handled with. */
 export interface Exchange {
   readonly spec: RequestSpec;
   readonly hop: Hop;
   readonly retry: Required<RetryOptions> | null;
-  readonly lane: Lane;
-  readonly longPoll: boolean;
   readonly wire: Wire;
-  /** The in-flight counters were decremented (exactly once, answered or failed). */
-  settled: boolean;
   /** undici's answer to the first attempt. */
   pending: Promise<Dispatcher.ResponseData>;
-}
-
-function settleOnce(ex: Exchange): void {
-  if (ex.settled) return;
-  ex.settled = true;
-  settle(ex.lane, ex.longPoll);
 }
 
 /** Who a request is sent for: its cancellation signal and logger. */
@@ -60,49 +44,33 @@ export interface SendOwner {
   readonly log: Logger;
 }
 
+/** Dispatch options HTTPStream's interceptors and Lanes read, beside undici's own. */
+interface EngineDispatchOptions extends Dispatcher.RequestOptions {
+  longPoll: boolean;
+  maxBodySize: number | undefined;
+  maxRedirects: number | undefined;
+  onRedirect: ((info: { status: number; from: string; to: string }) => void) | undefined;
+}
+
 export class Transport {
-  readonly lanes: Lanes;
-  readonly jar: CookieJar;
   readonly retry: Required<RetryOptions>;
   readonly secrets: string[];
+  private readonly dispatcher: Dispatcher;
+  private readonly stats: DispatchStats;
   private readonly timeout: number;
   private readonly longPollTimeout: number;
   private readonly headers: Record<string, string>;
-  /** Sync jar calls avoid two promise hops per request; async stores get the async API. */
-  private readonly syncJar: boolean;
-  /** The jar's in-memory index, when it has one: lets a request skip the jar when no cookie can match. */
-  private readonly memoryIndex: MemoryCookieStore["idx"] | undefined;
+  private readonly log: Logger;
 
   constructor(opts: TransportOptions) {
-    this.lanes = opts.lanes;
-    this.jar = opts.jar;
+    this.log = opts.log;
+    this.dispatcher = opts.dispatcher;
+    this.stats = opts.stats;
     this.retry = opts.retry;
     this.timeout = opts.timeout;
     this.longPollTimeout = opts.longPollTimeout;
     this.headers = opts.headers;
     this.secrets = opts.secrets;
-    const store = (opts.jar as unknown as { store?: unknown }).store;
-    this.syncJar = (store as { synchronous?: boolean } | undefined)?.synchronous === true;
-    this.memoryIndex = store instanceof MemoryCookieStore ? store.idx : undefined;
-  }
-
-  /**
-   * False only when the in-memory jar holds no cookie for `hostname` or any parent domain, so the
-   * jar lookup (the costliest part of a short request) can be skipped.
-   */
-  private mayHaveCookies(hostname: string): boolean {
-    const idx = this.memoryIndex;
-    if (idx === undefined || hostname.charCodeAt(0) === 91 /* "[" IPv6 */) return true;
-    // A host ending in a digit is an IPv4 address (WHATWG URL): only host-only cookies can match.
-    const last = hostname.charCodeAt(hostname.length - 1);
-    if (last >= 48 && last <= 57) return idx[hostname] !== undefined;
-    let domain = hostname;
-    for (;;) {
-      if (idx[domain] !== undefined) return true;
-      const dot = domain.indexOf(".");
-      if (dot < 0) return false;
-      domain = domain.slice(dot + 1);
-    }
   }
 
   /** Secrets to redact for this request: the stream's and the request's own. */
@@ -120,122 +88,79 @@ export class Transport {
   }
 
   /**
-   * Sends a request, following redirects and retrying. `wire` is what undici listens on to abort an
-   * exchange (a chain passes its light AbortWire). `owner.signal` (retry waits) and `owner.log` are
-   * read only when needed: a chain makes both lazily. A chain's strand runs these same steps
-   * (start, answered, recover, redirected) inline, so a parked poll holds one async frame, not two.
+   * Sends a request with its retries. `wire` is what undici listens on to abort an exchange (a
+   * chain passes its light AbortWire); `owner.signal` (retry waits) and `owner.log` are read only
+   * when needed. A chain's strand runs these same steps (start, answered, recover) inline, so a
+   * parked poll holds one async frame, not two.
    */
   async send(spec: RequestSpec, owner: SendOwner, wire: Wire): Promise<HTTPResponse> {
-    const ex = this.start(spec, wire);
-    let res: HTTPResponse;
+    const ex = this.start(spec, wire, owner);
     try {
-      res = await this.answered(ex, await ex.pending);
+      return this.answered(ex, await ex.pending);
     } catch (err) {
-      res = await this.recover(ex, err, owner);
+      return await this.recover(ex, err, owner);
     }
-    return this.redirected(ex, res, owner);
   }
 
   /** Prepares a request and dispatches its first attempt. Throws on a bad spec. */
-  start(spec: RequestSpec, wire: Wire): Exchange {
+  start(spec: RequestSpec, wire: Wire, owner: SendOwner): Exchange {
     const retry = this.retryOf(spec);
     const hop = prepareHop(spec, this.headers);
-    const lane = this.lanes.get(hop.url.origin);
-    const longPoll = spec.longPoll === true;
-    const ex: Exchange = { spec, hop, retry, lane, longPoll, wire, settled: false, pending: undefined as unknown as Promise<Dispatcher.ResponseData> };
+    const ex: Exchange = { spec, hop, retry, wire, pending: undefined as unknown as Promise<Dispatcher.ResponseData> };
     try {
-      ex.pending = this.dispatch(hop, spec, wire, lane, longPoll);
+      ex.pending = this.dispatch(hop, spec, wire, owner);
     } catch (err) {
       ex.pending = Promise.reject(err);
     }
     return ex;
   }
 
-  /** The first attempt answered: counters settled, cookies stored; a status to retry throws HTTPStatusError. */
-  answered(ex: Exchange, data: Dispatcher.ResponseData): HTTPResponse | Promise<HTTPResponse> {
-    settleOnce(ex);
-    return this.receive(data, ex.hop, ex.spec, ex.retry, ex.lane);
+  /** The first attempt answered: a status to retry throws HTTPStatusError. */
+  answered(ex: Exchange, data: Dispatcher.ResponseData): HTTPResponse {
+    return this.respond(data, ex.hop, ex.spec, ex.retry);
   }
 
   /** After the first attempt failed (or its status is retried): the remaining attempts, or the error. */
   recover(ex: Exchange, err: unknown, owner: SendOwner): Promise<HTTPResponse> {
-    settleOnce(ex);
     return this.retryAfter(err, ex.hop, ex.spec, ex.retry, owner, ex.wire);
   }
 
-  /** The response itself, or the one its redirects lead to. */
-  redirected(ex: Exchange, res: HTTPResponse, owner: SendOwner): HTTPResponse | Promise<HTTPResponse> {
-    if (!isRedirectStatus(res.status) || ex.spec.maxRedirects === 0) return res;
-    return this.followRedirects(res, ex.hop, ex.spec, ex.retry, owner, ex.wire);
-  }
-
-  /** Follows the Location of `res` and the hops after it, cookies stored from each. */
-  private async followRedirects(res: HTTPResponse, hop: Hop, spec: RequestSpec, retry: Required<RetryOptions> | null, owner: SendOwner, wire: Wire): Promise<HTTPResponse> {
-    let redirectsLeft = spec.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
-    for (;;) {
-      const location = res.headers.location;
-      if (typeof location !== "string") return res;
-      void discardBody(res.body);
-      const next = redirectHop(hop, res.status, location);
-      if (next === undefined) throw new RedirectError("redirect to an unusable Location", redactUrl(hop.url.href, this.secretsOf(spec)));
-      if (redirectsLeft === 0) throw new RedirectError("too many redirects", redactUrl(hop.url.href, this.secretsOf(spec)));
-      redirectsLeft--;
-      if (owner.log.isLevelEnabled("debug")) {
-        const secrets = this.secretsOf(spec);
-        owner.log.debug({ status: res.status, from: redactUrl(hop.url.href, secrets), to: redactUrl(next.url.href, secrets) }, "redirect");
-      }
-      hop = next;
-      try {
-        res = await this.attempt(hop, spec, wire, retry);
-      } catch (err) {
-        res = await this.retryAfter(err, hop, spec, retry, owner, wire);
-      }
-      if (!isRedirectStatus(res.status)) return res;
-    }
-  }
-
-  /** Whether a failed attempt is retried (retries left are checked by the caller). */
-  private retries(err: unknown, hop: Hop, spec: RequestSpec): boolean {
-    const kind = classifyFailure(err);
-    if (kind === "before-send") return true;
-    if (kind === "other") return false;
-    // Statuses are thrown only when eligible (see attempt()); transport failures may have reached the server.
-    return spec.retrySafe === true || isIdempotent(hop.method);
-  }
-
-  /** After a failed first attempt: the remaining attempts, through p-retry, or the error. */
-  private async retryAfter(
-    first: unknown,
-    hop: Hop,
-    spec: RequestSpec,
-    retry: Required<RetryOptions> | null,
-    owner: SendOwner,
-    wire: Wire,
-  ): Promise<HTTPResponse> {
-    const stats = this.lanes.get(hop.url.origin).stats;
-    const signal = owner.signal;
-    const log = owner.log;
-    if (retry === null || (signal !== undefined && signal.aborted) || !this.retries(first, hop, spec)) {
-      stats.failed++;
+  /**
+   * After a failed first attempt: p-retry decides and runs the remaining attempts. The first
+   * attempt's failure is fed to it as its attempt 1 (a request that succeeds at once never pays for
+   * p-retry). `shouldRetry` is the one retry policy (`isRetryable`), and it waits the full-jitter
+   * backoff (raised to Retry-After) itself, so p-retry's own delay is 0. The error that ends it
+   * carries `requestSent`: true when any attempt may have reached the server.
+   */
+  private async retryAfter(first: unknown, hop: Hop, spec: RequestSpec, retry: Required<RetryOptions> | null, owner: SendOwner, wire: Wire): Promise<HTTPResponse> {
+    const record = this.stats.of(hop.url.origin);
+    let sent = wasRequestSent(first) === true;
+    if (retry === null) {
+      record.failed++;
+      markRequestSent(first, sent);
       throw first;
     }
+    const signal = owner.signal;
+    const log = owner.log;
+    const policy = { method: hop.method, retrySafe: spec.retrySafe };
     try {
-      await this.waitBeforeRetry(1, first, hop, spec, retry, signal, log);
-      stats.retried++;
-      return await pRetry(() => this.attempt(hop, spec, wire, retry), {
-        retries: retry.retries - 1,
-        minTimeout: 0, // the wait is ours: full jitter and Retry-After, in onFailedAttempt
+      return await pRetry((attempt) => (attempt === 1 ? Promise.reject(first) : this.attempt(hop, spec, wire, retry, owner)), {
+        retries: retry.retries,
+        minTimeout: 0,
         signal,
-        onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-          if (retriesLeft > 0 && this.retries(error, hop, spec)) {
-            await this.waitBeforeRetry(attemptNumber + 1, error, hop, spec, retry, signal, log);
-            stats.retried++;
-          }
+        onFailedAttempt: ({ error }) => {
+          if (wasRequestSent(error) === true) sent = true;
         },
-        shouldRetry: ({ error }) => this.retries(error, hop, spec),
+        shouldRetry: async ({ error, attemptNumber }) => {
+          if (!isRetryable(error, policy, retry.statuses)) return false;
+          await this.waitBeforeRetry(attemptNumber, error, hop, spec, retry, signal, log);
+          record.retried++;
+          return true;
+        },
       });
     } catch (err) {
-      stats.failed++;
+      record.failed++;
+      markRequestSent(err, sent || wasRequestSent(err) === true);
       throw err;
     }
   }
@@ -246,79 +171,49 @@ export class Transport {
       const secrets = this.secretsOf(spec);
       log.debug({ url: redactUrl(hop.url.href, secrets), retry: retryNumber, wait, error: redactError(err, secrets) }, "retrying request");
     }
-    if (wait > 0) await sleep(wait, undefined, signal === undefined ? undefined : { signal });
+    if (wait > 0) await abortableSleep(wait, signal);
   }
 
-  /** One whole exchange (a retry attempt): dispatch, settle the counters, receive. */
-  private async attempt(hop: Hop, spec: RequestSpec, wire: Wire, retry: Required<RetryOptions> | null): Promise<HTTPResponse> {
-    const lane = this.lanes.get(hop.url.origin);
+  /** One retry attempt: dispatch and receive. */
+  private async attempt(hop: Hop, spec: RequestSpec, wire: Wire, retry: Required<RetryOptions>, owner: SendOwner): Promise<HTTPResponse> {
+    return this.respond(await this.dispatch(hop, spec, wire, owner), hop, spec, retry);
+  }
+
+  /** Sends a hop through the composed dispatcher. The owner's log is read only when debug is on. */
+  private dispatch(hop: Hop, spec: RequestSpec, wire: Wire, owner: SendOwner): Promise<Dispatcher.ResponseData> {
     const longPoll = spec.longPoll === true;
-    let data: Dispatcher.ResponseData;
-    try {
-      data = await this.dispatch(hop, spec, wire, lane, longPoll);
-    } finally {
-      settle(lane, longPoll);
-    }
-    return this.receive(data, hop, spec, retry, lane);
-  }
-
-  /** Sends a hop on its lane with the jar's cookies; counts it in flight until settle(). */
-  private dispatch(hop: Hop, spec: RequestSpec, wire: Wire, lane: Lane, longPoll: boolean): Promise<Dispatcher.ResponseData> {
-    const url = hop.url;
-    const stats = lane.stats;
-    stats.inFlight++;
-    if (longPoll) stats.parked++;
-    if (!this.mayHaveCookies(url.hostname)) return this.request(hop, spec, wire, lane, longPoll, "");
-    if (this.syncJar) return this.request(hop, spec, wire, lane, longPoll, this.jar.getCookieStringSync(url.href));
-    return this.jar.getCookieString(url.href).then((cookie) => this.request(hop, spec, wire, lane, longPoll, cookie));
-  }
-
-  private request(hop: Hop, spec: RequestSpec, wire: Wire, lane: Lane, longPoll: boolean, jarCookie: string): Promise<Dispatcher.ResponseData> {
-    let headers = hop.headers;
-    if (jarCookie !== "") {
-      if (hop.sharedHeaders) {
-        headers = hop.headers = { ...headers };
-        hop.sharedHeaders = false;
-      }
-      headers.cookie = hop.userCookie === undefined ? jarCookie : hop.userCookie + "; " + jarCookie;
-    } else if (!hop.sharedHeaders) {
-      if (hop.userCookie !== undefined) headers.cookie = hop.userCookie;
-      else if (headers.cookie !== undefined) delete headers.cookie;
-    }
     const timeout = spec.timeout ?? (longPoll ? this.longPollTimeout : this.timeout);
-    return (longPoll ? lane.longPoll : lane.short).request({
+    const opts: EngineDispatchOptions = {
+      origin: hop.url.origin,
       path: hop.url.path,
       method: hop.method as Dispatcher.HttpMethod,
-      headers,
+      headers: hop.headers,
       body: hop.body,
       signal: wire as AbortSignal | undefined, // undici also takes the EventEmitter shape (see AbortWire)
       headersTimeout: timeout,
       bodyTimeout: timeout,
-    });
+      longPoll,
+      maxBodySize: spec.maxBodySize,
+      maxRedirects: spec.maxRedirects,
+      onRedirect: this.log.isLevelEnabled("debug") ? this.redirectLogger(spec, owner.log) : undefined,
+    };
+    return this.dispatcher.request(opts);
   }
 
-  /** Stores cookies and wraps the response; a status to retry throws HTTPStatusError. */
-  private receive(data: Dispatcher.ResponseData, hop: Hop, spec: RequestSpec, retry: Required<RetryOptions> | null, lane: Lane): HTTPResponse | Promise<HTTPResponse> {
-    const setCookie = data.headers["set-cookie"];
-    if (setCookie !== undefined) {
-      if (!this.syncJar) return this.storeCookies(setCookie, hop.url.href).then(() => this.respond(data, hop, spec, retry, lane));
-      for (const c of typeof setCookie === "string" ? [setCookie] : setCookie) this.jar.setCookieSync(c, hop.url.href, { ignoreError: true });
-    }
-    return this.respond(data, hop, spec, retry, lane);
+  private redirectLogger(spec: RequestSpec, log: Logger): EngineDispatchOptions["onRedirect"] {
+    const secrets = this.secretsOf(spec);
+    return ({ status, from, to }) => log.debug({ status, from: redactUrl(from, secrets), to: redactUrl(to, secrets) }, "redirect");
   }
 
-  private respond(data: Dispatcher.ResponseData, hop: Hop, spec: RequestSpec, retry: Required<RetryOptions> | null, lane: Lane): HTTPResponse {
+  /** Wraps the response; a status to retry throws HTTPStatusError. */
+  private respond(data: Dispatcher.ResponseData, hop: Hop, spec: RequestSpec, retry: Required<RetryOptions> | null): HTTPResponse {
     const status = data.statusCode;
+    const context = data.context as { redirectedTo?: string } | null | undefined;
+    const url = context?.redirectedTo ?? hop.url.href;
     if (retry !== null && retry.statuses.includes(status) && (spec.retrySafe === true || isIdempotent(hop.method))) {
       void discardBody(data.body as unknown as BodySource);
-      const href = hop.url.href;
-      throw new HTTPStatusError(status, data.headers, redactUrl(href, this.secretsOf(spec)), parseRetryAfter(data.headers["retry-after"]));
+      throw new HTTPStatusError(status, data.headers, redactUrl(url, this.secretsOf(spec)), parseRetryAfter(data.headers["retry-after"]));
     }
-    lane.stats.completed++;
-    return new HTTPResponse(status, data.headers, hop.url.href, spec, data.body as unknown as BodySource);
-  }
-
-  private async storeCookies(setCookie: string | string[], url: string): Promise<void> {
-    for (const c of typeof setCookie === "string" ? [setCookie] : setCookie) await this.jar.setCookie(c, url, { ignoreError: true });
+    return new HTTPResponse(status, data.headers, url, spec, data.body as unknown as BodySource);
   }
 }

@@ -2,6 +2,7 @@
 import type { Logger } from "pino";
 import type { CookieJar } from "tough-cookie";
 import type { Readable } from "node:stream";
+import type { Dispatcher } from "undici";
 
 export type Query = Record<string, string | number | boolean | undefined | null>;
 
@@ -28,6 +29,12 @@ export interface RequestSpec {
   secrets?: string[];
   /** A short label for logs and stats (default: method + path). */
   name?: string;
+  /**
+   * Cap on the response body in bytes (default: the stream's `maxBodySize`, 8 MiB). A larger body
+   * fails with BodyTooLargeError and its connection is closed. Infinity: no cap. A
+   * `text/event-stream` response is exempt from the stream's default, not from this.
+   */
+  maxBodySize?: number;
 }
 
 /** A response handed to a readback. The body is read at most once (text, json, or body). */
@@ -114,6 +121,17 @@ export interface HTTPStreamOptions {
   /** Default per-request timeout (ms) for short requests; default 30_000. */
   timeout?: number;
   headers?: Record<string, string>; // sent on every request (e.g. User-Agent)
+  /**
+   * Any undici Dispatcher (an Agent with TLS options, a ProxyAgent, a MockAgent): HTTPStream
+   * composes its interceptors over it. Default: Lanes (a short and a long-poll pool per origin),
+   * built from `connections`, `longPollConnections` and `http2Origins`, which are ignored when a
+   * dispatcher is given. A given dispatcher is not closed by close().
+   */
+  dispatcher?: Dispatcher;
+  /** The caller's own interceptors, run per hop below HTTPStream's (closest to the dispatcher). */
+  interceptors?: Dispatcher.DispatcherComposeInterceptor[];
+  /** Cap on response bodies in bytes for requests that set none (default 8 MiB; Infinity: none). */
+  maxBodySize?: number;
   secrets?: string[];
   /** Called once per answered request (after retries and redirects): for metrics such as poll latency. */
   onResponse?: (info: ResponseInfo) => void;

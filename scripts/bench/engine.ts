@@ -3,12 +3,15 @@
 //   1. chained short requests at concurrency 16 and 64: HTTPStream vs raw undici Pool.request vs fetch
 //      (requests/s, and this process's CPU time per request: the honest overhead figure on 2 cores);
 //   2. P parked long polls, HTTPStream and raw undici each in its own child process;
-//   3. 10,000 delayed steps: scheduling error as seen by the server.
+//   3. 10,000 delayed steps: scheduling error as seen by the server;
+//   4. the seed's own baselines in the same run: Python Tornado AsyncHTTPClient and aiohttp
+//      (chained short requests at c16 and c64, RSS per 1,000 parked polls), skipped with a notice
+//      where Python lacks them.
 import { setTimeout as sleep } from "node:timers/promises";
 import pino from "pino";
 import { Pool } from "undici";
 import { HTTPStream, type Step } from "../../src/index.ts";
-import { firstLine, spawnNode, startServer } from "./children.ts";
+import { firstLine, pythonWith, runPython, spawnNode, startServer } from "./children.ts";
 import { cpuMicros, percentile, round } from "./stats.ts";
 
 const args = process.argv.slice(2);
@@ -198,6 +201,27 @@ async function delayed(base: string): Promise<{ err_p50_ms: number; err_p99_ms: 
   return { err_p50_ms: percentile(errors, 50), err_p99_ms: percentile(errors, 99) };
 }
 
+type PythonLib = "tornado" | "aiohttp";
+const PYTHON_LIBS: PythonLib[] = ["tornado", "aiohttp"];
+const pythons = new Map<PythonLib, string>();
+for (const lib of PYTHON_LIBS) {
+  const python = pythonWith(lib);
+  if (python === undefined) say(`${lib}: skipped (no python3 here can import it; Debian: apt-get install python3-${lib})`);
+  else pythons.set(lib, python);
+}
+
+/** A Python baseline's figure, or null where it is skipped or failed (said on its own line). */
+async function pythonFigure(lib: PythonLib, args: string[], key: string): Promise<number | null> {
+  const python = pythons.get(lib);
+  if (python === undefined) return null;
+  try {
+    return (await runPython(python, [args[0]!, lib, ...args.slice(1)]))[key] ?? null;
+  } catch (err) {
+    say(`${lib}: ${(err as Error).message}`);
+    return null;
+  }
+}
+
 const server = await startServer();
 const base = server.url;
 try {
@@ -217,6 +241,11 @@ try {
         `vs fetch: rps ${(r.httpstream.rps / r.fetch.rps).toFixed(2)}×, CPU ${(r.httpstream.cpu_us / r.fetch.cpu_us).toFixed(2)}×`,
     );
     say(`${"".padEnd(11)}  noise: per-round rps ratios ${r.rpsRange[0].toFixed(2)}–${r.rpsRange[1].toFixed(2)}, CPU ratios ${r.cpuRange[0].toFixed(2)}–${r.cpuRange[1].toFixed(2)} (${ROUNDS} rounds)`);
+    const py: Record<PythonLib, number | null> = { tornado: null, aiohttp: null };
+    for (const lib of PYTHON_LIBS) {
+      py[lib] = await pythonFigure(lib, ["rps", base, String(c), String(DURATION)], "rps");
+      if (py[lib] !== null) say(`${String(c).padEnd(11)}  ${lib.padEnd(10)} ${py[lib]!.toFixed(0).padStart(7)}  (one run; HTTPStream makes ${(r.httpstream.rps / py[lib]!).toFixed(1)}× its requests/s)`);
+    }
     result[`c${c}`] = {
       httpstream_rps: round(r.httpstream.rps, 0),
       undici_rps: round(r.undici.rps, 0),
@@ -229,6 +258,8 @@ try {
       rps_ratio_range: r.rpsRange.map((v) => round(v, 3)),
       cpu_ratio_range: r.cpuRange.map((v) => round(v, 3)),
       rounds: ROUNDS,
+      tornado_rps: py.tornado === null ? null : round(py.tornado, 0),
+      aiohttp_rps: py.aiohttp === null ? null : round(py.aiohttp, 0),
     };
   }
   // RSS at this scale moves by whole malloc/heap chunks: alternate the workers and keep medians.
@@ -236,6 +267,11 @@ try {
   for (let i = 0; i < PARKED_RUNS; i++) {
     const order = i % 2 === 0 ? (["httpstream", "undici"] as const) : (["undici", "httpstream"] as const);
     for (const mode of order) samples[mode].push(await parked(base, mode));
+  }
+  const pyParked: Record<PythonLib, number | null> = { tornado: null, aiohttp: null };
+  for (const lib of PYTHON_LIBS) {
+    pyParked[lib] = await pythonFigure(lib, ["parked", base, String(POLLS)], "rss_mb_per_1k");
+    await sleep(200); // let the server drop the dead sockets before the next worker
   }
   const rssRatios = samples.httpstream.map((h, i) => h.rss_mb_per_1k / samples.undici[i]!.rss_mb_per_1k);
   const heapRatios = samples.httpstream.map((h, i) => h.heap_mb_per_1k / samples.undici[i]!.heap_mb_per_1k);
@@ -246,6 +282,9 @@ try {
   say(`                         RSS MB/1k  heap MB/1k (reserved)   loop p99 parked   loop p99 release   re-armed after`);
   for (const [name, p] of [["httpstream", hp], ["undici", up]] as const) {
     say(`  ${name.padEnd(10)}         ${p.rss_mb_per_1k.toFixed(2).padStart(8)}  ${p.heap_mb_per_1k.toFixed(2).padStart(10)} (${p.heap_total_mb_per_1k.toFixed(2).padStart(6)})   ${p.loop_delay_p99_parked_ms.toFixed(2).padStart(12)} ms   ${p.loop_delay_p99_release_ms.toFixed(2).padStart(13)} ms   ${p.rearm_ms.toFixed(0).padStart(8)} ms`);
+  }
+  for (const lib of PYTHON_LIBS) {
+    if (pyParked[lib] !== null) say(`  ${lib.padEnd(10)}         ${pyParked[lib]!.toFixed(2).padStart(8)}  (RSS only; one worker)`);
   }
   say(
     `  ratios (median of ${PARKED_RUNS} paired workers): RSS ${median(rssRatios).toFixed(2)}× undici (${range(rssRatios).map((v) => v.toFixed(2)).join("–")}), ` +
@@ -268,6 +307,8 @@ try {
     loop_delay_p99_release_ms: round(hp.loop_delay_p99_release_ms),
     rearm_ms: round(hp.rearm_ms, 0),
     undici_rearm_ms: round(up.rearm_ms, 0),
+    tornado_rss_mb_per_1k: pyParked.tornado === null ? null : round(pyParked.tornado),
+    aiohttp_rss_mb_per_1k: pyParked.aiohttp === null ? null : round(pyParked.aiohttp),
   };
   const d = await delayed(base);
   say("");

@@ -1,15 +1,16 @@
 // Parked-poll worker, one child process per client so RSS is measured alone:
-//   node parked.ts httpstream|undici BASE_URL POLLS
+//   node parked.ts httpstream|undici BASE_URL POLLS [SNAPSHOT_FILE]
 // Parks POLLS long polls, measures RSS growth and event-loop delay while parked, then has the
 // server answer them all at once and measures the time until every poll is re-armed.
 // Prints one JSON line.
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { writeHeapSnapshot } from "node:v8";
 import { setTimeout as sleep } from "node:timers/promises";
 import pino from "pino";
 import { Pool } from "undici";
 import { HTTPStream, type Step } from "../../src/index.ts";
 
-const [mode, base, pollsArg] = process.argv.slice(2);
+const [mode, base, pollsArg, snapshotFile] = process.argv.slice(2);
 const polls = Number(pollsArg);
 /** Polls parked (and cycled) before the baseline: see the warm-up below. */
 const WARM = 200;
@@ -103,6 +104,12 @@ gc();
 await sleep(100);
 gc();
 const memParked = process.memoryUsage();
+if (snapshotFile !== undefined) {
+  // heap-diff.ts: the live objects while parked, nothing else measured.
+  writeHeapSnapshot(snapshotFile);
+  console.log(JSON.stringify({ mode, polls, snapshot: snapshotFile }));
+  process.exit(0);
+}
 /** Growth of one process.memoryUsage() figure, in MB per 1,000 polls. */
 const perThousand = (key: keyof NodeJS.MemoryUsage): number => (memParked[key] - memBase[key]) / 1048576 / (polls / 1000);
 

@@ -38,7 +38,8 @@ const stream = new HTTPStream({
   headers: { "user-agent": "pollbridge-example" },
 });
 
-// Log in: the 302 sets the session cookie; HTTPStream follows the redirect and keeps the cookie.
+// Log in: the 302 sets the session cookie; HTTPStream follows the redirect and keeps the cookie
+// (its cookies interceptor sits below its redirect interceptor, so every hop passes through it).
 const login = await stream.request({ url: `${base}/login` });
 await login.text();
 

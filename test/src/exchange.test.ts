@@ -1,5 +1,5 @@
-// A chain's strand runs transport.send's steps inline (start, answered, recover, redirected): the
-// in-flight and parked counters must settle exactly once on every path through them.
+// The stats interceptor counts every hop and attempt; the in-flight and parked counters must settle
+// exactly once on every path (answered, retried status, redirect, failure on the wire).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
@@ -35,7 +35,7 @@ test("counters settle once per attempt: retried status, redirect, long poll, suc
   assert.equal(st.parked, 0);
   assert.equal(st.retried, 2);
   assert.equal(st.failed, 0);
-  assert.equal(st.completed, 4); // /flaky after two 503s, the 302, /flaky again, the poll
+  assert.equal(st.completed, 6); // every response received: /flaky's two 503s and its 200, the 302, /flaky again, the poll
 });
 
 test("counters settle once when the first attempt fails on the wire and no retry is left", async (t) => {

@@ -273,17 +273,25 @@ test("onResponse sees every answered request once (after its retries), chains an
     res.end("ok");
   });
   const seen: { name: string | undefined; status: number; longPoll: boolean; origin: string }[] = [];
+  const times: number[] = [];
   const s = new HTTPStream({
     ...fast,
     onResponse: ({ name, status, longPoll, origin, ms }) => {
-      assert.ok(ms >= 0);
+      times.push(ms);
       seen.push({ name, status, longPoll, origin });
       if (name === "poll") throw new Error("observer bug");
     },
   });
   t.after(() => s.close().then(srv.close));
+  // ms lies within what the caller itself saw: from before the call to after the answer.
+  const t0 = performance.now();
   await (await s.request({ url: srv.url + "/flaky", name: "flaky" })).text();
+  const t1 = performance.now();
   await s.add({ url: srv.url + "/poll", longPoll: true, name: "poll" }, async (res) => void (await res.text())).done;
+  const t2 = performance.now();
+  assert.equal(times.length, 2);
+  assert.ok(times[0]! > 0 && times[0]! <= t1 - t0, `${times[0]} not within (0, ${t1 - t0}]`);
+  assert.ok(times[1]! > 0 && times[1]! <= t2 - t1, `${times[1]} not within (0, ${t2 - t1}]`);
   const origin = new URL(srv.url).origin;
   assert.deepEqual(seen, [
     { name: "flaky", status: 200, longPoll: false, origin },

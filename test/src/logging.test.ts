@@ -22,13 +22,13 @@ test("a captured debug log contains none of the secrets sent or received", async
     },
   });
   const logger = pino({ level: "trace" }, sink);
-  let hits = 0;
+  let hits = 0; // of the redirect's target: a retry starts again from the first hop
   const srv = await listen((req, res) => {
-    hits++;
     if (req.url!.includes("/redirect")) {
       res.writeHead(302, { location: `/bot${BOT_TOKEN}/final?access_token=${ACCESS_TOKEN}`, "set-cookie": `sid=${SESSION}; Path=/` });
       return res.end();
     }
+    hits++;
     if (hits % 2 === 0) return req.socket.destroy(); // every other request: a retry gets logged
     res.writeHead(hits < 6 ? 503 : 200, { "set-cookie": `sid=${SESSION}; Path=/` });
     res.end(`{"psessionid":"${DECLARED}"}`);

@@ -1,7 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { backoffDelay, classifyFailure, DEFAULT_RETRY, HTTPStatusError, isRetryable, parseRetryAfter, retryWait } from "../../src/index.ts";
+import pino from "pino";
+import { backoffCap, backoffDelay, classifyFailure, DEFAULT_RETRY, HTTPStatusError, HTTPStream, isRetryable, parseRetryAfter, retryWait } from "../../src/index.ts";
+import { listen } from "./loopback.ts";
 
 const BEFORE_SEND = ["ECONNREFUSED", "UND_ERR_CONNECT_TIMEOUT", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH"];
 const AFTER_SEND = ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"];
@@ -108,5 +110,56 @@ test("retryWait honours Retry-After up to maxRetryAfter and never goes below the
       const backoff = backoffDelay(attempt, { min: opts.minTimeout, max: opts.maxTimeout, factor: opts.factor }, () => 0.5);
       assert.equal(wait, after === undefined ? backoff : Math.max(backoff, Math.min(after, cap)));
     }),
+  );
+});
+
+test("requestSent decides before-send vs transport: false is retried for every method, true only when idempotent or retrySafe", () => {
+  fc.assert(
+    fc.property(fc.constantFrom(...BEFORE_SEND, ...AFTER_SEND), fc.constantFrom(...IDEMPOTENT, ...UNSAFE), fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: 2 }), (code, method, safe, sent, wrap) => {
+      const err = Object.assign(new Error(`failed ${code}`), { code, requestSent: sent });
+      const wrapped = wrap === 0 ? err : new Error("wrapped", { cause: wrap === 1 ? err : new Error("inner", { cause: err }) });
+      assert.equal(classifyFailure(wrapped), sent ? "transport" : "before-send");
+      assert.equal(isRetryable(wrapped, { method, retrySafe: safe }), !sent || safe || IDEMPOTENT.includes(method));
+    }),
+  );
+  // An abort is never retried, sent or not.
+  assert.equal(isRetryable(Object.assign(new Error("aborted"), { code: "UND_ERR_ABORTED", requestSent: false }), { method: "GET" }), false);
+});
+
+test("backoffCap is the ceiling of backoffDelay: deterministic, monotone, capped", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 10_000_000 }), (attempt, min, max) => {
+      const cap = backoffCap(attempt, { min, max });
+      assert.equal(cap, min === 0 ? 0 : Math.min(max, min * 2 ** (attempt - 1)));
+      assert.ok(backoffCap(attempt + 1, { min, max }) >= cap);
+      assert.ok(backoffDelay(attempt, { min, max }, () => 0.999999) <= cap);
+    }),
+  );
+});
+
+// The engine retries exactly when the policy says so: random method, retrySafe and fault against a
+// real server, hits counted there.
+test("the engine follows isRetryable: hits are 1 + retries when it says retry, else 1", async (t) => {
+  let hits = 0;
+  const srv = await listen(async (req, res) => {
+    hits++;
+    for await (const _ of req);
+    if (req.url === "/reset") return req.socket.destroy();
+    res.writeHead(Number(req.url!.slice(2))).end();
+  });
+  const s = new HTTPStream({ logger: pino({ level: "silent" }), retry: { retries: 2, minTimeout: 1, maxTimeout: 2 } });
+  t.after(() => s.close().then(srv.close));
+  const faults = { "/s503": status(503), "/s429": status(429), "/s404": status(404), "/reset": Object.assign(new Error("reset"), { code: "UND_ERR_SOCKET", requestSent: true }) };
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...(Object.keys(faults) as (keyof typeof faults)[])), fc.constantFrom("GET", "PUT", "DELETE", "POST", "PATCH"), fc.boolean(), async (path, method, safe) => {
+      hits = 0;
+      const body = method === "GET" ? undefined : "x";
+      await s.request({ url: srv.url + path, method, body, retrySafe: safe }).then(
+        (res) => res.text(),
+        () => undefined,
+      );
+      assert.equal(hits, isRetryable(faults[path], { method, retrySafe: safe }) ? 3 : 1, `${method} ${path} retrySafe=${safe}`);
+    }),
+    { numRuns: 40 },
   );
 });
