@@ -46,15 +46,30 @@ test("fan-out: every returned step runs; the chain is done when all of them are"
 
 test("delays order the sends by their delay, without blocking other chains", async (t) => {
   const order: string[] = [];
+  let arrived: (() => void) | undefined;
   const srv = await listen((req, res) => {
     order.push(req.url!);
+    arrived?.();
     res.end();
   });
-  // One connection: sends reach the server in dispatch order, so the order observed is the timers'.
   const s = new HTTPStream({ ...fast, connections: 1 });
   t.after(() => s.close().then(srv.close));
+  // The clock is ours: each delay expires only when we move time past it, so the order the
+  // server sees is the delays' order, however loaded the machine is.
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const nextArrival = () => new Promise<void>((resolve) => (arrived = resolve));
+  let seen = nextArrival();
   const chains = [30, 10, 0, 20].map((delay) => s.add({ url: `${srv.url}/d${delay}` }, undefined, { delay }));
   assert.equal(s.stats().delayed, 3);
+  await seen; // the undelayed step went out at once, while the others wait
+  assert.deepEqual(order, ["/d0"]);
+  for (const at of [10, 20, 30]) {
+    seen = nextArrival();
+    t.mock.timers.tick(10);
+    await seen;
+    assert.deepEqual(order.at(-1), `/d${at}`);
+  }
+  t.mock.timers.reset();
   await Promise.all(chains.map((c) => c.done));
   assert.deepEqual(order, ["/d0", "/d10", "/d20", "/d30"]);
   assert.equal(s.stats().delayed, 0);
