@@ -1,7 +1,8 @@
 // send_group_msg (protocols.md §2.1) and what each failure means for the relay. Never retried
 // here once the request may have left: only the server knows whether it was delivered, and the
 // relay settles that by the echo or the history.
-import { classifyFailure, parseRetryAfter } from "../../../src/index.ts";
+import { parseRetryAfter } from "../../../src/index.ts";
+import { neverSent } from "../shared/request-sent.ts";
 import { SendError } from "../../network.ts";
 import type { Actions } from "./actions.ts";
 import { ActionError } from "./api.ts";
@@ -10,13 +11,6 @@ import { failureMeaning, profileNamed, type Profile } from "./profile.ts";
 
 /** A send waits this long for the answer (go-cqhttp's rate limiter makes calls wait, not fail). */
 export const SEND_TIMEOUT = 60_000;
-
-/** Whether the failed request certainly never left: `requestSent` where the error has it, else a connect-stage error code. */
-export function neverSent(err: unknown): boolean {
-  const sent = (err as { requestSent?: unknown } | null)?.requestSent;
-  if (typeof sent === "boolean") return !sent;
-  return classifyFailure(err) === "before-send";
-}
 
 export function sendFailure(err: unknown, group: string, authWait: number, profile: Profile = profileNamed("unknown")): SendError {
   const where = `send to ${group}`;

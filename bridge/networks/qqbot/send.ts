@@ -2,7 +2,8 @@
 // relay (SendError kinds, by HTTP status plus the body's `code`; protocols.md §6.4). Nothing here
 // resends after the request left: an unclear outcome is "unknown".
 import type { Logger } from "pino";
-import { classifyFailure, StreamClosedError, type HTTPStream } from "../../../src/index.ts";
+import { StreamClosedError, type HTTPStream } from "../../../src/index.ts";
+import { neverSent } from "../shared/request-sent.ts";
 import { SendError } from "../../network.ts";
 import { ApiError, BadAnswerError, postRequest, type QqbotApi } from "./api.ts";
 import { callApi, TokenUnavailableError } from "./client.ts";
@@ -139,8 +140,7 @@ function outcome(d: SendDeps, target: SendTarget, plan: SendPlan, err: unknown, 
     return new SendError(`${where}: ${err.message}`, "unknown", { cause: err });
   }
   // Connect/DNS failures never reached the server; a reset, a timeout or an abort may have come after it acted.
-  const sent = (err as { requestSent?: unknown }).requestSent;
-  const before = sent === false || (sent === undefined && classifyFailure(err) === "before-send");
+  const before = neverSent(err);
   if (!before) spend();
   return new SendError(`${where}: ${(err as Error).message}`, before ? "retry" : "unknown", { cause: err });
 }

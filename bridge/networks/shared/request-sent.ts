@@ -19,3 +19,8 @@ export function transportSendKind(err: unknown): "retry" | "unknown" {
   if (sent !== undefined) return sent ? "unknown" : "retry";
   return classifyFailure(err) === "before-send" ? "retry" : "unknown";
 }
+
+/** Whether the request certainly never fully left (a resend cannot duplicate it). */
+export function neverSent(err: unknown): boolean {
+  return transportSendKind(err) === "retry";
+}

@@ -2,14 +2,13 @@
 // or a rejection (wrong shape: logged once with its id, counted, skipped). Pure; never throws.
 import { contentToText } from "./content.ts";
 import { firstIssue, GroupMessageValue, PollItem } from "./schemas.ts";
+import { readableText } from "../shared/readable.ts";
 
 export type ParsedPollItem =
   | { kind: "group-message"; gid: number; sendUin: number; msgId: number; time: number | undefined; text: string }
   | { kind: "other"; pollType: string } // friend messages, status changes, kicks...: not relayed
   | { kind: "rejected"; id: string; reason: string };
 
-/** What a message with nothing readable (only its font, or blanks) is relayed as. */
-export const UNSUPPORTED_TEXT = "[unsupported message]";
 
 /** The item's id for a log line, whatever its shape ("?" when it has none). */
 function itemId(item: unknown): string {
@@ -32,6 +31,6 @@ export function parsePollItem(item: unknown): ParsedPollItem {
     sendUin: v.send_uin,
     msgId: v.msg_id,
     time: v.time,
-    text: text.trim() === "" ? UNSUPPORTED_TEXT : text,
+    text: readableText(text),
   };
 }

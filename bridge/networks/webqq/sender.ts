@@ -3,7 +3,8 @@
 // item. Never resent here: the relay settles "unknown" and retries "retry".
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import { classifyFailure, type HTTPStream } from "../../../src/index.ts";
+import type { HTTPStream } from "../../../src/index.ts";
+import { neverSent } from "../shared/request-sent.ts";
 import { SendError } from "../../network.ts";
 import { sendQunRequest, type Tokens } from "./api.ts";
 import { MAX_SEND_BYTES, sendContent } from "./content.ts";
@@ -31,18 +32,6 @@ interface GroupLane {
   tail: Promise<unknown>;
   lastSent: number;
   interval: number;
-}
-
-/**
- * Whether the request certainly never left: HTTPStream's `requestSent === false` (on the error or
- * its causes) when it says so, else a connect/DNS failure.
- */
-export function neverSent(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; typeof e === "object" && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const sent = (e as { requestSent?: unknown }).requestSent;
-    if (typeof sent === "boolean") return !sent;
-  }
-  return classifyFailure(err) === "before-send";
 }
 
 export class Sender {

@@ -4,7 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parsePollItem, UNSUPPORTED_TEXT } from "../../../../bridge/networks/webqq/poll-item.ts";
+import { parsePollItem } from "../../../../bridge/networks/webqq/poll-item.ts";
+import { UNSUPPORTED_MESSAGE as UNSUPPORTED_TEXT } from "../../../../bridge/networks/shared/readable.ts";
 import { classifyPoll, classifySend } from "../../../../bridge/networks/webqq/retcode.ts";
 import { parsePtuiCB } from "../../../../bridge/networks/webqq/login.ts";
 

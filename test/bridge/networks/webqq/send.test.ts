@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { HTTPStream } from "../../../../src/index.ts";
 import { WEBQQ_MAX_MESSAGE_LENGTH } from "../../../../bridge/networks/webqq/index.ts";
-import { neverSent } from "../../../../bridge/networks/webqq/sender.ts";
+import { neverSent } from "../../../../bridge/networks/shared/request-sent.ts";
 import type { SendFault } from "../../../sim/webqq.ts";
 import { assertCleanRun, harness, sendError, waitForStatus, type Adapter, type Harness } from "./harness.ts";
 
