@@ -8,9 +8,12 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import { fullJitter, type BackoffBounds } from "./backoff.ts";
+import { XmppAuthError } from "./auth-error.ts";
 import type { XmppOptions } from "./types.ts";
 import { isLoopbackHost, serviceHost } from "../config/loopback.ts";
-import { allowSelfSignedUpgrade, watchStreamManagement, xmppClient, type Authenticate, type XmlElement, type XmppJsClient } from "./xmpp-js.ts";
+import { watchStreamManagement, xmppClient, type Authenticate, type XmlElement, type XmppJsClient } from "./xmpp-js.ts";
+
+export { XmppAuthError } from "./auth-error.ts";
 
 export interface ConnectionEvents {
   /** A fresh session: rooms and presence must be set up again. */
@@ -23,23 +26,7 @@ export interface ConnectionEvents {
   stanza: [XmlElement];
 }
 
-/**
- * Logging in cannot succeed without a configuration change: the server refused our credentials
- * (`kind: "auth"`), or TLS stands in the way (`kind: "tls"`: the certificate did not verify, the
- * server offers no TLS while it is required, PLAIN refused on an unencrypted stream). Never retried.
- */
-export class XmppAuthError extends Error {
-  readonly kind: "auth" | "tls";
-  constructor(message: string, kind: "auth" | "tls" = "auth") {
-    super(message);
-    this.name = "XmppAuthError";
-    this.kind = kind;
-  }
-}
-
 const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
-const NS_STREAMS = "http://etherx.jabber.org/streams";
-const NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls";
 
 export function parseBareJid(jid: string): { local: string; domain: string; resource?: string } {
   const match = /^([^@/\s]+)@([^@/\s]+)(?:\/(.+))?$/.exec(jid);
@@ -94,35 +81,12 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
       this.#log.debug({ mechanism, encrypted: secure }, "authenticating");
       await authenticate({ username: local, password }, mechanism);
     };
-    this.#xmpp = xmppClient({ service, domain, ...(resource ? { resource } : {}), credentials: credentials as never });
+    // TLS (tls-plugins.ts): STARTTLS unless xmpp.tls is off; the certificate must name the JID's
+    // domain, not the host we dial (RFC 7590), on STARTTLS and xmpps:// alike; verify_tls: false
+    // relaxes this connection only.
+    const tls = { host, mode: tlsMode, verify: opts.verifyTls !== false };
+    this.#xmpp = xmppClient({ service, domain, username: local, ...(resource ? { resource } : {}), credentials, tls });
     const xmpp = this.#xmpp;
-    xmpp.reconnect.stop(); // ours backs off; see #schedule
-
-    const insecure = opts.verifyTls === false;
-    // STARTTLS: mark the plain socket before it is upgraded (xmpp.js verifies against the JID's
-    // domain there). xmpps://: the certificate must name the JID's domain too, not the host we
-    // dial (RFC 7590), so it is the SNI name and the name checked.
-    if (insecure) xmpp.on("connect", () => xmpp.socket && allowSelfSignedUpgrade(xmpp.socket));
-    const params = xmpp.socketParameters.bind(xmpp);
-    xmpp.socketParameters = (svc: string) => {
-      const p = params(svc);
-      if (!p || !svc.startsWith("xmpps:")) return p;
-      return { ...p, servername: domain, ...(insecure ? { rejectUnauthorized: false } : {}) };
-    };
-
-    if (tlsMode === "off") {
-      // xmpp.js takes STARTTLS whenever offered and has no option against it: hide the offer
-      // from its stream-features handler, which listens after us.
-      xmpp.prependListener("element", (el: XmlElement) => {
-        if (!el.is("features", NS_STREAMS)) return;
-        const starttls = el.getChild("starttls", NS_TLS);
-        if (!starttls) return;
-        if (starttls.getChild("required")) {
-          this.#fail(new XmppAuthError(`XMPP server ${host} requires TLS, but xmpp.tls is off; not retrying (set xmpp.tls: required)`, "tls"));
-        }
-        el.children = el.children.filter((c) => c !== starttls);
-      });
-    }
 
     const smSettled = watchStreamManagement(xmpp);
     xmpp.on("online", async () => {
@@ -192,9 +156,15 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     if (this.#stopping || this.#fatal) return;
     const xmpp = this.#xmpp;
     this.#log.info({ service: xmpp.options.service }, "connecting");
-    // Socket connect + stream open (what xmpp.start() does, minus its wait for `online`, which
-    // never settles when the socket drops mid-login): always settles, by error or open timeout.
-    this.#attemptSettled = xmpp.reconnect.reconnect().catch(async (err: Error) => {
+    // Socket connect + stream open: what xmpp.start() does (and @xmpp/reconnect, which we do not
+    // use), minus its wait for `online`, which never settles when the socket drops mid-login.
+    // Always settles, by error or by the stream open's timeout.
+    const { service, domain, lang } = xmpp.options;
+    const attempt = (async () => {
+      await xmpp.connect(service);
+      await xmpp.open({ domain, ...(lang ? { lang } : {}) });
+    })();
+    this.#attemptSettled = attempt.catch(async (err: Error) => {
       if (this.#stopping || this.#fatal) return;
       if (err !== this.#lastError) this.#onError(err); // socket errors were already seen as "error" events
       // A half-open attempt (e.g. the stream open timed out) must be torn down before the next.
