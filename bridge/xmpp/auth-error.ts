@@ -2,15 +2,26 @@
 // can fix it. Its own file so that the TLS plugins (tls-plugins.ts) and the connection share it.
 
 /**
- * Logging in cannot succeed without a configuration change: the server refused our credentials
- * (`kind: "auth"`), or TLS stands in the way (`kind: "tls"`: the certificate did not verify, the
- * server offers no TLS while it is required, PLAIN refused on an unencrypted stream). Never retried.
+ * Why logging in cannot succeed; it is also the reason every room shows as failed:
+ * - `login-refused`: the server refused our credentials (or offers no mechanism we have);
+ * - `certificate-rejected`: the server's TLS certificate did not verify;
+ * - `tls-required`: the login needs TLS the stream does not have: the server offers no STARTTLS
+ *   while xmpp.tls is required, PLAIN would cross an unencrypted stream, or the server requires
+ *   TLS while xmpp.tls is off.
  */
+export type XmppLoginFailure = "login-refused" | "certificate-rejected" | "tls-required";
+
+/** Logging in cannot succeed without a configuration change. Never retried. */
 export class XmppAuthError extends Error {
-  readonly kind: "auth" | "tls";
-  constructor(message: string, kind: "auth" | "tls" = "auth") {
+  readonly reason: XmppLoginFailure;
+  constructor(message: string, reason: XmppLoginFailure = "login-refused") {
     super(message);
     this.name = "XmppAuthError";
-    this.kind = kind;
+    this.reason = reason;
+  }
+
+  /** `auth`: the account (credentials); `tls`: the transport's security stands in the way. */
+  get kind(): "auth" | "tls" {
+    return this.reason === "login-refused" ? "auth" : "tls";
   }
 }

@@ -72,7 +72,7 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
         if (tlsMode === "required") {
           throw new XmppAuthError(
             `XMPP server ${host} offered no STARTTLS and xmpp.tls is required: not logging in over an unencrypted connection; not retrying (enable TLS on the server, use xmpps://, or set xmpp.tls: opportunistic)`,
-            "tls",
+            "tls-required",
           );
         }
         this.#log.warn({ service }, "logging in over an UNENCRYPTED connection (xmpp.tls is not required): the chat can be read on the network");
@@ -189,11 +189,11 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     if (err instanceof XmppAuthError && err.kind === "tls") return this.#fail(err);
     if (err.name === "SASLError" || (err instanceof XmppAuthError && err.kind === "auth")) {
       const why = `XMPP authentication failed for ${this.bareJid}: ${err.condition ?? err.message}; not retrying (fix the password or account)`;
-      return this.#fail(new XmppAuthError(why, "auth"));
+      return this.#fail(new XmppAuthError(why, "login-refused"));
     }
     if (err.code && CERT_ERROR.test(err.code)) {
       const why = `XMPP TLS certificate of the server rejected (${err.code}): ${err.message}; not retrying (set xmpp.verify_tls: false only for a self-signed test server)`;
-      return this.#fail(new XmppAuthError(why, "tls"));
+      return this.#fail(new XmppAuthError(why, "certificate-rejected"));
     }
     this.#log.warn({ err: { message: err.message, code: err.code } }, "connection error");
   }
@@ -218,7 +218,7 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
 export function chooseMechanism(offered: string[], forced: string | undefined, secure: boolean): string {
   if (forced) {
     if (forced.toUpperCase() === "PLAIN" && !secure) {
-      throw new XmppAuthError("xmpp.sasl_mechanism PLAIN refused: it would send the password in clear over an unencrypted connection; not retrying (use TLS, or SCRAM)", "tls");
+      throw new XmppAuthError("xmpp.sasl_mechanism PLAIN refused: it would send the password in clear over an unencrypted connection; not retrying (use TLS, or SCRAM)", "tls-required");
     }
     if (!offered.includes(forced)) throw new XmppAuthError(`SASL mechanism ${forced} is not offered (server offers ${offered.join(", ")})`);
     return forced;
@@ -227,5 +227,5 @@ export function chooseMechanism(offered: string[], forced: string | undefined, s
   if (scram) return scram;
   if (offered.includes("PLAIN") && secure) return "PLAIN";
   const why = `no acceptable SASL mechanism (server offers ${offered.join(", ") || "none"}; PLAIN needs TLS)`;
-  throw new XmppAuthError(why, offered.includes("PLAIN") ? "tls" : "auth");
+  throw new XmppAuthError(why, offered.includes("PLAIN") ? "tls-required" : "login-refused");
 }

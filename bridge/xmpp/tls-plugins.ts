@@ -89,7 +89,7 @@ export function useTls(entity: TlsEntity, streamFeatures: StreamFeatures, policy
   streamFeatures.use("starttls", NS_TLS, async (_ctx, next, feature) => {
     if (policy.mode === "off") {
       if (feature.getChild("required")) {
-        throw new XmppAuthError(`XMPP server ${policy.host} requires TLS, but xmpp.tls is off; not retrying (set xmpp.tls: required)`, "tls");
+        throw new XmppAuthError(`XMPP server ${policy.host} requires TLS, but xmpp.tls is off; not retrying (set xmpp.tls: required)`, "tls-required");
       }
       return next();
     }
