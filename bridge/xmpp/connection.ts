@@ -1,14 +1,14 @@
-// One XMPP client connection (xmpp.js) that stays up: SCRAM-preferred SASL, STARTTLS with
-// certificate checks unless explicitly allowed off, stream management, and our own reconnect with
-// exponential backoff and full jitter (xmpp.js retries every second forever and gives up silently
-// after an auth failure). An auth failure is fatal: no retry, a clear error instead.
+// One XMPP client connection that stays up, on the xmpp.js client we compose (xmpp-js.ts):
+// SCRAM-preferred SASL, STARTTLS with certificate checks unless explicitly allowed off
+// (tls-plugins.ts), stream management with resumption, and our own reconnect with full-jitter
+// backoff (reconnect.ts). Auth, certificate and TLS failures are final: no retry, a clear error.
 // TLS is required (xmpp.tls) unless the service is on loopback: a server that offers no STARTTLS
 // is refused before any SASL byte is sent, and PLAIN never crosses an unencrypted stream that
 // leaves the machine, whatever sasl_mechanism says.
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import { fullJitter, type BackoffBounds } from "./backoff.ts";
 import { XmppAuthError } from "./auth-error.ts";
+import { Reconnect } from "./reconnect.ts";
 import type { XmppOptions } from "./types.ts";
 import { isLoopbackHost, serviceHost } from "../config/loopback.ts";
 import { watchStreamManagement, xmppClient, type Authenticate, type XmlElement, type XmppJsClient } from "./xmpp-js.ts";
@@ -38,16 +38,12 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
   readonly bareJid: string;
   readonly #xmpp: XmppJsClient;
   readonly #log: Logger;
-  readonly #backoff: BackoffBounds;
-  #attempt = 0;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #reconnect: Reconnect;
   #stopping = false;
   #fatal: Error | undefined;
   #wasOnline = false;
   #lastError: Error | undefined;
   #starting: { resolve: () => void; reject: (err: Error) => void } | undefined;
-  /** The current connection attempt, settled: the next one starts only after it. */
-  #attemptSettled: Promise<void> = Promise.resolve();
   /** Counts socket losses, so that a session's late `online` work can tell it is stale. */
   #drops = 0;
 
@@ -56,7 +52,6 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     const { local, domain, resource } = parseBareJid(opts.jid);
     this.bareJid = `${local}@${domain}`;
     this.#log = logger.child({ jid: this.bareJid });
-    this.#backoff = opts.reconnect ?? { min: 1000, max: 60_000 };
     const service = opts.service ?? `xmpp://${domain}:5222`;
     const password = opts.password;
     const forced = opts.saslMechanism;
@@ -94,7 +89,7 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
       await smSettled(); // see watchStreamManagement: nothing may be sent before
       // Lost meanwhile (maybe already online again: that session announces itself).
       if (xmpp.status !== "online" || drops !== this.#drops) return;
-      this.#attempt = 0;
+      this.#reconnect.reset();
       this.#wasOnline = true;
       this.#log.info("online");
       this.#starting?.resolve();
@@ -102,7 +97,7 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
       this.emit("online");
     });
     xmpp.streamManagement.on("resumed", () => {
-      this.#attempt = 0;
+      this.#reconnect.reset();
       this.#wasOnline = true;
       this.#log.info("stream resumed");
       this.emit("resumed");
@@ -115,10 +110,17 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
         else this.#log.warn("disconnected");
         this.emit("offline");
       }
-      this.#schedule();
     });
     xmpp.on("stanza", (stanza: XmlElement) => this.emit("stanza", stanza));
     xmpp.on("error", (err: Error & { code?: string; condition?: string }) => this.#onError(err));
+    // After our disconnect listener: "offline" is told before the next attempt is scheduled.
+    this.#reconnect = new Reconnect(xmpp, {
+      backoff: opts.reconnect ?? { min: 1000, max: 60_000 },
+      log: this.#log,
+      mayRun: () => !this.#stopping && !this.#fatal,
+      // Socket errors were already seen as "error" events.
+      onAttemptError: (err) => err !== this.#lastError && this.#onError(err),
+    });
   }
 
   get online(): boolean {
@@ -130,14 +132,13 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     if (this.#fatal) return Promise.reject(this.#fatal);
     const started = new Promise<void>((resolve, reject) => (this.#starting = { resolve, reject }));
     this.#stopping = false;
-    void this.#attemptSettled.then(() => this.#connect());
+    this.#reconnect.connectNow();
     return started;
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#reconnect.cancel();
     this.#starting?.reject(new Error("XMPP connection stopped before it was online"));
     this.#starting = undefined;
     if (this.#xmpp.status !== "offline") await this.#xmpp.stop().catch(() => undefined);
@@ -149,37 +150,6 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
 
   request(stanza: XmlElement, timeout: number): Promise<XmlElement> {
     return this.#xmpp.iqCaller.request(stanza, timeout);
-  }
-
-  #connect(): void {
-    this.#timer = undefined;
-    if (this.#stopping || this.#fatal) return;
-    const xmpp = this.#xmpp;
-    this.#log.info({ service: xmpp.options.service }, "connecting");
-    // Socket connect + stream open: what xmpp.start() does (and @xmpp/reconnect, which we do not
-    // use), minus its wait for `online`, which never settles when the socket drops mid-login.
-    // Always settles, by error or by the stream open's timeout.
-    const { service, domain, lang } = xmpp.options;
-    const attempt = (async () => {
-      await xmpp.connect(service);
-      await xmpp.open({ domain, ...(lang ? { lang } : {}) });
-    })();
-    this.#attemptSettled = attempt.catch(async (err: Error) => {
-      if (this.#stopping || this.#fatal) return;
-      if (err !== this.#lastError) this.#onError(err); // socket errors were already seen as "error" events
-      // A half-open attempt (e.g. the stream open timed out) must be torn down before the next.
-      if (!["disconnect", "offline"].includes(xmpp.status)) await xmpp.disconnect().catch(() => undefined);
-      this.#schedule();
-    });
-  }
-
-  #schedule(): void {
-    if (this.#stopping || this.#fatal || this.#timer) return;
-    const delay = fullJitter(this.#attempt++, this.#backoff);
-    this.#log.info({ delay, attempt: this.#attempt }, "reconnecting after delay");
-    // One attempt at a time: when the socket drops while the stream opens, xmpp.js keeps waiting
-    // for the open until its timeout; an overlapping attempt would have that stale wait tear it down.
-    this.#timer = setTimeout(() => void this.#attemptSettled.then(() => this.#connect()), delay);
   }
 
   #onError(err: Error & { code?: string; condition?: string }): void {
@@ -200,8 +170,7 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
 
   #fail(err: Error): void {
     this.#fatal = err;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#reconnect.cancel();
     this.#log.error(err.message);
     const starting = this.#starting;
     this.#starting = undefined;
