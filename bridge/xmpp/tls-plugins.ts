@@ -1,5 +1,5 @@
-// Our TLS behaviour as xmpp.js plugins, for one connection: its transports (xmpp:// and xmpps://)
-// and its STARTTLS stream feature. Every connection gets its own classes carrying its own TLS
+// Our TLS behaviour as xmpp.js plugins, for one connection: its transports (xmpp://, xmpps://,
+// ws(s)://) and its STARTTLS stream feature. Every connection gets its own classes carrying its own TLS
 // options, so one connection's verify_tls: false never relaxes another, and nothing global
 // (node:tls, xmpp.js prototypes) is touched.
 //
@@ -17,6 +17,8 @@ import ConnectionTCP from "@xmpp/tcp/lib/Connection.js";
 import PlainSocket from "@xmpp/connection-tcp/Socket.js";
 import ConnectionTLS from "@xmpp/tls/lib/Connection.js";
 import TlsSocket from "@xmpp/tls/lib/Socket.js";
+import ConnectionWebSocket from "@xmpp/websocket/lib/Connection.js";
+import WebSocketSocket from "@xmpp/websocket/lib/Socket.js";
 import { XmppAuthError } from "./auth-error.ts";
 import { xml, type XmlElement } from "./xml.ts";
 
@@ -83,7 +85,11 @@ export function useTls(entity: TlsEntity, streamFeatures: StreamFeatures, policy
     }
   }
   DirectTls.prototype.Socket = Secure;
-  entity.transports.push(Tcp, DirectTls);
+  // ws(s)://: xmpp.js dials with the global WebSocket, which takes no TLS options: wss:// is
+  // always verified (verify_tls: false does not relax it), against the URL's host.
+  class WebSocket extends ConnectionWebSocket {}
+  WebSocket.prototype.Socket = closedStreamGuard(WebSocketSocket as Constructor, streamOpen);
+  entity.transports.push(WebSocket, Tcp, DirectTls);
 
   // Registered before SASL: stream features are tried in the order they were added.
   streamFeatures.use("starttls", NS_TLS, async (_ctx, next, feature) => {

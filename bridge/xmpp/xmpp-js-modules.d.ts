@@ -38,3 +38,15 @@ declare module "@xmpp/sasl-scram-sha-1" {
 declare module "@xmpp/sasl-plain" {
   export default function plain(factory: object): void;
 }
+declare module "@xmpp/websocket/lib/Connection.js" {
+  export default class ConnectionWebSocket {
+    Socket: unknown;
+  }
+}
+declare module "@xmpp/websocket/lib/Socket.js" {
+  import { EventEmitter } from "node:events";
+  export default class WebSocketSocket extends EventEmitter {
+    secure: boolean;
+    connect(url: string): void;
+  }
+}

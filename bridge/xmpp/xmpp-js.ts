@@ -1,11 +1,12 @@
 // The xmpp.js client the bridge uses, composed from @xmpp/client-core and the plugins we need, in
 // the order @xmpp/client's own index.js sets them up. What differs from @xmpp/client, and why:
-// - no @xmpp/reconnect: it retries every second forever; connection.ts reconnects with backoff
+// - no @xmpp/reconnect: it retries every second forever; reconnect.ts reconnects with backoff
 //   by calling the entity's public connect() and open(), as @xmpp/reconnect itself does;
-// - no @xmpp/tcp, @xmpp/tls, @xmpp/starttls: our own per-connection transports and STARTTLS
-//   feature (tls-plugins.ts) carry each connection's TLS options, with no global patch;
-// - no SASL2/FAST/bind2, ANONYMOUS, websocket, DNS SRV resolve: the bridge logs in with SASL
-//   (SCRAM-SHA-1, PLAIN) over TCP to a service URL it is given.
+// - no @xmpp/tcp, @xmpp/tls, @xmpp/websocket, @xmpp/starttls plugins: our own per-connection
+//   transports (subclasses of theirs) and STARTTLS feature (tls-plugins.ts) carry each
+//   connection's TLS options, with no global patch;
+// - no SASL2/FAST/bind2, ANONYMOUS, DNS SRV resolve: the bridge logs in with SASL (SCRAM-SHA-1,
+//   PLAIN) to the service URL it is given (config requires a URL: xmpp://, xmpps://, ws(s)://).
 // Nothing of xmpp.js is patched or replaced: only its plugin seams are used (see tls-plugins.ts).
 import { Client, jid as createJid } from "@xmpp/client-core";
 import middlewarePlugin from "@xmpp/middleware";
