@@ -100,7 +100,7 @@ export function useTls(entity: TlsEntity, streamFeatures: StreamFeatures, policy
       return next();
     }
     const plain = entity.socket;
-    if (!(plain instanceof Plain)) return next(); // already TLS (xmpps://)
+    if (!(plain instanceof Plain)) return next(); // not a plain TCP socket: xmpps:// (already TLS) or ws(s)://
     const answer = await entity.sendReceive(xml("starttls", { xmlns: NS_TLS }));
     if (!answer.is("proceed", NS_TLS)) throw new Error(`XMPP server ${policy.host} refused STARTTLS (${answer.name})`);
     const secure = new Secure();
