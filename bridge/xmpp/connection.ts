@@ -118,8 +118,9 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
       backoff: opts.reconnect ?? { min: 1000, max: 60_000 },
       log: this.#log,
       mayRun: () => !this.#stopping && !this.#fatal,
-      // Socket errors were already seen as "error" events.
-      onAttemptError: (err) => err !== this.#lastError && this.#onError(err),
+      onAttemptError: (err) => {
+        if (err !== this.#lastError) this.#onError(err); // socket errors were already seen as "error" events
+      },
     });
   }
 
@@ -127,7 +128,7 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     return this.#xmpp.status === "online";
   }
 
-  /** Resolves when first online; rejects on an auth or certificate failure (XmppAuthError), or on stop(). */
+  /** Resolves when first online; rejects on an auth, certificate or TLS failure (XmppAuthError), or on stop(). */
   start(): Promise<void> {
     if (this.#fatal) return Promise.reject(this.#fatal);
     const started = new Promise<void>((resolve, reject) => (this.#starting = { resolve, reject }));
