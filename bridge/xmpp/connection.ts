@@ -1,16 +1,19 @@
-// One XMPP client connection (xmpp.js) that stays up: SCRAM-preferred SASL, STARTTLS with
-// certificate checks unless explicitly allowed off, stream management, and our own reconnect with
-// exponential backoff and full jitter (xmpp.js retries every second forever and gives up silently
-// after an auth failure). An auth failure is fatal: no retry, a clear error instead.
+// One XMPP client connection that stays up, on the xmpp.js client we compose (xmpp-js.ts):
+// SCRAM-preferred SASL, STARTTLS with certificate checks unless explicitly allowed off
+// (tls-plugins.ts), stream management with resumption, and our own reconnect with full-jitter
+// backoff (reconnect.ts). Auth, certificate and TLS failures are final: no retry, a clear error.
 // TLS is required (xmpp.tls) unless the service is on loopback: a server that offers no STARTTLS
 // is refused before any SASL byte is sent, and PLAIN never crosses an unencrypted stream that
 // leaves the machine, whatever sasl_mechanism says.
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import { fullJitter, type BackoffBounds } from "./backoff.ts";
+import { XmppAuthError } from "./auth-error.ts";
+import { Reconnect } from "./reconnect.ts";
 import type { XmppOptions } from "./types.ts";
 import { isLoopbackHost, serviceHost } from "../config/loopback.ts";
-import { allowSelfSignedUpgrade, watchStreamManagement, xmppClient, type Authenticate, type XmlElement, type XmppJsClient } from "./xmpp-js.ts";
+import { watchStreamManagement, xmppClient, type Authenticate, type XmlElement, type XmppJsClient } from "./xmpp-js.ts";
+
+export { XmppAuthError } from "./auth-error.ts";
 
 export interface ConnectionEvents {
   /** A fresh session: rooms and presence must be set up again. */
@@ -23,23 +26,7 @@ export interface ConnectionEvents {
   stanza: [XmlElement];
 }
 
-/**
- * Logging in cannot succeed without a configuration change: the server refused our credentials
- * (`kind: "auth"`), or TLS stands in the way (`kind: "tls"`: the certificate did not verify, the
- * server offers no TLS while it is required, PLAIN refused on an unencrypted stream). Never retried.
- */
-export class XmppAuthError extends Error {
-  readonly kind: "auth" | "tls";
-  constructor(message: string, kind: "auth" | "tls" = "auth") {
-    super(message);
-    this.name = "XmppAuthError";
-    this.kind = kind;
-  }
-}
-
 const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
-const NS_STREAMS = "http://etherx.jabber.org/streams";
-const NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls";
 
 export function parseBareJid(jid: string): { local: string; domain: string; resource?: string } {
   const match = /^([^@/\s]+)@([^@/\s]+)(?:\/(.+))?$/.exec(jid);
@@ -51,16 +38,12 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
   readonly bareJid: string;
   readonly #xmpp: XmppJsClient;
   readonly #log: Logger;
-  readonly #backoff: BackoffBounds;
-  #attempt = 0;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #reconnect: Reconnect;
   #stopping = false;
   #fatal: Error | undefined;
   #wasOnline = false;
   #lastError: Error | undefined;
   #starting: { resolve: () => void; reject: (err: Error) => void } | undefined;
-  /** The current connection attempt, settled: the next one starts only after it. */
-  #attemptSettled: Promise<void> = Promise.resolve();
   /** Counts socket losses, so that a session's late `online` work can tell it is stale. */
   #drops = 0;
 
@@ -69,7 +52,6 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     const { local, domain, resource } = parseBareJid(opts.jid);
     this.bareJid = `${local}@${domain}`;
     this.#log = logger.child({ jid: this.bareJid });
-    this.#backoff = opts.reconnect ?? { min: 1000, max: 60_000 };
     const service = opts.service ?? `xmpp://${domain}:5222`;
     const password = opts.password;
     const forced = opts.saslMechanism;
@@ -85,7 +67,7 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
         if (tlsMode === "required") {
           throw new XmppAuthError(
             `XMPP server ${host} offered no STARTTLS and xmpp.tls is required: not logging in over an unencrypted connection; not retrying (enable TLS on the server, use xmpps://, or set xmpp.tls: opportunistic)`,
-            "tls",
+            "tls-required",
           );
         }
         this.#log.warn({ service }, "logging in over an UNENCRYPTED connection (xmpp.tls is not required): the chat can be read on the network");
@@ -94,35 +76,12 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
       this.#log.debug({ mechanism, encrypted: secure }, "authenticating");
       await authenticate({ username: local, password }, mechanism);
     };
-    this.#xmpp = xmppClient({ service, domain, ...(resource ? { resource } : {}), credentials: credentials as never });
+    // TLS (tls-plugins.ts): STARTTLS unless xmpp.tls is off; the certificate must name the JID's
+    // domain, not the host we dial (RFC 7590), on STARTTLS and xmpps:// alike; verify_tls: false
+    // relaxes this connection only.
+    const tls = { host, mode: tlsMode, verify: opts.verifyTls !== false };
+    this.#xmpp = xmppClient({ service, domain, username: local, ...(resource ? { resource } : {}), credentials, tls });
     const xmpp = this.#xmpp;
-    xmpp.reconnect.stop(); // ours backs off; see #schedule
-
-    const insecure = opts.verifyTls === false;
-    // STARTTLS: mark the plain socket before it is upgraded (xmpp.js verifies against the JID's
-    // domain there). xmpps://: the certificate must name the JID's domain too, not the host we
-    // dial (RFC 7590), so it is the SNI name and the name checked.
-    if (insecure) xmpp.on("connect", () => xmpp.socket && allowSelfSignedUpgrade(xmpp.socket));
-    const params = xmpp.socketParameters.bind(xmpp);
-    xmpp.socketParameters = (svc: string) => {
-      const p = params(svc);
-      if (!p || !svc.startsWith("xmpps:")) return p;
-      return { ...p, servername: domain, ...(insecure ? { rejectUnauthorized: false } : {}) };
-    };
-
-    if (tlsMode === "off") {
-      // xmpp.js takes STARTTLS whenever offered and has no option against it: hide the offer
-      // from its stream-features handler, which listens after us.
-      xmpp.prependListener("element", (el: XmlElement) => {
-        if (!el.is("features", NS_STREAMS)) return;
-        const starttls = el.getChild("starttls", NS_TLS);
-        if (!starttls) return;
-        if (starttls.getChild("required")) {
-          this.#fail(new XmppAuthError(`XMPP server ${host} requires TLS, but xmpp.tls is off; not retrying (set xmpp.tls: required)`, "tls"));
-        }
-        el.children = el.children.filter((c) => c !== starttls);
-      });
-    }
 
     const smSettled = watchStreamManagement(xmpp);
     xmpp.on("online", async () => {
@@ -130,7 +89,7 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
       await smSettled(); // see watchStreamManagement: nothing may be sent before
       // Lost meanwhile (maybe already online again: that session announces itself).
       if (xmpp.status !== "online" || drops !== this.#drops) return;
-      this.#attempt = 0;
+      this.#reconnect.reset();
       this.#wasOnline = true;
       this.#log.info("online");
       this.#starting?.resolve();
@@ -138,7 +97,7 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
       this.emit("online");
     });
     xmpp.streamManagement.on("resumed", () => {
-      this.#attempt = 0;
+      this.#reconnect.reset();
       this.#wasOnline = true;
       this.#log.info("stream resumed");
       this.emit("resumed");
@@ -151,29 +110,36 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
         else this.#log.warn("disconnected");
         this.emit("offline");
       }
-      this.#schedule();
     });
     xmpp.on("stanza", (stanza: XmlElement) => this.emit("stanza", stanza));
     xmpp.on("error", (err: Error & { code?: string; condition?: string }) => this.#onError(err));
+    // After our disconnect listener: "offline" is told before the next attempt is scheduled.
+    this.#reconnect = new Reconnect(xmpp, {
+      backoff: opts.reconnect ?? { min: 1000, max: 60_000 },
+      log: this.#log,
+      mayRun: () => !this.#stopping && !this.#fatal,
+      onAttemptError: (err) => {
+        if (err !== this.#lastError) this.#onError(err); // socket errors were already seen as "error" events
+      },
+    });
   }
 
   get online(): boolean {
     return this.#xmpp.status === "online";
   }
 
-  /** Resolves when first online; rejects on an auth or certificate failure (XmppAuthError), or on stop(). */
+  /** Resolves when first online; rejects on an auth, certificate or TLS failure (XmppAuthError), or on stop(). */
   start(): Promise<void> {
     if (this.#fatal) return Promise.reject(this.#fatal);
     const started = new Promise<void>((resolve, reject) => (this.#starting = { resolve, reject }));
     this.#stopping = false;
-    void this.#attemptSettled.then(() => this.#connect());
+    this.#reconnect.connectNow();
     return started;
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#reconnect.cancel();
     this.#starting?.reject(new Error("XMPP connection stopped before it was online"));
     this.#starting = undefined;
     if (this.#xmpp.status !== "offline") await this.#xmpp.stop().catch(() => undefined);
@@ -187,31 +153,6 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     return this.#xmpp.iqCaller.request(stanza, timeout);
   }
 
-  #connect(): void {
-    this.#timer = undefined;
-    if (this.#stopping || this.#fatal) return;
-    const xmpp = this.#xmpp;
-    this.#log.info({ service: xmpp.options.service }, "connecting");
-    // Socket connect + stream open (what xmpp.start() does, minus its wait for `online`, which
-    // never settles when the socket drops mid-login): always settles, by error or open timeout.
-    this.#attemptSettled = xmpp.reconnect.reconnect().catch(async (err: Error) => {
-      if (this.#stopping || this.#fatal) return;
-      if (err !== this.#lastError) this.#onError(err); // socket errors were already seen as "error" events
-      // A half-open attempt (e.g. the stream open timed out) must be torn down before the next.
-      if (!["disconnect", "offline"].includes(xmpp.status)) await xmpp.disconnect().catch(() => undefined);
-      this.#schedule();
-    });
-  }
-
-  #schedule(): void {
-    if (this.#stopping || this.#fatal || this.#timer) return;
-    const delay = fullJitter(this.#attempt++, this.#backoff);
-    this.#log.info({ delay, attempt: this.#attempt }, "reconnecting after delay");
-    // One attempt at a time: when the socket drops while the stream opens, xmpp.js keeps waiting
-    // for the open until its timeout; an overlapping attempt would have that stale wait tear it down.
-    this.#timer = setTimeout(() => void this.#attemptSettled.then(() => this.#connect()), delay);
-  }
-
   #onError(err: Error & { code?: string; condition?: string }): void {
     this.#lastError = err;
     if (this.#fatal || this.#stopping) return;
@@ -219,19 +160,18 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
     if (err instanceof XmppAuthError && err.kind === "tls") return this.#fail(err);
     if (err.name === "SASLError" || (err instanceof XmppAuthError && err.kind === "auth")) {
       const why = `XMPP authentication failed for ${this.bareJid}: ${err.condition ?? err.message}; not retrying (fix the password or account)`;
-      return this.#fail(new XmppAuthError(why, "auth"));
+      return this.#fail(new XmppAuthError(why, "login-refused"));
     }
     if (err.code && CERT_ERROR.test(err.code)) {
       const why = `XMPP TLS certificate of the server rejected (${err.code}): ${err.message}; not retrying (set xmpp.verify_tls: false only for a self-signed test server)`;
-      return this.#fail(new XmppAuthError(why, "tls"));
+      return this.#fail(new XmppAuthError(why, "certificate-rejected"));
     }
     this.#log.warn({ err: { message: err.message, code: err.code } }, "connection error");
   }
 
   #fail(err: Error): void {
     this.#fatal = err;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#reconnect.cancel();
     this.#log.error(err.message);
     const starting = this.#starting;
     this.#starting = undefined;
@@ -248,7 +188,7 @@ export class XmppConnection extends EventEmitter<ConnectionEvents> {
 export function chooseMechanism(offered: string[], forced: string | undefined, secure: boolean): string {
   if (forced) {
     if (forced.toUpperCase() === "PLAIN" && !secure) {
-      throw new XmppAuthError("xmpp.sasl_mechanism PLAIN refused: it would send the password in clear over an unencrypted connection; not retrying (use TLS, or SCRAM)", "tls");
+      throw new XmppAuthError("xmpp.sasl_mechanism PLAIN refused: it would send the password in clear over an unencrypted connection; not retrying (use TLS, or SCRAM)", "tls-required");
     }
     if (!offered.includes(forced)) throw new XmppAuthError(`SASL mechanism ${forced} is not offered (server offers ${offered.join(", ")})`);
     return forced;
@@ -257,5 +197,5 @@ export function chooseMechanism(offered: string[], forced: string | undefined, s
   if (scram) return scram;
   if (offered.includes("PLAIN") && secure) return "PLAIN";
   const why = `no acceptable SASL mechanism (server offers ${offered.join(", ") || "none"}; PLAIN needs TLS)`;
-  throw new XmppAuthError(why, offered.includes("PLAIN") ? "tls" : "auth");
+  throw new XmppAuthError(why, offered.includes("PLAIN") ? "tls-required" : "login-refused");
 }

@@ -1,5 +1,5 @@
 // The XMPP side of the bridge, as the relay sees it.
 export { MucClient } from "./muc-client.ts";
-export { XmppAuthError } from "./connection.ts";
+export { XmppAuthError, type XmppLoginFailure } from "./auth-error.ts";
 export { RoomSendError, type RoomSendFailure } from "./send-error.ts";
 export type { History, RoomMessage, RoomOptions, RoomState, RoomStateName, XmppEvents, XmppOptions } from "./types.ts";

@@ -285,7 +285,7 @@ export class MucClient extends EventEmitter<XmppEvents> {
 
   /** The connection gave up for good: no room can be joined and no send confirmed. */
   #loginFailed(err: Error): void {
-    const reason = err instanceof XmppAuthError && err.kind === "tls" ? "certificate-rejected" : "login-refused";
+    const reason = err instanceof XmppAuthError ? err.reason : "login-refused";
     for (const [id, p] of this.#pending) this.#settle(id, p, new RoomSendError("lost", `XMPP connection failed before the room confirmed delivery: ${err.message}`));
     for (const room of this.#rooms.values()) room.fail(reason);
   }

@@ -42,7 +42,8 @@ export interface RoomState {
   room: string; // bare room JID
   state: RoomStateName;
   nick: string; // the nick we hold (may carry a suffix after a conflict)
-  reason?: string; // for failed: "banned", "item-not-found", "not-authorized", ...
+  /** for failed: the room refused us ("banned", "item-not-found", "not-authorized", ...), or the login failed for good ("login-refused", "certificate-rejected", "tls-required": see XmppLoginFailure). */
+  reason?: string;
 }
 
 export interface RoomMessage {

@@ -1,29 +1,29 @@
-// A thin typed face over xmpp.js (@xmpp/client 0.14). @types/xmpp__client lags the runtime
-// (no streamManagement.on, unresolvable internal imports), so we type only what we use here.
-import { client as createClient, xml as createXml } from "@xmpp/client";
-import TlsSocket from "@xmpp/tls/lib/Socket.js";
+// The xmpp.js client the bridge uses, composed from @xmpp/client-core and the plugins we need, in
+// the order @xmpp/client's own index.js sets them up. What differs from @xmpp/client, and why:
+// - no @xmpp/reconnect: it retries every second forever; reconnect.ts reconnects with backoff
+//   by calling the entity's public connect() and open(), as @xmpp/reconnect itself does;
+// - no @xmpp/tcp, @xmpp/tls, @xmpp/websocket, @xmpp/starttls plugins: our own per-connection
+//   transports (subclasses of theirs) and STARTTLS feature (tls-plugins.ts) carry each
+//   connection's TLS options, with no global patch;
+// - no SASL2/FAST/bind2, ANONYMOUS, DNS SRV resolve: the bridge logs in with SASL (SCRAM-SHA-1,
+//   PLAIN) to the service URL it is given (config requires a URL: xmpp://, xmpps://, ws(s)://).
+// Nothing of xmpp.js is patched or replaced: only its plugin seams are used (see tls-plugins.ts).
+import { Client, jid as createJid } from "@xmpp/client-core";
+import middlewarePlugin from "@xmpp/middleware";
+import streamFeaturesPlugin from "@xmpp/stream-features";
+import iqCallerPlugin from "@xmpp/iq/caller.js";
+import iqCalleePlugin from "@xmpp/iq/callee.js";
+import saslPlugin from "@xmpp/sasl";
+import resourceBindingPlugin from "@xmpp/resource-binding";
+import streamManagementPlugin from "@xmpp/stream-management";
+import SASLFactory from "saslmechanisms";
+import scramSha1 from "@xmpp/sasl-scram-sha-1";
+import plain from "@xmpp/sasl-plain";
+import { useTls, type StreamFeatures, type TlsEntity, type TlsPolicy } from "./tls-plugins.ts";
+import type { XmlElement } from "./xml.ts";
 
-export interface XmlElement {
-  name: string;
-  attrs: Record<string, string | undefined>;
-  children: (XmlElement | string)[];
-  is(name: string, xmlns?: string): boolean;
-  getChild(name: string, xmlns?: string): XmlElement | undefined;
-  getChildren(name: string, xmlns?: string): XmlElement[];
-  getChildElements(): XmlElement[];
-  getChildText(name: string, xmlns?: string): string | null;
-  text(): string;
-  append(...children: (XmlElement | string)[]): XmlElement;
-  toString(): string;
-}
-
-type XmlChild = XmlElement | string | undefined | null | false;
-
-export const xml = createXml as unknown as (
-  name: string,
-  attrs?: Record<string, string | undefined> | null,
-  ...children: (XmlChild | XmlChild[])[]
-) => XmlElement;
+export { xml, type XmlElement } from "./xml.ts";
+export type { TlsPolicy } from "./tls-plugins.ts";
 
 export type XmppStatus =
   | "offline" | "connecting" | "connect" | "opening" | "open" | "online"
@@ -43,8 +43,13 @@ export type Authenticate = (credentials: { username: string; password: string },
 export interface XmppClientOptions {
   service: string;
   domain: string;
+  /** The account's local part: the stream header names us once TLS protects it (RFC 6120 §4.7.1). */
+  username?: string;
   resource?: string;
-  credentials: (authenticate: Authenticate, mechanisms: string[]) => Promise<void>;
+  /** Called when SASL starts, before any <auth> is sent: picks the mechanism and authenticates. */
+  credentials: (authenticate: Authenticate, mechanisms: string[], fast: null, entity: XmppJsClient) => Promise<void>;
+  /** Default: STARTTLS when offered, certificate checked against `domain`. */
+  tls?: Partial<TlsPolicy>;
   timeout?: number;
 }
 
@@ -58,40 +63,42 @@ export interface XmppJsClient extends Emitter {
   stop(): Promise<unknown>;
   disconnect(): Promise<unknown>;
   send(stanza: XmlElement): Promise<void>;
+  /** Socket connect, then stream open: what start() does, without its wait for `online`. */
   connect(service: string): Promise<unknown>;
   open(opts: { domain: string; lang?: string }): Promise<unknown>;
-  socketParameters(service: string): Record<string, unknown> | undefined;
-  reconnect: Emitter & { delay: number; start(): void; stop(): void; reconnect(): Promise<void> };
   iqCaller: { request(stanza: XmlElement, timeout?: number): Promise<XmlElement> };
   streamManagement: Emitter & { enabled: boolean; id: string; timeout: number; requestAckInterval: number };
 }
 
+/** xmpp.js plugins are typed (by @types/xmpp__*) for an older API: call them untyped. */
+const plugin = <T>(setup: unknown) => setup as (...args: any[]) => T;
+
 export function xmppClient(options: XmppClientOptions): XmppJsClient {
-  const client = createClient(options as never) as unknown as XmppJsClient & { _onData(data: Buffer): void; parser: unknown };
-  // xmpp.js 0.14 detaches its parser when the stream closes (a failed login, stop() racing a
-  // disconnect) but leaves the socket's data listener in place: bytes still in flight then throw
-  // "Cannot read properties of null (reading 'write')" from a socket event, i.e. an uncaught
-  // exception. Data for a stream that is closed is dropped instead. (Bound at first connect.)
-  const onData = client._onData;
-  client._onData = function (this: typeof client, data: Buffer) {
-    if (this.parser) onData.call(this, data);
-  };
-  return client;
-}
+  const { service, domain, username, resource, credentials, timeout } = options;
+  const entity = new Client({ service, domain, ...(timeout ? { timeout } : {}) }) as unknown as XmppJsClient & TlsEntity;
+  if (username) entity.jid = createJid(username, domain) as XmppJsClient["jid"];
 
-// xmpp.js's STARTTLS upgrade calls tls.connect({socket, host}) with no way to pass options, so a
-// connection that explicitly allows a self-signed server marks its plain socket here and the
-// upgrade adds rejectUnauthorized: false for that socket only.
-const insecureSockets = new WeakSet<object>();
-const tlsConnect = TlsSocket.prototype.connect as (this: unknown, opts: Record<string, unknown>) => void;
-TlsSocket.prototype.connect = function (this: unknown, opts: Record<string, unknown>) {
-  const plain = opts?.socket as object | undefined;
-  if (plain && insecureSockets.has(plain)) opts = { ...opts, rejectUnauthorized: false };
-  return tlsConnect.call(this, opts);
-};
+  const middleware = plugin<object>(middlewarePlugin)({ entity });
+  const streamFeatures = plugin<StreamFeatures>(streamFeaturesPlugin)({ middleware });
+  const iqCaller = plugin<XmppJsClient["iqCaller"]>(iqCallerPlugin)({ middleware, entity });
+  const iqCallee = plugin<{ get(ns: string, name: string, handler: () => object): void }>(iqCalleePlugin)({ middleware, entity });
+  iqCallee.get("urn:xmpp:ping", "ping", () => ({}));
 
-export function allowSelfSignedUpgrade(socket: object): void {
-  insecureSockets.add(socket);
+  // Stream features are tried in the order they are added: TLS, SASL, stream management, bind.
+  useTls(entity, streamFeatures, {
+    domain,
+    host: options.tls?.host ?? domain,
+    verify: options.tls?.verify ?? true,
+    mode: options.tls?.mode ?? "opportunistic",
+  });
+  const saslFactory = new SASLFactory();
+  scramSha1(saslFactory); // first: the preferred mechanism
+  plain(saslFactory);
+  plugin<void>(saslPlugin)({ streamFeatures, saslFactory }, credentials);
+  const streamManagement = plugin<XmppJsClient["streamManagement"]>(streamManagementPlugin)({ streamFeatures, entity, middleware });
+  plugin<void>(resourceBindingPlugin)({ iqCaller, streamFeatures }, resource);
+
+  return Object.assign(entity, { iqCaller, streamManagement });
 }
 
 const NS_STREAMS = "http://etherx.jabber.org/streams";

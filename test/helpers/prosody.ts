@@ -26,6 +26,8 @@ export interface ProsodyOptions {
    * server (`server.certificate` holds its PEM). Default: no TLS module, plain c2s.
    */
   tls?: boolean;
+  /** XMPP over WebSocket (RFC 7395, mod_websocket) on a plain HTTP port: `server.websocketService`. */
+  websocket?: boolean;
 }
 
 export interface ProsodyServer {
@@ -42,6 +44,8 @@ export interface ProsodyServer {
   certificate?: string;
   /** With `tls: true`: "xmpps://127.0.0.1:PORT", direct TLS (XEP-0368) with the same certificate. */
   directTlsService?: string;
+  /** With `websocket: true`: "ws://127.0.0.1:PORT/xmpp-websocket". */
+  websocketService?: string;
   /** Clean shutdown (SIGTERM, waits for exit). Removes the temp dir unless `keepDir`. */
   stop(opts?: { keepDir?: boolean }): Promise<void>;
   /** Stop and start again on the same ports with the same data. */
@@ -96,9 +100,11 @@ interface ConfigParams {
   secret: string;
   /** Paths of the certificate and key: STARTTLS on and required, and direct TLS on that port. */
   tls?: { certificate: string; key: string; directPort: number };
+  /** mod_websocket on this plain HTTP port. */
+  httpPort?: number;
 }
 
-function config({ dir, c2sPort, componentPort, roomHistory, secret, tls }: ConfigParams): string {
+function config({ dir, c2sPort, componentPort, roomHistory, secret, tls, httpPort }: ConfigParams): string {
   return `
 data_path = "${dir}/data"
 pidfile = "${dir}/prosody.pid"
@@ -110,8 +116,9 @@ c2s_ports = { ${c2sPort} };  c2s_interfaces = { "127.0.0.1" }
 ${tls ? `c2s_direct_tls_ports = { ${tls.directPort} }; c2s_direct_tls_interfaces = { "127.0.0.1" }
 c2s_direct_tls_ssl = { certificate = ${luaString(tls.certificate)}; key = ${luaString(tls.key)} }` : ""}
 component_ports = { ${componentPort} };  component_interfaces = { "127.0.0.1" }
+${httpPort ? `http_ports = { ${httpPort} }; http_interfaces = { "127.0.0.1" }; https_ports = { }` : ""}
 admin_socket = "${dir}/admin.sock"
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "smacks"; "admin_shell"${tls ? '; "tls"' : ""} }
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "smacks"; "admin_shell"${tls ? '; "tls"' : ""}${httpPort ? '; "websocket"' : ""} }
 modules_disabled = { "s2s"; "offline" }
 authentication = "internal_hashed"
 storage = "internal"
@@ -164,7 +171,8 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
   const secret = "component-secret";
   const cfg = join(dir, "prosody.cfg.lua");
   const tls = opts.tls ? { ...(await selfSignedCertificate(dir)), directPort: await freePort() } : undefined;
-  await writeFile(cfg, config({ dir, c2sPort, componentPort, roomHistory: opts.roomHistory ?? 20, secret, ...(tls ? { tls } : {}) }));
+  const httpPort = opts.websocket ? await freePort() : undefined;
+  await writeFile(cfg, config({ dir, c2sPort, componentPort, roomHistory: opts.roomHistory ?? 20, secret, ...(tls ? { tls } : {}), ...(httpPort ? { httpPort } : {}) }));
 
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -188,6 +196,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
       const wanted = [`'c2s' on [127.0.0.1]:${c2sPort}`, `'component' on [127.0.0.1]:${componentPort}`];
       // The host's certificate line may come after the c2s line.
       if (tls) wanted.push("\nlocalhost:tls ", `'c2s_direct_tls' on [127.0.0.1]:${tls.directPort}`);
+      if (httpPort) wanted.push(`'http' on [127.0.0.1]:${httpPort}`);
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
         if (wanted.every((w) => output.includes(w, from))) {
@@ -236,6 +245,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
     service: `xmpp://127.0.0.1:${c2sPort}`,
     dir,
     ...(tls ? { certificate: await readFile(tls.certificate, "utf8"), directTlsService: `xmpps://127.0.0.1:${tls.directPort}` } : {}),
+    ...(httpPort ? { websocketService: `ws://127.0.0.1:${httpPort}/xmpp-websocket` } : {}),
     async stop(stopOpts) {
       await halt();
       if (!stopOpts?.keepDir) await rm(dir, { recursive: true, force: true });

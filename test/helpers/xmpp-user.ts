@@ -51,7 +51,6 @@ export class XmppUser {
       resource: `test-${randomUUID().slice(0, 8)}`,
       credentials: (auth) => auth({ username: name, password }, "PLAIN"),
     });
-    xmpp.reconnect.stop();
     const smSettled = watchStreamManagement(xmpp);
     await xmpp.start();
     await smSettled();

@@ -114,6 +114,17 @@ test("tls required (the default): a non-loopback server without STARTTLS is refu
   await assert.rejects(bridge.start(), XmppAuthError); // and it stays failed
 });
 
+test("tls required, no STARTTLS offered: every room fails with reason tls-required (not certificate-rejected)", { skip }, async (t) => {
+  const proxy = await captureProxy(remoteAddress!.listen, plain.c2sPort, remote);
+  t.after(() => proxy.close());
+  const bridge = bridgeClient(plain, { service: proxy.service, reconnect: { min: 1, max: 1 } });
+  t.after(() => bridge.stop());
+  const rooms = [`tls-needed@${plain.muc}`, `tls-needed-2@${plain.muc}`];
+  for (const room of rooms) bridge.join(room);
+  await assert.rejects(bridge.start(), (err: Error) => err instanceof XmppAuthError && err.reason === "tls-required" && err.kind === "tls");
+  assert.deepEqual(bridge.rooms(), rooms.map((room) => ({ room, state: "failed", nick: "bridge", reason: "tls-required" })));
+});
+
 test("tls opportunistic: sasl_mechanism PLAIN is refused on the unencrypted non-loopback stream; no PLAIN auth crosses it", { skip }, async (t) => {
   const proxy = await captureProxy(remoteAddress!.listen, plain.c2sPort, remote);
   t.after(() => proxy.close());
