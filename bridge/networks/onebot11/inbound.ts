@@ -94,7 +94,7 @@ export class Inbound {
 
   private readonly rejected = new Set<string>();
   private reject(ev: Event, reason: string): void {
-    const key = `${String(ev.group_id)}:${String(ev.message_id)}`;
+    const key = `${idText(ev.group_id)}:${idText(ev.message_id)}`;
     if (this.rejected.has(key)) return;
     this.rejected.add(key);
     if (this.rejected.size > RECENT_IDS) this.rejected.delete(this.rejected.values().next().value!);
@@ -124,7 +124,7 @@ export class Inbound {
     const ev = e as Event;
     // message_id is stable on redelivery; an event without one gets a key from what it does carry.
     const mid = ev.message_id ?? ev.message_seq;
-    const key = Inbound.key(id(ev.group_id)!, mid === undefined || mid === null ? `t${String(ev.time)}:${String(ev.user_id)}` : mid);
+    const key = Inbound.key(id(ev.group_id)!, mid === undefined || mid === null ? `t${idText(ev.time)}:${idText(ev.user_id)}` : mid);
     if (this.recent.has(key)) return Promise.resolve();
     const running = this.inFlight.get(key);
     if (running) return running;
@@ -197,4 +197,9 @@ export class Inbound {
       ...(this.own(ev) ? { own: true } : {}),
     };
   }
+}
+
+/** An id from an event of unknown shape, for a log line or a key: never throws (a hostile `{toString: 0}` included). */
+function idText(v: unknown): string {
+  return typeof v === "string" || typeof v === "number" || typeof v === "bigint" || typeof v === "boolean" ? String(v) : "?";
 }
