@@ -403,7 +403,8 @@ export class Relay extends EventEmitter<RelayEvents> {
     const who = item.sender ? `${item.sender}'s message` : "a message";
     const text = `could not deliver ${who} to ${where}: ${reason}`;
     const target = roomTargetKey(room);
-    const accepted = this.#o.outbox.accept({ sourceKey: `dead-letter:${item.originId}`, items: [{ bridge: room, target, text }] });
+    const items = splitText(text, this.#rooms.get(room)!.maxLength).map((part) => ({ bridge: room, target, text: part }));
+    const accepted = this.#o.outbox.accept({ sourceKey: `dead-letter:${item.originId}`, items });
     if (accepted?.length) this.#workers.get(target)?.notify();
   }
 
