@@ -20,6 +20,7 @@ const { values } = parseArgs({
 const n = values.n ? Number(values.n) : values.full ? 10_000 : values.short ? 200 : 2_000;
 if (!Number.isInteger(n) || n <= 0) throw new Error(`--n must be a positive integer: got ${values.n}`);
 const short = values.short;
+const t0 = performance.now();
 const result = await runChaos({
   n,
   rate: Number(values.rate),
@@ -31,7 +32,7 @@ const result = await runChaos({
   pollFaultEvery: 300,
   seed: Number(values.seed),
   settleTimeoutMs: 300_000,
-  log: (line) => process.stderr.write(`${line}\n`),
+  log: (line) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${line}\n`),
 });
 process.stdout.write(`${formatTable(result)}\n`);
 const bad = violations(result);
