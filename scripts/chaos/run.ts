@@ -81,13 +81,19 @@ async function drive(world: ChaosWorld, o: ChaosOptions, started: number): Promi
   let speaking = 0;
   let quiet: (() => void) | undefined;
 
+  // The room keeps what is said while the bridge is away only in its history, and a test
+  // Prosody's rooms (and their history) do not survive a restart: each event waits until the
+  // bridge is back in every room (and has caught up) before the next one may take it away again.
+  const caughtUp = () => world.bridgeCaughtUp(AbortSignal.timeout(180_000)).catch(() => o.log("the bridge did not catch up within 180 s; going on"));
   const kill = async () => {
+    await caughtUp();
     await world.killBridge();
     kills++;
     o.log(`kill -9 ${kills} at ${progress}/${total}`);
     world.startBridge();
   };
   const restartProsody = async () => {
+    await caughtUp();
     let open!: () => void;
     gate = new Promise((r) => (open = r));
     if (speaking > 0) await new Promise<void>((r) => (quiet = r));

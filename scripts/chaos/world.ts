@@ -6,6 +6,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { DatabaseSync } from "node:sqlite";
+import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -52,6 +54,15 @@ export interface ChaosWorld {
   dir: string;
   /** Starts `pollbridge run`; resolves once its process runs (not necessarily joined). */
   startBridge(): void;
+  /** Resolves once alice saw the bridge's occupant enter every room since its last start (or her reconnect). */
+  bridgeInRooms(signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves once the bridge has caught up every room: alice says a probe in each room (after
+   * the bridge joined it) and waits until the bridge's outbox holds it (read from its SQLite
+   * file). A room's messages reach the bridge in order, so everything the room's history held
+   * for the bridge was committed before the probe.
+   */
+  bridgeCaughtUp(signal: AbortSignal): Promise<void>;
   /** SIGKILL, then wait for the exit. */
   killBridge(): Promise<void>;
   /** SIGTERM, then wait for the exit; resolves with the exit code. */
@@ -121,8 +132,11 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
   let child: ChildProcess | undefined;
   let exited: Promise<number | null> = Promise.resolve(null);
   let runs = 0;
+  /** alice's stanza count when the bridge (re)started: its join presences come after it. */
+  let joinMark = 0;
   const startBridge = () => {
     runs++;
+    joinMark = alice.stanzas.length;
     const c = spawn(process.execPath, [MAIN, "run", "-c", configPath], { env, stdio: ["ignore", "pipe", "pipe"] });
     c.stdout!.pipe(bridgeLog, { end: false });
     c.stderr!.pipe(bridgeLog, { end: false });
@@ -139,14 +153,48 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
     return user;
   };
   let alice = await connectAlice(0);
+  const bridgeInRooms = async (signal: AbortSignal) => {
+    for (const n of NETWORKS) {
+      const from = `${room(n)}/${BRIDGE_NICK}`;
+      for (;;) {
+        signal.throwIfAborted();
+        const user = alice;
+        const seen = (s: (typeof user.stanzas)[number]) => user.stanzas.indexOf(s) >= joinMark && s.is("presence") && s.attrs.from === from && s.attrs.type !== "unavailable" && s;
+        // Bounded waits, re-checked: a Prosody restart replaces alice.
+        if (await user.waitForStanza(seen, { timeout: 1000 }).catch(() => undefined)) break;
+      }
+    }
+  };
   const roomMessages = (r: string) => [...(archive.get(r) ?? []), ...alice.messages.filter((m) => m.room === r)];
+
+  let probes = 0;
+  const committed = (key: string) => {
+    const db = new DatabaseSync(join(dir, "state", "outbox.sqlite"), { readOnly: true });
+    try {
+      return db.prepare("SELECT 1 FROM seen WHERE key = ?").get(key) !== undefined;
+    } finally {
+      db.close();
+    }
+  };
+  const bridgeCaughtUp = async (signal: AbortSignal) => {
+    await bridgeInRooms(signal);
+    await Promise.all(
+      NETWORKS.map(async (n) => {
+        const id = await alice.say(room(n), `probe ${++probes}`); // not a chaos message: never counted
+        // The bridge is another process: its commit can only be looked at, not awaited.
+        while (!committed(`xmpp:${room(n)}:oid:${id}`)) await sleep(100, undefined, { signal });
+      }),
+    );
+  };
 
   return {
     prosody,
+    bridgeCaughtUp,
     sides,
     evidence,
     dir,
     startBridge,
+    bridgeInRooms,
     async killBridge() {
       child?.kill("SIGKILL");
       await exited;
@@ -167,11 +215,13 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
       }
     },
     async restartProsody() {
+      // alice stays until the server goes: what the bridge sent up to then is hers to count.
+      await prosody.restart();
       for (const n of NETWORKS) archive.set(room(n), roomMessages(room(n)));
       await alice.stop().catch(() => undefined);
-      await prosody.restart();
       // Rooms do not outlive the server: the new rooms' history is all alice has not seen.
       alice = await connectAlice(100_000);
+      joinMark = 0; // the bridge's presence in the new rooms is in her new session
     },
     async close() {
       if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
