@@ -17,6 +17,12 @@ export interface EvidenceOptions {
   echoWindowMs?: number;
   /** How far before the attempt a history lookup starts (clock differences); default 5000 ms. */
   historySlackMs?: number;
+  /**
+   * A send the network has not answered after this long is taken as maybe delivered, so that a
+   * network that never gives up cannot hold its queue for ever; default 120000 ms. Networks time
+   * their sends out far sooner; this is the relay's last resort.
+   */
+  sendTimeoutMs?: number;
 }
 
 export class GroupTarget implements Target {
@@ -27,6 +33,7 @@ export class GroupTarget implements Target {
   readonly #listeners: (() => void)[] = [];
   readonly #echoWindowMs: number;
   readonly #historySlackMs: number;
+  readonly #sendTimeoutMs: number;
   /** The unconfirmed item (a worker has at most one) and when this process stops waiting for its echo (monotonic ms). */
   #echoWait: { id: number; deadline: number } | undefined;
 
@@ -37,6 +44,7 @@ export class GroupTarget implements Target {
     this.maxLength = network.maxMessageLength;
     this.#echoWindowMs = opts.echoWindowMs ?? 15_000;
     this.#historySlackMs = opts.historySlackMs ?? 5000;
+    this.#sendTimeoutMs = opts.sendTimeoutMs ?? 120_000;
   }
 
   /** Fed by the relay from the network's status changes. */
@@ -76,14 +84,22 @@ export class GroupTarget implements Target {
 
   async send(item: OutboxItem): Promise<SendOutcome> {
     this.#echoWait = undefined; // a new send: its echo gets a window of its own
+    let timer: NodeJS.Timeout | undefined;
+    const sending = this.network.send(this.group, item.text);
+    const unanswered = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SendError(`no answer from the network within ${this.#sendTimeoutMs} ms`, "unknown")), this.#sendTimeoutMs);
+    });
+    sending.catch(() => undefined); // an answer after the timeout changes nothing: the item is settled by evidence
     try {
-      const res = await this.network.send(this.group, item.text);
+      const res = await Promise.race([sending, unanswered]);
       return { kind: "delivered", resultId: res.id };
     } catch (err) {
       if (!(err instanceof SendError)) return { kind: "unconfirmed", error: `unexpected send error: ${errorText(err)}` };
       if (err.kind === "retry") return { kind: "retry", error: err.message, afterMs: err.retryAfterMs };
       if (err.kind === "fatal") return { kind: "fatal", error: err.message };
       return { kind: "unconfirmed", error: err.message };
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -55,6 +55,8 @@ export interface RelayOptions {
   catchUpSlackMs?: number;
   /** A network message relayed later than this after its time is marked with its time; default 120000 ms. */
   lateAfterMs?: number;
+  /** A group send unanswered this long is taken as maybe delivered (GroupTarget); default 120000 ms. */
+  groupSendTimeoutMs?: number;
   /** How long an unconfirmed send to a network with echo evidence waits for its echo; default 15000 ms. */
   echoWindowMs?: number;
   /** relay.dead_letter_after: an item still failing this long after its first failure is a dead letter; default 86400000 ms. */
@@ -172,7 +174,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     const key = groupTargetKey(net.id, group);
     let t = this.#groups.get(key);
     if (!t) {
-      t = new GroupTarget(net, group, { echoWindowMs: this.#o.echoWindowMs, historySlackMs: this.#o.catchUpSlackMs });
+      t = new GroupTarget(net, group, { echoWindowMs: this.#o.echoWindowMs, historySlackMs: this.#o.catchUpSlackMs, sendTimeoutMs: this.#o.groupSendTimeoutMs });
       this.#groups.set(key, t);
     }
     return t;

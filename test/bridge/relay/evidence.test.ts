@@ -156,3 +156,24 @@ test("a delayed room message seen for the first time is relayed (a resumed strea
   assert.match(sent[0] ?? "", /^\[.* UTC\] <carol> said during the cut$/);
   assert.deepEqual(sent.slice(1), ["<carol> sentinel"]);
 });
+
+test("a network that never answers a send cannot hold its queue: after the relay's timeout it is maybe-delivered", async (t) => {
+  const h = await startHarness(t, { relay: { groupSendTimeoutMs: 20 } });
+  h.tg.hold(); // every send hangs until release()
+  const unconfirmed = settled(h.relay, "unconfirmed");
+  h.muc.post(ROOM, "carol", "hanging");
+  assert.match(h.outbox.get((await unconfirmed).id)?.error ?? "", /no answer from the network within 20 ms/);
+  await h.tg.waitForAttempts(2); // not waited on for ever: sent again (no evidence on tg)
+  h.tg.release();
+  h.muc.post(ROOM, "carol", "sentinel");
+  await h.tg.waitForSent(3);
+  const sent = await new Promise<string[]>((resolve) => {
+    const check = () => h.tg.sent.at(-1)?.text === "<carol> sentinel" && resolve(h.tg.sent.map((m) => m.text));
+    if (!check()) h.relay.on("settled", check);
+  });
+  // Each held send got in once released: at least once, never lost, every extra one counted.
+  const hanging = sent.filter((x) => x === "<carol> hanging").length;
+  assert.ok(hanging >= 2, sent.join(" | "));
+  assert.deepEqual(sent.slice(hanging), ["<carol> sentinel"]);
+  assert.equal(h.metrics.resentBy.get("tg"), hanging - 1);
+});
