@@ -8,11 +8,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { cliWorld, GROUP } from "./cli-world.ts";
 
-const SKIP = { skip: "needs the core branch's settling (relay: unknown sends settled by echo / findSent / counted resend)" };
 const FAULTS = ["reset", "500", "stall", "reset-after", "500-after", "stall-after"] as const;
 
 for (const transport of ["ws", "ws-reverse"] as const) {
-  test(`${transport}: each send fault before and after delivery: the group gets every message exactly once, no own echo in the room`, { timeout: 180_000, ...SKIP }, async (t) => {
+  test(`${transport}: each send fault before and after delivery: the group gets every message exactly once, no own echo in the room`, { timeout: 180_000 }, async (t) => {
     const w = await cliWorld(t, transport, { echoOwn: true });
     const bridge = w.spawn();
     await w.healthy();

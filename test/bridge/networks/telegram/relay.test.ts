@@ -15,12 +15,12 @@ import { DEV, harness } from "./harness.ts";
 
 const ROOM = "dev@conference.localhost";
 
-// The relay's settling of an "unknown" send (resend after backoff, counted) is built on the
-// `core` branch against bridge/network.ts; on this branch's relay an unknown send is never
-// resent, so the "before" variants would stay undelivered. Unskip once core is merged.
-test("room → Telegram through every send fault, both variants: each message at least once, duplicates only from after-delivery faults", { skip: "needs the core branch's settling", timeout: 60_000 }, async (t) => {
+// Each message meets its own fault on its first send (the fault is queued just before the
+// message is said, and the next message waits until this one arrived); the relay's resend of an
+// unconfirmed send then delivers it, and only then is the next message said.
+test("room → Telegram through every send fault, both variants: each message at least once, duplicates only from after-delivery faults", { timeout: 60_000 }, async (t) => {
   const h = await harness(t);
-  const adapter = h.adapter({ sendTimeoutMs: 300, groups: [DEV] });
+  const adapter = h.adapter({ sendTimeoutMs: 2000, groups: [DEV] });
   const dir = await mkdtemp(join(tmpdir(), "pb-tg-relay-"));
   const outbox = new Outbox(join(dir, "outbox.sqlite"));
   const muc = new MemoryMuc();
@@ -44,8 +44,19 @@ test("room → Telegram through every send fault, both variants: each message at
 
   const before = ["reset", "500", "stall"] as const;
   const after = ["reset-after", "500-after", "stall-after"] as const;
-  for (const f of [...before, ...after]) h.sim.failNextSend(f);
-  for (const f of [...before, ...after]) muc.post(ROOM, "alice", f);
+  for (const f of [...before, ...after]) {
+    const settled = new Promise<void>((resolve) => {
+      const on = (item: { text: string }, kind: string) => {
+        if (kind !== "delivered" || item.text !== `<alice> ${f}`) return;
+        relay.off("settled", on);
+        resolve();
+      };
+      relay.on("settled", on);
+    });
+    h.sim.failNextSend(f);
+    muc.post(ROOM, "alice", f);
+    await settled; // resends included: the next fault is for the next message
+  }
   muc.post(ROOM, "alice", "sentinel");
   await h.sim.state.waitFor(() => (h.sim.sent(DEV).some((m) => m.text === "<alice> sentinel") ? true : undefined), ["sent"]);
   const texts = h.sim.sent(DEV).map((m) => m.text);

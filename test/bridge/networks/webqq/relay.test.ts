@@ -58,7 +58,7 @@ test("room messages said while WebQQ is login-required wait in the outbox and go
 });
 
 for (const fault of ["reset", "reset-after", "500-after", "stall-after", "1202"] as SendFault[]) {
-  test(`a send hit by ${String(fault)} is delivered at least once (the relay resends an unconfirmed WebQQ send)`, { timeout: 20_000, skip: "needs the core branch's settling" }, async (t) => {
+  test(`a send hit by ${String(fault)} is delivered at least once (the relay resends an unconfirmed WebQQ send)`, { timeout: 20_000 }, async (t) => {
     const h = await harness(t);
     const adapter = h.adapter({ sendTimeout: 400 });
     const online = waitForStatus(adapter, "online");
