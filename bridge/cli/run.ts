@@ -101,8 +101,9 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
       everyMs: PRUNE_EVERY_MS,
       onError: (err) => log.warn({ err }, "pruning the outbox failed; retried at the next round"),
     });
-    const dead = outbox.inState("failed").length + outbox.inState("unknown").length;
-    if (dead > 0) log.warn({ count: dead, file: outbox.path }, "the outbox holds messages that were not delivered (state failed or unknown)");
+    if (outbox.migratedUnknown > 0) log.warn({ count: outbox.migratedUnknown, file: outbox.path }, "sends an older version gave up as unknown are settled again by evidence (echo, history) or resent");
+    const dead = outbox.deadLetters().reduce((n, d) => n + d.n, 0);
+    if (dead > 0) log.warn({ count: dead, file: outbox.path }, "the outbox holds dead letters: messages that could not be delivered (state failed)");
     if (outbox.depth() > 0) log.info({ pending: outbox.depth() }, "resuming the outbox");
 
     const metrics = config.metrics ? new BridgeMetrics() : undefined;
@@ -117,6 +118,8 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
       logger: log,
       metrics,
       rate: config.relay?.rate,
+      deadLetterAfterMs: config.relay?.dead_letter_after,
+      deadLetterNotice: config.relay?.dead_letter_notice,
       xmppMaxLength: config.xmpp.max_message_length,
     });
 

@@ -166,7 +166,7 @@ function normalize(file: FileConfig, links: Config["bridges"][number]["links"][]
     }),
     networks: Object.fromEntries(Object.entries(file.networks).map(([id, n]) => [id, compact(n) as NetworkConfig])),
     bridges: file.bridges.map((b, i) => compact({ xmpp: b.xmpp as string, room_password: b.room_password as string | undefined, format: (b.format as string | undefined) ?? DEFAULT_FORMAT, links: links[i]! })),
-    relay: compact({ rate: file.relay?.rate, drain_timeout: file.relay?.drain_timeout ?? DEFAULT_DRAIN_TIMEOUT_MS }),
+    relay: compact({ ...file.relay, drain_timeout: file.relay?.drain_timeout ?? DEFAULT_DRAIN_TIMEOUT_MS }),
   };
   if (file.metrics) config.metrics = { listen: file.metrics.listen };
   return config;

@@ -106,6 +106,8 @@ export const fileSchema = z.strictObject({
     .strictObject({
       rate: z.strictObject({ per_second: posNumber, burst: posInt }).optional(),
       drain_timeout: nonNegInt.optional(),
+      dead_letter_after: posInt.optional(),
+      dead_letter_notice: bool.optional(),
     })
     .optional(),
 });

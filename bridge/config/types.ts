@@ -73,6 +73,9 @@ export interface Config {
   };
   networks: Record<string, NetworkConfig>;
   bridges: BridgeConfig[];
-  /** drain_timeout in ms, default 10000. */
-  relay?: { rate?: { per_second: number; burst: number }; drain_timeout?: number };
+  /**
+   * drain_timeout in ms, default 10000. dead_letter_after: ms an item may keep failing before it
+   * is a dead letter (default 86400000). dead_letter_notice: announce dead letters in the room.
+   */
+  relay?: { rate?: { per_second: number; burst: number }; drain_timeout?: number; dead_letter_after?: number; dead_letter_notice?: boolean };
 }

@@ -11,12 +11,13 @@ export class BridgeMetrics {
   readonly #outboxDepth: Gauge;
   readonly #pollLatency: Histogram<"network">;
   readonly #reconnects: Counter<"side">;
+  readonly #resentUnconfirmed: Counter<"network">;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [(this.registry = new Registry())];
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: "pollbridge_" });
     this.#relayed = new Counter({ name: "pollbridge_messages_relayed_total", help: "Messages delivered to a target and confirmed by it", labelNames: ["bridge", "target"], registers });
-    this.#failed = new Counter({ name: "pollbridge_messages_failed_total", help: "Messages a target refused for good", labelNames: ["bridge", "target"], registers });
+    this.#failed = new Counter({ name: "pollbridge_messages_failed_total", help: "Dead letters: messages a target refused for good, or that still failed after relay.dead_letter_after (kept in the outbox as failed)", labelNames: ["bridge", "target"], registers });
     this.#queued = new Gauge({ name: "pollbridge_messages_queued", help: "Messages waiting for a target (rate limit, target down)", labelNames: ["bridge", "target"], registers });
     this.#outboxDepth = new Gauge({ name: "pollbridge_outbox_depth", help: "Messages in the durable outbox not yet confirmed", registers });
     this.#pollLatency = new Histogram({
@@ -27,6 +28,12 @@ export class BridgeMetrics {
       registers,
     });
     this.#reconnects = new Counter({ name: "pollbridge_reconnects_total", help: "Reconnections or re-logins, by side (xmpp or a network id)", labelNames: ["side"], registers });
+    this.#resentUnconfirmed = new Counter({
+      name: "pollbridge_sends_resent_unconfirmed_total",
+      help: "Sends that may have been delivered, sent again because the network offers no evidence (echo, history) that could tell: the group may see these twice",
+      labelNames: ["network"],
+      registers,
+    });
   }
 
   relayed(bridge: string, target: string): void {
@@ -35,6 +42,10 @@ export class BridgeMetrics {
 
   failed(bridge: string, target: string): void {
     this.#failed.inc({ bridge, target });
+  }
+
+  resentUnconfirmed(network: string): void {
+    this.#resentUnconfirmed.inc({ network });
   }
 
   setQueued(bridge: string, target: string, n: number): void {

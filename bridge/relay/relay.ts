@@ -3,21 +3,27 @@
 // first (the network's sink resolves only after the COMMIT); per-target workers deliver them.
 //
 // Loops are prevented by identity, never by nick text: room messages flagged `own` by the XMPP
-// client or carrying an origin-id of ours are reflections, and a network message whose id is one
-// a send of ours got back is our own echo.
+// client or carrying an origin-id of ours are reflections, and a network message flagged `own`,
+// or whose id is one a send of ours got back, is our own echo.
+//
+// Confirmation is one path (#confirm) for both sides: a room's reflection of our origin-id and a
+// network's echo of our own send (matched to the target's one unconfirmed item by its text) are
+// committed before the message that carried them is acknowledged.
 //
 // Catch-up: each join asks the room for history since the last message seen (minus a small
-// slack), or since the oldest unconfirmed send, whichever is older. Delayed messages newer than
-// the last seen one are relayed once (dedupe by stanza-id/origin-id/id) and marked with their
-// original time: "[2026-11-22 10:03 UTC] <nick> text". Reflections of our origin-ids in that
-// history confirm sends a crash or a disconnect left unconfirmed, before anything is resent.
+// slack), or since the oldest unconfirmed send, whichever is older. Delayed messages are relayed
+// once (dedupe by stanza-id/origin-id/id) and marked with their original time:
+// "[2026-11-22 10:03 UTC] <nick> text". Delayed is not history: a resumed stream (XEP-0198)
+// redelivers what the server queued during the cut with a <delay/> stamp, and a message seen for
+// the first time is relayed whatever its stamp. Reflections of our origin-ids in that history
+// confirm sends a crash or a disconnect left unconfirmed, before anything is resent.
 import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { BridgeConfig } from "../config/types.ts";
 import type { InboundMessage, MessageSink, NetworkAdapter, NetworkStatus } from "../network.ts";
-import type { Outbox, NewItem, OutboxItem } from "../store/outbox.ts";
+import type { Confirmation, Outbox, NewItem, OutboxItem } from "../store/outbox.ts";
 import type { History, RoomMessage, RoomState } from "../xmpp/types.ts";
 import { DEFAULT_FORMAT, formatMessage, markLate, withAttachments } from "./format.ts";
 import { GroupTarget } from "./group-target.ts";
@@ -25,9 +31,9 @@ import type { RelayMetrics } from "./metrics.ts";
 import type { RoomLink } from "./room-link.ts";
 import { RoomTarget } from "./room-target.ts";
 import { splitText } from "./split.ts";
-import type { SendOutcome, Target } from "./target.ts";
-import { groupTargetKey } from "./target.ts";
-import { TargetWorker, type Backoff } from "./target-worker.ts";
+import type { Target } from "./target.ts";
+import { groupTargetKey, roomTargetKey } from "./target.ts";
+import { TargetWorker, type Backoff, type SettleKind } from "./target-worker.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
 export interface RelayOptions {
@@ -49,13 +55,25 @@ export interface RelayOptions {
   catchUpSlackMs?: number;
   /** A network message relayed later than this after its time is marked with its time; default 120000 ms. */
   lateAfterMs?: number;
+  /** How long an unconfirmed send to a network with echo evidence waits for its echo; default 15000 ms. */
+  echoWindowMs?: number;
+  /** relay.dead_letter_after: an item still failing this long after its first failure is a dead letter; default 86400000 ms. */
+  deadLetterAfterMs?: number;
+  /** relay.dead_letter_notice: announce each dead letter in the bridge's room; default false. */
+  deadLetterNotice?: boolean;
+  /** Wall clock (ms epoch); tests inject one to age items without waiting. */
+  now?: () => number;
 }
+
+/** What the relay relays for a message with nothing readable (no text, no attachments). */
+export const UNSUPPORTED_MESSAGE = "[unsupported message]";
 
 export interface RelayHealth {
   ok: boolean;
   networks: Record<string, NetworkStatus>;
   rooms: Record<string, { state: string; reason?: string }>;
-  outbox: { depth: number };
+  /** dead_letters: per target key, how many messages could not be delivered (only when there are any). */
+  outbox: { depth: number; dead_letters?: Record<string, number> };
 }
 
 type Endpoint = { kind: "room"; room: string; target: RoomTarget } | { kind: "group"; network: string; group: string; target: GroupTarget };
@@ -78,8 +96,8 @@ interface Source {
 }
 
 export interface RelayEvents {
-  /** An item's send had an outcome (or a reflection confirmed it). */
-  settled: [OutboxItem, SendOutcome["kind"]];
+  /** An item's send had an outcome, or evidence (reflection, echo, history) settled it. */
+  settled: [OutboxItem, SettleKind];
 }
 
 export class Relay extends EventEmitter<RelayEvents> {
@@ -89,8 +107,6 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly #rooms = new Map<string, RoomTarget>();
   readonly #groups = new Map<string, GroupTarget>();
   readonly #workers = new Map<string, TargetWorker>();
-  /** Per room: the last-seen time when the current join asked for history (catch-up lower bound). */
-  readonly #catchUpFrom = new Map<string, number | undefined>();
   readonly #drainWaiters = new Set<() => void>();
   /** Rooms being left to be rejoined (see #recheck). */
   readonly #rechecking = new Set<string>();
@@ -129,7 +145,9 @@ export class Relay extends EventEmitter<RelayEvents> {
         bucket: new TokenBucket({ perSecond: rate.per_second, burst: rate.burst }),
         backoff,
         logger: this.#log,
-        onSettled: (item, outcome, changed) => this.#settled(item, outcome, changed),
+        now: opts.now ?? Date.now,
+        deadLetterAfterMs: opts.deadLetterAfterMs ?? 86_400_000,
+        onSettled: (item, kind, info) => this.#settled(item, kind, info),
       });
       this.#workers.set(target.key, worker);
     }
@@ -154,7 +172,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     const key = groupTargetKey(net.id, group);
     let t = this.#groups.get(key);
     if (!t) {
-      t = new GroupTarget(net, group);
+      t = new GroupTarget(net, group, { echoWindowMs: this.#o.echoWindowMs, historySlackMs: this.#o.catchUpSlackMs });
       this.#groups.set(key, t);
     }
     return t;
@@ -247,21 +265,33 @@ export class Relay extends EventEmitter<RelayEvents> {
       rooms[room] = d.detail ? { state: d.state, reason: d.detail } : { state: d.state };
     }
     const ok = Object.values(networks).every((n) => n.ok) && [...this.#rooms.values()].every((t) => t.ready());
-    return { ok, networks, rooms, outbox: { depth: this.#depth() } };
+    const dead = this.#o.outbox.deadLetters().filter((d) => this.#workers.has(d.target));
+    const outbox = dead.length ? { depth: this.#depth(), dead_letters: Object.fromEntries(dead.map((d) => [d.target, d.n])) } : { depth: this.#depth() };
+    return { ok, networks, rooms, outbox };
   }
 
   /** The sink a network delivers inbound messages to: resolves once they are committed. */
   sinkFor(networkId: string): MessageSink {
     return async (msg: InboundMessage) => {
       const sourceTarget = groupTargetKey(networkId, msg.group);
-      if (this.#o.outbox.sentAs(sourceTarget, msg.id)) return; // our own message echoed back
+      if (this.#o.outbox.sentAs(sourceTarget, msg.id)) return; // a late echo of a confirmed send
+      if (msg.own) {
+        // Never relayed; evidence for the target's unconfirmed send (committed before we return).
+        if (!this.#confirm({ target: sourceTarget, text: msg.text, resultId: msg.id }, "echo")) {
+          this.#log.debug({ network: networkId, group: msg.group, id: msg.id }, "own message matches no unconfirmed send; not relayed");
+        }
+        return;
+      }
       const lateAfter = this.#o.lateAfterMs ?? 120_000;
+      const text = withAttachments(msg.text, msg.attachments);
       this.#accept(
         (e) => e.kind === "group" && e.network === networkId && e.group === msg.group,
         {
           key: `net:${networkId}:${msg.id}`,
           nick: msg.senderName,
-          text: withAttachments(msg.text, msg.attachments),
+          // Something was said that we cannot render (a sticker, a voice clip): say so rather than
+          // relay an empty line or nothing at all.
+          text: text.trim() === "" ? UNSUPPORTED_MESSAGE : text,
           network: networkId,
           group: msg.group,
           time: msg.time,
@@ -274,7 +304,6 @@ export class Relay extends EventEmitter<RelayEvents> {
   #historyFor(room: string): History {
     const { outbox } = this.#o;
     const last = outbox.lastSeen(room)?.getTime();
-    this.#catchUpFrom.set(room, last);
     // A first join takes no history: everything said from now on is ours to relay, so a room
     // that stays quiet until we lose it still gets its catch-up on the next join.
     if (last === undefined) outbox.setLastSeen(room, new Date());
@@ -295,13 +324,7 @@ export class Relay extends EventEmitter<RelayEvents> {
   #roomMessage(m: RoomMessage): void {
     const { outbox } = this.#o;
     if (m.originId) {
-      const confirmed = outbox.markDeliveredByOriginId(m.originId);
-      if (confirmed) {
-        this.#log.debug({ room: m.room, item: confirmed.id, originId: m.originId }, "reflection confirmed a send");
-        this.#settled(confirmed, "delivered", true);
-        this.#workers.get(confirmed.target)?.notify();
-        return;
-      }
+      if (this.#confirm({ originId: m.originId }, "reflection")) return;
       if (outbox.byOriginId(m.originId)) return; // ours, confirmed before
     }
     if (this.#stopping || !this.#rooms.has(m.room)) return;
@@ -310,11 +333,6 @@ export class Relay extends EventEmitter<RelayEvents> {
       return;
     }
     if (m.body.trim() === "") return;
-    if (m.delayed) {
-      const from = this.#catchUpFrom.get(m.room);
-      // Without a last-seen time this is a first join: history is not ours to replay.
-      if (from === undefined || m.delayed.getTime() < from - (this.#o.catchUpSlackMs ?? 5000)) return;
-    }
     this.#accept((e) => e.kind === "room" && e.room === m.room, {
       key: `xmpp:${m.room}:${roomMessageId(m)}`,
       nick: m.nick,
@@ -336,7 +354,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       for (const e of route.endpoints) {
         if (isSource(e)) continue;
         for (const part of splitText(line, e.target.maxLength)) {
-          if (part.trim() !== "") items.push({ bridge: route.name, target: e.target.key, text: part });
+          if (part.trim() !== "") items.push({ bridge: route.name, target: e.target.key, text: part, sender: src.nick });
         }
       }
     }
@@ -353,12 +371,41 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.#report();
   }
 
-  #settled(item: OutboxItem, outcome: SendOutcome["kind"], changed: boolean): void {
-    if (changed && outcome === "delivered") this.#o.metrics?.relayed(item.bridge, item.target);
-    if (changed && (outcome === "fatal" || outcome === "unknown")) this.#o.metrics?.failed(item.bridge, item.target);
+  /** The one confirmation path: commits it, then tells the item's worker to move on. */
+  #confirm(c: Confirmation, how: "reflection" | "echo"): OutboxItem | undefined {
+    const item = this.#o.outbox.confirm(c);
+    if (!item) return undefined;
+    this.#log.debug({ target: item.target, item: item.id, originId: item.originId, how }, "confirmed a send");
+    this.#settled(item, "delivered", { changed: true });
+    this.#workers.get(item.target)?.notify();
+    return item;
+  }
+
+  #settled(item: OutboxItem, kind: SettleKind, info: { changed: boolean; error?: string }): void {
+    const m = this.#o.metrics;
+    if (info.changed && kind === "delivered") m?.relayed(item.bridge, item.target);
+    if (kind === "resent-unconfirmed") m?.resentUnconfirmed(this.#groups.get(item.target)?.network.id ?? item.target);
+    if (info.changed && kind === "dead-letter") {
+      m?.failed(item.bridge, item.target);
+      this.#log.error({ target: item.target, item: item.id, sender: item.sender, error: info.error }, "dead letter: the message could not be delivered; kept in the outbox as failed");
+      if (this.#o.deadLetterNotice) this.#announce(item, info.error ?? "unknown error");
+    }
     this.#report();
-    this.emit("settled", item, outcome);
+    this.emit("settled", item, kind);
     if (this.#drainWaiters.size > 0 && this.#depth() === 0) for (const w of this.#drainWaiters) w();
+  }
+
+  /** relay.dead_letter_notice: tells the bridge's room, through the outbox like any message. */
+  #announce(item: OutboxItem, reason: string): void {
+    const room = item.bridge;
+    if (item.target === roomTargetKey(room) || !this.#rooms.has(room)) return; // the room itself is what failed
+    const where = item.target.startsWith("net:") ? item.target.slice(4) : item.target;
+    const who = item.sender ? `${item.sender}'s message` : "a message";
+    const text = `could not deliver ${who} to ${where}: ${reason}`;
+    const target = roomTargetKey(room);
+    const items = splitText(text, this.#rooms.get(room)!.maxLength).map((part) => ({ bridge: room, target, text: part }));
+    const accepted = this.#o.outbox.accept({ sourceKey: `dead-letter:${item.originId}`, items });
+    if (accepted?.length) this.#workers.get(target)?.notify();
   }
 
   #report(): void {

@@ -5,8 +5,7 @@
 import type { OutboxItem } from "../store/outbox.ts";
 import { RoomSendError } from "../xmpp/send-error.ts";
 import type { RoomLink, RoomState } from "./room-link.ts";
-import { errorText, roomTargetKey, type ResendVerdict, type SendOutcome, type Target } from "./target.ts";
-
+import { errorText, roomTargetKey, type SendOutcome, type Target, type Verdict } from "./target.ts";
 
 export class RoomTarget implements Target {
   readonly key: string;
@@ -48,11 +47,12 @@ export class RoomTarget implements Target {
     this.#listeners.push(listener);
   }
 
-  resendVerdict(item: OutboxItem): ResendVerdict {
+  /** A later join's history (asked since the oldest attempt) would have confirmed it: not there, so send. */
+  async check(item: OutboxItem): Promise<Verdict> {
     const at = this.#attemptJoin.get(item.id);
     // Attempted by an earlier process: this process's joins all asked for history since then.
-    if (at === undefined) return this.#joins > 0 ? "send" : "wait";
-    return this.#joins > at ? "send" : "wait";
+    const joinedSince = at === undefined ? this.#joins > 0 : this.#joins > at;
+    return joinedSince ? { kind: "send" } : { kind: "wait" };
   }
 
   async send(item: OutboxItem): Promise<SendOutcome> {
@@ -72,7 +72,7 @@ export class RoomTarget implements Target {
       // No reflection while the room stayed joined (a lost or late reflection): no later join
       // would ever come on its own, and the queue behind this item waits for its verdict.
       if (this.ready()) this.#recheck();
-      return { kind: "verify-later", error };
+      return { kind: "unconfirmed", error };
     }
   }
 

@@ -1,6 +1,10 @@
 // One worker per target sends that target's outbox items one at a time, oldest first, so the
 // target sees messages in order; a target that is down or failing holds only its own queue.
-import { setTimeout as delay } from "node:timers/promises";
+// Because the next item is sent only once the one before is settled, a target has at most one
+// unconfirmed item at a time: an echo of our own send can only be that item's.
+//
+// No outcome is terminal except a dead letter: an item the target refuses for good, or one that
+// still fails `deadLetterAfterMs` after its first failure. Then the queue moves on.
 import type { Logger } from "pino";
 import type { Outbox, OutboxItem } from "../store/outbox.ts";
 import type { TokenBucket } from "./token-bucket.ts";
@@ -12,14 +16,20 @@ export interface Backoff {
   max: number;
 }
 
+/** What happened to an item, as the relay hears it. */
+export type SettleKind = "delivered" | "retry" | "unconfirmed" | "dead-letter" | "resent-unconfirmed";
+
 export interface WorkerDeps {
   target: Target;
   outbox: Outbox;
   bucket: TokenBucket;
   backoff: Backoff;
   logger: Logger;
-  /** Called after every send outcome; `changed` is false when someone else settled it first. */
-  onSettled(item: OutboxItem, outcome: SendOutcome["kind"], changed: boolean): void;
+  /** Wall clock (ms epoch) for stored times and the dead-letter age; tests inject one. */
+  now: () => number;
+  deadLetterAfterMs: number;
+  /** `changed` is false when someone else settled the item first (e.g. its echo). */
+  onSettled(item: OutboxItem, kind: SettleKind, info: { changed: boolean; error?: string }): void;
 }
 
 export class TargetWorker {
@@ -29,6 +39,8 @@ export class TargetWorker {
   #dirty = false;
   #wake: (() => void) | undefined;
   #failures = 0;
+  /** After a failure, the item is not tried again before `until` (monotonic ms). */
+  #backoff: { id: number; until: number } | undefined;
   #done: Promise<void> | undefined;
 
   constructor(deps: WorkerDeps) {
@@ -43,7 +55,7 @@ export class TargetWorker {
     });
   }
 
-  /** Something changed (new item, target state, a reflection): look again. */
+  /** Something changed (new item, target state, a confirmation): look again. */
   notify(): void {
     this.#dirty = true;
     this.#wake?.();
@@ -56,16 +68,24 @@ export class TargetWorker {
     await this.#done;
   }
 
-  async #waitForChange(): Promise<void> {
-    if (this.#dirty) return;
+  /** Until notify(), stop(), or `ms` passed. */
+  async #waitForChange(ms?: number): Promise<void> {
+    if (this.#dirty || this.#abort.signal.aborted) return;
+    let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
       this.#wake = resolve;
+      if (ms !== undefined) timer = setTimeout(resolve, Math.max(0, Math.ceil(ms)));
     });
+    clearTimeout(timer);
     this.#wake = undefined;
   }
 
+  #pending(id: number): boolean {
+    return this.#d.outbox.get(id)?.state === "pending";
+  }
+
   async #loop(): Promise<void> {
-    const { outbox, target, logger } = this.#d;
+    const { outbox, target } = this.#d;
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       this.#dirty = false;
@@ -74,59 +94,91 @@ export class TargetWorker {
         await this.#waitForChange();
         continue;
       }
-      if (item.attemptedAt !== null) {
-        const verdict = target.resendVerdict(item);
-        if (verdict === "wait") {
-          await this.#waitForChange();
+      if (this.#backoff?.id === item.id) {
+        const left = this.#backoff.until - performance.now();
+        if (left > 0) {
+          await this.#waitForChange(left);
           continue;
         }
-        if (verdict === "unknown") {
-          this.#settle(item, { kind: "unknown", error: "a send was interrupted (restart); it may have been delivered" });
-          continue;
+      }
+      let resend: string | undefined;
+      if (item.attemptedAt !== null) {
+        const verdict = await target.check(item);
+        if (signal.aborted) break;
+        if (!this.#pending(item.id)) continue; // confirmed while we looked (an echo, a reflection)
+        switch (verdict.kind) {
+          case "wait":
+            await this.#waitForChange(verdict.ms);
+            continue;
+          case "delivered":
+            this.#delivered(item, verdict.resultId, "found in the target's history");
+            continue;
+          case "check-failed":
+            this.#failed(item, verdict.error, true);
+            continue;
+          case "resend-unconfirmed":
+            resend = verdict.reason;
+            break;
+          case "send":
+            break;
         }
       }
       await this.#d.bucket.take(signal);
-      // A reflection may have confirmed it while we waited for a token.
-      if (outbox.get(item.id)?.state !== "pending") continue;
-      outbox.markAttempt(item.id);
-      logger.debug({ target: target.key, item: item.id, originId: item.originId }, "sending");
-      const outcome = await target.send(item);
-      this.#settle(item, outcome);
-      if (outcome.kind === "retry") {
-        this.#failures += 1;
-        const ms = outcome.afterMs ?? Math.random() * Math.min(this.#d.backoff.max, this.#d.backoff.min * 2 ** (this.#failures - 1));
-        await delay(ms, undefined, { signal }).catch(() => {});
-      } else {
-        this.#failures = 0;
+      // A confirmation may have come while we waited for a token.
+      if (!this.#pending(item.id)) continue;
+      if (resend !== undefined) {
+        this.#d.logger.warn({ target: target.key, item: item.id, reason: resend }, "resending a send whose delivery cannot be confirmed: the group may see it twice");
+        this.#d.onSettled(item, "resent-unconfirmed", { changed: false });
       }
+      outbox.markAttempt(item.id, this.#d.now());
+      this.#d.logger.debug({ target: target.key, item: item.id, originId: item.originId }, "sending");
+      this.#outcome(item, await target.send(item));
     }
   }
 
-  #settle(item: OutboxItem, outcome: SendOutcome): void {
-    const { outbox, target, logger } = this.#d;
-    const ctx = { target: target.key, item: item.id, originId: item.originId };
-    let changed = false;
+  #outcome(item: OutboxItem, outcome: SendOutcome): void {
     switch (outcome.kind) {
       case "delivered":
-        changed = outbox.markDelivered(item.id, outcome.resultId);
-        logger.debug(ctx, "delivered");
-        break;
+        return this.#delivered(item, outcome.resultId);
       case "retry":
-        outbox.clearAttempt(item.id, outcome.error);
-        logger.warn({ ...ctx, error: outcome.error, afterMs: outcome.afterMs }, "send failed, will retry");
-        break;
-      case "verify-later":
-        logger.warn({ ...ctx, error: outcome.error }, "send not confirmed; resent only if the next join's history does not show it");
-        break;
+        return this.#failed(item, outcome.error, false, outcome.afterMs);
+      case "unconfirmed":
+        return this.#failed(item, outcome.error, true);
       case "fatal":
-        changed = outbox.settle(item.id, "failed", outcome.error);
-        logger.error({ ...ctx, error: outcome.error }, "message cannot be delivered; kept as failed");
-        break;
-      case "unknown":
-        changed = outbox.settle(item.id, "unknown", outcome.error);
-        logger.error({ ...ctx, error: outcome.error }, "message may or may not have been delivered; kept as unknown, not resent");
-        break;
+        return this.#deadLetter(item, outcome.error);
     }
-    this.#d.onSettled(item, outcome.kind, changed);
+  }
+
+  #delivered(item: OutboxItem, resultId: string | undefined, how?: string): void {
+    const changed = this.#d.outbox.markDelivered(item.id, resultId, this.#d.now()) !== undefined;
+    this.#failures = 0;
+    this.#backoff = undefined;
+    this.#d.logger.debug({ target: this.target.key, item: item.id, originId: item.originId, how }, "delivered");
+    this.#d.onSettled(item, "delivered", { changed });
+  }
+
+  /** A failed send (or evidence that could not be read): backed off, or a dead letter once it failed long enough. */
+  #failed(item: OutboxItem, error: string, maybeDelivered: boolean, afterMs?: number): void {
+    const { outbox, logger, backoff, now, deadLetterAfterMs } = this.#d;
+    const since = outbox.markFailed(item.id, error, maybeDelivered, now());
+    if (since === undefined) return; // settled meanwhile
+    if (now() - since >= deadLetterAfterMs) {
+      this.#deadLetter(item, `still failing after ${Math.round((now() - since) / 1000)} s: ${error}`);
+      return;
+    }
+    this.#failures += 1;
+    const ms = afterMs ?? Math.random() * Math.min(backoff.max, backoff.min * 2 ** (this.#failures - 1));
+    this.#backoff = { id: item.id, until: performance.now() + ms };
+    const ctx = { target: this.target.key, item: item.id, originId: item.originId, error };
+    if (maybeDelivered) logger.warn(ctx, "send not confirmed; it is settled by the target's evidence before any resend");
+    else logger.warn({ ...ctx, afterMs: afterMs }, "send failed, will retry");
+    this.#d.onSettled(item, maybeDelivered ? "unconfirmed" : "retry", { changed: true, error });
+  }
+
+  #deadLetter(item: OutboxItem, error: string): void {
+    const changed = this.#d.outbox.deadLetter(item.id, error, this.#d.now());
+    this.#failures = 0;
+    this.#backoff = undefined;
+    this.#d.onSettled(item, "dead-letter", { changed, error });
   }
 }

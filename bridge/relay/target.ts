@@ -7,15 +7,23 @@ export type SendOutcome =
   | { kind: "delivered"; resultId?: string }
   /** Certainly not delivered: try again after a backoff (or the target's own delay). */
   | { kind: "retry"; error: string; afterMs?: number }
-  /** Maybe delivered; the target can find out later (a room's history on the next join). */
-  | { kind: "verify-later"; error: string }
-  /** Never deliverable: dead-lettered as "failed". */
-  | { kind: "fatal"; error: string }
-  /** Maybe delivered and no way to know: dead-lettered as "unknown", never resent blindly. */
-  | { kind: "unknown"; error: string };
+  /** Maybe delivered: the item keeps its attempt mark and is settled by evidence (check()). */
+  | { kind: "unconfirmed"; error: string }
+  /** Never deliverable: a dead letter. */
+  | { kind: "fatal"; error: string };
 
-/** What to do with an item whose earlier send was interrupted (attemptedAt is set). */
-export type ResendVerdict = "send" | "wait" | "unknown";
+/** What the evidence says about an item whose last send is unconfirmed (attemptedAt is set). */
+export type Verdict =
+  /** Not delivered: send it (again). */
+  | { kind: "send" }
+  /** Nothing can tell whether it was delivered: send it again, at least once (counted). */
+  | { kind: "resend-unconfirmed"; reason: string }
+  /** It was delivered (found in the target's history). */
+  | { kind: "delivered"; resultId?: string }
+  /** Not known yet: look again on a change (a join, an echo) or after `ms`. */
+  | { kind: "wait"; ms?: number }
+  /** The evidence could not be read now (history lookup failed): a failure, asked again after a backoff. */
+  | { kind: "check-failed"; error: string };
 
 export interface Target {
   /** Outbox target key: "xmpp:<room>" or "net:<network>:<group>". */
@@ -26,7 +34,7 @@ export interface Target {
   ready(): boolean;
   /** Called when readiness may have changed. */
   onChange(listener: () => void): void;
-  resendVerdict(item: OutboxItem): ResendVerdict;
+  check(item: OutboxItem): Promise<Verdict>;
   send(item: OutboxItem): Promise<SendOutcome>;
   describe(): { ok: boolean; state: string; detail?: string };
 }

@@ -1,13 +1,18 @@
 // The durable outbox: every inbound message is committed here (one row per target and part)
 // before anyone is told it was received, and a row leaves the "pending" state only when its
-// target confirmed it. A small repository over node:sqlite; statements are prepared once.
+// target confirmed it, or as a visible dead letter. A small repository over node:sqlite;
+// statements are prepared once. Every error it throws names the database file.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { originIdFor } from "./origin-id.ts";
 
-/** pending: to send. delivered: confirmed. failed: never deliverable. unknown: maybe delivered, not resent. */
-export type ItemState = "pending" | "delivered" | "failed" | "unknown";
+/**
+ * pending: to send, or sent and not yet confirmed (attemptedAt set: "maybe delivered", settled
+ * by evidence). delivered: confirmed. failed: a dead letter (never deliverable, or still failing
+ * after relay.dead_letter_after), kept with its error.
+ */
+export type ItemState = "pending" | "delivered" | "failed";
 
 export interface OutboxItem {
   id: number;
@@ -16,10 +21,14 @@ export interface OutboxItem {
   target: string;
   originId: string;
   text: string;
+  /** Display name of the message's author (for dead-letter notices); "" when unknown. */
+  sender: string;
   state: ItemState;
   attempts: number;
-  /** ms epoch of the send in flight (or interrupted by a crash); null when no send is in flight. */
+  /** ms epoch of the last send of an item not confirmed yet (in flight, interrupted by a crash, or answered "maybe"); null when none is unconfirmed. */
   attemptedAt: number | null;
+  /** ms epoch of the item's first failed send; null while it has not failed. */
+  failingSince: number | null;
   resultId: string | null;
   error: string | null;
   createdAt: number;
@@ -29,6 +38,7 @@ export interface NewItem {
   bridge: string;
   target: string;
   text: string;
+  sender?: string;
 }
 
 export interface AcceptInput {
@@ -39,6 +49,13 @@ export interface AcceptInput {
   roomSeen?: { room: string; time: Date };
 }
 
+/**
+ * Proof that a send reached its target. A room reflected our origin-id; or a network echoed a
+ * message our account sent to `target` with this text: it confirms the target's unconfirmed item
+ * (a worker has at most one), `resultId` being the echo's message id.
+ */
+export type Confirmation = { originId: string } | { target: string; text: string; resultId: string };
+
 interface Row {
   id: number;
   source_key: string;
@@ -46,9 +63,11 @@ interface Row {
   target: string;
   origin_id: string;
   text: string;
+  sender: string | null;
   state: ItemState;
   attempts: number;
   attempted_at: number | null;
+  failing_since: number | null;
   result_id: string | null;
   error: string | null;
   created_at: number;
@@ -68,13 +87,18 @@ CREATE TABLE IF NOT EXISTS outbox (
   result_id TEXT,
   error TEXT,
   created_at INTEGER NOT NULL,
-  done_at INTEGER
+  done_at INTEGER,
+  failing_since INTEGER,
+  sender TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(target, id) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_result ON outbox(target, result_id) WHERE result_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS room_seen (room TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
 `;
+
+/** Columns added after the first schema: an older file gets them at open. */
+const ADDED_COLUMNS: Record<string, string> = { failing_since: "INTEGER", sender: "TEXT" };
 
 function toItem(r: Row): OutboxItem {
   return {
@@ -84,35 +108,59 @@ function toItem(r: Row): OutboxItem {
     target: r.target,
     originId: r.origin_id,
     text: r.text,
+    sender: r.sender ?? "",
     state: r.state,
     attempts: r.attempts,
     attemptedAt: r.attempted_at,
+    failingSince: r.failing_since,
     resultId: r.result_id,
     error: r.error,
     createdAt: r.created_at,
   };
 }
 
+/** Echoes may differ from what we sent in surrounding and repeated whitespace only. */
+export function sameText(a: string, b: string): boolean {
+  const norm = (s: string) => s.trim().replace(/\s+/g, " ");
+  return norm(a) === norm(b);
+}
+
+/** An outbox operation failed; the message names the database file. */
+export class OutboxError extends Error {
+  readonly path: string;
+  constructor(path: string, op: string, cause: unknown) {
+    super(`outbox ${path}: ${op} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = "OutboxError";
+    this.path = path;
+  }
+}
+
 export class Outbox {
   readonly path: string;
   readonly #db: DatabaseSync;
   readonly #q: Record<string, StatementSync>;
+  /** How many rows the old terminal state "unknown" held at open (turned back into unconfirmed pending items). */
+  readonly migratedUnknown: number;
 
   constructor(path: string) {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.path = path;
-    this.#db = new DatabaseSync(path);
-    // WAL + FULL: a COMMIT that returned survives a power cut, not only a process crash.
-    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
-    this.#db.exec(SCHEMA);
-    const p = (sql: string) => this.#db.prepare(sql);
+    const { db, migrated } = this.#guard("open", () => {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      const db = new DatabaseSync(path);
+      // WAL + FULL: a COMMIT that returned survives a power cut, not only a process crash.
+      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+      return { db, migrated: migrate(db) };
+    });
+    this.#db = db;
+    this.migratedUnknown = migrated;
+    const p = (sql: string) => this.#guard("prepare", () => this.#db.prepare(sql));
     this.#q = {
       // ON CONFLICT, not OR IGNORE: only the duplicate is skipped, other constraint errors throw.
       seenInsert: p("INSERT INTO seen (key, at) VALUES (?, ?) ON CONFLICT(key) DO NOTHING"),
       seenGet: p("SELECT 1 AS x FROM seen WHERE key = ?"),
       itemInsert: p(
-        `INSERT INTO outbox (source_key, bridge, target, origin_id, text, created_at)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(origin_id) DO NOTHING RETURNING *`,
+        `INSERT INTO outbox (source_key, bridge, target, origin_id, text, sender, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(origin_id) DO NOTHING RETURNING *`,
       ),
       roomSeenUpsert: p(
         `INSERT INTO room_seen (room, at) VALUES (?, ?)
@@ -124,23 +172,35 @@ export class Outbox {
       byOrigin: p("SELECT * FROM outbox WHERE origin_id = ?"),
       byResult: p("SELECT 1 AS x FROM outbox WHERE target = ? AND result_id = ? LIMIT 1"),
       attempt: p("UPDATE outbox SET attempted_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'pending'"),
-      clearAttempt: p("UPDATE outbox SET attempted_at = NULL, error = ? WHERE id = ? AND state = 'pending'"),
+      failed: p(
+        `UPDATE outbox SET attempted_at = CASE WHEN ? THEN attempted_at ELSE NULL END, error = ?,
+         failing_since = coalesce(failing_since, ?) WHERE id = ? AND state = 'pending' RETURNING failing_since`,
+      ),
       deliver: p(
         `UPDATE outbox SET state = 'delivered', result_id = coalesce(?, result_id), attempted_at = NULL, done_at = ?
-         WHERE id = ? AND state = 'pending'`,
+         WHERE id = ? AND state = 'pending' RETURNING *`,
       ),
       deliverByOrigin: p(
         `UPDATE outbox SET state = 'delivered', attempted_at = NULL, done_at = ?
-         WHERE origin_id = ? AND state IN ('pending', 'unknown') RETURNING *`,
+         WHERE origin_id = ? AND state = 'pending' RETURNING *`,
       ),
-      settle: p("UPDATE outbox SET state = ?, error = ?, attempted_at = NULL, done_at = ? WHERE id = ? AND state = 'pending'"),
+      deadLetter: p("UPDATE outbox SET state = 'failed', error = ?, attempted_at = NULL, done_at = ? WHERE id = ? AND state = 'pending'"),
       oldestAttempt: p("SELECT min(attempted_at) AS at FROM outbox WHERE target = ? AND state = 'pending'"),
       depth: p("SELECT count(*) AS n FROM outbox WHERE state = 'pending'"),
       queued: p("SELECT bridge, target, count(*) AS n FROM outbox WHERE state = 'pending' GROUP BY bridge, target"),
+      deadLetters: p("SELECT target, count(*) AS n FROM outbox WHERE state = 'failed' GROUP BY target"),
       byState: p("SELECT * FROM outbox WHERE state = ? ORDER BY id"),
       pruneItems: p("DELETE FROM outbox WHERE state = 'delivered' AND done_at < ?"),
       pruneSeen: p("DELETE FROM seen WHERE at < ?"),
     };
+  }
+
+  #guard<T>(op: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw err instanceof OutboxError ? err : new OutboxError(this.path, op, err);
+    }
   }
 
   /**
@@ -149,113 +209,164 @@ export class Outbox {
    * (a redelivery: nothing is written).
    */
   accept(input: AcceptInput, now = Date.now()): OutboxItem[] | null {
-    const q = this.#q;
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      if (q.seenInsert.run(input.sourceKey, now).changes === 0) {
-        this.#db.exec("ROLLBACK");
-        return null;
+    return this.#guard("accept", () => {
+      const q = this.#q;
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        if (q.seenInsert.run(input.sourceKey, now).changes === 0) {
+          this.#db.exec("ROLLBACK");
+          return null;
+        }
+        const items: OutboxItem[] = [];
+        const parts = new Map<string, number>();
+        for (const it of input.items) {
+          const part = parts.get(it.target) ?? 0;
+          parts.set(it.target, part + 1);
+          const originId = originIdFor(input.sourceKey, it.target, part);
+          const row = q.itemInsert.get(input.sourceKey, it.bridge, it.target, originId, it.text, it.sender ?? null, now) as Row | undefined;
+          if (row) items.push(toItem(row));
+        }
+        if (input.roomSeen) q.roomSeenUpsert.run(input.roomSeen.room, input.roomSeen.time.getTime());
+        this.#db.exec("COMMIT");
+        return items;
+      } catch (err) {
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        throw err;
       }
-      const items: OutboxItem[] = [];
-      const parts = new Map<string, number>();
-      for (const it of input.items) {
-        const part = parts.get(it.target) ?? 0;
-        parts.set(it.target, part + 1);
-        const row = q.itemInsert.get(input.sourceKey, it.bridge, it.target, originIdFor(input.sourceKey, it.target, part), it.text, now) as Row | undefined;
-        if (row) items.push(toItem(row));
-      }
-      if (input.roomSeen) q.roomSeenUpsert.run(input.roomSeen.room, input.roomSeen.time.getTime());
-      this.#db.exec("COMMIT");
-      return items;
-    } catch (err) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw err;
-    }
+    });
   }
 
   seen(sourceKey: string): boolean {
-    return this.#q.seenGet.get(sourceKey) !== undefined;
+    return this.#guard("seen", () => this.#q.seenGet.get(sourceKey) !== undefined);
   }
 
   lastSeen(room: string): Date | undefined {
-    const row = this.#q.roomSeenGet.get(room) as { at: number } | undefined;
+    const row = this.#guard("lastSeen", () => this.#q.roomSeenGet.get(room) as { at: number } | undefined);
     return row ? new Date(row.at) : undefined;
   }
 
   setLastSeen(room: string, time: Date): void {
-    this.#q.roomSeenUpsert.run(room, time.getTime());
+    this.#guard("setLastSeen", () => this.#q.roomSeenUpsert.run(room, time.getTime()));
   }
 
   /** The oldest pending item of a target: per-target order is the outbox's insertion order. */
   next(target: string): OutboxItem | undefined {
-    const row = this.#q.next.get(target) as Row | undefined;
+    const row = this.#guard("next", () => this.#q.next.get(target) as Row | undefined);
     return row ? toItem(row) : undefined;
   }
 
   get(id: number): OutboxItem | undefined {
-    const row = this.#q.get.get(id) as Row | undefined;
+    const row = this.#guard("get", () => this.#q.get.get(id) as Row | undefined);
     return row ? toItem(row) : undefined;
   }
 
   byOriginId(originId: string): OutboxItem | undefined {
-    const row = this.#q.byOrigin.get(originId) as Row | undefined;
+    const row = this.#guard("byOriginId", () => this.#q.byOrigin.get(originId) as Row | undefined);
     return row ? toItem(row) : undefined;
   }
 
-  /** True when `resultId` is the id a network gave one of our sends to `target` (our own echo). */
+  /** True when `resultId` is the id a network gave one of our sends to `target` (its own echo). */
   sentAs(target: string, resultId: string): boolean {
-    return this.#q.byResult.get(target, resultId) !== undefined;
+    return this.#guard("sentAs", () => this.#q.byResult.get(target, resultId) !== undefined);
   }
 
   /** Records, before the send starts, that a send is in flight: a crash leaves this mark behind. */
   markAttempt(id: number, now = Date.now()): void {
-    this.#q.attempt.run(now, id);
+    this.#guard("markAttempt", () => this.#q.attempt.run(now, id));
   }
 
-  /** The send certainly did not deliver: the item is plainly pending again. */
-  clearAttempt(id: number, error: string): void {
-    this.#q.clearAttempt.run(error, id);
+  /**
+   * A send failed. `maybeDelivered` keeps the attempt mark (the item is settled by evidence
+   * before it is sent again); otherwise the item is plainly pending again. Returns when the item
+   * started failing (ms epoch), or undefined when it is no longer pending.
+   */
+  markFailed(id: number, error: string, maybeDelivered: boolean, now = Date.now()): number | undefined {
+    const row = this.#guard("markFailed", () => this.#q.failed.get(maybeDelivered ? 1 : 0, error, now, id) as { failing_since: number } | undefined);
+    return row?.failing_since;
   }
 
-  markDelivered(id: number, resultId?: string, now = Date.now()): boolean {
-    return this.#q.deliver.run(resultId || null, now, id).changes > 0;
-  }
-
-  /** A room reflected this origin-id: whatever we thought, it was delivered. */
-  markDeliveredByOriginId(originId: string, now = Date.now()): OutboxItem | undefined {
-    const row = this.#q.deliverByOrigin.get(now, originId) as Row | undefined;
+  /** The target answered success. Returns the item, or undefined when it was settled before (e.g. by its echo). */
+  markDelivered(id: number, resultId?: string, now = Date.now()): OutboxItem | undefined {
+    const row = this.#guard("markDelivered", () => this.#q.deliver.get(resultId || null, now, id) as Row | undefined);
     return row ? toItem(row) : undefined;
   }
 
+  /** Commits a confirmation (see Confirmation). Returns the item it confirmed, or undefined. */
+  confirm(c: Confirmation, now = Date.now()): OutboxItem | undefined {
+    return this.#guard("confirm", () => {
+      if ("originId" in c) {
+        const row = this.#q.deliverByOrigin.get(now, c.originId) as Row | undefined;
+        return row ? toItem(row) : undefined;
+      }
+      const head = this.next(c.target);
+      if (!head || head.attemptedAt === null || !sameText(head.text, c.text)) return undefined;
+      return this.markDelivered(head.id, c.resultId, now);
+    });
+  }
+
   /** Dead-letters an item: kept in the outbox with its error, never resent. */
-  settle(id: number, state: "failed" | "unknown", error: string, now = Date.now()): boolean {
-    return this.#q.settle.run(state, error, now, id).changes > 0;
+  deadLetter(id: number, error: string, now = Date.now()): boolean {
+    return this.#guard("deadLetter", () => this.#q.deadLetter.run(error, now, id).changes > 0);
   }
 
   oldestAttempt(target: string): number | undefined {
-    const row = this.#q.oldestAttempt.get(target) as { at: number | null };
+    const row = this.#guard("oldestAttempt", () => this.#q.oldestAttempt.get(target) as { at: number | null });
     return row.at ?? undefined;
   }
 
   depth(): number {
-    return (this.#q.depth.get() as { n: number }).n;
+    return this.#guard("depth", () => (this.#q.depth.get() as { n: number }).n);
   }
 
   queued(): { bridge: string; target: string; n: number }[] {
-    return this.#q.queued.all() as { bridge: string; target: string; n: number }[];
+    return this.#guard("queued", () => this.#q.queued.all() as { bridge: string; target: string; n: number }[]);
+  }
+
+  /** Dead letters per target. */
+  deadLetters(): { target: string; n: number }[] {
+    return this.#guard("deadLetters", () => (this.#q.deadLetters.all() as { target: string; n: number }[]).map(({ target, n }) => ({ target, n })));
   }
 
   inState(state: ItemState): OutboxItem[] {
-    return (this.#q.byState.all(state) as unknown as Row[]).map(toItem);
+    return this.#guard("inState", () => (this.#q.byState.all(state) as unknown as Row[]).map(toItem));
   }
 
   /** Forgets delivered items and dedupe keys older than `before` (dead letters are kept). */
   prune(before: number): void {
-    this.#q.pruneItems.run(before);
-    this.#q.pruneSeen.run(before);
+    this.#guard("prune", () => {
+      this.#q.pruneItems.run(before);
+      this.#q.pruneSeen.run(before);
+    });
   }
 
   close(): void {
-    if (this.#db.isOpen) this.#db.close();
+    if (this.#db.isOpen) this.#guard("close", () => this.#db.close());
+  }
+}
+
+/**
+ * Brings a file of any earlier schema up to date, in one transaction. Rows in the old terminal
+ * state "unknown" (maybe delivered, never resent) become pending items with an attempt mark, so
+ * that they are settled by evidence like any unconfirmed send. Returns how many there were.
+ */
+function migrate(db: DatabaseSync): number {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec(SCHEMA);
+    const have = new Set((db.prepare("PRAGMA table_info(outbox)").all() as { name: string }[]).map((c) => c.name));
+    for (const [name, type] of Object.entries(ADDED_COLUMNS)) if (!have.has(name)) db.exec(`ALTER TABLE outbox ADD COLUMN ${name} ${type}`);
+    // The attempt time was cleared when the row was settled; its creation is an earlier bound,
+    // which is what a history lookup ("sent at or after") needs.
+    const n = db
+      .prepare(
+        `UPDATE outbox SET state = 'pending', attempted_at = coalesce(attempted_at, created_at),
+         failing_since = coalesce(failing_since, done_at, created_at), done_at = NULL WHERE state = 'unknown'`,
+      )
+      .run().changes;
+    db.exec("COMMIT");
+    return Number(n);
+  } catch (err) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw err;
   }
 }

@@ -1,6 +1,9 @@
 // An in-process NetworkAdapter for relay tests: a real implementation of the interface that
 // records what was sent, lets a test push inbound messages (awaiting the relay's durability
-// point), and injects faults: sends failing with each SendError kind, or held until released.
+// point), and injects faults: sends failing with each SendError kind, before or after the
+// message reached the group, or held until released. Evidence is modelled as the real networks
+// give it: with `echo`, every message that reaches the group comes back to the sink as an own
+// message with the id send() answers; with `history`, findSent() looks in what reached the group.
 import { EventEmitter } from "node:events";
 import { SendError, type InboundMessage, type MessageSink, type NetworkAdapter, type NetworkStatus, type SendResult } from "../../bridge/network.ts";
 
@@ -8,12 +11,13 @@ export interface SentMessage {
   group: string;
   text: string;
   id: string;
+  time: Date;
 }
 
 export interface SendFault {
   kind: "retry" | "unknown" | "fatal";
   retryAfterMs?: number;
-  /** For "unknown": the message did reach the group before the error. */
+  /** For "unknown": the message did reach the group before the error (an after-delivery fault). */
   delivered?: boolean;
 }
 
@@ -24,14 +28,20 @@ export class MemoryNetwork implements NetworkAdapter {
   readonly id: string;
   readonly type = "memory";
   readonly maxMessageLength: number;
-  evidence = { echo: false, history: false };
+  evidence: { echo: boolean; history: boolean };
   readonly sent: SentMessage[] = [];
   /** Every call to send(), including failed ones. */
   readonly attempts: { group: string; text: string }[] = [];
   readonly #groups: string[];
-  readonly #events = new EventEmitter<{ sent: [SentMessage]; attempt: [] }>();
+  readonly #events = new EventEmitter<{ sent: [SentMessage]; attempt: []; echoed: [] }>();
   readonly #statusListeners: ((s: NetworkStatus) => void)[] = [];
   readonly #faults: SendFault[] = [];
+  /** Echoes not handed to the sink yet, in order (a network delivers its events in order). */
+  #echoChain: Promise<void> = Promise.resolve();
+  #lostEchoes = 0;
+  #failedLookups = 0;
+  /** Every findSent() call. */
+  readonly lookups: { group: string; text: string; since: Date }[] = [];
   #held: Promise<void> | undefined;
   #release: (() => void) | undefined;
   #status: NetworkStatus = { ok: false, state: "stopped" };
@@ -39,8 +49,9 @@ export class MemoryNetwork implements NetworkAdapter {
   #online: boolean;
   #seq = 0;
 
-  constructor(opts: { id: string; groups: string[]; maxMessageLength?: number; online?: boolean }) {
+  constructor(opts: { id: string; groups: string[]; maxMessageLength?: number; online?: boolean; evidence?: { echo?: boolean; history?: boolean } }) {
     this.id = opts.id;
+    this.evidence = { echo: opts.evidence?.echo ?? false, history: opts.evidence?.history ?? false };
     this.#groups = opts.groups;
     this.maxMessageLength = opts.maxMessageLength ?? 4000;
     this.#online = opts.online ?? true;
@@ -70,10 +81,48 @@ export class MemoryNetwork implements NetworkAdapter {
   }
 
   #record(group: string, text: string): SentMessage {
-    const m = { group, text, id: `${this.id}-out-${++this.#seq}` };
+    const m = { group, text, id: `${this.id}-out-${++this.#seq}`, time: new Date() };
     this.sent.push(m);
     this.#events.emit("sent", m);
+    if (this.evidence.echo) {
+      if (this.#lostEchoes > 0) this.#lostEchoes -= 1;
+      else this.#echo(m);
+    }
     return m;
+  }
+
+  /** Hands our own message back to the sink, after the echoes before it. */
+  #echo(m: SentMessage): void {
+    const sink = this.#sink;
+    if (!sink) return;
+    const own: InboundMessage = { id: m.id, group: m.group, senderId: "self", senderName: "bridge-bot", text: m.text, time: m.time, own: true };
+    this.#echoChain = this.#echoChain.then(() => sink(own)).then(() => void this.#events.emit("echoed"));
+  }
+
+  /** Resolves once every echo emitted so far was committed by the sink. */
+  echoesSettled(): Promise<void> {
+    return this.#echoChain;
+  }
+
+  /** The echoes of the next `n` messages that reach the group never come. */
+  loseEchoes(n: number): void {
+    this.#lostEchoes += n;
+  }
+
+  /** The next `n` history lookups throw (the server cannot answer now). */
+  failLookups(n: number): void {
+    this.#failedLookups += n;
+  }
+
+  async findSent(group: string, text: string, since: Date): Promise<SendResult | null> {
+    this.lookups.push({ group, text, since });
+    if (!this.evidence.history) throw new Error("this network has no history");
+    if (this.#failedLookups > 0) {
+      this.#failedLookups -= 1;
+      throw new Error("injected history failure");
+    }
+    const found = this.sent.find((m) => m.group === group && m.text === text && m.time.getTime() >= since.getTime());
+    return found ? { id: found.id } : null;
   }
 
   async groups(): Promise<string[]> {

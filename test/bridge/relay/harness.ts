@@ -7,7 +7,7 @@ import type { BridgeConfig } from "../../../bridge/config/types.ts";
 import type { NetworkAdapter } from "../../../bridge/network.ts";
 import type { RelayMetrics } from "../../../bridge/relay/metrics.ts";
 import { Relay, type RelayOptions } from "../../../bridge/relay/relay.ts";
-import type { SendOutcome } from "../../../bridge/relay/target.ts";
+import type { SettleKind } from "../../../bridge/relay/target-worker.ts";
 import { Outbox, type OutboxItem } from "../../../bridge/store/outbox.ts";
 import { MemoryNetwork } from "../../helpers/memory-network.ts";
 import { MemoryMuc, MemoryRoomLink } from "./memory-room.ts";
@@ -29,6 +29,7 @@ export interface Harness {
 export class RecordingMetrics implements RelayMetrics {
   readonly relayedBy = new Map<string, number>();
   readonly failedBy = new Map<string, number>();
+  readonly resentBy = new Map<string, number>();
   readonly queued = new Map<string, number>();
   depth = -1;
   relayed(bridge: string, target: string): void {
@@ -36,6 +37,9 @@ export class RecordingMetrics implements RelayMetrics {
   }
   failed(bridge: string, target: string): void {
     this.failedBy.set(`${bridge} ${target}`, (this.failedBy.get(`${bridge} ${target}`) ?? 0) + 1);
+  }
+  resentUnconfirmed(network: string): void {
+    this.resentBy.set(network, (this.resentBy.get(network) ?? 0) + 1);
   }
   setQueued(bridge: string, target: string, n: number): void {
     this.queued.set(`${bridge} ${target}`, n);
@@ -59,6 +63,8 @@ export interface HarnessOptions {
   /** Go online (join) right after start; default true. */
   online?: boolean;
   relay?: Partial<RelayOptions>;
+  /** What tg (the network most tests fault) can prove about its sends. */
+  tgEvidence?: { echo?: boolean; history?: boolean };
 }
 
 export async function startHarness(t: TestContext, opts: HarnessOptions = {}): Promise<Harness> {
@@ -69,7 +75,7 @@ export async function startHarness(t: TestContext, opts: HarnessOptions = {}): P
   const link = new MemoryRoomLink(muc, "bridge");
   const qq = new MemoryNetwork({ id: "qq", groups: ["Dev"], maxMessageLength: opts.qqMax, online: opts.qqOnline });
   if (opts.qqWithoutStatusEvents) Object.defineProperty(qq, "onStatus", { value: undefined });
-  const tg = new MemoryNetwork({ id: "tg", groups: ["G1"] });
+  const tg = new MemoryNetwork({ id: "tg", groups: ["G1"], evidence: opts.tgEvidence });
   const bridges: BridgeConfig[] = [
     { xmpp: ROOM, format: opts.format ?? "<{nick}> {text}", links: [{ network: "qq", group: "Dev" }, { network: "tg", group: "G1" }] },
   ];
@@ -115,9 +121,9 @@ export async function stopHarness(h: Harness): Promise<void> {
 }
 
 /** Resolves with the next item settled with this outcome. */
-export function settled(relay: Relay, kind: SendOutcome["kind"]): Promise<OutboxItem> {
+export function settled(relay: Relay, kind: SettleKind): Promise<OutboxItem> {
   return new Promise((resolve) => {
-    const on = (item: OutboxItem, k: SendOutcome["kind"]) => {
+    const on = (item: OutboxItem, k: SettleKind) => {
       if (k !== kind) return;
       relay.off("settled", on);
       resolve(item);

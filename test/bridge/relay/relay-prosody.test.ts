@@ -1,9 +1,11 @@
 // The relay with the real MucClient against a real Prosody: a restart between a send and its
-// confirmation neither loses nor duplicates the message.
+// confirmation neither loses nor duplicates the message, and what the room said while the
+// bridge's connection was cut comes back through XEP-0198 resumption, relayed exactly once.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createConnection, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import pino from "pino";
 import type { NetworkAdapter } from "../../../bridge/network.ts";
@@ -13,7 +15,7 @@ import type { MucClient } from "../../../bridge/xmpp/index.ts";
 import { MemoryNetwork } from "../../helpers/memory-network.ts";
 import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
 import { XmppUser } from "../../helpers/xmpp-user.ts";
-import { bridgeClient, joinRoom } from "../xmpp/helpers.ts";
+import { bridgeClient, captureLogger, joinRoom } from "../xmpp/helpers.ts";
 import { settled } from "./harness.ts";
 
 const skip = await prosodyMissing();
@@ -100,4 +102,74 @@ test("attempted but never sent before the crash: sent after the rejoin, once", {
   await qq.push({ group: "Dev", text: "sentinel" });
   await alice.waitFor((m) => m.body === "<alice> sentinel" && m);
   assert.equal(alice.messages.filter((m) => m.originId === item.originId).length, 1);
+});
+
+/** A TCP proxy to Prosody whose connections can be cut, and which refuses new ones while paused. */
+async function cuttableProxy(t: T, port: number) {
+  const sockets = new Set<Socket>();
+  let paused = false;
+  const proxy = createServer((client) => {
+    client.on("error", () => undefined);
+    if (paused) return void client.destroy();
+    const upstream = createConnection(port, "127.0.0.1");
+    upstream.on("error", () => undefined);
+    for (const s of [client, upstream]) sockets.add(s);
+    client.on("close", () => (sockets.delete(client), upstream.destroy()));
+    upstream.on("close", () => (sockets.delete(upstream), client.destroy()));
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  t.after(() => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), proxy.close(() => resolve()))));
+  return {
+    service: `xmpp://127.0.0.1:${(proxy.address() as { port: number }).port}`,
+    /** Drops every connection and refuses new ones until resume(). */
+    cut: () => {
+      paused = true;
+      sockets.forEach((s) => s.destroy());
+    },
+    resume: () => (paused = false),
+  };
+}
+
+test("XEP-0198: what the room said during a cut comes back with the resumed stream and reaches the group exactly once", { skip, timeout: 30_000 }, async (t) => {
+  const room = `resume${++n}@conference.localhost`;
+  await alice.join(room, "alice");
+  const proxy = await cuttableProxy(t, server.c2sPort);
+  const { logger, waitFor } = captureLogger("info");
+  const muc = bridgeClient(server, { service: proxy.service, logger });
+  const dir = mkdtempSync(join(tmpdir(), "pb-relay-resume-"));
+  const outbox = new Outbox(join(dir, "outbox.sqlite"));
+  const qq = new MemoryNetwork({ id: "qq", groups: ["Dev"] });
+  const relay = new Relay({
+    bridges: [{ xmpp: room, format: "<{nick}> {text}", links: [{ network: "qq", group: "Dev" }] }],
+    outbox,
+    room: muc,
+    networks: new Map<string, NetworkAdapter>([["qq", qq]]),
+    logger,
+    backoff: { min: 1, max: 10 },
+  });
+  t.after(async () => {
+    await relay.stop(0);
+    await muc.stop();
+    outbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await relay.start();
+  await muc.start();
+  await waitFor(/"msg":"joined room"/);
+  await alice.say(room, "before the cut");
+  await qq.waitForSent(1);
+
+  proxy.cut(); // Prosody sees the connection drop and holds the session for resumption
+  const said = ["one", "two", "three", "four", "five"].map((w) => `during the cut ${w}`);
+  // Reflected to alice: the room has routed each one to every occupant, our held session too.
+  for (const body of said) await alice.say(room, body);
+  proxy.resume();
+  await waitFor(/"msg":"stream resumed"/);
+  await alice.say(room, "sentinel");
+
+  const sent = (await qq.waitForSent(7)).map((m) => m.text);
+  assert.equal(sent.at(-1), "<alice> sentinel");
+  for (const body of said) assert.equal(sent.filter((s) => s.endsWith(`<alice> ${body}`)).length, 1, `${body}: ${sent.join(" | ")}`);
+  assert.equal(sent.length, 7, sent.join(" | "));
 });

@@ -121,31 +121,22 @@ test("retry: the send is tried again until it succeeds, and order holds", async 
   assert.deepEqual(h.tg.attempts.map((a) => a.text), ["<carol> a", "<carol> a", "<carol> a", "<carol> b"]);
 });
 
-test("fatal: the item is kept as failed, counted, and the queue moves on", async (t) => {
+test("fatal: a dead letter at once, counted, shown in health, and the queue moves on", async (t) => {
   const h = await startHarness(t);
   h.tg.failNext({ kind: "fatal" });
-  const failed = settled(h.relay, "fatal");
+  const dead = settled(h.relay, "dead-letter");
   h.muc.post(ROOM, "carol", "doomed");
   h.muc.post(ROOM, "carol", "next");
-  assert.equal((await failed).text, "<carol> doomed");
+  assert.equal((await dead).text, "<carol> doomed");
   assert.deepEqual((await h.tg.waitForSent(1)).map((m) => m.text), ["<carol> next"]);
-  assert.deepEqual(h.outbox.inState("failed").map((i) => i.text), ["<carol> doomed"]);
+  assert.deepEqual(h.outbox.inState("failed").map((i) => [i.text, i.error]), [["<carol> doomed", "injected fatal"]]);
   assert.equal(h.metrics.failedBy.get(`${ROOM} net:tg:G1`), 1);
+  await h.qq.waitForSent(2);
+  assert.deepEqual(h.relay.health().outbox, { depth: 0, dead_letters: { "net:tg:G1": 1 } });
+  assert.equal(h.tg.attempts.length, 2, "a dead letter is never resent");
 });
 
-test("unknown: maybe delivered, so it is never resent; kept as unknown", async (t) => {
-  const h = await startHarness(t);
-  h.tg.failNext({ kind: "unknown", delivered: true });
-  const unknown = settled(h.relay, "unknown");
-  h.muc.post(ROOM, "carol", "maybe");
-  h.muc.post(ROOM, "carol", "next");
-  assert.equal((await unknown).text, "<carol> maybe");
-  assert.deepEqual((await h.tg.waitForSent(2)).map((m) => m.text), ["<carol> maybe", "<carol> next"]);
-  assert.equal(h.tg.attempts.length, 2, "not resent");
-  assert.deepEqual(h.outbox.inState("unknown").map((i) => i.text), ["<carol> maybe"]);
-});
-
-test("an error that is not a SendError is treated as unknown (never a blind resend)", async (t) => {
+test("an error that is not a SendError is maybe-delivered: settled like unknown (here resent, counted)", async (t) => {
   const h = await startHarness(t);
   const send = h.tg.send.bind(h.tg);
   let calls = 0;
@@ -153,11 +144,10 @@ test("an error that is not a SendError is treated as unknown (never a blind rese
     if (++calls === 1) throw new TypeError("adapter bug");
     return send(group, text);
   };
-  const unknown = settled(h.relay, "unknown");
   h.muc.post(ROOM, "carol", "x");
-  assert.match((await unknown).text, /x/);
   h.muc.post(ROOM, "carol", "y");
-  assert.deepEqual((await h.tg.waitForSent(1)).map((m) => m.text), ["<carol> y"]);
+  assert.deepEqual((await h.tg.waitForSent(2)).map((m) => m.text), ["<carol> x", "<carol> y"]);
+  assert.equal(h.metrics.resentBy.get("tg"), 1);
 });
 
 test("a target that is down holds only its own queue", async (t) => {
@@ -219,7 +209,7 @@ test("catch-up: messages posted while we were away are relayed once, with their 
 test("a send whose reflection was lost is confirmed by the next join's history, not resent", async (t) => {
   const h = await startHarness(t);
   h.link.loseReflections(1);
-  const unconfirmed = settled(h.relay, "verify-later");
+  const unconfirmed = settled(h.relay, "unconfirmed");
   await h.qq.push({ group: "Dev", text: "sent once" });
   await unconfirmed;
   assert.deepEqual(h.muc.bodies(ROOM), ["<alice> sent once"]);
@@ -237,7 +227,7 @@ test("a send that never reached the room is resent after the next join", async (
     if (++calls === 1) throw new Error("connection lost before the room confirmed delivery");
     return real(room, body, opts);
   };
-  const unconfirmed = settled(h.relay, "verify-later");
+  const unconfirmed = settled(h.relay, "unconfirmed");
   await h.qq.push({ group: "Dev", text: "lost" });
   await unconfirmed;
   h.link.goOffline();
@@ -249,7 +239,7 @@ test("after a restart, a send interrupted mid-flight is checked against history 
   const muc = new MemoryMuc();
   const first = await startHarness(t, { muc });
   first.link.loseReflections(1);
-  const unconfirmed = settled(first.relay, "verify-later");
+  const unconfirmed = settled(first.relay, "unconfirmed");
   await first.qq.push({ group: "Dev", text: "in flight" });
   await unconfirmed;
   await stopHarness(first); // the process is gone; the item is still pending with its attempt mark
@@ -334,7 +324,7 @@ test("catch-up works for a room that was quiet before we lost it: the first join
 test("a send left unconfirmed while the room stays joined is checked by a rejoin, not waited on forever", async (t) => {
   const h = await startHarness(t);
   h.link.loseReflections(1);
-  const unconfirmed = settled(h.relay, "verify-later");
+  const unconfirmed = settled(h.relay, "unconfirmed");
   await h.qq.push({ group: "Dev", text: "reached the room" });
   await h.qq.push({ group: "Dev", text: "queued behind it" });
   await unconfirmed; // and the link stays online: no reconnect would ever rejoin the room
