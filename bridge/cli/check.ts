@@ -82,7 +82,9 @@ async function outboxFileProblem(path: string): Promise<string | undefined> {
     new Outbox(path).close();
     return undefined;
   } catch (err) {
-    return `cannot open the outbox ${path}: ${(err as Error).message}`;
+    // The outbox's own error names the file again: say the cause once.
+    const cause = (err as Error).cause instanceof Error ? ((err as Error).cause as Error) : (err as Error);
+    return `cannot open the outbox ${path}: ${cause.message}`;
   }
 }
 
