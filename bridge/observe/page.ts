@@ -4,16 +4,18 @@
 
 const CSS = `
 *{box-sizing:border-box}
-body{font:15px/1.4 system-ui,sans-serif;margin:0;padding:12px;color:#1b1f24;background:#f6f7f9;overflow-wrap:anywhere}
+body{font:15px/1.4 system-ui,sans-serif;margin:0;padding:12px;color:#1b1f24;background:#f6f7f9;overflow-wrap:break-word}
 h1{font-size:1.3em;margin:0 0 4px}h2{font-size:1.1em;margin:18px 0 6px}
 #meta{color:#57606a;font-size:.9em}
 .box{overflow-x:auto;background:#fff;border:1px solid #d0d7de;border-radius:6px}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}
 th{background:#f0f2f4;font-weight:600}
+td.long{overflow-wrap:anywhere;min-width:7em}
+.nowrap{white-space:nowrap}
 .state{font-weight:600;white-space:nowrap}
 .good{color:#1a7f37}.bad{color:#cf222e}.warn{color:#9a6700}
-.num{text-align:right;font-variant-numeric:tabular-nums}
+.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .qr{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:10px;margin:8px 0}
 .qr img{display:block;width:220px;max-width:100%;height:auto;image-rendering:pixelated}
 .muted{color:#57606a}
@@ -32,19 +34,21 @@ function table(id, head, rows) {
   for (const cells of rows) { const r = el("tr"); for (const c of cells) r.append(c instanceof Node ? c : el("td", c)); t.append(r); }
 }
 function num(n) { return el("td", n, "num"); }
+function long(s) { return el("td", s, "long"); }
+function clock(iso) { return el("td", new Date(iso).toTimeString().slice(0, 8), "nowrap"); }
 function render(s) {
   document.getElementById("overall").textContent = s.ok ? "healthy" : "degraded";
   document.getElementById("overall").className = "state " + (s.ok ? "good" : "bad");
-  document.getElementById("updated").textContent = new Date(s.generated_at).toLocaleTimeString();
+  document.getElementById("updated").textContent = new Date(s.generated_at).toTimeString().slice(0, 8);
   const nets = Object.entries(s.networks);
-  table("networks", ["network", "type", "state", "detail", "last event"], nets.map(([id, n]) => [id, n.type, stateCell(n.state), n.detail || "", ago(n.last_event)]));
-  table("rooms", ["room", "state", "last message seen"], Object.entries(s.rooms).map(([r, x]) => [r, stateCell(x.state), ago(x.last_seen)]));
+  table("networks", ["network", "type", "state", "detail", "last event"], nets.map(([id, n]) => [id, n.type, stateCell(n.state), long(n.detail || ""), el("td", ago(n.last_event), "nowrap")]));
+  table("rooms", ["room", "state", "last message seen"], Object.entries(s.rooms).map(([r, x]) => [long(r), stateCell(x.state), el("td", ago(x.last_seen), "nowrap")]));
   const rows = [];
   for (const b of s.bridges) {
-    b.targets.forEach((t, i) => rows.push([i === 0 ? b.room : "", i === 0 ? num(b.relayed_last_hour.to_xmpp) : el("td"), i === 0 ? num(b.relayed_last_hour.to_network) : el("td"), t.target, num(t.pending), el("td", t.dead_letters, "num" + (t.dead_letters ? " bad" : ""))]));
+    b.targets.forEach((t, i) => rows.push([long(i === 0 ? b.room : ""), i === 0 ? num(b.relayed_last_hour.to_xmpp) : el("td"), i === 0 ? num(b.relayed_last_hour.to_network) : el("td"), long(t.target), num(t.pending), el("td", t.dead_letters, "num" + (t.dead_letters ? " bad" : ""))]));
   }
   table("bridges", ["bridge (room)", "to XMPP /h", "to networks /h", "target", "outbox", "dead letters"], rows);
-  table("recent", ["time", "from", "to", "sender", "text"], s.recent.map((r) => [new Date(r.at).toLocaleTimeString(), r.from, r.to, r.sender, r.text]));
+  table("recent", ["time", "from", "to", "sender", "text"], s.recent.map((r) => [clock(r.at), r.from, long(r.to), r.sender, long(r.text)]));
   const qrs = document.getElementById("qrs"); const want = nets.filter(([, n]) => n.qr);
   const have = new Map([...qrs.children].map((c) => [c.dataset.network, c]));
   for (const [id, c] of have) if (!want.some(([w]) => w === id)) c.remove();
