@@ -3,7 +3,7 @@
 // process's writes with the bridge's, each change is one statement or a BEGIN IMMEDIATE
 // transaction, and the running bridge notices another process's commit through SQLite's
 // data_version (checked every second) and lets its workers look at the queue again.
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
 import type { Config } from "../config/types.ts";
@@ -73,6 +73,12 @@ export async function outboxCommand(config: Config, action: OutboxAction, io: Ou
   if (!existsSync(path)) {
     io.stderr.write(`no outbox at ${path} yet (pollbridge run creates it)\n`);
     return action.kind === "list" ? EXIT.ok : EXIT.usage;
+  }
+  // Another user (root) would leave its -wal/-shm files behind, which the service then cannot open.
+  const owner = statSync(path).uid;
+  if (process.getuid && process.getuid() !== owner) {
+    io.stderr.write(`${path} belongs to uid ${owner}: run this as that user (e.g. sudo -u pollbridge pollbridge outbox ...)\n`);
+    return EXIT.usage;
   }
   const outbox = new Outbox(path);
   try {

@@ -19,6 +19,14 @@ td.long{overflow-wrap:anywhere;min-width:7em}
 .qr{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:10px;margin:8px 0}
 .qr img{display:block;width:220px;max-width:100%;height:auto;image-rendering:pixelated}
 .muted{color:#57606a}
+@media (max-width:600px){
+  table,tbody,tr,td{display:block;width:auto}
+  tr:first-child{display:none}
+  tr{border-bottom:1px solid #d0d7de;padding:4px 0}
+  td{border:0;padding:1px 8px;text-align:left!important;min-width:0!important;white-space:normal}
+  td:empty{display:none}
+  td[data-label]::before{content:attr(data-label) ": ";color:#57606a;font-weight:400}
+}
 `;
 
 const SCRIPT = `
@@ -31,7 +39,11 @@ function table(id, head, rows) {
   const t = document.getElementById(id); t.replaceChildren();
   const tr = el("tr"); for (const h of head) tr.append(el("th", h)); t.append(tr);
   if (rows.length === 0) { const r = el("tr"); const td = el("td", "none", "muted"); td.colSpan = head.length; r.append(td); t.append(r); }
-  for (const cells of rows) { const r = el("tr"); for (const c of cells) r.append(c instanceof Node ? c : el("td", c)); t.append(r); }
+  for (const cells of rows) {
+    const r = el("tr");
+    cells.forEach((c, i) => { const td = c instanceof Node ? c : el("td", c); if (td.textContent !== "") td.dataset.label = head[i]; r.append(td); });
+    t.append(r);
+  }
 }
 function num(n) { return el("td", n, "num"); }
 function long(s) { return el("td", s, "long"); }
