@@ -4,13 +4,13 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import type { Env } from "../config/interpolate.ts";
 
-export const COMMANDS = ["run", "check", "login", "demo", "outbox"] as const;
+export const COMMANDS = ["run", "check", "login", "demo", "outbox", "reload"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export type CliArgs =
   | { kind: "help" }
   | { kind: "version" }
-  | { kind: "command"; command: "run" | "check"; config: string }
+  | { kind: "command"; command: "run" | "check" | "reload"; config: string }
   | { kind: "command"; command: "outbox"; config: string; action: OutboxAction }
   | { kind: "command"; command: "login"; config: string; network: string }
   | { kind: "command"; command: "demo"; rest: string[] };
@@ -29,7 +29,8 @@ export const HELP = `Usage: pollbridge <command> [options]
 Relays group chats reached over HTTP polling (WebQQ/SmartQQ, OneBot, Telegram) to XMPP rooms.
 
 Commands:
-  run                 Run the bridge until SIGINT/SIGTERM, then drain the outbox and exit
+  run                 Run the bridge until SIGINT/SIGTERM, then drain the outbox and exit;
+                      SIGHUP re-reads the config
   check               Validate the config file and the environment; list every problem
   login NETWORK       Log a network in interactively (WebQQ: scan the QR code) and save
                       the session for run
@@ -41,6 +42,8 @@ Commands:
                       Put a dead letter (or all of them) back in its target's queue
   outbox drop ID [--yes]
                       Remove a pending message or a dead letter (asks first unless --yes)
+  reload              Make the running bridge re-read its config (SIGHUP to the pid in
+                      state_dir); a config that fails check is refused, the old one stays
 
 Options:
   -c, --config FILE   Config file (default: $POLLBRIDGE_CONFIG, else ./pollbridge.yaml)
@@ -101,7 +104,7 @@ export function parseCliArgs(argv: readonly string[], env: Env, cwd = process.cw
       return { kind: "command", command: "login", config, network: rest[0]! };
     default:
       if (rest.length > 0) throw new UsageError(`${command} takes no arguments, got "${rest[0]}"`);
-      return { kind: "command", command: command as "run" | "check", config };
+      return { kind: "command", command: command as "run" | "check" | "reload", config };
   }
 }
 

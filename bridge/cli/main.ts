@@ -1,4 +1,4 @@
-// The pollbridge command: `run | check | login NETWORK | demo | outbox ...`, --help, --version.
+// The pollbridge command: `run | check | login NETWORK | demo | outbox ... | reload`, --help, --version.
 // Exit codes: 0 ok, 1 bad config or usage, 2 runtime failure (see HELP in args.ts).
 
 import { readFileSync, realpathSync } from "node:fs";
@@ -15,6 +15,7 @@ import { EXIT, HELP, UsageError, parseCliArgs, type OutboxAction } from "./args.
 import { checkConfig, problemLines, summary } from "./check.ts";
 import { login, loginProblem } from "./login.ts";
 import { handleShutdownSignals, type SignalSource } from "./signals.ts";
+import { reloadCommand, runReloadable } from "./reload.ts";
 
 export interface CliIo {
   stdout: { write(s: string): unknown };
@@ -112,7 +113,17 @@ async function runCommand(file: string, env: Env, io: CliIo): Promise<number> {
     },
   });
   try {
-    return await mod.run(loaded.config, { logger, signal: controller.signal, onReady: io.onReady });
+    // SIGHUP / pollbridge reload: re-read the config (refused when it fails check).
+    return await runReloadable({
+      file,
+      env,
+      config: loaded.config,
+      logger,
+      run: mod.run,
+      signal: controller.signal,
+      onReady: io.onReady,
+      makeLogger: (config, warnings) => configLogger(config, io, warnings),
+    });
   } catch (err) {
     logger.fatal({ err }, "the bridge failed");
     return EXIT.runtime;
@@ -159,6 +170,12 @@ async function outboxCommand(file: string, action: OutboxAction, env: Env, io: C
   return mod.outboxCommand(loaded.config, action, io);
 }
 
+async function reloadCommandOf(file: string, env: Env, io: CliIo): Promise<number> {
+  const loaded = await loadOrReport(file, env, io);
+  if (!loaded) return EXIT.config;
+  return reloadCommand(loaded.config, io);
+}
+
 async function demoCommand(rest: string[], io: CliIo): Promise<number> {
   const mod = await importOptional<{ demo: DemoFn }>(DEMO_MODULE);
   if (!mod) {
@@ -197,6 +214,8 @@ export async function main(argv: string[] = process.argv.slice(2), env: Env = pr
         return await demoCommand(args.rest, io);
       case "outbox":
         return await outboxCommand(args.config, args.action, env, io);
+      case "reload":
+        return await reloadCommandOf(args.config, env, io);
     }
   } catch (err) {
     io.stderr.write(`pollbridge ${args.command}: ${(err as Error).message}\n`);
