@@ -116,7 +116,8 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
     if (outbox.depth() > 0) log.info({ pending: outbox.depth() }, "resuming the outbox");
 
     const metrics = config.metrics ? new BridgeMetrics() : undefined;
-    const recorder = new ActivityRecorder({ scrub: lineScrubber(configSecrets(config)) });
+    const scrub = lineScrubber(configSecrets(config));
+    const recorder = new ActivityRecorder({ scrub });
     const networks = new Map([...buildNetworks(config, opts, metrics)].map(([id, net]) => [id, tapInbound(net, (n) => recorder.networkEvent(n))]));
     muc = new MucClient(xmppOptions(config, opts));
     if (metrics) countReconnects(metrics, muc, networks);
@@ -157,7 +158,7 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
     );
     await relay.start();
     if (metrics && config.metrics) {
-      const sources = { config, health: () => relay!.health(), outbox, recorder };
+      const sources = { config, health: () => relay!.health(), outbox, recorder, scrub };
       observe = await startObserveServer(config.metrics.listen, {
         metrics,
         health: sources.health,

@@ -25,6 +25,8 @@ export interface StatusSources {
   health: () => RelayHealth;
   outbox: Pick<Outbox, "queued" | "deadLetters" | "lastSeen">;
   recorder: ActivityRecorder;
+  /** Removes secrets from free text (details, reasons): configured secrets, URL credentials. */
+  scrub?: (s: string) => string;
 }
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -41,11 +43,12 @@ export function qrPending(src: Pick<StatusSources, "config" | "health">, network
 
 export function buildStatus(src: StatusSources, now = Date.now()): StatusReport {
   const health = src.health();
+  const scrub = src.scrub ?? ((s: string) => s);
   const networks: StatusReport["networks"] = {};
   for (const [id, s] of Object.entries(health.networks)) {
     const type = src.config.networks[id]?.type ?? "unknown";
     const n: StatusReport["networks"][string] = { type, ok: s.ok, state: s.state };
-    if (s.detail) n.detail = s.detail;
+    if (s.detail) n.detail = scrub(s.detail);
     const last = iso(src.recorder.lastEvent(id));
     if (last) n.last_event = last;
     if (type === "webqq" && s.state === "login-required") n.qr = qrPath(id);
@@ -54,7 +57,7 @@ export function buildStatus(src: StatusSources, now = Date.now()): StatusReport 
   const rooms: StatusReport["rooms"] = {};
   for (const [room, s] of Object.entries(health.rooms)) {
     const last = src.outbox.lastSeen(room)?.toISOString();
-    rooms[room] = { ...s, ...(last ? { last_seen: last } : {}) };
+    rooms[room] = { state: s.state, ...(s.reason ? { reason: scrub(s.reason) } : {}), ...(last ? { last_seen: last } : {}) };
   }
   const pending = new Map<string, number>();
   for (const q of src.outbox.queued()) pending.set(q.target, (pending.get(q.target) ?? 0) + q.n);

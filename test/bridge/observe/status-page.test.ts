@@ -27,8 +27,8 @@ async function world(t: import("node:test").TestContext, state: string, auth?: {
   const outbox = new Outbox(join(dir, "outbox.sqlite"));
   t.after(() => outbox.close());
   const recorder = new ActivityRecorder({ scrub: (s) => s.replaceAll("hunter2", "[Redacted]") });
-  const health = (): RelayHealth => ({ ok: state === "online", networks: { qq: { ok: state === "online", state } }, rooms: { [ROOM]: { state: "joined" } }, outbox: { depth: outbox.depth() } });
-  const sources = { config: config as never, health, outbox, recorder };
+  const health = (): RelayHealth => ({ ok: state === "online", networks: { qq: { ok: state === "online", state, detail: "polling http://u:hunter2@sim/poll" } }, rooms: { [ROOM]: { state: "joined" } }, outbox: { depth: outbox.depth() } });
+  const sources = { config: config as never, health, outbox, recorder, scrub: (s: string) => s.replaceAll("hunter2", "[Redacted]") };
   const qr = join(dir, "qr.png");
   await writeFile(qr, Buffer.from("\x89PNG fake"));
   const server = await startObserveServer("127.0.0.1:0", {
@@ -54,6 +54,7 @@ test("/status.json: networks, rooms, per-bridge counts, outbox per target, recen
   assert.equal(s.networks.qq!.state, "online");
   assert.equal(s.networks.qq!.type, "webqq");
   assert.ok(s.networks.qq!.last_event);
+  assert.equal(s.networks.qq!.detail, "polling http://u:[Redacted]@sim/poll");
   assert.equal(s.networks.qq!.qr, undefined);
   assert.equal(s.rooms[ROOM]!.state, "joined");
   assert.equal(s.rooms[ROOM]!.last_seen, new Date(1_700_000_000_000).toISOString());
