@@ -113,6 +113,6 @@ export function summary(config: Config): string {
     ...config.bridges.map((b) => `    ${b.xmpp} <-> ${b.links.map((l) => `${l.network}:${JSON.stringify(l.group)}`).join(", ")}`),
     `  state_dir: ${config.state_dir}`,
   ];
-  if (config.metrics) lines.push(`  metrics: http://${config.metrics.listen}/metrics and /healthz`);
+  if (config.metrics) lines.push(`  metrics: http://${config.metrics.listen}/ (status page), /metrics and /healthz${config.metrics.auth ? ` (login: ${config.metrics.auth.user})` : ""}`);
   return lines.join("\n") + "\n";
 }
