@@ -90,6 +90,12 @@ test("reload: a broken config is refused and logged, a good one applied live; no
   assert.deepEqual(toQq, ["x-around", "x-after", "x-sentinel"], JSON.stringify(sent));
   assert.deepEqual(w.sim.violations, []);
 
+  // The figure worth knowing: how long the bridge relayed nothing (SIGHUP to running again).
+  const times = (msg: string) => bridge.output().split("\n").filter((l) => l.includes(`"msg":"${msg}`)).map((l) => (JSON.parse(l) as { time: number }).time);
+  const hup = times("SIGHUP: re-reading the config").at(-1)!;
+  const running = times("pollbridge running").at(-1)!;
+  t.diagnostic(`reload: ${running - hup} ms from SIGHUP to the new session running`);
+
   bridge.child.kill("SIGTERM");
   assert.equal((await bridge.exited).code, 0, bridge.output().slice(-2000));
   assert.ok(!existsSync(pidFile), "the pid file goes with the process");
