@@ -84,7 +84,9 @@ async function outboxFileProblem(path: string): Promise<string | undefined> {
     new Outbox(path).close();
     return undefined;
   } catch (err) {
-    return `cannot open the outbox ${path}: ${(err as Error).message}`;
+    // The outbox's own error names the file again: say the cause once.
+    const cause = (err as Error).cause instanceof Error ? ((err as Error).cause as Error) : (err as Error);
+    return `cannot open the outbox ${path}: ${cause.message}`;
   }
 }
 
@@ -113,6 +115,6 @@ export function summary(config: Config): string {
     ...config.bridges.map((b) => `    ${b.xmpp} <-> ${b.links.map((l) => `${l.network}:${JSON.stringify(l.group)}`).join(", ")}`),
     `  state_dir: ${config.state_dir}`,
   ];
-  if (config.metrics) lines.push(`  metrics: http://${config.metrics.listen}/metrics and /healthz`);
+  if (config.metrics) lines.push(`  metrics: http://${config.metrics.listen}/ (status page), /metrics and /healthz${config.metrics.auth ? ` (login: ${config.metrics.auth.user})` : ""}`);
   return lines.join("\n") + "\n";
 }

@@ -1,4 +1,4 @@
-// The pollbridge command: `run | check | login NETWORK | demo`, --help, --version.
+// The pollbridge command: `run | check | login NETWORK | demo | outbox ... | reload`, --help, --version.
 // Exit codes: 0 ok, 1 bad config or usage, 2 runtime failure (see HELP in args.ts).
 
 import { readFileSync, realpathSync } from "node:fs";
@@ -11,10 +11,11 @@ import { loadConfig } from "../config/load.ts";
 import { configSecrets } from "../config/secrets.ts";
 import { createPrivately, createStateDir, stateModeWarnings } from "../config/private-state.ts";
 import { createLogger } from "../log.ts";
-import { EXIT, HELP, UsageError, parseCliArgs } from "./args.ts";
+import { EXIT, HELP, UsageError, parseCliArgs, type OutboxAction } from "./args.ts";
 import { checkConfig, problemLines, summary } from "./check.ts";
 import { login, loginProblem } from "./login.ts";
 import { handleShutdownSignals, type SignalSource } from "./signals.ts";
+import { reloadCommand, runReloadable } from "./reload.ts";
 
 export interface CliIo {
   stdout: { write(s: string): unknown };
@@ -25,6 +26,8 @@ export interface CliIo {
   signals?: SignalSource;
   /** Called on a second signal: exit at once (default: process.exit). */
   exit?: (code: number) => void;
+  /** Where `outbox drop` reads its confirmation (default: process.stdin). */
+  stdin?: NodeJS.ReadableStream;
   /** Passed to run()'s onReady. */
   onReady?: (info: { metricsUrl?: string }) => void;
 }
@@ -110,7 +113,17 @@ async function runCommand(file: string, env: Env, io: CliIo): Promise<number> {
     },
   });
   try {
-    return await mod.run(loaded.config, { logger, signal: controller.signal, onReady: io.onReady });
+    // SIGHUP / pollbridge reload: re-read the config (refused when it fails check).
+    return await runReloadable({
+      file,
+      env,
+      config: loaded.config,
+      logger,
+      run: mod.run,
+      signal: controller.signal,
+      onReady: io.onReady,
+      makeLogger: (config, warnings) => configLogger(config, io, warnings),
+    });
   } catch (err) {
     logger.fatal({ err }, "the bridge failed");
     return EXIT.runtime;
@@ -149,6 +162,20 @@ async function loginCommand(file: string, network: string, env: Env, io: CliIo):
   return EXIT.ok;
 }
 
+async function outboxCommand(file: string, action: OutboxAction, env: Env, io: CliIo): Promise<number> {
+  const loaded = await loadOrReport(file, env, io);
+  if (!loaded) return EXIT.config;
+  createPrivately();
+  const mod = await import("./outbox.ts");
+  return mod.outboxCommand(loaded.config, action, io);
+}
+
+async function reloadCommandOf(file: string, env: Env, io: CliIo): Promise<number> {
+  const loaded = await loadOrReport(file, env, io);
+  if (!loaded) return EXIT.config;
+  return reloadCommand(loaded.config, io);
+}
+
 async function demoCommand(rest: string[], io: CliIo): Promise<number> {
   const mod = await importOptional<{ demo: DemoFn }>(DEMO_MODULE);
   if (!mod) {
@@ -185,6 +212,10 @@ export async function main(argv: string[] = process.argv.slice(2), env: Env = pr
         return await loginCommand(args.config, args.network, env, io);
       case "demo":
         return await demoCommand(args.rest, io);
+      case "outbox":
+        return await outboxCommand(args.config, args.action, env, io);
+      case "reload":
+        return await reloadCommandOf(args.config, env, io);
     }
   } catch (err) {
     io.stderr.write(`pollbridge ${args.command}: ${(err as Error).message}\n`);

@@ -10,6 +10,12 @@ import type { NetworkAdapter } from "../network.ts";
 import { createNetwork } from "../networks/registry.ts";
 import { BridgeMetrics } from "../observe/metrics.ts";
 import { startObserveServer, type ObserveServer } from "../observe/server.ts";
+import { ActivityRecorder } from "../observe/recorder.ts";
+import { tapInbound } from "../observe/inbound-tap.ts";
+import { buildStatus, qrPending } from "../observe/status.ts";
+import { stateFilePath } from "../networks/shared/state-file.ts";
+import { configSecrets } from "../config/secrets.ts";
+import { lineScrubber } from "../log.ts";
 import { Relay } from "../relay/relay.ts";
 import { Outbox } from "../store/outbox.ts";
 import { schedulePrune, type PruneSchedule } from "../store/prune-schedule.ts";
@@ -28,6 +34,8 @@ export interface RunOptions {
 /** Delivered items and dedupe keys are kept this long (for late reflections and redeliveries). */
 const KEEP_DELIVERED_MS = 7 * 24 * 3600 * 1000;
 const PRUNE_EVERY_MS = 3600 * 1000;
+/** How often the bridge looks whether `pollbridge outbox` changed the outbox (SQLite data_version). */
+const OUTBOX_WATCH_MS = 1000;
 
 export const OUTBOX_FILE = "outbox.sqlite";
 
@@ -92,6 +100,7 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
   let relay: Relay | undefined;
   let observe: ObserveServer | undefined;
   let pruning: PruneSchedule | undefined;
+  let watching: NodeJS.Timeout | undefined;
   let code = 0;
   try {
     outbox = new Outbox(join(config.state_dir, OUTBOX_FILE));
@@ -107,7 +116,9 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
     if (outbox.depth() > 0) log.info({ pending: outbox.depth() }, "resuming the outbox");
 
     const metrics = config.metrics ? new BridgeMetrics() : undefined;
-    const networks = buildNetworks(config, opts, metrics);
+    const scrub = lineScrubber(configSecrets(config));
+    const recorder = new ActivityRecorder({ scrub });
+    const networks = new Map([...buildNetworks(config, opts, metrics)].map(([id, net]) => [id, tapInbound(net, (n) => recorder.networkEvent(n))]));
     muc = new MucClient(xmppOptions(config, opts));
     if (metrics) countReconnects(metrics, muc, networks);
     relay = new Relay({
@@ -123,6 +134,22 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
       xmppMaxLength: config.xmpp.max_message_length,
     });
 
+    relay.on("settled", (item, kind) => {
+      if (kind === "delivered") recorder.delivered(item);
+    });
+    // `pollbridge outbox retry/drop` commits from another process: the workers look again.
+    let version = outbox.dataVersion();
+    watching = setInterval(() => {
+      try {
+        const now = outbox!.dataVersion();
+        if (now !== version) relay?.wake();
+        version = now;
+      } catch (err) {
+        log.warn({ err }, "reading the outbox's version failed");
+      }
+    }, OUTBOX_WATCH_MS);
+    watching.unref();
+
     // A fatal XMPP error (login refused) ends the run; everything else is retried inside.
     const fatal = new Promise<Error>((resolve) => muc!.once("error", resolve));
     const started = muc.start().then(
@@ -130,7 +157,19 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
       (err: Error) => err,
     );
     await relay.start();
-    if (metrics && config.metrics) observe = await startObserveServer(config.metrics.listen, { metrics, health: () => relay!.health(), logger: log });
+    if (metrics && config.metrics) {
+      const sources = { config, health: () => relay!.health(), outbox, recorder, scrub };
+      observe = await startObserveServer(config.metrics.listen, {
+        metrics,
+        health: sources.health,
+        logger: log,
+        auth: config.metrics.auth,
+        page: {
+          status: () => buildStatus(sources),
+          qrFile: (network) => (qrPending(sources, network) ? stateFilePath(config.state_dir, "webqq", network, "-qr.png") : undefined),
+        },
+      });
+    }
     opts.onReady?.({ metricsUrl: observe?.url });
     log.info({ bridges: config.bridges.length, networks: [...networks.keys()], metrics: observe?.url }, "pollbridge running");
 
@@ -153,6 +192,7 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
     return 2;
   } finally {
     pruning?.stop();
+    clearInterval(watching);
     await observe?.close().catch((err: unknown) => log.error({ err }, "closing the metrics server failed"));
     await muc?.stop().catch((err: unknown) => log.error({ err }, "stopping the XMPP client failed"));
     outbox?.close();

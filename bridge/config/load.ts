@@ -168,7 +168,7 @@ function normalize(file: FileConfig, links: Config["bridges"][number]["links"][]
     bridges: file.bridges.map((b, i) => compact({ xmpp: b.xmpp as string, room_password: b.room_password as string | undefined, format: (b.format as string | undefined) ?? DEFAULT_FORMAT, links: links[i]! })),
     relay: compact({ ...file.relay, drain_timeout: file.relay?.drain_timeout ?? DEFAULT_DRAIN_TIMEOUT_MS }),
   };
-  if (file.metrics) config.metrics = { listen: file.metrics.listen };
+  if (file.metrics) config.metrics = compact({ listen: file.metrics.listen, auth: file.metrics.auth, insecure_no_auth: file.metrics.insecure_no_auth });
   return config;
 }
 

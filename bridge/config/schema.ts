@@ -5,6 +5,7 @@
 import * as z from "zod";
 import { jidProblem } from "./jid.ts";
 import { parseListen } from "./listen.ts";
+import { isLoopbackHost } from "./loopback.ts";
 
 // Values from ${VAR} are strings: accept "5000" and "false" where a number or boolean goes.
 const numeric = (v: unknown): unknown => (typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v);
@@ -135,7 +136,25 @@ const bridge = z.looseObject({
 export const fileSchema = z.strictObject({
   state_dir: nonEmpty.default("./state"),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info"), format: z.enum(["pretty", "json"]).optional() }).default({ level: "info" }),
-  metrics: z.strictObject({ listen }).optional(),
+  metrics: z
+    .strictObject({
+      listen,
+      auth: z.strictObject({ user: nonEmpty, password: nonEmpty }).optional(),
+      insecure_no_auth: bool.optional(),
+    })
+    .superRefine((m, ctx) => {
+      // The status page shows chat text and names: beyond loopback it needs a login, or an explicit opt-out.
+      let host: string;
+      try {
+        host = parseListen(m.listen).host;
+      } catch {
+        return; // reported by listen itself
+      }
+      if (!m.auth && m.insecure_no_auth !== true && !isLoopbackHost(host)) {
+        ctx.addIssue({ code: "custom", path: ["auth"], message: `metrics.listen ${m.listen} is reachable beyond this machine without a login: set metrics.auth { user, password: "\${METRICS_PASSWORD}" }, or metrics.insecure_no_auth: true when a proxy in front authenticates` });
+      }
+    })
+    .optional(),
   xmpp: z.strictObject({
     jid: jid(false),
     password: nonEmpty,

@@ -77,8 +77,8 @@ export interface Config {
   state_dir: string;
   /** format default: pretty on a TTY, json otherwise. */
   log: { level: LogLevel; format?: "pretty" | "json" };
-  /** e.g. "127.0.0.1:9464". */
-  metrics?: { listen: string };
+  /** listen e.g. "127.0.0.1:9464"; auth: basic auth for /, /status.json and /metrics. */
+  metrics?: { listen: string; auth?: { user: string; password: string }; insecure_no_auth?: boolean };
   xmpp: {
     jid: string;
     password: string;

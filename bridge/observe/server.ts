@@ -1,10 +1,19 @@
-// The observability endpoint: GET /metrics (Prometheus text) and GET /healthz, which tells the
-// truth: 200 only when every network is logged in and every room joined, else 503 saying what is down.
+// The observability endpoint: GET /metrics (Prometheus text), GET /healthz, which tells the
+// truth: 200 only when every network is logged in and every room joined, else 503 saying what is
+// down; and the status page: GET / (HTML), /status.json, /qr/NETWORK.png (a pending WebQQ login).
+//
+// metrics.auth (basic) protects everything but /healthz: load balancers, systemd watchdogs and
+// container probes rarely send credentials. Without credentials /healthz then answers its status
+// code and {"ok": ...} only; the names of rooms and networks and their details need the login.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { BridgeMetrics } from "./metrics.ts";
+import { readFile } from "node:fs/promises";
 import { startListener, type Listener, type ListenerLimits } from "../http/listener.ts";
+import { basicAuthChecker, CHALLENGE, type BasicAuth } from "./basic-auth.ts";
+import { STATUS_PAGE } from "./page.ts";
+import type { StatusReport } from "./status.ts";
 
 export interface HealthReport {
   ok: boolean;
@@ -24,16 +33,38 @@ export function healthOk(report: HealthReport): boolean {
   return Object.values(report.networks).every((n) => n.ok) && Object.values(report.rooms).every((r) => r.state === "joined");
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string, head: boolean): void {
-  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body), "cache-control": "no-store" });
+function send(res: ServerResponse, status: number, type: string, body: string | Uint8Array, head: boolean, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body), "cache-control": "no-store", ...headers });
   res.end(head ? undefined : body);
+}
+
+/** The page's own code only: no framing by other sites, no outside resources. */
+const PAGE_HEADERS = {
+  "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
+function safeDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface StatusPageDeps {
+  status: () => StatusReport;
+  /** The PNG file of a network's login QR while it is pending, else undefined. */
+  qrFile: (network: string) => string | undefined;
 }
 
 export async function startObserveServer(
   listen: string,
-  deps: { metrics: BridgeMetrics; health: () => HealthReport; logger: Logger; limits?: ListenerLimits },
+  deps: { metrics: BridgeMetrics; health: () => HealthReport; logger: Logger; limits?: ListenerLimits; auth?: BasicAuth; page?: StatusPageDeps },
 ): Promise<ObserveServer> {
   const log = deps.logger.child({ component: "observe" });
+  const authorized = basicAuthChecker(deps.auth);
 
   const handle = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const head = req.method === "HEAD";
@@ -41,15 +72,27 @@ export async function startObserveServer(
       res.setHeader("allow", "GET, HEAD");
       return send(res, 405, "text/plain; charset=utf-8", "method not allowed\n", false);
     }
-    if (url.pathname === "/metrics") {
-      return send(res, 200, deps.metrics.registry.contentType, await deps.metrics.registry.metrics(), head);
-    }
+    const known = url.pathname === "/healthz" || url.pathname === "/metrics" || (deps.page && (url.pathname === "/" || url.pathname === "/status.json" || url.pathname.startsWith("/qr/")));
+    if (!known) return send(res, 404, "text/plain; charset=utf-8", `not found: try ${deps.page ? "/, " : ""}/metrics or /healthz\n`, head);
+    const allowed = authorized(req);
     if (url.pathname === "/healthz") {
       const report = deps.health();
       const ok = report.ok && healthOk(report);
-      return send(res, ok ? 200 : 503, "application/json", JSON.stringify({ ...report, ok }) + "\n", head);
+      return send(res, ok ? 200 : 503, "application/json", JSON.stringify(allowed ? { ...report, ok } : { ok }) + "\n", head);
     }
-    send(res, 404, "text/plain; charset=utf-8", "not found: try /metrics or /healthz\n", head);
+    if (!allowed) return send(res, 401, "text/plain; charset=utf-8", "authentication required\n", head, CHALLENGE);
+    if (url.pathname === "/metrics") {
+      return send(res, 200, deps.metrics.registry.contentType, await deps.metrics.registry.metrics(), head);
+    }
+    const page = deps.page!;
+    if (url.pathname === "/") return send(res, 200, "text/html; charset=utf-8", STATUS_PAGE, head, PAGE_HEADERS);
+    if (url.pathname === "/status.json") return send(res, 200, "application/json", JSON.stringify(page.status()) + "\n", head);
+    const m = /^\/qr\/([^/]+)\.png$/.exec(url.pathname);
+    const network = m ? safeDecode(m[1]!) : undefined;
+    const file = network === undefined ? undefined : page.qrFile(network);
+    const png = file ? await readFile(file).catch(() => undefined) : undefined;
+    if (!png) return send(res, 404, "text/plain; charset=utf-8", "no login QR is pending for this network\n", head);
+    send(res, 200, "image/png", png, head, { "x-content-type-options": "nosniff" });
   };
 
   let listener: Listener;

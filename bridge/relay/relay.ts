@@ -431,6 +431,12 @@ export class Relay extends EventEmitter<RelayEvents> {
     return n;
   }
 
+  /** The outbox changed outside this relay (pollbridge outbox retry/drop): every worker looks again. */
+  wake(): void {
+    for (const w of this.#workers.values()) w.notify();
+    this.#report();
+  }
+
   /** For tests and logs: the targets by key. */
   targets(): Target[] {
     return [...this.#rooms.values(), ...this.#groups.values()];

@@ -191,6 +191,14 @@ export class Outbox {
       deadLetters: p("SELECT target, count(*) AS n FROM outbox WHERE state = 'failed' GROUP BY target"),
       byState: p("SELECT * FROM outbox WHERE state = ? ORDER BY id"),
       pruneItems: p("DELETE FROM outbox WHERE state = 'delivered' AND done_at < ?"),
+      // Operator tools (pollbridge outbox), from another process than the running bridge.
+      open: p("SELECT * FROM outbox WHERE state IN ('pending', 'failed') ORDER BY target, id"),
+      requeue: p(
+        `UPDATE outbox SET id = (SELECT max(id) + 1 FROM outbox), state = 'pending', attempted_at = NULL,
+         failing_since = NULL, done_at = NULL WHERE id = ? AND state = 'failed' RETURNING id`,
+      ),
+      drop: p("DELETE FROM outbox WHERE id = ? AND state IN ('pending', 'failed')"),
+      dataVersion: p("PRAGMA data_version"),
       pruneSeen: p("DELETE FROM seen WHERE at < ?"),
     };
   }
@@ -329,6 +337,40 @@ export class Outbox {
 
   inState(state: ItemState): OutboxItem[] {
     return this.#guard("inState", () => (this.#q.byState.all(state) as unknown as Row[]).map(toItem));
+  }
+
+  /** Pending items and dead letters, by target then queue order (for pollbridge outbox). */
+  openItems(): OutboxItem[] {
+    return this.#guard("openItems", () => (this.#q.open.all() as unknown as Row[]).map(toItem));
+  }
+
+  /**
+   * Puts a dead letter back at the end of its target's queue (a new id, so the target's order
+   * and its one-unconfirmed-item rule hold; the origin-id stays, so a late reflection still
+   * confirms it). Returns the new id, or undefined when `id` is not a dead letter.
+   */
+  requeue(id: number): number | undefined {
+    return this.#guard("requeue", () => {
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        const row = this.#q.requeue.get(id) as { id: number } | undefined;
+        this.#db.exec("COMMIT");
+        return row?.id;
+      } catch (err) {
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        throw err;
+      }
+    });
+  }
+
+  /** Removes a pending item or a dead letter for good; false when there is none with this id. */
+  drop(id: number): boolean {
+    return this.#guard("drop", () => this.#q.drop.run(id).changes > 0);
+  }
+
+  /** SQLite's data_version: it changes when another connection (pollbridge outbox) committed. */
+  dataVersion(): number {
+    return this.#guard("dataVersion", () => Number((this.#q.dataVersion.get() as { data_version: number }).data_version));
   }
 
   /** Forgets delivered items and dedupe keys older than `before` (dead letters are kept). */

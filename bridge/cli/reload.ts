@@ -1,0 +1,125 @@
+// Reload: SIGHUP (or `pollbridge reload`, which finds the running process through the pid file
+// in state_dir and sends it SIGHUP) re-reads the config. A config that fails `check` is refused
+// with its problems logged, and the running one stays. A good one replaces the running bridge
+// the way a restart would, inside the same process: the running session stops as on SIGTERM
+// (stops taking in, drains for relay.drain_timeout, closes), and a new one starts from the new
+// config. Nothing is lost and nothing is sent twice for the reason a restart loses nothing: the
+// outbox is durable, each room's join catches up on what was said meanwhile, and a send left
+// unconfirmed is settled by evidence before anything is resent.
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { Env } from "../config/interpolate.ts";
+import { type ConfigProblem, formatProblem } from "../config/problems.ts";
+import type { Config } from "../config/types.ts";
+import { checkConfig } from "./check.ts";
+
+export const PID_FILE = "pollbridge.pid";
+
+export type RunFn = (config: Config, opts: { logger: Logger; signal: AbortSignal; onReady?: (info: { metricsUrl?: string }) => void }) => Promise<number>;
+
+export interface HangupSource {
+  on(event: "SIGHUP", fn: () => void): unknown;
+  off(event: "SIGHUP", fn: () => void): unknown;
+}
+
+export interface ReloadableOptions {
+  file: string;
+  env: Env;
+  config: Config;
+  logger: Logger;
+  run: RunFn;
+  /** Aborted on SIGINT/SIGTERM: the last session stops and its code is returned. */
+  signal: AbortSignal;
+  /** A logger for a new config (its level, format and secrets to scrub), its warnings logged. */
+  makeLogger(config: Config, warnings: ConfigProblem[]): Logger;
+  onReady?: (info: { metricsUrl?: string }) => void;
+  hangups?: HangupSource;
+}
+
+/** Why a valid new config still cannot be applied by a reload; undefined when it can. */
+function unreloadable(now: Config, next: Config): string | undefined {
+  // The outbox lives in state_dir: switching files would strand what is pending in the old one.
+  if (next.state_dir !== now.state_dir) return `state_dir changed (${now.state_dir} -> ${next.state_dir}): restart to move the state`;
+  return undefined;
+}
+
+export async function runReloadable(o: ReloadableOptions): Promise<number> {
+  let config = o.config;
+  let logger = o.logger;
+  let next: { config: Config; warnings: ConfigProblem[] } | undefined;
+  let session = new AbortController();
+  let checking = false;
+  const hangups = o.hangups ?? process;
+
+  const onHangup = (): void => {
+    if (checking || next) return void logger.info("SIGHUP: a reload is already under way");
+    checking = true;
+    logger.info({ file: o.file }, "SIGHUP: re-reading the config");
+    checkConfig(o.file, o.env)
+      .then((result) => {
+        if (result.problems.length > 0 || !result.config) {
+          for (const p of result.problems) logger.error({ path: p.path }, `reload refused: ${formatProblem(p)}`);
+          logger.error({ problems: result.problems.length }, "reload refused: the config has problems (see pollbridge check); the running config stays");
+          return;
+        }
+        const why = unreloadable(config, result.config);
+        if (why) return void logger.error(`reload refused: ${why}; the running config stays`);
+        next = { config: result.config, warnings: result.warnings };
+        logger.info("reload: stopping the running bridge (draining the outbox) to start with the new config");
+        session.abort(new Error("reload"));
+      })
+      .catch((err: unknown) => logger.error({ err }, "reload failed; the running config stays"))
+      .finally(() => (checking = false));
+  };
+
+  const pidFile = join(config.state_dir, PID_FILE);
+  await writeFile(pidFile, `${process.pid}\n`, { mode: 0o600 });
+  hangups.on("SIGHUP", onHangup);
+  try {
+    for (;;) {
+      const stop = (): void => session.abort(o.signal.reason);
+      if (o.signal.aborted) stop();
+      else o.signal.addEventListener("abort", stop, { once: true });
+      const code = await o.run(config, { logger, signal: session.signal, onReady: o.onReady });
+      o.signal.removeEventListener("abort", stop);
+      if (o.signal.aborted || !next || code !== 0) return code;
+      config = next.config;
+      logger = o.makeLogger(config, next.warnings);
+      next = undefined;
+      session = new AbortController();
+      logger.info({ file: o.file }, "config reloaded: the bridge starts with the new config");
+    }
+  } finally {
+    hangups.off("SIGHUP", onHangup);
+    // Only our own: a newer process may have written its pid meanwhile.
+    const pid = await readFile(pidFile, "utf8").catch(() => "");
+    if (pid.trim() === String(process.pid)) await rm(pidFile, { force: true });
+  }
+}
+
+/** `pollbridge reload`: SIGHUP to the bridge whose pid file is in state_dir. */
+export async function reloadCommand(config: Config, io: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } }): Promise<number> {
+  const pidFile = join(config.state_dir, PID_FILE);
+  const text = await readFile(pidFile, "utf8").catch(() => undefined);
+  const pid = text === undefined ? NaN : Number(text.trim());
+  if (!Number.isSafeInteger(pid) || pid <= 0) {
+    io.stderr.write(text === undefined ? `no running bridge: ${pidFile} does not exist\n` : `${pidFile} does not hold a process id\n`);
+    return 2;
+  }
+  // On Linux, make sure the pid is still a pollbridge (a stale file's pid may be reused).
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => undefined);
+  if (cmdline !== undefined && !/pollbridge|bridge[\\/]cli[\\/]main/.test(cmdline)) {
+    io.stderr.write(`no running bridge: process ${pid} (from ${pidFile}) is not pollbridge\n`);
+    return 2;
+  }
+  try {
+    process.kill(pid, "SIGHUP");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    io.stderr.write(code === "ESRCH" ? `no running bridge: process ${pid} (from ${pidFile}) is gone\n` : `cannot signal process ${pid}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  io.stdout.write(`sent SIGHUP to pollbridge (pid ${pid}): it re-reads ${config.path}; its log says whether the config was applied or refused\n`);
+  return 0;
+}
