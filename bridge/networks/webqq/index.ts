@@ -252,7 +252,9 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       if (!group || !configured.has(group.name)) continue;
       if (p.sendUin === tokens!.uin) continue; // our own message, echoed (no evidence: WebQQ gives no send id)
       const time = p.time ?? Math.floor(Date.now() / 1000);
-      const name = await dir.memberName(tokens!, p.gid, p.sendUin, signal);
+      // A name is cosmetic: a lookup that fails or is cut by stop() falls back to the uin, so the
+      // message the server already handed over still reaches the pending file and the sink.
+      const name = await dir.memberName(tokens!, p.gid, p.sendUin, signal).catch(() => undefined);
       messages.push({
         // group name (stable across logins) + server time + msg_id (per session): stable on redelivery.
         id: `${group.name}:${time}:${p.msgId}`,
