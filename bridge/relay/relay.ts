@@ -266,6 +266,16 @@ export class Relay extends EventEmitter<RelayEvents> {
       const d = t.describe();
       rooms[room] = d.detail ? { state: d.state, reason: d.detail } : { state: d.state };
     }
+    // A group its network cannot send to now (a QQ bot group without a reply window) says how
+    // many messages wait for it: the network does not see the outbox.
+    const pending = new Map<string, number>();
+    for (const q of this.#o.outbox.queued()) pending.set(q.target, (pending.get(q.target) ?? 0) + q.n);
+    for (const g of this.#groups.values()) {
+      const s = networks[g.network.id];
+      if (!s || g.network.ready?.(g.group) !== false) continue;
+      const note = `${g.group}: ${pending.get(g.key) ?? 0} queued`;
+      networks[g.network.id] = { ...s, detail: s.detail ? `${s.detail}; ${note}` : note };
+    }
     const ok = Object.values(networks).every((n) => n.ok) && [...this.#rooms.values()].every((t) => t.ready());
     const dead = this.#o.outbox.deadLetters().filter((d) => this.#workers.has(d.target));
     const outbox = dead.length ? { depth: this.#depth(), dead_letters: Object.fromEntries(dead.map((d) => [d.target, d.n])) } : { depth: this.#depth() };

@@ -163,6 +163,16 @@ test("a target that is down holds only its own queue", async (t) => {
   assert.equal(h.relay.health().ok, true);
 });
 
+test("a group its network cannot send to now waits, and health says how many messages wait for it", async (t) => {
+  const h = await startHarness(t);
+  Object.assign(h.tg, { ready: (group: string) => group !== "G1" }); // e.g. a QQ bot group without a reply window
+  h.muc.post(ROOM, "carol", "1");
+  h.muc.post(ROOM, "carol", "2");
+  await h.qq.waitForSent(2); // both committed (and relayed where sending is possible)
+  assert.equal(h.tg.attempts.length, 0, "nothing is sent to a group that is not ready");
+  assert.match(h.relay.health().networks.tg!.detail ?? "", /G1: 2 queued/);
+});
+
 test("a network without status events is sent to (its sends report failures)", async (t) => {
   const h = await startHarness(t, { qqWithoutStatusEvents: true });
   h.qq.failNext({ kind: "retry" });

@@ -91,6 +91,7 @@ test("CLI: rooms ↔ QQ bot channel and group; the group's message waits for a r
   // The group has no window: the message waits, /healthz says so (and stays 200: nothing is down).
   const waiting = await health(base, (h) => /group:\w+: waiting for a reply window/.test(h.networks.qb?.detail ?? ""));
   assert.equal(waiting.ok, true);
+  assert.match(waiting.networks.qb?.detail ?? "", /group:\w+: 1 queued/, "health says how many messages wait");
   assert.equal(sim.state.counters.sends, 0, "nothing was asked of the server");
 
   bridge.child.kill("SIGKILL");
