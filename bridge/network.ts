@@ -9,9 +9,24 @@ export interface InboundMessage {
   senderId: string;
   senderName: string;
   text: string;
+  /** Links the message carries that are not media the bridge can fetch (shown as text). */
   attachments?: string[]; // URLs
-  /** Not read yet: the rich-messages issue maps replies (see DESIGN.md). */
+  /**
+   * "message" (the default); "edit": `text` replaces the text of message `ref`; "retract": message
+   * `ref` was recalled or deleted (`text` is "").
+   */
+  kind?: "message" | "edit" | "retract";
+  /** edit / retract: the id (InboundMessage.id form) of the message edited or retracted. */
+  ref?: string;
+  /** The id (InboundMessage.id form) of the message this one replies to. */
   replyTo?: string;
+  /** Pictures and files, fetched by the relay through fetchMedia() and uploaded to the room. */
+  media?: MediaRef[];
+  /**
+   * The message @-mentions the bridge's own account (QQ puts one in a reply to a relayed message).
+   * The network removes that @ from `text`; the relay shows the nick of the XMPP author instead.
+   */
+  mentionsSelf?: boolean;
   time: Date;
   /**
    * Sent by the bridge's own account: an echo of one of our sends (OneBot 11 `message_sent` or a
@@ -20,6 +35,27 @@ export interface InboundMessage {
    * any inbound message (before the poll re-arms or the event is acknowledged).
    */
   own?: boolean;
+}
+
+/**
+ * A picture or file of an inbound message. `ref` is opaque to the relay and is resolved by the
+ * network that made it (fetchMedia). It never holds a URL with a token in it (Telegram: the
+ * file_id, not the file URL): it is stored in the outbox and may show in logs.
+ */
+export interface MediaRef {
+  kind: "image" | "file";
+  ref: string;
+  name?: string;
+  size?: number;
+  mime?: string;
+}
+
+/** What a send carries besides its text. Each is used only where `features` says so. */
+export interface SendOptions {
+  /** Reply natively to this message of the group (InboundMessage.id / SendResult.id form). */
+  replyTo?: string;
+  /** Post a picture or file the network can fetch from this URL; `text` is its caption. */
+  media?: { kind: "image" | "file"; url: string; name?: string };
 }
 
 /**
@@ -75,7 +111,19 @@ export interface NetworkAdapter {
   /** Stops polling, waits for in-flight work. */
   stop(): Promise<void>;
   /** Sends text to a configured group; resolves with the network's message id once the server accepted it. */
-  send(group: string, text: string): Promise<SendResult>;
+  send(group: string, text: string, opts?: SendOptions): Promise<SendResult>;
+  /**
+   * What the network does natively (absent = none). reply: SendOptions.replyTo; edit: edit();
+   * retract: retract(); media: SendOptions.media and fetchMedia(); mention: an "@Name" of a group
+   * member in the text becomes the network's mention.
+   */
+  readonly features?: { reply?: boolean; edit?: boolean; retract?: boolean; media?: boolean; mention?: boolean };
+  /** Replaces the text of a message we sent (its SendResult.id). Throws SendError like send(). */
+  edit?(group: string, id: string, text: string): Promise<SendResult>;
+  /** Recalls a message we sent (its SendResult.id), or one we may delete. Throws SendError like send(); a message already gone resolves. */
+  retract?(group: string, id: string): Promise<void>;
+  /** Fetches the bytes of a MediaRef this network made; refuses (throws) above maxBytes. */
+  fetchMedia?(media: MediaRef, maxBytes: number): Promise<{ data: Uint8Array; mime: string; name: string }>;
   /**
    * How this network can prove what an unconfirmed send did. `echo`: our own sends come back to
    * the sink with `own: true` (when the echo is switched on at the server). `history`: findSent()

@@ -58,8 +58,16 @@ export interface RoomMessage {
   delayed?: Date;
   /** Our own message reflected by the room (matched by our occupant nick in this room, or origin-id we sent). */
   own: boolean;
-  /** XEP-0308: this corrects the message with that id. */
+  /** XEP-0308: this corrects the message with that id (the original's id or origin-id, never its stanza-id). */
   replaces?: string;
+  /** XEP-0461: this replies to the message with that id (in a room: its stanza-id) and author. */
+  replyTo?: { id: string; to?: string };
+  /** With replyTo: the body with the XEP-0428 reply fallback (the quote) cut out. */
+  bodyWithoutFallback?: string;
+  /** XEP-0424 / XEP-0425: this retracts the message with that id (a room: its stanza-id); body is a fallback. */
+  retracts?: string;
+  /** XEP-0066: the URL of a file the message carries (clients show it inline when body is exactly this URL). */
+  oob?: { url: string; desc?: string };
   time: Date; // delayed ?? receive time
 }
 
