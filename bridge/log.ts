@@ -69,18 +69,27 @@ function isTTY(destination: NodeJS.WritableStream | number): boolean {
   return (destination as { isTTY?: boolean }).isTTY === true;
 }
 
+/** Each logger's way to learn new secrets (see addLogSecrets). */
+const rescrub = new WeakMap<Logger, (secrets: readonly string[]) => void>();
+
+/** A reload brought new secrets: this logger (and its children) scrubs them from now on, besides the old ones. */
+export function addLogSecrets(logger: Logger, secrets: readonly string[]): void {
+  rescrub.get(logger)?.(secrets);
+}
+
 export function createLogger(opts: LoggerOptions): Logger {
   const destination = opts.destination ?? 2;
   const tty = isTTY(destination);
   const format = opts.format ?? (tty ? "pretty" : "json");
-  const scrub = lineScrubber(opts.secrets);
+  let secrets = [...(opts.secrets ?? [])];
+  let scrub = lineScrubber(secrets);
   const stream: DestinationStream =
     format === "pretty"
       ? pretty({ sync: true, destination: destination as NodeJS.WritableStream, colorize: tty, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" })
       : typeof destination === "number"
         ? pino.destination({ dest: destination, sync: true })
         : (destination as DestinationStream);
-  return pino(
+  const logger = pino(
     {
       level: opts.level,
       redact: { paths: redactPaths, censor: CENSOR },
@@ -89,8 +98,13 @@ export function createLogger(opts: LoggerOptions): Logger {
         bindings: (b) => redactDeep(b) as Record<string, unknown>,
       },
       serializers: { err: pino.stdSerializers.err },
-      hooks: { streamWrite: scrub },
+      hooks: { streamWrite: (line) => scrub(line) },
     },
     stream,
   );
+  rescrub.set(logger, (more) => {
+    secrets = [...new Set([...secrets, ...more])];
+    scrub = lineScrubber(secrets);
+  });
+  return logger;
 }

@@ -1,22 +1,30 @@
 // Reload: SIGHUP (or `pollbridge reload`, which finds the running process through the pid file
 // in state_dir and sends it SIGHUP) re-reads the config. A config that fails `check` is refused
-// with its problems logged, and the running one stays. A good one replaces the running bridge
-// the way a restart would, inside the same process: the running session stops as on SIGTERM
-// (stops taking in, drains for relay.drain_timeout, closes), and a new one starts from the new
-// config. Nothing is lost and nothing is sent twice for the reason a restart loses nothing: the
-// outbox is durable, each room's join catches up on what was said meanwhile, and a send left
-// unconfirmed is settled by evidence before anything is resent.
+// with its problems logged, and the running one stays. A good one is applied to the running
+// bridge, part by part (config-diff.ts): bridges, formats and rate limits live, with nothing
+// restarted; a changed network restarts only its adapter, a changed XMPP account only the XMPP
+// client. Nothing is lost or sent twice: each target's worker settles its send in flight before
+// its replacement starts, the outbox holds what waits meanwhile, and a restarted XMPP client's
+// joins catch up on the rooms. Keys no part takes in live (log, metrics, relay drain and dead-letter
+// settings) restart the whole bridge inside the process, as a stop and a start would.
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Env } from "../config/interpolate.ts";
 import { type ConfigProblem, formatProblem } from "../config/problems.ts";
 import type { Config } from "../config/types.ts";
+import { addLogSecrets } from "../log.ts";
+import { configSecrets } from "../config/secrets.ts";
 import { checkConfig } from "./check.ts";
+import { describeChange, diffConfig } from "./config-diff.ts";
+import type { ApplyFn } from "./run.ts";
 
 export const PID_FILE = "pollbridge.pid";
 
-export type RunFn = (config: Config, opts: { logger: Logger; signal: AbortSignal; onReady?: (info: { metricsUrl?: string }) => void }) => Promise<number>;
+export type RunFn = (
+  config: Config,
+  opts: { logger: Logger; signal: AbortSignal; onReady?: (info: { metricsUrl?: string }) => void; onApply?: (apply: ApplyFn) => void },
+) => Promise<number>;
 
 export interface HangupSource {
   on(event: "SIGHUP", fn: () => void): unknown;
@@ -50,6 +58,8 @@ export async function runReloadable(o: ReloadableOptions): Promise<number> {
   let next: { config: Config; warnings: ConfigProblem[] } | undefined;
   let session = new AbortController();
   let checking = false;
+  /** The running session's way to apply a config live (set once it runs). */
+  let apply: ApplyFn | undefined;
   const hangups = o.hangups ?? process;
 
   const onHangup = (): void => {
@@ -65,8 +75,22 @@ export async function runReloadable(o: ReloadableOptions): Promise<number> {
         }
         const why = unreloadable(config, result.config);
         if (why) return void logger.error(`reload refused: ${why}; the running config stays`);
+        const change = diffConfig(config, result.config);
+        if (change.restart.length === 0 && apply) {
+          const fresh = result.config;
+          addLogSecrets(logger, configSecrets(fresh));
+          for (const w of result.warnings) logger.warn({ path: w.path }, `config: ${formatProblem(w)}`);
+          logger.info({ file: o.file }, `reload: applying the new config: ${describeChange(change)}`);
+          return apply(fresh, change).then(
+            () => {
+              config = fresh;
+              logger.info({ file: o.file }, `config reloaded: ${describeChange(change)}`);
+            },
+            (err: unknown) => logger.error({ err }, "reload: applying the new config failed part-way; what started runs, restart the bridge to be sure which config is in force"),
+          );
+        }
         next = { config: result.config, warnings: result.warnings };
-        logger.info("reload: stopping the running bridge (draining the outbox) to start with the new config");
+        logger.info({ keys: change.restart }, `reload: ${change.restart.join(", ")} cannot change while running: stopping the running bridge (draining the outbox) to start with the new config`);
         session.abort(new Error("reload"));
       })
       .catch((err: unknown) => logger.error({ err }, "reload failed; the running config stays"))
@@ -81,14 +105,15 @@ export async function runReloadable(o: ReloadableOptions): Promise<number> {
       const stop = (): void => session.abort(o.signal.reason);
       if (o.signal.aborted) stop();
       else o.signal.addEventListener("abort", stop, { once: true });
-      const code = await o.run(config, { logger, signal: session.signal, onReady: o.onReady });
+      apply = undefined;
+      const code = await o.run(config, { logger, signal: session.signal, onReady: o.onReady, onApply: (fn) => (apply = fn) });
       o.signal.removeEventListener("abort", stop);
       if (o.signal.aborted || !next || code !== 0) return code;
       config = next.config;
       logger = o.makeLogger(config, next.warnings);
       next = undefined;
       session = new AbortController();
-      logger.info({ file: o.file }, "config reloaded: the bridge starts with the new config");
+      logger.info({ file: o.file }, "config reloaded: the bridge starts with the new config (restarted in-process)");
     }
   } finally {
     hangups.off("SIGHUP", onHangup);

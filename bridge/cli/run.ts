@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { ResponseInfo } from "../../src/index.ts";
 import type { Config } from "../config/types.ts";
+import type { ConfigChange } from "./config-diff.ts";
 import type { NetworkAdapter } from "../network.ts";
 import { createNetwork } from "../networks/registry.ts";
 import { BridgeMetrics } from "../observe/metrics.ts";
@@ -29,7 +30,15 @@ export interface RunOptions {
   networks?: Record<string, NetworkAdapter>;
   /** Tests: XMPP client settings the config does not carry (reconnect backoff). */
   xmpp?: Partial<XmppOptions>;
+  /**
+   * Reload: once running, run() hands over the function that applies a new config to the running
+   * bridge (only the parts `change` names; see config-diff.ts). It resolves when the new config
+   * is in force; a failure leaves whatever part could not start as a start would (logged).
+   */
+  onApply?: (apply: ApplyFn) => void;
 }
+
+export type ApplyFn = (next: Config, change: ConfigChange) => Promise<void>;
 
 /** Delivered items and dedupe keys are kept this long (for late reflections and redeliveries). */
 const KEEP_DELIVERED_MS = 7 * 24 * 3600 * 1000;
@@ -39,11 +48,13 @@ const OUTBOX_WATCH_MS = 1000;
 
 export const OUTBOX_FILE = "outbox.sqlite";
 
-function buildNetworks(config: Config, opts: RunOptions, metrics: BridgeMetrics | undefined): Map<string, NetworkAdapter> {
+/** The adapter of each network some bridge uses (`only`: just these ids). */
+function buildNetworks(config: Config, opts: RunOptions, metrics: BridgeMetrics | undefined, only?: readonly string[]): Map<string, NetworkAdapter> {
   const used = new Map<string, string[]>();
   for (const b of config.bridges) for (const l of b.links) used.set(l.network, [...(used.get(l.network) ?? []), l.group]);
   const networks = new Map<string, NetworkAdapter>();
   for (const [id, groups] of used) {
+    if (only && !only.includes(id)) continue;
     const given = opts.networks?.[id];
     const cfg = config.networks[id];
     if (given) networks.set(id, given);
@@ -54,7 +65,7 @@ function buildNetworks(config: Config, opts: RunOptions, metrics: BridgeMetrics 
     }
     else throw new Error(`bridges name network "${id}", which is not in networks`);
   }
-  for (const id of Object.keys(config.networks)) if (!used.has(id)) opts.logger.warn({ network: id }, "network is configured but no bridge uses it");
+  if (!only) for (const id of Object.keys(config.networks)) if (!used.has(id)) opts.logger.warn({ network: id }, "network is configured but no bridge uses it");
   return networks;
 }
 
@@ -76,12 +87,15 @@ function xmppOptions(config: Config, opts: RunOptions): XmppOptions & { logger: 
 }
 
 /** Counts reconnects: a side coming back after it had been up once. */
-function countReconnects(metrics: BridgeMetrics, muc: MucClient, networks: Map<string, NetworkAdapter>): void {
+function countXmppReconnects(metrics: BridgeMetrics, muc: MucClient): void {
   let xmppUp = false;
   muc.on("online", () => {
     if (xmppUp) metrics.reconnect("xmpp");
     xmppUp = true;
   });
+}
+
+function countNetworkReconnects(metrics: BridgeMetrics, networks: Map<string, NetworkAdapter>): void {
   for (const [id, net] of networks) {
     let up = false;
     let wasOk = false;
@@ -116,11 +130,26 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
     if (outbox.depth() > 0) log.info({ pending: outbox.depth() }, "resuming the outbox");
 
     const metrics = config.metrics ? new BridgeMetrics() : undefined;
-    const scrub = lineScrubber(configSecrets(config));
-    const recorder = new ActivityRecorder({ scrub });
-    const networks = new Map([...buildNetworks(config, opts, metrics)].map(([id, net]) => [id, tapInbound(net, (n) => recorder.networkEvent(n))]));
-    muc = new MucClient(xmppOptions(config, opts));
-    if (metrics) countReconnects(metrics, muc, networks);
+    let scrub = lineScrubber(configSecrets(config));
+    const recorder = new ActivityRecorder({ scrub: (line) => scrub(line) });
+    const adapters = (cfg: Config, only?: readonly string[]) => {
+      const built = new Map([...buildNetworks(cfg, opts, metrics, only)].map(([id, net]) => [id, tapInbound(net, (n) => recorder.networkEvent(n))]));
+      if (metrics) countNetworkReconnects(metrics, built);
+      return built;
+    };
+    let networks = adapters(config);
+    // A fatal XMPP error (login refused) ends the run, from the first client or one a reload made;
+    // everything else is retried inside.
+    let xmppFailed!: (err: Error) => void;
+    const fatal = new Promise<Error>((resolve) => (xmppFailed = resolve));
+    const xmppClient = (cfg: Config) => {
+      const client = new MucClient(xmppOptions(cfg, opts));
+      client.once("error", (err) => client === muc && xmppFailed(err));
+      if (metrics) countXmppReconnects(metrics, client);
+      return client;
+    };
+    const startXmpp = (client: MucClient) => client.start().catch((err: Error) => client === muc && xmppFailed(err));
+    muc = xmppClient(config);
     relay = new Relay({
       bridges: config.bridges,
       outbox,
@@ -150,15 +179,10 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
     }, OUTBOX_WATCH_MS);
     watching.unref();
 
-    // A fatal XMPP error (login refused) ends the run; everything else is retried inside.
-    const fatal = new Promise<Error>((resolve) => muc!.once("error", resolve));
-    const started = muc.start().then(
-      () => undefined,
-      (err: Error) => err,
-    );
+    void startXmpp(muc);
     await relay.start();
+    const sources = { config, health: () => relay!.health(), outbox, recorder, scrub: (line: string) => scrub(line) };
     if (metrics && config.metrics) {
-      const sources = { config, health: () => relay!.health(), outbox, recorder, scrub };
       observe = await startObserveServer(config.metrics.listen, {
         metrics,
         health: sources.health,
@@ -170,6 +194,26 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
         },
       });
     }
+    // Reload: only what changed; see config-diff.ts for which keys land where.
+    opts.onApply?.(async (next, change) => {
+      scrub = lineScrubber(configSecrets(next));
+      if (change.xmpp) {
+        const old = muc!;
+        const fresh = xmppClient(next);
+        await relay!.replaceRoomLink(fresh, async () => {
+          muc = fresh; // the old client's stop is no failure of the run
+          await old.stop().catch((err: unknown) => log.error({ err }, "stopping the old XMPP client failed"));
+        });
+        void startXmpp(fresh);
+      }
+      const rebuilt = [...change.networks, ...change.networksAdded];
+      if (change.bridges || change.rate || rebuilt.length || change.networksRemoved.length) {
+        networks = new Map([...networks].filter(([id]) => !change.networksRemoved.includes(id)));
+        for (const [id, net] of adapters(next, rebuilt)) networks.set(id, net);
+        await relay!.update({ bridges: next.bridges, networks, rate: next.relay?.rate });
+      }
+      sources.config = next;
+    });
     opts.onReady?.({ metricsUrl: observe?.url });
     log.info({ bridges: config.bridges.length, networks: [...networks.keys()], metrics: observe?.url }, "pollbridge running");
 
@@ -177,7 +221,7 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
       if (opts.signal.aborted) resolve(undefined);
       opts.signal.addEventListener("abort", () => resolve(undefined), { once: true });
     });
-    const failure = await Promise.race([aborted, fatal, started.then((err) => (err ? err : aborted))]);
+    const failure = await Promise.race([aborted, fatal]);
     if (failure) {
       log.fatal({ err: failure }, "stopping: the XMPP side cannot work");
       code = 2;

@@ -105,10 +105,15 @@ export interface RelayEvents {
 export class Relay extends EventEmitter<RelayEvents> {
   readonly #o: RelayOptions;
   readonly #log: Logger;
-  readonly #routes: Route[] = [];
-  readonly #rooms = new Map<string, RoomTarget>();
-  readonly #groups = new Map<string, GroupTarget>();
+  #routes: Route[] = [];
+  #rooms = new Map<string, RoomTarget>();
+  #groups = new Map<string, GroupTarget>();
   readonly #workers = new Map<string, TargetWorker>();
+  /** What update() / replaceRoomLink() change while running. */
+  #bridges: readonly BridgeConfig[];
+  #networks: ReadonlyMap<string, NetworkAdapter>;
+  #link: RoomLink;
+  #rate: { per_second: number; burst: number };
   readonly #drainWaiters = new Set<() => void>();
   /** Rooms being left to be rejoined (see #recheck). */
   readonly #rechecking = new Set<string>();
@@ -129,62 +134,72 @@ export class Relay extends EventEmitter<RelayEvents> {
     super();
     this.#o = opts;
     this.#log = opts.logger.child({ component: "relay" });
-    const rate = opts.rate ?? { per_second: 2, burst: 5 };
-    const backoff = opts.backoff ?? { min: 1000, max: 60_000 };
-    opts.bridges.forEach((b, i) => {
-      const endpoints: Endpoint[] = [{ kind: "room", room: b.xmpp, target: this.#roomTarget(b.xmpp) }];
+    this.#bridges = opts.bridges;
+    this.#networks = opts.networks;
+    this.#link = opts.room;
+    this.#rate = opts.rate ?? { per_second: 2, burst: 5 };
+    const plan = this.#plan(opts.bridges, opts.networks);
+    this.#routes = plan.routes;
+    this.#rooms = plan.rooms;
+    this.#groups = plan.groups;
+    for (const target of [...this.#rooms.values(), ...this.#groups.values()]) this.#workers.set(target.key, this.#worker(target));
+  }
+
+  /** Routes and targets for `bridges`; a target that exists already (same room link, same network adapter) is kept. */
+  #plan(bridges: readonly BridgeConfig[], networks: ReadonlyMap<string, NetworkAdapter>): { routes: Route[]; rooms: Map<string, RoomTarget>; groups: Map<string, GroupTarget> } {
+    const rooms = new Map<string, RoomTarget>();
+    const groups = new Map<string, GroupTarget>();
+    const routes = bridges.map((b, i) => {
+      const room = rooms.get(b.xmpp) ?? this.#rooms.get(b.xmpp) ?? this.#roomTarget(b.xmpp);
+      rooms.set(b.xmpp, room);
+      const endpoints: Endpoint[] = [{ kind: "room", room: b.xmpp, target: room }];
       b.links.forEach((l, j) => {
-        const net = opts.networks.get(l.network);
+        const net = networks.get(l.network);
         if (!net) throw new Error(`bridges[${i}].links[${j}]: no network "${l.network}"`);
-        endpoints.push({ kind: "group", network: l.network, group: l.group, target: this.#groupTarget(net, l.group) });
+        const key = groupTargetKey(net.id, l.group);
+        const kept = groups.get(key) ?? this.#groups.get(key);
+        const target = kept?.network === net ? kept : this.#groupTarget(net, l.group);
+        groups.set(key, target);
+        endpoints.push({ kind: "group", network: l.network, group: l.group, target });
       });
-      this.#routes.push({ name: b.xmpp, format: b.format || DEFAULT_FORMAT, endpoints });
+      return { name: b.xmpp, format: b.format || DEFAULT_FORMAT, endpoints };
     });
-    for (const target of [...this.#rooms.values(), ...this.#groups.values()]) {
-      const worker = new TargetWorker({
-        target,
-        outbox: opts.outbox,
-        bucket: new TokenBucket({ perSecond: rate.per_second, burst: rate.burst }),
-        backoff,
-        logger: this.#log,
-        now: opts.now ?? Date.now,
-        deadLetterAfterMs: opts.deadLetterAfterMs ?? 86_400_000,
-        onSettled: (item, kind, info) => this.#settled(item, kind, info),
-      });
-      this.#workers.set(target.key, worker);
-    }
+    return { routes, rooms, groups };
+  }
+
+  #worker(target: Target): TargetWorker {
+    const opts = this.#o;
+    return new TargetWorker({
+      target,
+      outbox: opts.outbox,
+      bucket: new TokenBucket({ perSecond: this.#rate.per_second, burst: this.#rate.burst }),
+      backoff: opts.backoff ?? { min: 1000, max: 60_000 },
+      logger: this.#log,
+      now: opts.now ?? Date.now,
+      deadLetterAfterMs: opts.deadLetterAfterMs ?? 86_400_000,
+      onSettled: (item, kind, info) => this.#settled(item, kind, info),
+    });
   }
 
   #roomTarget(room: string): RoomTarget {
-    let t = this.#rooms.get(room);
-    if (!t) {
-      t = new RoomTarget({
-        room,
-        link: this.#o.room,
-        maxLength: this.#o.xmppMaxLength ?? 10_000,
-        sendTimeout: this.#o.sendTimeout,
-        recheck: () => this.#recheck(room),
-      });
-      this.#rooms.set(room, t);
-    }
-    return t;
+    return new RoomTarget({
+      room,
+      link: this.#link,
+      maxLength: this.#o.xmppMaxLength ?? 10_000,
+      sendTimeout: this.#o.sendTimeout,
+      recheck: () => this.#recheck(room),
+    });
   }
 
   #groupTarget(net: NetworkAdapter, group: string): GroupTarget {
-    const key = groupTargetKey(net.id, group);
-    let t = this.#groups.get(key);
-    if (!t) {
-      t = new GroupTarget(net, group, { echoWindowMs: this.#o.echoWindowMs, historySlackMs: this.#o.catchUpSlackMs, sendTimeoutMs: this.#o.groupSendTimeoutMs });
-      this.#groups.set(key, t);
-    }
-    return t;
+    return new GroupTarget(net, group, { echoWindowMs: this.#o.echoWindowMs, historySlackMs: this.#o.catchUpSlackMs, sendTimeoutMs: this.#o.groupSendTimeoutMs });
   }
 
   /** Subscribes to the room link, joins the rooms, starts the workers and the networks. */
   async start(): Promise<void> {
     if (this.#started) throw new Error("relay already started");
     this.#started = true;
-    const { room: link } = this.#o;
+    const link = this.#link;
     link.on("message", this.#onMessage);
     link.on("room", this.#onRoom);
     for (const w of this.#workers.values()) w.start();
@@ -193,21 +208,101 @@ export class Relay extends EventEmitter<RelayEvents> {
       if (!this.#workers.has(q.target)) this.#log.warn({ target: q.target, pending: q.n }, "pending messages for a target no bridge sends to any more are kept, not sent");
     }
     this.#report();
-    const used = new Set([...this.#groups.values()].map((g) => g.network));
+    await Promise.all([...this.#usedNetworks()].map((net) => this.#startNetwork(net)));
+  }
+
+  #usedNetworks(): Set<NetworkAdapter> {
+    return new Set([...this.#groups.values()].map((g) => g.network));
+  }
+
+  async #startNetwork(net: NetworkAdapter): Promise<void> {
+    net.onStatus?.(() => {
+      for (const g of this.#groups.values()) if (g.network === net) g.changed();
+    });
+    await net.start(this.sinkFor(net.id));
+    for (const g of this.#groups.values()) if (g.network === net) g.changed();
+  }
+
+  /**
+   * Applies new bridges, rate limits and network adapters while running (a reload). Routes change
+   * at once, for the next message taken in. A target that goes away, or whose network adapter is
+   * replaced (its network restarts), first lets its worker settle the send in flight; only then
+   * does its replacement's worker start, so an item is never sent by two workers. An adapter no
+   * route uses any more is stopped, a new one started. Rooms added are joined, rooms removed left.
+   * Pending items of a target no bridge names stay in the outbox, unsent.
+   */
+  async update(next: { bridges: readonly BridgeConfig[]; networks: ReadonlyMap<string, NetworkAdapter>; rate?: { per_second: number; burst: number } }): Promise<void> {
+    if (!this.#started || this.#stopping) throw new Error("relay not running");
+    const rate = next.rate ?? { per_second: 2, burst: 5 };
+    const rateChanged = rate.per_second !== this.#rate.per_second || rate.burst !== this.#rate.burst;
+    const plan = this.#plan(next.bridges, next.networks);
+    const oldRooms = this.#rooms;
+    const oldPasswords = new Map(this.#bridges.map((b) => [b.xmpp, b.room_password]));
+    const oldNets = this.#usedNetworks();
+    const kept = new Set<Target>([...plan.rooms.values(), ...plan.groups.values()]);
+    const retired = [...this.#workers.values()].filter((w) => rateChanged || !kept.has(w.target));
+    this.#routes = plan.routes;
+    this.#rooms = plan.rooms;
+    this.#groups = plan.groups;
+    this.#bridges = next.bridges;
+    this.#networks = next.networks;
+    this.#rate = rate;
+    for (const w of retired) this.#workers.delete(w.target.key);
+    await Promise.all(retired.map((w) => w.stop()));
+    const nets = this.#usedNetworks();
+    await Promise.all([...oldNets].filter((n) => !nets.has(n)).map((n) => n.stop().catch((err: unknown) => this.#log.error({ err, network: n.id }, "network stop failed"))));
+    if (this.#stopping) return; // stop() took over: it stops what is running
+    for (const t of kept) {
+      if (this.#workers.has(t.key)) continue;
+      const w = this.#worker(t);
+      this.#workers.set(t.key, w);
+      w.start();
+    }
+    for (const room of plan.rooms.keys()) {
+      const password = next.bridges.find((b) => b.xmpp === room && b.room_password)?.room_password;
+      if (!oldRooms.has(room) || oldPasswords.get(room) !== password) this.#join(room);
+    }
     await Promise.all(
-      [...used].map(async (net) => {
-        net.onStatus?.(() => {
-          for (const g of this.#groups.values()) if (g.network === net) g.changed();
-        });
-        await net.start(this.sinkFor(net.id));
-        for (const g of this.#groups.values()) if (g.network === net) g.changed();
-      }),
+      [...oldRooms.keys()].filter((room) => !plan.rooms.has(room)).map((room) => this.#link.leave(room).catch((err: unknown) => this.#log.warn({ err, room }, "leaving a room no bridge names any more failed"))),
     );
+    this.#report();
+    await Promise.all([...nets].filter((n) => !oldNets.has(n)).map((n) => this.#startNetwork(n)));
+  }
+
+  /**
+   * Moves the rooms to another XMPP client (a reload changed the account). The room workers
+   * settle their sends in flight and stop; `retire` then stops the old client (it leaves the
+   * rooms); the new client's joins catch up on what was said meanwhile, and their history
+   * settles any send the old client left unconfirmed before it is resent.
+   */
+  async replaceRoomLink(next: RoomLink, retire: () => Promise<void>): Promise<void> {
+    if (!this.#started || this.#stopping) throw new Error("relay not running");
+    const roomWorkers = [...this.#rooms.values()].map((t) => this.#workers.get(t.key)).filter((w) => w !== undefined);
+    for (const w of roomWorkers) this.#workers.delete(w.target.key);
+    await Promise.all(roomWorkers.map((w) => w.stop()));
+    this.#link.off("message", this.#onMessage);
+    this.#link.off("room", this.#onRoom);
+    await retire();
+    this.#link = next;
+    if (this.#stopping) return;
+    this.#rooms = new Map();
+    const plan = this.#plan(this.#bridges, this.#networks);
+    this.#routes = plan.routes;
+    this.#rooms = plan.rooms;
+    next.on("message", this.#onMessage);
+    next.on("room", this.#onRoom);
+    for (const t of plan.rooms.values()) {
+      const w = this.#worker(t);
+      this.#workers.set(t.key, w);
+      w.start();
+    }
+    for (const room of plan.rooms.keys()) this.#join(room);
+    this.#report();
   }
 
   #join(room: string): void {
-    const password = this.#o.bridges.find((b) => b.xmpp === room && b.room_password)?.room_password;
-    this.#o.room.join(room, { password, history: () => this.#historyFor(room) });
+    const password = this.#bridges.find((b) => b.xmpp === room && b.room_password)?.room_password;
+    this.#link.join(room, { password, history: () => this.#historyFor(room) });
   }
 
   /** Leaves and rejoins a room: the join's history (asked since the oldest attempt) settles unconfirmed sends. */
@@ -215,7 +310,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     if (this.#stopping || this.#rechecking.has(room)) return;
     this.#rechecking.add(room);
     this.#log.warn({ room }, "a send was not confirmed while the room stayed joined: rejoining to check its history");
-    this.#o.room
+    this.#link
       .leave(room)
       .catch((err: unknown) => this.#log.warn({ err, room }, "leaving the room to rejoin it failed"))
       .finally(() => {
@@ -235,10 +330,9 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.#stopping = true;
     const drained = await this.#drain(drainMs);
     await Promise.all([...this.#workers.values()].map((w) => w.stop()));
-    const used = new Set([...this.#groups.values()].map((g) => g.network));
-    await Promise.all([...used].map((n) => n.stop().catch((err: unknown) => this.#log.error({ err, network: n.id }, "network stop failed"))));
-    this.#o.room.off("message", this.#onMessage);
-    this.#o.room.off("room", this.#onRoom);
+    await Promise.all([...this.#usedNetworks()].map((n) => n.stop().catch((err: unknown) => this.#log.error({ err, network: n.id }, "network stop failed"))));
+    this.#link.off("message", this.#onMessage);
+    this.#link.off("room", this.#onRoom);
     const depth = this.#depth();
     this.#log.info({ drained, depth }, depth ? "relay stopped; pending messages stay in the outbox" : "relay stopped");
     return { drained, depth };
@@ -319,7 +413,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     // A first join takes no history: everything said from now on is ours to relay, so a room
     // that stays quiet until we lose it still gets its catch-up on the next join.
     if (last === undefined) outbox.setLastSeen(room, new Date());
-    const attempt = outbox.oldestAttempt(this.#roomTarget(room).key);
+    const attempt = outbox.oldestAttempt(roomTargetKey(room));
     const bounds = [last, attempt].filter((t): t is number => t !== undefined);
     if (bounds.length === 0) return { maxstanzas: 0 };
     return { since: new Date(Math.min(...bounds) - (this.#o.catchUpSlackMs ?? 5000)) };
