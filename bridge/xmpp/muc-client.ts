@@ -103,6 +103,9 @@ export class MucClient extends EventEmitter<XmppEvents> {
     if (existing) {
       existing.options = { ...existing.options, ...opts };
       if ((existing.state === "failed" || existing.state === "left") && this.online) existing.join();
+      // Joined already (a reload keeps the room): no new join, so say where it stands to whoever
+      // asked, who would otherwise wait for a state change that never comes.
+      else this.emit("room", existing.snapshot());
       return;
     }
     const entry = new Room(splitJid(room)[0], this.#opts.nick, opts, {
