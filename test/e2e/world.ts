@@ -50,6 +50,44 @@ export interface World {
   logs(): string;
 }
 
+/** Fresh random passwords for the bridge's XMPP account and alice: a test can look for them in the logs. */
+export function testPasswords(): { bridge: string; alice: string } {
+  return { bridge: `pw-${randomBytes(9).toString("hex")}`, alice: `pw-${randomBytes(9).toString("hex")}` };
+}
+
+/**
+ * The `xmpp:` section of a test config: the bridge's account on this Prosody, its password from
+ * `${XMPP_PASSWORD}`, PLAIN (no SCRAM rounds in tests). `extra`: more lines of the section.
+ */
+export function xmppSection(prosody: ProsodyServer, nick: string, extra: string[] = []): string[] {
+  return ["xmpp:", `  jid: bridge@${prosody.domain}`, "  password: ${XMPP_PASSWORD}", `  service: ${prosody.service}`, `  nick: ${nick}`, "  sasl_mechanism: PLAIN", ...extra.map((l) => `  ${l}`)];
+}
+
+/** The XMPP side of a CLI test: a real Prosody with the bridge's account and alice, and a temp dir; gone after t. */
+export async function xmppSide(t: TestContext, prefix: string): Promise<{ prosody: ProsodyServer; passwords: { bridge: string; alice: string }; dir: string }> {
+  const passwords = testPasswords();
+  const prosody = await startProsody({ users: passwords });
+  t.after(() => prosody.stop());
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return { prosody, passwords, dir };
+}
+
+/** Writes pollbridge.yaml into `dir` (mode 0600: a config may hold secrets); returns its path. */
+export async function writeConfig(dir: string, lines: string[]): Promise<string> {
+  const path = join(dir, "pollbridge.yaml");
+  await writeFile(path, [...lines, ""].join("\n"), { mode: 0o600 });
+  return path;
+}
+
+/** alice connected and in `room` (as "alice"), stopped after t. */
+export async function aliceIn(t: TestContext, prosody: ProsodyServer, password: string, room: string): Promise<XmppUser> {
+  const alice = await XmppUser.connect(prosody, "alice", password);
+  t.after(() => alice.stop().catch(() => undefined));
+  await alice.join(room, "alice");
+  return alice;
+}
+
 /** `node bridge/cli/main.ts ARGS` as a child process, killed after the test if still running. */
 export function spawnPollbridge(t: TestContext, args: string[], env: NodeJS.ProcessEnv): BridgeProcess {
   const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -67,43 +105,27 @@ export function spawnPollbridge(t: TestContext, args: string[], env: NodeJS.Proc
 }
 
 export async function startWorld(t: TestContext, opts: { holdMs?: number } = {}): Promise<World> {
-  const passwords = { bridge: `pw-${randomBytes(9).toString("hex")}`, alice: `pw-${randomBytes(9).toString("hex")}` };
-  const prosody = await startProsody({ users: passwords });
-  t.after(() => prosody.stop());
+  const { prosody, passwords, dir } = await xmppSide(t, "pollbridge-e2e-");
   const sim = await startWebqqSim({ autoScan: 1, holdMs: opts.holdMs ?? 3_000, groups: [{ name: GROUP, members: [MEMBER] }] });
   t.after(() => sim.close());
-  const dir = await mkdtemp(join(tmpdir(), "pollbridge-e2e-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
   const room = `dev@${prosody.muc}`;
   const metricsPort = await freePort();
-  const configPath = join(dir, "pollbridge.yaml");
-  await writeFile(
-    configPath,
-    [
-      `state_dir: ./state`,
-      `log: { level: debug }`,
-      `metrics: { listen: "127.0.0.1:${metricsPort}" }`,
-      `xmpp:`,
-      `  jid: bridge@${prosody.domain}`,
-      `  password: \${XMPP_PASSWORD}`,
-      `  service: ${prosody.service}`,
-      `  nick: qq`,
-      `  sasl_mechanism: PLAIN`,
-      `  self_ping_interval: 2000`,
-      `networks:`,
-      `  qq:`,
-      `    type: webqq`,
-      `    endpoints: { ptlogin: "${sim.url}", ui: "${sim.url}", s: "${sim.url}", d1: "${sim.url}" }`,
-      `    poll_hold: ${opts.holdMs ?? 3_000}`,
-      `    send_interval: 50`,
-      `relay: { drain_timeout: 5000 }`,
-      `bridges:`,
-      `  - xmpp: ${room}`,
-      `    qq: "${GROUP}"`,
-      "",
-    ].join("\n"),
-    { mode: 0o600 },
-  );
+  const configPath = await writeConfig(dir, [
+    `state_dir: ./state`,
+    `log: { level: debug }`,
+    `metrics: { listen: "127.0.0.1:${metricsPort}" }`,
+    ...xmppSection(prosody, "qq", ["self_ping_interval: 2000"]),
+    `networks:`,
+    `  qq:`,
+    `    type: webqq`,
+    `    endpoints: { ptlogin: "${sim.url}", ui: "${sim.url}", s: "${sim.url}", d1: "${sim.url}" }`,
+    `    poll_hold: ${opts.holdMs ?? 3_000}`,
+    `    send_interval: 50`,
+    `relay: { drain_timeout: 5000 }`,
+    `bridges:`,
+    `  - xmpp: ${room}`,
+    `    qq: "${GROUP}"`,
+  ]);
   const env = { ...process.env, XMPP_PASSWORD: passwords.bridge, POLLBRIDGE_CONFIG: "" };
 
   const runs: BridgeProcess[] = [];

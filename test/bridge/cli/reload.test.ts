@@ -103,3 +103,39 @@ test("reload: a broken config is refused and logged, a good one applied live; no
   assert.ok(!existsSync(pidFile), "the pid file goes with the process");
   assert.match((await reload(w)).out, /no running bridge/);
 });
+
+test("reload: a changed network restarts only its adapter, a changed XMPP account only the XMPP client; messages said meanwhile arrive exactly once", async (t) => {
+  const w = await startWorld(t);
+  const bridge = w.spawnBridge();
+  await w.bridgeInRoom();
+  await w.health(200);
+  const good = await readFile(w.configPath, "utf8");
+  w.sim.inject({ group: GROUP, sender: MEMBER, content: "before" });
+  await aliceSees(w, "<小明> before");
+  const qrs = w.sim.state.counters.qrShown;
+
+  // Both parts change: the network's send gap and the XMPP client's self-ping interval.
+  await writeFile(w.configPath, good.replace("send_interval: 50", "send_interval: 60").replace("self_ping_interval: 2000", "self_ping_interval: 2500"));
+  const mark = bridge.output().length;
+  bridge.child.kill("SIGHUP");
+  w.sim.inject({ group: GROUP, sender: MEMBER, content: "around" });
+  await w.alice.say(w.room, "x-around");
+  await logged(bridge, /config reloaded: networks restarted: qq; XMPP client restarted/, mark);
+  await w.health(200);
+
+  // Sentinels, then count.
+  w.sim.inject({ group: GROUP, sender: MEMBER, content: "sentinel" });
+  await aliceSees(w, "<小明> sentinel");
+  await w.alice.say(w.room, "x-sentinel");
+  await w.sim.waitForSent(GROUP, 2, AbortSignal.timeout(TIMEOUT));
+  const seen = fromBridge(w).map((b) => b.replace(/^<小明> /, ""));
+  assert.deepEqual(seen, ["before", "around", "sentinel"], JSON.stringify(fromBridge(w)));
+  const toQq = w.sim.sent(GROUP).map((m) => m.text.replace(/^\[\d{4}-\d\d-\d\d \d\d:\d\d UTC\] /, "").replace(/^<alice> /, ""));
+  assert.deepEqual(toQq, ["x-around", "x-sentinel"]);
+  assert.deepEqual(w.sim.violations, []);
+  assert.equal(w.sim.state.counters.qrShown, qrs, "the restarted WebQQ adapter reuses its saved session: no new QR");
+  assert.doesNotMatch(bridge.output().slice(mark), /pollbridge running/, "the bridge itself did not restart");
+
+  bridge.child.kill("SIGTERM");
+  assert.equal((await bridge.exited).code, 0, bridge.output().slice(-2000));
+});

@@ -1,7 +1,6 @@
 // The world of the OneBot 11 CLI tests: a real Prosody with alice in a room, the OneBot 11
 // simulator (NapCat flavor, no HTTP API: actions on the socket) and `pollbridge run` as a child
 // process over a forward or a reverse WebSocket.
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +8,7 @@ import type { TestContext } from "node:test";
 import { freePort, startProsody } from "../../../helpers/prosody.ts";
 import { XmppUser } from "../../../helpers/xmpp-user.ts";
 import { startOnebot11Sim, type Onebot11Sim, type Onebot11SimOptions } from "../../../sim/onebot11.ts";
-import { spawnPollbridge, type BridgeProcess } from "../../../e2e/world.ts";
+import { spawnPollbridge, testPasswords, xmppSection, type BridgeProcess } from "../../../e2e/world.ts";
 
 export const GROUP = 123456;
 
@@ -45,7 +44,7 @@ async function poll(what: string, timeoutMs: number, check: () => Promise<string
 }
 
 export async function cliWorld(t: TestContext, transport: "ws" | "ws-reverse", simOpts: Onebot11SimOptions = {}): Promise<CliWorld> {
-  const passwords = { bridge: `pw-${randomBytes(9).toString("hex")}`, alice: `pw-${randomBytes(9).toString("hex")}` };
+  const passwords = testPasswords();
   const prosody = await startProsody({ users: passwords });
   t.after(() => prosody.stop());
   const sim = await startOnebot11Sim({ flavor: "napcat", heartbeatMs: 500, groups: [{ id: GROUP }], ...simOpts });
@@ -65,12 +64,7 @@ export async function cliWorld(t: TestContext, transport: "ws" | "ws-reverse", s
       "state_dir: ./state",
       "log: { level: debug }",
       `metrics: { listen: "127.0.0.1:${metricsPort}" }`,
-      "xmpp:",
-      `  jid: bridge@${prosody.domain}`,
-      "  password: ${XMPP_PASSWORD}",
-      `  service: ${prosody.service}`,
-      "  nick: relay",
-      "  sasl_mechanism: PLAIN",
+      ...xmppSection(prosody, "relay"),
       "networks:",
       network,
       "bridges:",

@@ -4,14 +4,13 @@
 // /healthz says it waits. A kill -9 while it waits loses nothing; the next run delivers it once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, startProsody } from "../../../helpers/prosody.ts";
 import { XmppUser } from "../../../helpers/xmpp-user.ts";
 import { startQqbotSim } from "../../../sim/qqbot.ts";
-import { spawnPollbridge } from "../../../e2e/world.ts";
+import { spawnPollbridge, testPasswords, xmppSection } from "../../../e2e/world.ts";
 
 const OPENID = "G0A1B2C3D4E5F60718293A4B5C6D7E8F";
 const GROUP = `group:${OPENID}`;
@@ -37,7 +36,7 @@ async function health(base: string, check: (body: Health) => boolean): Promise<H
 }
 
 test("CLI: rooms ↔ QQ bot channel and group; the group's message waits for a reply window, survives kill -9, goes out once", { timeout: 120_000 }, async (t) => {
-  const passwords = { bridge: `pw-${randomBytes(9).toString("hex")}`, alice: `pw-${randomBytes(9).toString("hex")}` };
+  const passwords = testPasswords();
   const prosody = await startProsody({ users: passwords });
   t.after(() => prosody.stop());
   // A public bot: GUILD_MESSAGES is refused and the bridge falls back to the channel's @-messages.
@@ -55,12 +54,7 @@ test("CLI: rooms ↔ QQ bot channel and group; the group's message waits for a r
       "state_dir: ./state",
       "log: { level: debug }",
       `metrics: { listen: "${metrics}" }`,
-      "xmpp:",
-      `  jid: bridge@${prosody.domain}`,
-      "  password: ${XMPP_PASSWORD}",
-      `  service: ${prosody.service}`,
-      "  nick: relay",
-      "  sasl_mechanism: PLAIN",
+      ...xmppSection(prosody, "relay"),
       "networks:",
       "  qb:",
       "    type: qqbot",
@@ -127,7 +121,7 @@ test("CLI: rooms ↔ QQ bot channel and group; the group's message waits for a r
 });
 
 test("CLI, webhook mode: the platform validates the callback (op 13), a group's @-message reaches the room, the room's answer goes back as a reply", { timeout: 120_000 }, async (t) => {
-  const passwords = { bridge: `pw-${randomBytes(9).toString("hex")}`, alice: `pw-${randomBytes(9).toString("hex")}` };
+  const passwords = testPasswords();
   const prosody = await startProsody({ users: passwords });
   t.after(() => prosody.stop());
   const sim = await startQqbotSim({ groups: [OPENID] });
@@ -144,12 +138,7 @@ test("CLI, webhook mode: the platform validates the callback (op 13), a group's 
       "state_dir: ./state",
       "log: { level: debug }",
       `metrics: { listen: "${metrics}" }`,
-      "xmpp:",
-      `  jid: bridge@${prosody.domain}`,
-      "  password: ${XMPP_PASSWORD}",
-      `  service: ${prosody.service}`,
-      "  nick: relay",
-      "  sasl_mechanism: PLAIN",
+      ...xmppSection(prosody, "relay"),
       "networks:",
       `  qb: { type: qqbot, app_id: "${sim.appId}", secret: "\${QQBOT_SECRET}", events: webhook, webhook: { listen: "${hook}", path: /qq/callback }, api: "${sim.url}", token_url: "${sim.tokenUrl}" }`,
       "bridges:",
