@@ -111,8 +111,12 @@ test("non-retryable statuses go straight to the caller", async (t) => {
   assert.equal(srv.hits, 1);
 });
 
-// The timeout is short so the test is quick; a loaded machine may time out a later attempt too,
-// so the test counts invariants (every attempt but the last was abandoned and retried), not hits.
+// The timeout under test is short so the test is quick. A loaded machine may time out a healthy
+// attempt too: that only makes one more attempt (the retries do not run out on a slow machine),
+// and the test waits for events (the answer, the stalled connection's close) and counts
+// invariants (every attempt but the last was abandoned and retried), never a time.
+const STALL_TIMEOUT = { timeout: 100, retry: { retries: 1000 } };
+
 test("a stalled response past its timeout is abandoned on the wire and retried", async (t) => {
   let hits = 0;
   const abandoned = deferred();
@@ -122,7 +126,7 @@ test("a stalled response past its timeout is abandoned on the wire and retried",
   });
   const s = stream();
   t.after(() => s.close().then(srv.close));
-  const res = await s.request({ url: srv.url, timeout: 100, retry: { retries: 10 } });
+  const res = await s.request({ url: srv.url, ...STALL_TIMEOUT });
   assert.equal(await res.text(), "late but fine");
   await abandoned.promise; // the client closed the stalled attempt's connection
   assert.ok(hits >= 2);
@@ -138,7 +142,7 @@ test("a stalled body past its timeout fails the read", async (t) => {
   const s = stream();
   t.after(() => s.close().then(srv.close));
   // A loaded machine may time out the headers first: those attempts are retried, the body still stalls.
-  const res = await s.request({ url: srv.url, timeout: 100, retry: { retries: 10 } });
+  const res = await s.request({ url: srv.url, ...STALL_TIMEOUT });
   await assert.rejects(res.text(), (e: { code?: string }) => e.code === "UND_ERR_BODY_TIMEOUT");
 });
 
