@@ -1,7 +1,8 @@
 // What a reload changes, part by part. The running bridge applies bridges (rooms, groups,
-// formats, room passwords) and rate limits live, restarts only a network whose settings changed
-// and only the XMPP client when the account changed. Keys no part can take in live (log,
-// metrics, relay drain and dead-letter settings) restart the whole bridge in-process.
+// formats, room passwords), rate limits and the drain timeout live, restarts only a network
+// whose settings changed, only the XMPP client when the account changed, and only the metrics
+// server when its address or auth changed. Keys no part can take in live (log, metrics turned
+// on or off, dead-letter settings) restart the whole bridge in-process.
 import { isDeepStrictEqual } from "node:util";
 import type { Config } from "../config/types.ts";
 
@@ -20,7 +21,12 @@ export interface ConfigChange {
   bridges: boolean;
   /** relay.rate changed: applied live. */
   rate: boolean;
+  /** metrics.listen or metrics.auth changed (metrics on before and after): the metrics server restarts. */
+  metrics: boolean;
 }
+
+/** relay.* keys the running bridge reads when it needs them, so a new value simply applies. */
+const LIVE_RELAY_KEYS = new Set(["rate", "drain_timeout"]);
 
 /** Network ids some bridge links to. */
 export function usedNetworks(config: Pick<Config, "bridges">): Set<string> {
@@ -30,11 +36,12 @@ export function usedNetworks(config: Pick<Config, "bridges">): Set<string> {
 export function diffConfig(now: Config, next: Config): ConfigChange {
   const restart: string[] = [];
   if (!isDeepStrictEqual(now.log, next.log)) restart.push("log");
-  if (!isDeepStrictEqual(now.metrics, next.metrics)) restart.push("metrics");
-  const { rate: rateNow, ...relayNow } = now.relay ?? {};
-  const { rate: rateNext, ...relayNext } = next.relay ?? {};
+  // Metrics on or off: the relay and the networks were built with (or without) the counters.
+  if (Boolean(now.metrics) !== Boolean(next.metrics)) restart.push("metrics");
+  const relayNow: Record<string, unknown> = { ...now.relay };
+  const relayNext: Record<string, unknown> = { ...next.relay };
   for (const key of new Set([...Object.keys(relayNow), ...Object.keys(relayNext)])) {
-    if (!isDeepStrictEqual(relayNow[key as keyof typeof relayNow], relayNext[key as keyof typeof relayNext])) restart.push(`relay.${key}`);
+    if (!LIVE_RELAY_KEYS.has(key) && !isDeepStrictEqual(relayNow[key], relayNext[key])) restart.push(`relay.${key}`);
   }
   const before = usedNetworks(now);
   const after = usedNetworks(next);
@@ -45,7 +52,8 @@ export function diffConfig(now: Config, next: Config): ConfigChange {
     networksAdded: [...after].filter((id) => !before.has(id)),
     networksRemoved: [...before].filter((id) => !after.has(id)),
     bridges: !isDeepStrictEqual(now.bridges, next.bridges),
-    rate: !isDeepStrictEqual(rateNow, rateNext),
+    rate: !isDeepStrictEqual(now.relay?.rate, next.relay?.rate),
+    metrics: Boolean(now.metrics && next.metrics) && !isDeepStrictEqual(now.metrics, next.metrics),
   };
 }
 
@@ -58,5 +66,6 @@ export function describeChange(c: ConfigChange): string {
   if (c.networksRemoved.length) parts.push(`networks stopped: ${c.networksRemoved.join(", ")}`);
   if (c.networks.length) parts.push(`networks restarted: ${c.networks.join(", ")}`);
   if (c.xmpp) parts.push("XMPP client restarted");
+  if (c.metrics) parts.push("metrics server restarted");
   return parts.length ? parts.join("; ") : "nothing changed";
 }

@@ -116,6 +116,8 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
   let pruning: PruneSchedule | undefined;
   let watching: NodeJS.Timeout | undefined;
   let code = 0;
+  /** The config in force (a reload may have applied a newer one). */
+  let current = config;
   try {
     outbox = new Outbox(join(config.state_dir, OUTBOX_FILE));
     outbox.prune(Date.now() - KEEP_DELIVERED_MS);
@@ -182,18 +184,18 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
     void startXmpp(muc);
     await relay.start();
     const sources = { config, health: () => relay!.health(), outbox, recorder, scrub: (line: string) => scrub(line) };
-    if (metrics && config.metrics) {
-      observe = await startObserveServer(config.metrics.listen, {
-        metrics,
+    const serveObserve = (m: BridgeMetrics, at: NonNullable<Config["metrics"]>) =>
+      startObserveServer(at.listen, {
+        metrics: m,
         health: sources.health,
         logger: log,
-        auth: config.metrics.auth,
+        auth: at.auth,
         page: {
           status: () => buildStatus(sources),
           qrFile: (network) => (qrPending(sources, network) ? stateFilePath(config.state_dir, "webqq", network, "-qr.png") : undefined),
         },
       });
-    }
+    if (metrics && config.metrics) observe = await serveObserve(metrics, config.metrics);
     // Reload: only what changed; see config-diff.ts for which keys land where.
     opts.onApply?.(async (next, change) => {
       scrub = lineScrubber(configSecrets(next));
@@ -212,7 +214,15 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
         for (const [id, net] of adapters(next, rebuilt)) networks.set(id, net);
         await relay!.update({ bridges: next.bridges, networks, rate: next.relay?.rate });
       }
+      if (change.metrics && metrics && next.metrics) {
+        // Closed first: the new address may be the old one (only the auth changed).
+        await observe?.close();
+        observe = undefined;
+        observe = await serveObserve(metrics, next.metrics);
+        log.info({ metrics: observe.url }, "metrics server restarted");
+      }
       sources.config = next;
+      current = next;
     });
     opts.onReady?.({ metricsUrl: observe?.url });
     log.info({ bridges: config.bridges.length, networks: [...networks.keys()], metrics: observe?.url }, "pollbridge running");
@@ -226,7 +236,7 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
       log.fatal({ err: failure }, "stopping: the XMPP side cannot work");
       code = 2;
     }
-    const drainMs = config.relay?.drain_timeout ?? 10_000;
+    const drainMs = current.relay?.drain_timeout ?? 10_000;
     log.info({ drainMs, pending: relay.health().outbox.depth }, "stopping: draining the outbox");
     await relay.stop(drainMs);
     return code;

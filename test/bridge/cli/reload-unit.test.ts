@@ -122,7 +122,7 @@ test("runReloadable: a session that can apply live gets the new config and what 
   await logged(/config reloaded: bridges applied live; networks started: tg/);
   assert.equal(sessions.length, 1);
   assert.equal(applied.length, 1);
-  assert.deepEqual(applied[0]!.change, { restart: [], xmpp: false, networks: [], networksAdded: ["tg"], networksRemoved: [], bridges: true, rate: false });
+  assert.deepEqual(applied[0]!.change, { restart: [], xmpp: false, networks: [], networksAdded: ["tg"], networksRemoved: [], bridges: true, rate: false, metrics: false });
   assert.equal(applied[0]!.config.bridges[0]!.format, "B {text}");
   assert.doesNotMatch(log, /tg-token-of-the-new-file/, "the new file's token is scrubbed from the first line");
 
@@ -159,7 +159,7 @@ test("diffConfig: each key lands where it is applied", async () => {
     f(next);
     return diffConfig(base, next);
   };
-  const none = { restart: [], xmpp: false, networks: [], networksAdded: [], networksRemoved: [], bridges: false, rate: false };
+  const none = { restart: [], xmpp: false, networks: [], networksAdded: [], networksRemoved: [], bridges: false, rate: false, metrics: false };
   assert.deepEqual(change(() => undefined), none);
   assert.deepEqual(change((c) => (c.bridges[0]!.format = "{text}")), { ...none, bridges: true });
   assert.deepEqual(change((c) => (c.relay = { ...c.relay, rate: { per_second: 1, burst: 1 } })), { ...none, rate: true });
@@ -169,6 +169,12 @@ test("diffConfig: each key lands where it is applied", async () => {
   // A network no bridge uses changes nothing that runs.
   assert.deepEqual(change((c) => (c.networks.unused = { type: "telegram", token: "x" })), none);
   assert.deepEqual(change((c) => (c.log.level = "debug")).restart, ["log"]);
-  assert.deepEqual(change((c) => (c.relay = { ...c.relay, drain_timeout: 1 })).restart, ["relay.drain_timeout"]);
-  assert.deepEqual(change((c) => (c.metrics = { listen: "127.0.0.1:9464" })).restart, ["metrics"]);
+  assert.deepEqual(change((c) => (c.relay = { ...c.relay, drain_timeout: 1 })), none, "read at the next stop");
+  assert.deepEqual(change((c) => (c.relay = { ...c.relay, dead_letter_after: 1 })).restart, ["relay.dead_letter_after"]);
+  assert.deepEqual(change((c) => (c.metrics = { listen: "127.0.0.1:9464" })).restart, ["metrics"], "metrics turned on");
+  const withMetrics = structuredClone(base);
+  withMetrics.metrics = { listen: "127.0.0.1:9464" };
+  const moved = structuredClone(withMetrics);
+  moved.metrics = { listen: "127.0.0.1:9465", auth: { user: "ops", password: "pw" } };
+  assert.deepEqual(diffConfig(withMetrics, moved), { ...none, metrics: true }, "only the metrics server restarts");
 });

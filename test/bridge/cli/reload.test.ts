@@ -104,7 +104,7 @@ test("reload: a broken config is refused and logged, a good one applied live; no
   assert.match((await reload(w)).out, /no running bridge/);
 });
 
-test("reload: a changed network restarts only its adapter, a changed XMPP account only the XMPP client; messages said meanwhile arrive exactly once", async (t) => {
+test("reload: a changed network restarts only its adapter, a changed XMPP account only the XMPP client, changed metrics auth only the metrics server; messages said meanwhile arrive exactly once", async (t) => {
   const w = await startWorld(t);
   const bridge = w.spawnBridge();
   await w.bridgeInRoom();
@@ -114,14 +114,26 @@ test("reload: a changed network restarts only its adapter, a changed XMPP accoun
   await aliceSees(w, "<小明> before");
   const qrs = w.sim.state.counters.qrShown;
 
-  // Both parts change: the network's send gap and the XMPP client's self-ping interval.
-  await writeFile(w.configPath, good.replace("send_interval: 50", "send_interval: 60").replace("self_ping_interval: 2000", "self_ping_interval: 2500"));
+  // Three parts change: the network's send gap, the XMPP client's self-ping interval, and the
+  // metrics server's auth.
+  assert.equal((await fetch(`${w.metricsUrl}/metrics`)).status, 200);
+  const metricsAuth = `auth: { user: ops, password: "pw-${process.pid}-metrics" }`;
+  await writeFile(
+    w.configPath,
+    good
+      .replace("send_interval: 50", "send_interval: 60")
+      .replace("self_ping_interval: 2000", "self_ping_interval: 2500")
+      .replace(/metrics: \{ listen: ("[^"]+") \}/, `metrics: { listen: $1, ${metricsAuth} }`),
+  );
   const mark = bridge.output().length;
   bridge.child.kill("SIGHUP");
   w.sim.inject({ group: GROUP, sender: MEMBER, content: "around" });
   await w.alice.say(w.room, "x-around");
-  await logged(bridge, /config reloaded: networks restarted: qq; XMPP client restarted/, mark);
+  await logged(bridge, /config reloaded: networks restarted: qq; XMPP client restarted; metrics server restarted/, mark);
   await w.health(200);
+  assert.equal((await fetch(`${w.metricsUrl}/metrics`)).status, 401, "the restarted metrics server asks for the new auth");
+  const basic = `Basic ${Buffer.from(`ops:pw-${process.pid}-metrics`).toString("base64")}`;
+  assert.equal((await fetch(`${w.metricsUrl}/metrics`, { headers: { authorization: basic } })).status, 200);
 
   // Sentinels, then count.
   w.sim.inject({ group: GROUP, sender: MEMBER, content: "sentinel" });
