@@ -66,6 +66,11 @@ export class NetworkSkeleton {
     return this.#main.signal;
   }
 
+  /** start() was called. */
+  get started(): boolean {
+    return this.#started;
+  }
+
   get stopping(): boolean {
     return this.#main.signal.aborted;
   }
