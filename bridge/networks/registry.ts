@@ -1,4 +1,4 @@
-// Builds the NetworkAdapter a `networks` entry of the config describes.
+// Builds the NetworkAdapter a `networks` entry of the config describes: one line a network type.
 import type { Logger } from "pino";
 import type { ResponseInfo } from "../../src/index.ts";
 import type { NetworkConfig } from "../config/types.ts";
@@ -25,18 +25,24 @@ export interface NetworkContext {
   onEventRejected?: (reason: string) => void;
 }
 
+/** What every adapter's create function takes besides its own config. */
+export interface CommonOptions extends NetworkContext {
+  /** The network's key in the config. */
+  id: string;
+}
+
+type Builders = { [T in NetworkConfig["type"]]: (common: CommonOptions, config: Extract<NetworkConfig, { type: T }>) => NetworkAdapter };
+
+/** One line a network type; the compiler refuses a config type without one. */
+const BUILDERS: Builders = {
+  webqq: (common, c) => createWebqq({ ...common, endpoints: c.endpoints, sendInterval: c.send_interval, pollHold: c.poll_hold, sendTimeout: c.send_timeout }),
+  onebot11: (common, config) => createOnebot11({ ...common, config }),
+  onebot12: (common, config) => createOnebot12({ ...common, config }),
+  telegram: (common, config) => createTelegram({ ...common, config }),
+  qqbot: (common, config) => createQqbot({ ...common, config }),
+};
+
 export function createNetwork(id: string, config: NetworkConfig, ctx: NetworkContext): NetworkAdapter {
-  const common = { id, stateDir: ctx.stateDir, logger: ctx.logger, groups: ctx.groups, onResponse: ctx.onResponse, onEventRejected: ctx.onEventRejected };
-  switch (config.type) {
-    case "webqq":
-      return createWebqq({ ...common, endpoints: config.endpoints, sendInterval: config.send_interval, pollHold: config.poll_hold, sendTimeout: config.send_timeout, onEventRejected: ctx.onEventRejected });
-    case "onebot11":
-      return createOnebot11({ ...common, config, onEventRejected: ctx.onEventRejected });
-    case "onebot12":
-      return createOnebot12({ ...common, config });
-    case "telegram":
-      return createTelegram({ ...common, config });
-    case "qqbot":
-      return createQqbot({ ...common, config, onEventRejected: ctx.onEventRejected });
-  }
+  const build = BUILDERS[config.type] as (common: CommonOptions, config: NetworkConfig) => NetworkAdapter;
+  return build({ ...ctx, id }, config);
 }

@@ -136,11 +136,32 @@ export class NetworkSkeleton {
         wait = await session();
       } catch (err) {
         if (this.stopping) break;
-        const f = failure(err);
-        wait = "auth" in f ? this.failures.authFailed(f.auth) : this.failures.failed(f.state, f.detail, f.what);
+        wait = this.#waitAfter(failure(err));
       }
       if (wait > 0) await this.sleep(wait);
     }
+  }
+
+  /**
+   * Tries `attempt` until it succeeds (then failures.ok()) or stop() comes, waiting after each
+   * failure as supervise() does; resolves with its result, or undefined when stopped first.
+   */
+  async untilDone<T>(attempt: () => Promise<T>, failure: (err: unknown) => Failure): Promise<T | undefined> {
+    while (!this.stopping) {
+      try {
+        const result = await attempt();
+        this.failures.ok();
+        return result;
+      } catch (err) {
+        if (this.stopping) break;
+        await this.sleep(this.#waitAfter(failure(err)));
+      }
+    }
+    return undefined;
+  }
+
+  #waitAfter(f: Failure): number {
+    return "auth" in f ? this.failures.authFailed(f.auth) : this.failures.failed(f.state, f.detail, f.what);
   }
 
   /**

@@ -9,7 +9,7 @@ import { SendError } from "../../network.ts";
 import { sendQunRequest, type Tokens } from "./api.ts";
 import { MAX_SEND_BYTES, sendContent } from "./content.ts";
 import type { Endpoints } from "./endpoints.ts";
-import { classifySend, snippet } from "./retcode.ts";
+import { bodySnippet, classifySend } from "./retcode.ts";
 
 /** Longest spacing a run of frequency errors can push a group to. */
 export const MAX_SEND_INTERVAL = 30_000;
@@ -94,9 +94,9 @@ export class Sender {
     } finally {
       lane.lastSent = Date.now();
     }
-    if (status >= 500) throw new SendError(`send to ${group}: HTTP ${status}: ${snippet(body)}`, "unknown");
+    if (status >= 500) throw new SendError(`send to ${group}: HTTP ${status}: ${bodySnippet(body)}`, "unknown");
     // A 4xx refuses the request as such (Referer, Origin, path): the server did nothing.
-    if (status !== 200) throw new SendError(`send to ${group}: HTTP ${status}: ${snippet(body)}`, "retry", { retryAfterMs: Math.max(lane.interval, 5_000) });
+    if (status !== 200) throw new SendError(`send to ${group}: HTTP ${status}: ${bodySnippet(body)}`, "retry", { retryAfterMs: Math.max(lane.interval, 5_000) });
     const outcome = classifySend(body);
     const key = `${group}\0${text}`;
     switch (outcome.kind) {
