@@ -1,37 +1,17 @@
 // Builds the NetworkAdapter a `networks` entry of the config describes: one line a network type.
-import type { Logger } from "pino";
-import type { ResponseInfo } from "../../src/index.ts";
 import type { NetworkConfig } from "../config/types.ts";
 import type { NetworkAdapter } from "../network.ts";
 import { createOnebot11 } from "./onebot11/index.ts";
 import { createOnebot12 } from "./onebot12/index.ts";
 import { createQqbot } from "./qqbot/index.ts";
 import { createTelegram } from "./telegram/index.ts";
+import type { NetworkOptions } from "./shared/options.ts";
 import { createWebqq } from "./webqq/index.ts";
 
-export interface NetworkContext {
-  /** Absolute state directory (saved sessions, QR images). */
-  stateDir: string;
-  logger: Logger;
-  /** The groups of this network that bridges name. */
-  groups: string[];
-  /** Observes the network's HTTP answers (poll latency metrics). */
-  onResponse?: (info: ResponseInfo) => void;
-  /**
-   * Called once per inbound event the network could not turn into a message (wrong shape, bad
-   * field): the event was logged with its id, acknowledged and skipped. Feeds
-   * pollbridge_events_rejected_total{network}.
-   */
-  onEventRejected?: (reason: string) => void;
-}
+/** What the run gives every network (its own config comes apart). */
+export type NetworkContext = Omit<NetworkOptions, "id" | "retry">;
 
-/** What every adapter's create function takes besides its own config. */
-export interface CommonOptions extends NetworkContext {
-  /** The network's key in the config. */
-  id: string;
-}
-
-type Builders = { [T in NetworkConfig["type"]]: (common: CommonOptions, config: Extract<NetworkConfig, { type: T }>) => NetworkAdapter };
+type Builders = { [T in NetworkConfig["type"]]: (common: NetworkOptions, config: Extract<NetworkConfig, { type: T }>) => NetworkAdapter };
 
 /** One line a network type; the compiler refuses a config type without one. */
 const BUILDERS: Builders = {
@@ -43,6 +23,6 @@ const BUILDERS: Builders = {
 };
 
 export function createNetwork(id: string, config: NetworkConfig, ctx: NetworkContext): NetworkAdapter {
-  const build = BUILDERS[config.type] as (common: CommonOptions, config: NetworkConfig) => NetworkAdapter;
+  const build = BUILDERS[config.type] as (common: NetworkOptions, config: NetworkConfig) => NetworkAdapter;
   return build({ ...ctx, id }, config);
 }

@@ -4,11 +4,11 @@
 // Gaps (a lost socket, a restart) are filled from get_group_msg_history; our own sends coming
 // back confirm deliveries. Group ids are numbers on the wire and strings in the config.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Logger } from "pino";
-import { backoffDelay, HTTPStream, redactError, redactText, type ChainHandle, type ResponseInfo, type RetryOptions } from "../../../src/index.ts";
+import { backoffDelay, HTTPStream, redactError, redactText, type ChainHandle } from "../../../src/index.ts";
 import type { Onebot11NetworkConfig } from "../../config/types.ts";
 import type { MessageSink, NetworkAdapter, SendResult } from "../../network.ts";
 import { SendError } from "../../network.ts";
+import type { NetworkOptions } from "../shared/options.ts";
 import { NetworkSkeleton } from "../shared/skeleton.ts";
 import { HttpActions, type Actions, type CallOptions } from "./actions.ts";
 import { ActionError, ActionNotSentError, parseLoginInfo, type ApiTarget } from "./api.ts";
@@ -40,17 +40,8 @@ export const DEFAULT_POLL_TIMEOUT_SECONDS = 30;
 /** After the first send, own echoes that have not come within this long are taken as switched off. */
 export const DEFAULT_ECHO_CHECK_MS = 10_000;
 
-export interface Onebot11Options {
-  id: string; // network key in config
+export interface Onebot11Options extends NetworkOptions {
   config: Onebot11NetworkConfig;
-  stateDir: string; // pending events, catch-up marks (mode 0600)
-  logger: Logger;
-  groups: string[]; // the configured group ids (strings) this network relays
-  retry?: Partial<RetryOptions>; // tests pass tiny delays
-  /** Observes every answered HTTP request (run wires poll latency metrics to it). */
-  onResponse?: (info: ResponseInfo) => void;
-  /** Counts each inbound event that could not be made a message. */
-  onEventRejected?: (reason: string) => void;
   pollTimeoutSeconds?: number; // long-poll hold asked of the server; tests pass small values
   /** Socket silence limit before the first heartbeat (default 60 s); tests pass small values. */
   silenceMs?: number;
@@ -250,8 +241,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   }
 
   return {
-    id: opts.id,
-    type: "onebot11",
+    ...net.base,
     maxMessageLength: ONEBOT11_MAX_MESSAGE_LENGTH,
     get evidence() {
       return { echo: echoSeen, history: catchUp.available };
@@ -342,9 +332,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
       if (!configured.has(group)) throw new SendError(`onebot11: "${group}" is not a configured group`, "fatal");
       const groupId = Number(group);
       if (!/^\d+$/.test(group) || !Number.isSafeInteger(groupId)) throw new SendError(`onebot11: group "${group}" is not a numeric group id`, "fatal");
-      if ([...text].length > ONEBOT11_MAX_MESSAGE_LENGTH) {
-        throw new SendError(`onebot11: text longer than ${ONEBOT11_MAX_MESSAGE_LENGTH} characters (the relay splits before)`, "fatal");
-      }
+      net.refuseTooLong(group, text, ONEBOT11_MAX_MESSAGE_LENGTH);
       if (!actions || selfId === null || net.signal.aborted) throw new SendError("onebot11 is not online", "retry", { retryAfterMs: 5_000 });
       try {
         const id = await sendGroupMessage(actions, groupId, text, net.signal, opts.sendTimeoutMs);
@@ -388,7 +376,5 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
         await temp?.close();
       }
     },
-
-    ...net.statusApi,
   };
 }

@@ -1,11 +1,11 @@
 // The OneBot 12 network adapter: one HTTP endpoint (POST {url}) for every action, events by the
 // get_latest_events long poll, our bot learned from get_status, sends by send_message.
-import type { Logger } from "pino";
 import { z } from "zod";
-import { HTTPStream, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
+import { HTTPStream } from "../../../src/index.ts";
 import type { Onebot12NetworkConfig } from "../../config/types.ts";
 import type { MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
+import type { NetworkOptions } from "../shared/options.ts";
 import { NetworkSkeleton } from "../shared/skeleton.ts";
 import { ActionError, type ActionOptions, type ActionTarget, type BotSelf, callAction, safeMessage } from "./action.ts";
 import { classifyEvent } from "./events.ts";
@@ -21,20 +21,11 @@ import { textToSegments } from "./segments.ts";
 
 const SentSchema = z.looseObject({ message_id: IdSchema });
 
-export interface Onebot12Options {
-  id: string; // network key in config
+export interface Onebot12Options extends NetworkOptions {
   config: Onebot12NetworkConfig;
-  stateDir: string; // events taken from the server but not yet delivered (mode 0600)
-  logger: Logger;
-  groups: string[]; // the configured group ids this network relays
-  retry?: Partial<RetryOptions>; // tests pass tiny delays
-  /** Observes every answered HTTP request (run wires poll latency metrics to it). */
-  onResponse?: (info: ResponseInfo) => void;
   pollTimeoutSeconds?: number; // long-poll hold asked of the server; default 30
   /** How long a send_message waits for its answer (default SEND_TIMEOUT_MS); past it the send is "unknown". */
   sendTimeoutMs?: number;
-  /** Called once per event that could not be turned into a message (pollbridge_events_rejected_total). */
-  onEventRejected?: (reason: string) => void;
 }
 
 /**
@@ -164,8 +155,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
   }
 
   return {
-    id: opts.id,
-    type: "onebot12",
+    ...net.base,
     maxMessageLength: ONEBOT12_MAX_MESSAGE_LENGTH,
     // Implementations report the bot's own messages as message events; they come back with own: true.
     evidence: { echo: true, history: false },
@@ -195,6 +185,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
 
     async send(group, text) {
       if (!configured.has(group)) throw new SendError(`onebot12: "${group}" is not a configured group`, "fatal");
+      net.refuseTooLong(group, text, ONEBOT12_MAX_MESSAGE_LENGTH);
       // Once our bot is known, a send is tried even while polls fail: its own answer is the verdict.
       if (!stream || self === null || net.stopping) throw new SendError(`onebot12 is not online (${net.current().state})`, "retry", { retryAfterMs: 5_000 });
       let data: unknown;
@@ -228,7 +219,5 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
         return [];
       }
     },
-
-    ...net.statusApi,
   };
 }

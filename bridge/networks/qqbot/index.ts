@@ -2,13 +2,13 @@
 // HTTPStream chain, events over the gateway WebSocket or the signed webhook, and sends to guild
 // channels ("channel:<id>") and groups ("group:<openid>") within the platform's reply windows and
 // proactive quota. A group with no window open is not ready(): its messages wait in the outbox.
-import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
-import { backoffDelay, HTTPStream, redactText, type ResponseInfo, type RetryOptions } from "../../../src/index.ts";
+import { backoffDelay, HTTPStream, redactText } from "../../../src/index.ts";
 import type { Listener } from "../../http/listener.ts";
 import type { QqbotNetworkConfig } from "../../config/types.ts";
 import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
+import type { NetworkOptions } from "../shared/options.ts";
 import { NetworkSkeleton } from "../shared/skeleton.ts";
 import { meRequest, qqbotApi } from "./api.ts";
 import { callApi } from "./client.ts";
@@ -27,15 +27,8 @@ const DEFAULT_SEND_TIMEOUT_MS = 15_000;
 /** Message ids remembered to drop a second delivery (both intents, or the platform's own repeats). */
 const MAX_SEEN = 5_000;
 
-export interface QqbotOptions {
-  id: string;
+export interface QqbotOptions extends NetworkOptions {
   config: QqbotNetworkConfig;
-  stateDir: string;
-  logger: Logger;
-  groups: string[];
-  retry?: Partial<RetryOptions>;
-  onResponse?: (info: ResponseInfo) => void;
-  onEventRejected?: (reason: string) => void;
   /** The clock reply windows and quotas are counted on (tests move it). */
   now?: () => number;
   sendTimeoutMs?: number;
@@ -160,8 +153,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
   }
 
   return {
-    id: opts.id,
-    type: "qqbot",
+    ...net.base,
     maxMessageLength: QQBOT_MAX_MESSAGE_LENGTH,
 
     /** Channels echo the bot's own sends (with GUILD_MESSAGES, or as seen on the webhook); groups echo nothing, so a mix has no echo. */
@@ -260,7 +252,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
       if (bad !== undefined) throw new SendError(`qqbot: ${bad}`, "fatal");
       const target = targets.get(group);
       if (!target) throw new SendError(`qqbot: "${group}" is not a configured group`, "fatal");
-      if (text.length > QQBOT_MAX_MESSAGE_LENGTH) throw new SendError(`send to ${group}: text of ${text.length} characters is over the limit of ${QQBOT_MAX_MESSAGE_LENGTH}`, "fatal");
+      net.refuseTooLong(group, text, QQBOT_MAX_MESSAGE_LENGTH);
       if (!stream || !token || net.stopping) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
       if (token.current === undefined && tokenState.state === "auth-failed") throw new SendError(`qqbot: ${scrub(tokenState.detail ?? "no access token")}`, "retry", { retryAfterMs: 60_000 });
       try {
@@ -277,7 +269,5 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
     async groups() {
       return [...targets.keys()];
     },
-
-    ...net.statusApi,
   };
 }

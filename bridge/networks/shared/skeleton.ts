@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { RetryOptions } from "../../../src/index.ts";
-import type { InboundMessage, MessageSink, NetworkAdapter, NetworkStatus } from "../../network.ts";
+import { SendError, type InboundMessage, type MessageSink, type NetworkAdapter, type NetworkStatus } from "../../network.ts";
 import { deliverWithRetry } from "./deliver.ts";
 import { Failures } from "./failures.ts";
 import { RepeatedWarning } from "./repeated-warning.ts";
@@ -85,9 +85,9 @@ export class NetworkSkeleton {
     return this.#status.get();
   }
 
-  /** status() and onStatus() of the NetworkAdapter, to spread into it. */
-  get statusApi(): Pick<NetworkAdapter, "status" | "onStatus"> {
-    return { status: () => this.current(), onStatus: (l) => this.#status.onStatus(l) };
+  /** The NetworkAdapter's id, type, status() and onStatus(): an adapter spreads it into itself. */
+  get base(): Pick<NetworkAdapter, "id" | "type" | "status" | "onStatus"> {
+    return { id: this.id, type: this.type, status: () => this.current(), onStatus: (l) => this.#status.onStatus(l) };
   }
 
   /** Another failure count with the same rules (a network with several connections). */
@@ -202,6 +202,15 @@ export class NetworkSkeleton {
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, `${this.type}: onEventRejected failed`);
     }
+  }
+
+  /**
+   * Refuses (fatal) a text longer than `max` UTF-16 units, the relay's measure: the relay splits
+   * at maxMessageLength, so only a caller that skipped the split meets this. A network never
+   * splits a send itself: one send() is one wire message with one outcome.
+   */
+  refuseTooLong(group: string, text: string, max: number): void {
+    if (text.length > max) throw new SendError(`${this.type}: send to ${group}: text of ${text.length} characters is over the limit of ${max} (the relay splits before)`, "fatal");
   }
 
   /** Waits `ms`, or less when stop() comes first; never throws. */

@@ -1,10 +1,10 @@
 // The Telegram Bot API network adapter: getMe for identity, a getUpdates long-poll chain with a
 // persisted offset, sendMessage to chats and forum topics.
-import type { Logger } from "pino";
-import { classifyFailure, HTTPStream, redactText, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
+import { classifyFailure, HTTPStream, redactText } from "../../../src/index.ts";
 import type { TelegramNetworkConfig } from "../../config/types.ts";
 import type { MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
+import type { NetworkOptions } from "../shared/options.ts";
 import { NetworkSkeleton } from "../shared/skeleton.ts";
 import { setAside } from "../shared/state-file.ts";
 import { ApiError, botApi, getMeRequest, MAX_POLL_TIMEOUT, MAX_TEXT_LENGTH, parseMe, readAnswer, type Me } from "./api.ts";
@@ -22,20 +22,11 @@ const DEFAULT_POLL_TIMEOUT = 30;
 /** Longest wait between two tries of a refused token. */
 const MAX_AUTH_RETRY_MS = 30 * 60_000;
 
-export interface TelegramOptions {
-  id: string;
+export interface TelegramOptions extends NetworkOptions {
   config: TelegramNetworkConfig;
-  stateDir: string;
-  logger: Logger;
-  groups: string[];
-  retry?: Partial<RetryOptions>;
-  /** Observes every answered HTTP request (run wires poll latency metrics to it). */
-  onResponse?: (info: ResponseInfo) => void;
   pollTimeoutSeconds?: number;
   /** How long a sendMessage waits for its answer (default SEND_TIMEOUT_MS); past it the send is "unknown". */
   sendTimeoutMs?: number;
-  /** Called once per update that could not be turned into a message (pollbridge_events_rejected_total). */
-  onEventRejected?: (reason: string) => void;
 }
 
 export function createTelegram(opts: TelegramOptions): NetworkAdapter {
@@ -159,8 +150,7 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
   }
 
   return {
-    id: opts.id,
-    type: "telegram",
+    ...net.base,
     maxMessageLength: TELEGRAM_MAX_MESSAGE_LENGTH,
     evidence: { echo: false, history: false },
 
@@ -192,9 +182,7 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
       if (bad !== undefined) throw new SendError(bad, "fatal");
       const target = groups.get(group);
       if (!target) throw new SendError(`telegram: "${group}" is not a configured group`, "fatal");
-      if (text.length > TELEGRAM_MAX_MESSAGE_LENGTH) {
-        throw new SendError(`send to ${group}: text of ${text.length} characters is over the limit of ${TELEGRAM_MAX_MESSAGE_LENGTH}`, "fatal");
-      }
+      net.refuseTooLong(group, text, TELEGRAM_MAX_MESSAGE_LENGTH);
       const now = net.current();
       if (now.state === "auth-failed") throw new SendError(`telegram: ${now.detail ?? "token refused"}`, "retry", { retryAfterMs: AUTH_RETRY_MS });
       if (!stream || !me || net.stopping) throw new SendError("telegram is not online", "retry", { retryAfterMs: 5_000 });
@@ -206,7 +194,5 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
     async groups() {
       return groups.keys();
     },
-
-    ...net.statusApi,
   };
 }

@@ -1,13 +1,14 @@
 // The WebQQ (SmartQQ) network adapter: QR login, saved session, poll2 chain, groups by name, sends.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Logger } from "pino";
 import { CookieJar } from "tough-cookie";
-import { backoffDelay, HTTPStream, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
+import { backoffDelay, HTTPStream } from "../../../src/index.ts";
 import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
+import type { NetworkOptions } from "../shared/options.ts";
 import { NetworkSkeleton } from "../shared/skeleton.ts";
 import { removeFile, setAside, stateFilePath } from "../shared/state-file.ts";
 import { BadAnswerError, buddiesRequest, readResult, RetcodeError, type Tokens } from "./api.ts";
+import { MAX_SEND_BYTES } from "./content.ts";
 import { Directory } from "./directory.ts";
 import { endpoints, USER_AGENT } from "./endpoints.ts";
 import { connect, LoginFailedError, qrLogin, type LoginOptions } from "./login.ts";
@@ -18,18 +19,11 @@ import { decodeQrPng, printQr } from "./qr-terminal.ts";
 import { Sender } from "./sender.ts";
 import { loadSession, saveSession, sessionPath } from "./session.ts";
 
-export interface WebqqOptions {
-  id: string; // network key in config, e.g. "qq"
-  stateDir: string; // session file (mode 0600) + QR PNG go here
+export interface WebqqOptions extends NetworkOptions {
   endpoints?: { ptlogin?: string; ui?: string; s?: string; d1?: string; checkSig?: never }; // base URLs; defaults: historical hosts
-  logger: Logger;
-  groups: string[]; // configured group NAMES to relay
   sendInterval?: number; // ms between sends per group, default 500
   pollHold?: number; // expected server hold ms (timeout = hold + margin), default 60000
   onQr?: (qr: { png: Uint8Array; pngPath: string; text: string }) => void | Promise<void>; // default: print the QR to stderr as terminal blocks
-  retry?: Partial<RetryOptions>; // tests pass tiny delays
-  /** Observes every answered HTTP request (run wires poll latency metrics to it). */
-  onResponse?: (info: ResponseInfo) => void;
   /** ms between QR status polls (the web page polled every 1–3 s); default 2000. */
   qrPollInterval?: number;
   /** The wait before a new QR after one expired unscanned: backoff from min, capped at max. Default 5 s → 5 min. */
@@ -38,15 +32,14 @@ export interface WebqqOptions {
   relinkAttempts?: number;
   /** ms a send waits for its answer before its outcome is unknown; default 30000. */
   sendTimeout?: number;
-  /** Called once per poll2 item that could not be turned into a message (logged with its id, skipped). */
-  onEventRejected?: (reason: string) => void;
 }
 
 /**
- * Longest text one send() takes, in UTF-16 units (the relay's measure): one send_qun_msg2 holds
- * 720 UTF-8 bytes (pandolia's limit), and a UTF-16 unit is at most 3 UTF-8 bytes.
+ * Longest text one send() takes, in UTF-16 units (the relay's measure, and where it splits): one
+ * send_qun_msg2 holds MAX_SEND_BYTES = 720 UTF-8 bytes (pandolia's limit), and a UTF-16 unit is at
+ * most 3 UTF-8 bytes. A longer text is refused whole (fatal), never split here.
  */
-export const WEBQQ_MAX_MESSAGE_LENGTH = 240;
+export const WEBQQ_MAX_MESSAGE_LENGTH = MAX_SEND_BYTES / 3;
 
 /** How long stop() lets requests still under way finish once everything was aborted. */
 const CLOSE_TIMEOUT = 1_000;
@@ -322,8 +315,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
   }
 
   return {
-    id: opts.id,
-    type: "webqq",
+    ...net.base,
     maxMessageLength: WEBQQ_MAX_MESSAGE_LENGTH,
     evidence: { echo: false, history: false },
 
@@ -357,6 +349,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
 
     async send(group, text) {
       if (!configured.has(group)) throw new SendError(`webqq: "${group}" is not a configured group`, "fatal");
+      net.refuseTooLong(group, text, WEBQQ_MAX_MESSAGE_LENGTH);
       if (!tokens || !sender || !directory || net.current().state !== "online") {
         throw new SendError("webqq is not online", "retry", { retryAfterMs: 5_000 });
       }
@@ -372,8 +365,6 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
     async groups() {
       return directory?.names() ?? [];
     },
-
-    ...net.statusApi,
 
     async login() {
       const s = stream ?? open(new CookieJar());
