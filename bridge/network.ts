@@ -25,7 +25,8 @@
 //     server took it, receives until it ends and resolves with the wait before the next one; a
 //     throw goes through `failure(err)` → `{auth}` (credentials refused: long waits, status
 //     auth-failed) or `{state, detail}` (short growing backoff). `net.untilDone` is the same for
-//     one call that must succeed once. Never write another backoff loop.
+//     one call that must succeed once. A second connection (a socket beside the HTTP API) takes
+//     its own count from `net.newFailures()`. Never write another backoff loop.
 //   - stop: `net.stop(close)` aborts `net.signal` (every wait and request must honour it), waits
 //     for the work under way (bounded), then runs `close` (streams, listeners, flushes).
 //   - inbound: `net.deliver(sink, msg)`; `net.rejected(reason, {id}, what)` for an event that

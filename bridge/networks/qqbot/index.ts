@@ -3,7 +3,7 @@
 // channels ("channel:<id>") and groups ("group:<openid>") within the platform's reply windows and
 // proactive quota. A group with no window open is not ready(): its messages wait in the outbox.
 import type { Dispatcher } from "undici";
-import { backoffDelay, HTTPStream, redactText } from "../../../src/index.ts";
+import { HTTPStream, redactText } from "../../../src/index.ts";
 import type { Listener } from "../../http/listener.ts";
 import type { QqbotNetworkConfig } from "../../config/types.ts";
 import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
@@ -51,7 +51,8 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
   const cfg = opts.config;
   let token: AccessToken | null = null;
   const scrub = (text: string): string => redactText(text, [cfg.secret, ...(token?.seen ?? [])]);
-  const net = new NetworkSkeleton({ id: opts.id, type: "qqbot", logger: opts.logger, retry: opts.retry, redact: scrub, onEventRejected: opts.onEventRejected });
+  // A refused intent or a banned bot needs the operator: a minute, doubling up to half an hour.
+  const net = new NetworkSkeleton({ id: opts.id, type: "qqbot", logger: opts.logger, retry: opts.retry, auth: { base: 60_000, cap: 30 * 60_000 }, redact: scrub, onEventRejected: opts.onEventRejected });
   const { log, backoff } = net;
   const api = qqbotApi(cfg.app_id, cfg.api, cfg.token_url);
   const now = opts.now ?? Date.now;
@@ -101,6 +102,12 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
     net.setStatus("online", parts.length ? parts.join("; ") : undefined);
   }
 
+  /** The gateway's or webhook's state: a part of the status, with the token's and the reply windows'. */
+  function transportState(state: string, detail?: string): void {
+    transport = { state, ...(detail === undefined ? {} : { detail }) };
+    refreshStatus();
+  }
+
   function markWaiting(group: string): void {
     if (waiting.has(group)) return;
     waiting.add(group);
@@ -132,24 +139,18 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
   }
 
   async function learnBotId(s: HTTPStream, t: AccessToken): Promise<void> {
-    for (let failures = 1; !net.stopping; failures++) {
-      try {
+    const id = await net.untilDone(
+      async () => {
         const me = await callApi(s, t, (tk) => meRequest(api, tk), "users/@me", net.signal);
-        if (typeof me.id === "string" || typeof me.id === "number") {
-          botId = String(me.id);
-          botKnown.resolve();
-          return;
-        }
+        if (typeof me.id === "string" || typeof me.id === "number") return String(me.id);
         throw new Error("users/@me: no id in the answer");
-      } catch (err) {
-        if (net.stopping) return;
-        const wait = Math.max(1, backoffDelay(failures, backoff));
-        log.warn({ err: scrub((err as Error).message), retryIn: wait }, "qqbot: users/@me failed; retrying");
-        transport = { state: "retrying", detail: scrub((err as Error).message) };
-        refreshStatus();
-        await net.sleep(wait);
-      }
-    }
+      },
+      (err) => ({ state: "retrying", detail: (err as Error).message, what: "users/@me" }),
+      net.newFailures(transportState),
+    );
+    if (id === undefined) return; // stopped
+    botId = id;
+    botKnown.resolve();
   }
 
   return {
@@ -206,7 +207,6 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
         api,
         token: t,
         log,
-        backoff,
         signal: net.signal,
         intents,
         onIntentRefused: (code) => {
@@ -221,10 +221,8 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
         onReady: (user) => {
           botId = user.id;
         },
-        onState: (state, detail) => {
-          transport = { state, ...(detail === undefined ? {} : { detail }) };
-          refreshStatus();
-        },
+        onState: transportState,
+        failures: net.newFailures(transportState),
         ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
         ...(opts.establishTimeoutMs === undefined ? {} : { establishTimeoutMs: opts.establishTimeoutMs }),
       }));

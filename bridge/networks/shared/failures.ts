@@ -39,12 +39,15 @@ export class Failures {
     this.#auth = this.#other = 0;
   }
 
-  /** Credentials refused: status auth-failed with `detail` (given the wait, when a function); returns the long wait. */
-  authFailed(detail: string | ((retryIn: number) => string)): number {
+  /**
+   * Refused for what only the operator can fix (a token, a permission; `state` says which, default
+   * auth-failed), with `detail` (given the wait, when a function); returns the long wait.
+   */
+  authFailed(detail: string | ((retryIn: number) => string), state = "auth-failed"): number {
     const wait = this.authWait(++this.#auth);
     const text = typeof detail === "function" ? detail(wait) : detail;
-    this.#o.setStatus("auth-failed", text);
-    this.#o.log.error({ detail: this.#redact(text), retryIn: wait }, `${this.#o.network}: the server refused our credentials; check them (retrying slowly)`);
+    this.#o.setStatus(state, text);
+    this.#o.log.error({ detail: this.#redact(text), retryIn: wait }, `${this.#o.network}: ${state}: the server refused us; retrying slowly`);
     return wait;
   }
 

@@ -90,8 +90,11 @@ export class NetworkSkeleton {
     return { id: this.id, type: this.type, status: () => this.current(), onStatus: (l) => this.#status.onStatus(l) };
   }
 
-  /** Another failure count with the same rules (a network with several connections). */
-  newFailures(): Failures {
+  /**
+   * Another failure count with the same rules, for a network with several connections;
+   * `setStatus` when that connection's state is only a part of the network's status.
+   */
+  newFailures(setStatus?: (state: string, detail?: string) => void): Failures {
     const max = this.backoff.max;
     return new Failures({
       log: this.log,
@@ -99,7 +102,7 @@ export class NetworkSkeleton {
       network: this.type,
       backoff: this.backoff,
       auth: this.#o.auth ?? { base: max, cap: max * 10 },
-      setStatus: (state, detail) => this.setStatus(state, detail),
+      setStatus: setStatus ?? ((state, detail) => this.setStatus(state, detail)),
       ...(this.#o.redact ? { redact: this.#o.redact } : {}),
     });
   }
@@ -136,7 +139,7 @@ export class NetworkSkeleton {
         wait = await session();
       } catch (err) {
         if (this.stopping) break;
-        wait = this.#waitAfter(failure(err));
+        wait = this.#waitAfter(failure(err), this.failures);
       }
       if (wait > 0) await this.sleep(wait);
     }
@@ -144,24 +147,25 @@ export class NetworkSkeleton {
 
   /**
    * Tries `attempt` until it succeeds (then failures.ok()) or stop() comes, waiting after each
-   * failure as supervise() does; resolves with its result, or undefined when stopped first.
+   * failure as supervise() does (counted in `failures`, by default the network's); resolves with
+   * its result, or undefined when stopped first.
    */
-  async untilDone<T>(attempt: () => Promise<T>, failure: (err: unknown) => Failure): Promise<T | undefined> {
+  async untilDone<T>(attempt: () => Promise<T>, failure: (err: unknown) => Failure, failures = this.failures): Promise<T | undefined> {
     while (!this.stopping) {
       try {
         const result = await attempt();
-        this.failures.ok();
+        failures.ok();
         return result;
       } catch (err) {
         if (this.stopping) break;
-        await this.sleep(this.#waitAfter(failure(err)));
+        await this.sleep(this.#waitAfter(failure(err), failures));
       }
     }
     return undefined;
   }
 
-  #waitAfter(f: Failure): number {
-    return "auth" in f ? this.failures.authFailed(f.auth) : this.failures.failed(f.state, f.detail, f.what);
+  #waitAfter(f: Failure, failures: Failures): number {
+    return "auth" in f ? failures.authFailed(f.auth) : failures.failed(f.state, f.detail, f.what);
   }
 
   /**
