@@ -132,7 +132,9 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
     if (outbox.depth() > 0) log.info({ pending: outbox.depth() }, "resuming the outbox");
 
     const metrics = config.metrics ? new BridgeMetrics() : undefined;
-    let scrub = lineScrubber(configSecrets(config));
+    // The status page's scrubber: every secret of every config this run has had (a reload adds the new ones).
+    const secrets = new Set(configSecrets(config));
+    let scrub = lineScrubber([...secrets]);
     const recorder = new ActivityRecorder({ scrub: (line) => scrub(line) });
     const adapters = (cfg: Config, only?: readonly string[]) => {
       const built = new Map([...buildNetworks(cfg, opts, metrics, only)].map(([id, net]) => [id, tapInbound(net, (n) => recorder.networkEvent(n))]));
@@ -198,14 +200,15 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
     if (metrics && config.metrics) observe = await serveObserve(metrics, config.metrics);
     // Reload: only what changed; see config-diff.ts for which keys land where.
     opts.onApply?.(async (next, change) => {
-      scrub = lineScrubber(configSecrets(next));
+      for (const secret of configSecrets(next)) secrets.add(secret);
+      scrub = lineScrubber([...secrets]);
       if (change.xmpp) {
         const old = muc!;
         const fresh = xmppClient(next);
         await relay!.replaceRoomLink(fresh, async () => {
           muc = fresh; // the old client's stop is no failure of the run
           await old.stop().catch((err: unknown) => log.error({ err }, "stopping the old XMPP client failed"));
-        });
+        }, next.xmpp.max_message_length);
         void startXmpp(fresh);
       }
       const rebuilt = [...change.networks, ...change.networksAdded];

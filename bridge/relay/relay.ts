@@ -115,8 +115,8 @@ export class Relay extends EventEmitter<RelayEvents> {
   }
 
   /** A reload changed the XMPP account: the rooms move to `link` once `retire` stopped the old client (Supervisor.replaceRoomLink). */
-  replaceRoomLink(link: RoomLink, retire: () => Promise<void>): Promise<void> {
-    return this.#supervisor.replaceRoomLink(link, retire);
+  replaceRoomLink(link: RoomLink, retire: () => Promise<void>, xmppMaxLength?: number): Promise<void> {
+    return this.#supervisor.replaceRoomLink(link, retire, xmppMaxLength);
   }
 
   health(): RelayHealth {

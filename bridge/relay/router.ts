@@ -80,6 +80,8 @@ export interface RouterConfig {
   networks: ReadonlyMap<string, NetworkAdapter>;
   rate?: { per_second: number; burst: number };
   link: RoomLink;
+  /** Longest body sent to a room (xmpp.max_message_length); default 10000. */
+  xmppMaxLength?: number;
 }
 
 export class Router {
@@ -99,7 +101,7 @@ export class Router {
     this.#opts = opts;
     this.#log = log;
     this.#hooks = hooks;
-    this.#config = { bridges: opts.bridges, networks: opts.networks, rate: opts.rate, link: opts.room };
+    this.#config = { bridges: opts.bridges, networks: opts.networks, rate: opts.rate, link: opts.room, xmppMaxLength: opts.xmppMaxLength };
     this.#commit(this.#build(this.#config));
     this.#startWorkers(false);
   }
@@ -202,7 +204,7 @@ export class Router {
       confirm: this.#hooks.confirm,
       password: config.bridges.find((b) => b.xmpp === room && b.room_password)?.room_password,
       catchUpSlackMs: opts.catchUpSlackMs ?? 5000,
-      maxLength: opts.xmppMaxLength ?? 10_000,
+      maxLength: config.xmppMaxLength ?? 10_000,
       sendTimeout: opts.sendTimeout,
     });
   }

@@ -104,11 +104,11 @@ export class Supervisor {
    * client's joins catch up on what the rooms said meanwhile, and their history settles any send
    * the old client left unconfirmed before it is resent (RoomTarget.check).
    */
-  async replaceRoomLink(link: RoomLink, retire: () => Promise<void>): Promise<void> {
+  async replaceRoomLink(link: RoomLink, retire: () => Promise<void>, xmppMaxLength?: number): Promise<void> {
     if (!this.#started || this.#stopping) throw new Error("relay not running");
     const { router, roomInbound } = this.#d;
     const old = router.link;
-    const change = router.reconfigure({ link });
+    const change = router.reconfigure({ link, xmppMaxLength });
     // The old client's room states are not the new sessions' (a join counted there would let a
     // send be resent before the new join's history could confirm it); its messages still confirm
     // the sends in flight, until it stops.

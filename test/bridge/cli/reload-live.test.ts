@@ -103,3 +103,14 @@ test("replaceRoomLink: a new XMPP client takes the rooms over; what the room sai
   assert.equal(h.relay.health().rooms[ROOM]?.state, "joined");
   assert.deepEqual(texts(h.tg).map((x) => x.replace(/^\[[^\]]+ UTC\] /, "")), ["<carol> before", "<bob> reflection lost", "<bob> while joining", "<carol> between", "<carol> sentinel"]);
 });
+
+test("replaceRoomLink: the new client's message length (xmpp.max_message_length) splits what goes to the rooms from then on", { timeout: 10_000 }, async (t) => {
+  const h = await startHarness(t);
+  const link2 = new MemoryRoomLink(h.muc, "bridge");
+  await h.relay.replaceRoomLink(link2, async () => h.link.goOffline(), 12);
+  link2.goOnline();
+  await h.qq.push({ group: "Dev", text: "abcdefghijklmnopqrstuvwxyz", senderName: "bob" });
+  const bodies = await h.muc.waitForCount(ROOM, 3);
+  assert.ok(bodies.every((b) => [...b].length <= 12), JSON.stringify(bodies));
+  assert.equal(bodies.join("").replaceAll(" ", ""), "<bob>abcdefghijklmnopqrstuvwxyz");
+});
