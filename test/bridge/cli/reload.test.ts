@@ -147,6 +147,8 @@ test("reload: a changed network restarts only its adapter, a changed XMPP accoun
   assert.deepEqual(w.sim.violations, []);
   assert.equal(w.sim.state.counters.qrShown, qrs, "the restarted WebQQ adapter reuses its saved session: no new QR");
   assert.doesNotMatch(bridge.output().slice(mark), /pollbridge running/, "the bridge itself did not restart");
+  const times = (msg: string) => bridge.output().split("\n").filter((l) => l.includes(`"msg":"${msg}`)).map((l) => (JSON.parse(l) as { time: number }).time);
+  t.diagnostic(`reload with restarts: ${times("config reloaded").at(-1)! - times("SIGHUP: re-reading the config").at(-1)!} ms from SIGHUP to the new config in force`);
 
   bridge.child.kill("SIGTERM");
   assert.equal((await bridge.exited).code, 0, bridge.output().slice(-2000));
