@@ -244,7 +244,7 @@ export class Outbox {
       unsentEdits: p("SELECT id FROM outbox WHERE target = ? AND state = 'pending' AND attempted_at IS NULL AND kind = 'edit' AND ref = ? ORDER BY id"),
       setUnsentText: p("UPDATE outbox SET text = ?, fallback = ? WHERE id = ? AND state = 'pending' AND attempted_at IS NULL"),
       dropUnsent: p("DELETE FROM outbox WHERE id = ? AND state = 'pending' AND attempted_at IS NULL"),
-      resolve: p("UPDATE outbox SET kind = ?, text = ?, fallback = NULL, reply_to = NULL WHERE id = ? AND state = 'pending'"),
+      resolve: p("UPDATE outbox SET kind = ?, text = ?, fallback = NULL, reply_to = NULL, media = NULL WHERE id = ? AND state = 'pending'"),
       setMedia: p("UPDATE outbox SET media = ? WHERE id = ?"),
       roomSeenUpsert: p(
         `INSERT INTO room_seen (room, at) VALUES (?, ?)
@@ -419,11 +419,12 @@ export class Outbox {
     return this.#guard("markDelivered", () => this.#recorded(this.#q.deliver.get(resultId || null, now, id) as Row | undefined, now));
   }
 
-  /** A delivered row as an item, its copy recorded in the id map (a retraction leaves no message). */
+  /** A delivered row as an item, its copy recorded in the id map. */
   #recorded(row: Row | undefined, now: number): OutboxItem | undefined {
     if (!row) return undefined;
     const item = toItem(row);
-    if (item.kind !== "retract") {
+    // Edits and retractions are not messages of their own (an edit may keep the original's id).
+    if (item.kind === "message") {
       this.ids.recordCopy({ sourceKey: item.sourceKey, side: item.target, itemId: item.id, id: item.resultId, originId: item.originId }, now);
     }
     return item;

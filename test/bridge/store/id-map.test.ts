@@ -122,17 +122,20 @@ test("rich fields survive the file; resolve() fixes the form a target sent", (t)
   const it = b.next(ROOM)!;
   assert.deepEqual([it.kind, it.replyTo, it.fallback, it.media], ["message", "s1", "> c: oops\n<a> cap", { kind: "image", network: "tg", ref: "file-1", name: "p.jpg", size: 12 }]);
   b.setMedia(it.id, { ...it.media!, url: "https://up/p.jpg" });
+  assert.equal(b.next(ROOM)?.media?.url, "https://up/p.jpg", "an upload is kept for a resend");
   b.resolve(it.id, { kind: "message", text: it.fallback! });
   const again = b.next(ROOM)!;
-  assert.deepEqual([again.text, again.replyTo, again.fallback, again.media?.url], ["> c: oops\n<a> cap", null, null, "https://up/p.jpg"]);
+  assert.deepEqual([again.text, again.kind, again.replyTo, again.fallback, again.media], ["> c: oops\n<a> cap", "message", null, null, null], "the plain form, for good");
 });
 
-test("a retraction's delivery records no id; an excerpt is one short line", (t) => {
+test("an edit's or a retraction's delivery records no id (an edit may keep the original's); an excerpt is one short line", (t) => {
   const ob = new Outbox(tempDb(t));
   t.after(() => ob.close());
-  const [r] = ob.accept({ sourceKey: "s9", items: [{ bridge: "b", target: TG, text: "", kind: "retract", ref: "s1" }] })!;
+  const [r, e] = ob.accept({ sourceKey: "s9", items: [{ bridge: "b", target: TG, text: "", kind: "retract", ref: "s1" }, { bridge: "b", target: QQ, text: "x", kind: "edit", ref: "s1" }] })!;
   ob.markDelivered(r!.id, "G:5");
+  ob.markDelivered(e!.id, "Dev:5");
   assert.equal(ob.ids.sourceOf(TG, { id: "G:5" }), undefined);
+  assert.equal(ob.ids.sourceOf(QQ, { id: "Dev:5" }), undefined);
   assert.equal(excerptOf("a\nb   c"), "a b c");
   assert.equal(excerptOf("x".repeat(70), 60), `${"x".repeat(60)}…`);
   assert.equal(excerptOf(`${"x".repeat(59)}😀`, 60), `${"x".repeat(59)}…`);
