@@ -133,6 +133,7 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
       rate: config.relay?.rate,
       deadLetterAfterMs: config.relay?.dead_letter_after,
       deadLetterNotice: config.relay?.dead_letter_notice,
+      mediaMaxBytes: config.relay?.media_max_bytes,
       xmppMaxLength: config.xmpp.max_message_length,
     });
 

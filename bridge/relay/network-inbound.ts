@@ -11,6 +11,7 @@ import type { InboundMessage, MessageSink } from "../network.ts";
 import type { Outbox } from "../store/outbox.ts";
 import { withAttachments } from "./format.ts";
 import type { Intake } from "./intake.ts";
+import { fromNetwork } from "./rich-inbound.ts";
 import type { Confirm } from "./settlement.ts";
 import { groupTargetKey } from "./target.ts";
 
@@ -31,23 +32,29 @@ export interface NetworkInboundDeps {
 export function networkSink(networkId: string, d: NetworkInboundDeps): MessageSink {
   return async (msg: InboundMessage) => {
     const sourceTarget = groupTargetKey(networkId, msg.group);
-    if (d.outbox.sentAs(sourceTarget, msg.id)) return; // a late echo of a confirmed send
+    // A late echo of a confirmed send. (An edit or recall notice may carry the id of our message.)
+    if ((msg.kind ?? "message") === "message" && d.outbox.sentAs(sourceTarget, msg.id)) return;
     if (msg.own) {
       if (!d.confirm({ target: sourceTarget, text: msg.text, resultId: msg.id })) {
         d.logger.debug({ network: networkId, group: msg.group, id: msg.id }, "own message matches no unconfirmed send; not relayed");
       }
       return;
     }
-    const text = withAttachments(msg.text, msg.attachments);
-    d.intake.accept(`net:${networkId}:${msg.id}`, { kind: "group", network: networkId, group: msg.group }, {
-      nick: msg.senderName,
-      // Something was said that we cannot render (a sticker, a voice clip): say so rather than
-      // relay an empty line or nothing at all.
-      text: text.trim() === "" ? UNSUPPORTED_MESSAGE : text,
-      network: networkId,
-      group: msg.group,
-      time: msg.time,
-      late: Date.now() - msg.time.getTime() > d.lateAfterMs,
-    });
+    let text = withAttachments(msg.text, msg.attachments);
+    // Something was said that we cannot render (a sticker, a voice clip): say so rather than
+    // relay an empty line or nothing at all.
+    if (text.trim() === "" && !msg.media?.length && (msg.kind ?? "message") === "message") text = UNSUPPORTED_MESSAGE;
+    const taken = fromNetwork(networkId, msg, text, `net:${networkId}:${msg.id}`, d.outbox.ids);
+    if ("skip" in taken) {
+      d.logger.debug({ network: networkId, group: msg.group, id: msg.id, ref: msg.ref }, `${taken.skip}: nothing to relay`);
+      return;
+    }
+    d.intake.accept(
+      taken.key,
+      { kind: "group", network: networkId, group: msg.group },
+      { nick: msg.senderName, text: taken.text, network: networkId, group: msg.group, time: msg.time, late: Date.now() - msg.time.getTime() > d.lateAfterMs },
+      undefined,
+      taken.rich,
+    );
   };
 }

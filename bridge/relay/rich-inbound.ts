@@ -57,7 +57,7 @@ export function fromRoom(m: RoomMessage, ids: IdMap): TakenIn | { text: string; 
     if (!ref) return { skip: "a retraction of a message the bridge does not know" };
     const origin = ids.origin(ref);
     // XEP-0424: only the author retracts a message; a moderator's retraction comes from the room.
-    if (!(m as RoomMessage & { moderated?: unknown }).moderated && !(origin?.side === side && origin.author === m.nick)) return { skip: "a retraction by someone who is not the message's author" };
+    if (!m.moderated && !(origin?.side === side && origin.author === m.nick)) return { skip: "a retraction by someone who is not the message's author" };
     return { key: "", text: "", rich: { kind: "retract", ref } };
   }
   const text = m.replyTo && m.bodyWithoutFallback !== undefined ? m.bodyWithoutFallback : m.body;

@@ -11,10 +11,8 @@
 import type { SendOptions } from "../network.ts";
 import type { IdMap } from "../store/id-map.ts";
 import type { ItemMedia, OutboxItem } from "../store/outbox.ts";
-import type { RoomSendOptions } from "./room-link.ts";
+import type { RetractTarget, RoomSendOptions } from "./room-link.ts";
 import type { Caps } from "./rich-items.ts";
-
-type RetractTarget = { stanzaId?: string; originId?: string };
 
 export type GroupPlan =
   | { op: "send"; text: string; opts?: SendOptions; resolved?: boolean }
