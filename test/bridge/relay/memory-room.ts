@@ -10,7 +10,7 @@
 import { RoomSendError } from "../../../bridge/xmpp/send-error.ts";
 import { EventEmitter } from "node:events";
 import type { History, RoomMessage, RoomOptions, RoomState, XmppEvents } from "../../../bridge/xmpp/types.ts";
-import type { RoomLink, RoomSendOptions } from "../../../bridge/relay/room-link.ts";
+import type { RetractTarget, RoomLink, RoomSendOptions, RoomSendResult } from "../../../bridge/relay/room-link.ts";
 
 /** What a room message may carry besides its body (RoomMessage's rich fields). */
 export type RichFields = Pick<RoomMessage, "replyTo" | "bodyWithoutFallback" | "replaces" | "retracts" | "oob"> & { moderated?: { by?: string } };
@@ -199,6 +199,19 @@ export class MemoryRoomLink extends EventEmitter<XmppEvents> implements RoomLink
       throw new RoomSendError("timeout", "no reflection before the timeout");
     }
     const e = this.#muc.post(room, this.nick, quote + body, extra);
+    return { originIds: opts.originId ? [opts.originId] : [], stanzaIds: [e.stanzaId] };
+  }
+
+  /** Every retract() call, in order. */
+  readonly retracted: { room: string; target: RetractTarget }[] = [];
+
+  /** XEP-0424 as MucClient sends it: a retraction of our message, reflected with its own origin-id. */
+  async retract(room: string, target: RetractTarget, opts: { originId?: string } = {}): Promise<RoomSendResult> {
+    if (!this.#online || this.#states.get(room)?.state !== "joined") throw new RoomSendError("not-joined", `not joined to ${room}`);
+    const id = target.stanzaId ?? target.originId;
+    if (!id) throw new RoomSendError("invalid", "no id to retract");
+    this.retracted.push({ room, target });
+    const e = this.#muc.post(room, this.nick, "", { originId: opts.originId, rich: { retracts: id } });
     return { originIds: opts.originId ? [opts.originId] : [], stanzaIds: [e.stanzaId] };
   }
 
