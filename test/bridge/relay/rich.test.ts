@@ -5,7 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import pino from "pino";
-import { ROOM, startHarness, stopHarness, type Harness, type HarnessOptions } from "./harness.ts";
+import { delivered } from "./delivered.ts";
+import { ROOM, startHarness, stopHarness, type HarnessOptions } from "./harness.ts";
 import { MemoryMuc } from "./memory-room.ts";
 
 type T = Parameters<typeof startHarness>[0];
@@ -16,20 +17,6 @@ function rich(t: T, opts: HarnessOptions = {}) {
     muc: new MemoryMuc({ archive: true }),
     tgFeatures: { reply: true, edit: true, retract: true, media: true, mention: true },
     ...opts,
-  });
-}
-
-/** Resolves once `n` items to `target` were delivered (their ids are in the id map then). */
-function delivered(h: Harness, target: string, n: number): Promise<void> {
-  const done = () => h.outbox.inState("delivered").filter((i) => i.target === target).length >= n;
-  if (done()) return Promise.resolve();
-  return new Promise((resolve) => {
-    const check = () => {
-      if (!done()) return;
-      h.relay.off("settled", check);
-      resolve();
-    };
-    h.relay.on("settled", check);
   });
 }
 
