@@ -8,15 +8,13 @@
 // before the sink resolves.
 import type { Logger } from "pino";
 import type { InboundMessage, MessageSink } from "../network.ts";
+import { readableText } from "../networks/shared/readable.ts";
 import type { Outbox } from "../store/outbox.ts";
 import { withAttachments } from "./format.ts";
 import type { Intake } from "./intake.ts";
 import { fromNetwork } from "./rich-inbound.ts";
 import type { Confirm } from "./settlement.ts";
 import { groupTargetKey } from "./target.ts";
-
-/** What the relay relays for a message with nothing readable (no text, no attachments). */
-export const UNSUPPORTED_MESSAGE = "[unsupported message]";
 
 export interface NetworkInboundDeps {
   outbox: Outbox;
@@ -42,8 +40,9 @@ export function networkSink(networkId: string, d: NetworkInboundDeps): MessageSi
     }
     let text = withAttachments(msg.text, msg.attachments);
     // Something was said that we cannot render (a sticker, a voice clip): say so rather than
-    // relay an empty line or nothing at all.
-    if (text.trim() === "" && !msg.media?.length && (msg.kind ?? "message") === "message") text = UNSUPPORTED_MESSAGE;
+    // relay an empty line or nothing at all (the networks' own placeholder, one definition).
+    // A message of pictures only, an edit or a retraction is something else.
+    if (!msg.media?.length && (msg.kind ?? "message") === "message") text = readableText(text);
     const taken = fromNetwork(networkId, msg, text, `net:${networkId}:${msg.id}`, d.outbox.ids);
     if ("skip" in taken) {
       d.logger.debug({ network: networkId, group: msg.group, id: msg.id, ref: msg.ref }, `${taken.skip}: nothing to relay`);
