@@ -106,13 +106,14 @@ export class MemoryNetwork implements NetworkAdapter {
   async edit(group: string, id: string, text: string): Promise<SendResult> {
     if (!this.features.edit) throw new Error(`${this.id} has no edits`);
     const fault = this.#faults.shift();
-    if (fault) throw new SendError(`injected ${fault.kind}`, fault.kind, { retryAfterMs: fault.retryAfterMs });
+    if (fault && !(fault.kind === "unknown" && fault.delivered)) throw new SendError(`injected ${fault.kind}`, fault.kind, { retryAfterMs: fault.retryAfterMs });
     const m = this.sent.find((s) => s.id === id && s.group === group);
     if (!m || m.retracted) throw new SendError(`no message ${id} to edit`, "fatal");
     m.text = text;
     m.edited = true;
     this.edits.push({ group, id, text });
     this.#events.emit("changed");
+    if (fault) throw new SendError("injected unknown (after the edit)", "unknown");
     return { id };
   }
 
@@ -120,11 +121,12 @@ export class MemoryNetwork implements NetworkAdapter {
     if (!this.features.retract) throw new Error(`${this.id} has no retractions`);
     if (this.#retractRefusal) throw new SendError(this.#retractRefusal, "fatal");
     const fault = this.#faults.shift();
-    if (fault) throw new SendError(`injected ${fault.kind}`, fault.kind, { retryAfterMs: fault.retryAfterMs });
+    if (fault && !(fault.kind === "unknown" && fault.delivered)) throw new SendError(`injected ${fault.kind}`, fault.kind, { retryAfterMs: fault.retryAfterMs });
     const m = this.sent.find((s) => s.id === id && s.group === group);
     if (m) m.retracted = true; // a message already gone (or someone else's) resolves
     this.retractions.push({ group, id });
     this.#events.emit("changed");
+    if (fault) throw new SendError("injected unknown (after the recall)", "unknown");
   }
 
   /** retract() fails for good with this reason (the bot lacks the right), or works again (undefined). */

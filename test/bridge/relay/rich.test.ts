@@ -257,3 +257,35 @@ test("the id map survives a restart: a reply, an edit and a retraction after it 
   assert.deepEqual([fix?.body, fix?.sendOpts?.replaces], ["<dave> after restart", ours.originId]);
   assert.equal(gone?.rich?.retracts, ours.stanzaId);
 });
+
+test("an edit or a recall whose answer is lost is sent again (both are idempotent); one refused before acting is retried; neither is doubled as a message", async (t) => {
+  const h = await rich(t);
+  const said = h.muc.post(ROOM, "carol", "v1", { originId: "c-1" });
+  const [copy] = await h.tg.waitForSent(1);
+  await delivered(h, TG, 1);
+  h.tg.failNext({ kind: "retry" }, { kind: "unknown", delivered: true });
+  h.muc.post(ROOM, "carol", "v2", { originId: "c-2", rich: { replaces: said.originId! } });
+  await h.tg.waitUntil(() => h.tg.edits.length === 2);
+  assert.deepEqual(h.tg.edits.map((e) => [e.id, e.text]), [[copy!.id, "<carol> v2"], [copy!.id, "<carol> v2"]], "before: not applied, retried; after: applied, sent again");
+  h.tg.failNext({ kind: "unknown" }, { kind: "unknown", delivered: true });
+  h.muc.post(ROOM, "carol", "", { rich: { retracts: said.stanzaId! } });
+  await h.tg.waitUntil(() => h.tg.retractions.length === 2);
+  h.muc.post(ROOM, "carol", "sentinel");
+  await h.tg.waitForSent(2);
+  assert.deepEqual(h.tg.sent.map((m) => [m.text, m.retracted ?? false]), [["<carol> v2", true], ["<carol> sentinel", false]]);
+  assert.equal(h.metrics.resentBy.get("tg"), undefined, "not counted as a resend that may duplicate");
+});
+
+test("a native form the network refuses for good goes in its plain form instead of a dead letter", async (t) => {
+  const h = await rich(t);
+  await h.qq.push({ id: "q1", group: "Dev", text: "old", senderName: "alice" });
+  await delivered(h, TG, 1);
+  await delivered(h, IN_ROOM, 1);
+  const ours = h.muc.entries(ROOM)[0]!;
+  // Telegram: "message to be replied not found" (the replied message was deleted meanwhile).
+  h.tg.failNext({ kind: "fatal" });
+  h.muc.post(ROOM, "carol", "> alice: old\nnew", { rich: { replyTo: { id: ours.stanzaId! }, bodyWithoutFallback: "new" } });
+  const sent = await h.tg.waitForSent(2);
+  assert.deepEqual([sent[1]?.text, sent[1]?.opts], ["<carol> > alice: old\nnew", undefined]);
+  assert.equal(h.outbox.inState("failed").length, 0);
+});
