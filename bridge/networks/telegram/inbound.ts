@@ -3,6 +3,7 @@
 import type { InboundMessage } from "../../network.ts";
 import { readableText } from "../shared/readable.ts";
 import type { GroupIndex } from "./groups.ts";
+import { mediaOf } from "./media-ref.ts";
 import { messageText, replyToId, sender, topicOf } from "./message.ts";
 import { firstIssue, MessageSchema, UpdateIdSchema } from "./schema.ts";
 
@@ -19,8 +20,11 @@ export function readUpdate(raw: unknown, groups: GroupIndex, botId: string | und
   const head = UpdateIdSchema.safeParse(raw);
   if (!head.success) return { kind: "no-id", reason: firstIssue(head.error) };
   const updateId = head.data.update_id;
-  if (head.data.message === undefined) return { kind: "skip", updateId, reason: "not a message" };
-  const parsed = MessageSchema.safeParse(head.data.message);
+  // An edit comes as edited_message: the whole message as it now reads, under the original message_id.
+  const edited = head.data.message === undefined && head.data.edited_message !== undefined;
+  const body = edited ? head.data.edited_message : head.data.message;
+  if (body === undefined) return { kind: "skip", updateId, reason: "not a message" };
+  const parsed = MessageSchema.safeParse(body);
   if (!parsed.success) return { kind: "reject", updateId, reason: firstIssue(parsed.error, "message") };
   const m = parsed.data;
   if (m.chat.type !== "group" && m.chat.type !== "supergroup") return { kind: "skip", updateId, reason: `${m.chat.type || "unknown"} chat` };
@@ -31,18 +35,31 @@ export function readUpdate(raw: unknown, groups: GroupIndex, botId: string | und
   if (botId !== undefined && from.id === botId) return { kind: "skip", updateId, reason: "our own message" };
   const text = messageText(m);
   if (text === undefined) return { kind: "skip", updateId, reason: "service message" };
+  const key = messageKey(group.key, m.message_id);
+  if (edited) {
+    // Only the text (or caption) of an edit is carried; a replaced photo stays what it was.
+    const at = m.edit_date ?? m.date;
+    return {
+      kind: "message",
+      updateId,
+      message: { id: `${key}:edit:${at}`, group: group.key, senderId: from.id, senderName: from.name, text: readableText(m.text ?? m.caption ?? ""), kind: "edit", ref: key, time: dateOf(at) },
+    };
+  }
   const reply = replyToId(m);
+  // A picture or file goes as media (the relay fetches and uploads it): the text is its caption alone.
+  const media = mediaOf(m);
   return {
     kind: "message",
     updateId,
     message: {
       // message_id is unique within its chat: stable on redelivery, and the form send() answers.
-      id: messageKey(group.key, m.message_id),
+      id: key,
       group: group.key,
       senderId: from.id,
       senderName: from.name,
-      text: readableText(text),
+      text: readableText(media.length > 0 ? (m.caption ?? "") : text),
       ...(reply === undefined ? {} : { replyTo: messageKey(group.key, reply) }),
+      ...(media.length > 0 ? { media } : {}),
       time: dateOf(m.date),
     },
   };

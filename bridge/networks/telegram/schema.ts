@@ -46,6 +46,8 @@ export const MessageSchema = z.looseObject({
   sender_chat: ChatSchema.optional(),
   chat: ChatSchema,
   date: int,
+  /** edited_message: when it was edited. */
+  edit_date: int.optional().catch(undefined),
   text: z.string().optional(),
   caption: z.string().optional(),
   reply_to_message: z.looseObject({ message_id: int }).optional(),
