@@ -46,8 +46,10 @@ export function readUpdate(raw: unknown, groups: GroupIndex, botId: string | und
     };
   }
   const reply = replyToId(m);
-  // A picture or file goes as media (the relay fetches and uploads it): the text is its caption alone.
+  // A picture or file goes as media (the relay fetches and uploads it): the text is its caption,
+  // or without one the placeholder ("[photo]"), never an empty line.
   const media = mediaOf(m);
+  const caption = m.caption !== undefined && readableText(m.caption) === m.caption ? m.caption : undefined;
   return {
     kind: "message",
     updateId,
@@ -57,7 +59,7 @@ export function readUpdate(raw: unknown, groups: GroupIndex, botId: string | und
       group: group.key,
       senderId: from.id,
       senderName: from.name,
-      text: readableText(media.length > 0 ? (m.caption ?? "") : text),
+      text: readableText(media.length > 0 && caption !== undefined ? caption : text),
       ...(reply === undefined ? {} : { replyTo: messageKey(group.key, reply) }),
       ...(media.length > 0 ? { media } : {}),
       time: dateOf(m.date),
