@@ -138,6 +138,13 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
       opts.onEventRejected?.(ev.why);
       return;
     }
+    if (ev.kind === "retract") {
+      if (seen.has(ev.msg.id)) return;
+      await deliverWithRetry(sink, ev.msg, { backoff, log, network: "qqbot", signal: main.signal });
+      seen.set(ev.msg.id, true);
+      if (seen.size > MAX_SEEN) seen.delete(seen.keys().next().value!);
+      return;
+    }
     if (ev.own) ownEchoSeen = true;
     else {
       windows.opened(ev.group, ev.msgId);
