@@ -18,6 +18,7 @@ import { callApi } from "./client.ts";
 import { readEvent } from "./events.ts";
 import { INTENT, runGateway } from "./gateway.ts";
 import { sendText, type SendTarget, type Unsettled } from "./send.ts";
+import { fetchAttachment, recall, richBody } from "./rich-send.ts";
 import { webhookKeys } from "./sign.ts";
 import { AccessToken } from "./token.ts";
 import { startWebhook } from "./webhook.ts";
@@ -278,7 +279,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
       return false;
     },
 
-    async send(group, text) {
+    async send(group, text, sendOpts) {
       const bad = invalid.get(group);
       if (bad !== undefined) throw new SendError(`qqbot: ${bad}`, "fatal");
       const target = targets.get(group);
@@ -287,7 +288,8 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
       if (!stream || !token || main.signal.aborted) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
       if (token.current === undefined && tokenState.state === "auth-failed") throw new SendError(`qqbot: ${scrub(tokenState.detail ?? "no access token")}`, "retry", { retryAfterMs: 60_000 });
       try {
-        const id = await sendText({ stream, api, token, windows, log, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, now, unsettled, persist: () => saver.flush(), persistSoon: () => saver.schedule() }, target, text);
+        const rich = richBody(target, text, sendOpts);
+        const id = await sendText({ stream, api, token, windows, log, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, now, unsettled, persist: () => saver.flush(), persistSoon: () => saver.schedule() }, target, rich.text, rich.extra);
         if (target.kind === "channel") refreshStatus(); // the quota left changed
         return { id };
       } catch (err) {
@@ -295,6 +297,29 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
         else refreshStatus();
         throw err instanceof SendError ? new SendError(scrub(err.message), err.kind, { cause: err.cause, ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }) }) : err;
       }
+    },
+
+    /** Quotes exist for guild channels only (the v2 group API takes no message_reference); no edit in either. */
+    get features() {
+      return { reply: !hasGroups, edit: false, retract: true, media: true, mention: false };
+    },
+
+    async retract(group, id) {
+      const bad = invalid.get(group);
+      if (bad !== undefined) throw new SendError(`qqbot: ${bad}`, "fatal");
+      const target = targets.get(group);
+      if (!target) throw new SendError(`qqbot: "${group}" is not a configured group`, "fatal");
+      if (!stream || !token || main.signal.aborted) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
+      try {
+        await recall({ stream, api, token, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, warnings }, target, id);
+      } catch (err) {
+        throw err instanceof SendError ? new SendError(scrub(err.message), err.kind, { cause: err.cause, ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }) }) : err;
+      }
+    },
+
+    async fetchMedia(media, maxBytes) {
+      if (!stream || main.signal.aborted) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
+      return await fetchAttachment(stream, media, maxBytes, main.signal);
     },
 
     async groups() {
