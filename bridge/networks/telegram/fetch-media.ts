@@ -4,7 +4,7 @@
 // put in an error. Size limits: the caller's maxBytes, and the Bot API's 20 MB for getFile.
 import { extname, posix } from "node:path";
 import { z } from "zod";
-import { BodyTooLargeError, redactText, type HTTPStream } from "../../../src/index.ts";
+import { BodyTooLargeError, HTTPStatusError, redactText, type HTTPStream } from "../../../src/index.ts";
 import { SendError, type MediaRef } from "../../network.ts";
 import { ApiError, BadAnswerError, type BotApi } from "./api.ts";
 import { call } from "./edit-delete.ts";
@@ -19,6 +19,15 @@ const MIME_BY_EXT: Record<string, string> = { ".jpg": "image/jpeg", ".jpeg": "im
 
 function tooBig(name: string, size: number | undefined, limit: number): SendError {
   return new SendError(`telegram: file "${name}"${size === undefined ? "" : ` of ${size} bytes`} is over the limit of ${limit} bytes`, "fatal");
+}
+
+/** What went wrong, without the URL a transport or status error's message carries. */
+function failureKind(err: unknown): string {
+  if (err instanceof HTTPStatusError) return `HTTP ${err.status}`;
+  const e = err as { code?: unknown; name?: unknown; message?: unknown };
+  if (typeof e?.code === "string") return e.code;
+  if (typeof e?.message === "string" && /^HTTP \d+$/.test(e.message)) return e.message;
+  return typeof e?.name === "string" ? e.name : "error";
 }
 
 export async function fetchMedia(d: { stream: HTTPStream; api: BotApi; signal?: AbortSignal }, media: MediaRef, maxBytes: number): Promise<{ data: Uint8Array; mime: string; name: string }> {
@@ -36,6 +45,7 @@ export async function fetchMedia(d: { stream: HTTPStream; api: BotApi; signal?: 
   } catch (err) {
     if (err instanceof SendError) throw err;
     if (err instanceof ApiError && err.code === 400 && /too big/i.test(err.description)) throw tooBig(label, media.size, GETFILE_MAX_BYTES);
+    if (err instanceof ApiError && (err.code === 401 || err.code === 404)) throw new SendError(`telegram: getFile for "${label}": the Bot API refused the bot token`, "retry", { retryAfterMs: 60_000 });
     if (err instanceof ApiError && err.code === 429) throw new SendError(`telegram: getFile rate limited`, "retry", { retryAfterMs: err.retryAfterMs ?? 1_000 });
     // 400 wrong/invalid file_id: that file cannot be had; 5xx and the transport: later.
     if (err instanceof ApiError && err.code >= 400 && err.code < 500) throw new SendError(`telegram: getFile for "${label}": ${clean(err)}`, "fatal");
@@ -62,8 +72,9 @@ export async function fetchMedia(d: { stream: HTTPStream; api: BotApi; signal?: 
     data = await res.bytes();
   } catch (err) {
     if (err instanceof BodyTooLargeError) throw tooBig(label, err.declared, limit);
-    // A download is a GET: whatever failed, a later try is safe.
-    throw new SendError(`telegram: download of "${label}" failed: ${clean(err)}`, "retry");
+    // A download is a GET: whatever failed, a later try is safe. Its messages name the URL
+    // (token redacted, path not): only the kind of failure is said.
+    throw new SendError(`telegram: download of "${label}" failed (${failureKind(err)})`, "retry");
   }
   const name = media.name ?? posix.basename(file.file_path);
   const mime = media.mime ?? (type !== undefined && type !== "application/octet-stream" ? type : undefined) ?? MIME_BY_EXT[extname(name).toLowerCase()] ?? "application/octet-stream";

@@ -148,7 +148,15 @@ export function fileDownload(req: IncomingMessage, res: ServerResponse, url: URL
   const f = [...state.files.values()].find((x) => x.path === path);
   if (!f) return fail(res, 404, "Not Found");
   state.counters.downloads++;
+  const fault = state.downloadFaults.shift();
+  if (fault === "reset") return void res.socket?.destroy();
+  if (fault === "500") return fail(res, 500, "Internal Server Error");
   res.writeHead(200, { "content-type": "application/octet-stream", "content-length": f.data.length });
+  if (fault === "truncate") {
+    // Half the bytes, then the connection drops.
+    res.write(f.data.subarray(0, Math.floor(f.data.length / 2)));
+    return void setImmediate(() => res.socket?.destroy());
+  }
   res.end(f.data);
 }
 

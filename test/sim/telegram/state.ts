@@ -155,6 +155,8 @@ export class SimState extends EventEmitter {
   /** Successful edits and deletes, in order. */
   readonly edits: { chatId: number; messageId: number; text: string }[] = [];
   readonly deleted: { chatId: number; messageId: number }[] = [];
+  /** What the next file download does instead of serving the bytes. */
+  readonly downloadFaults: ("reset" | "500" | "truncate")[] = [];
   /** Added to the clock messages are dated and aged on (tests move it past the 48 h delete limit). */
   clockOffsetMs = 0;
   webhook = "";

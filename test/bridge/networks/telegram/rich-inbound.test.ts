@@ -89,3 +89,27 @@ test("fetchMedia refuses: over maxBytes (known size: no request; unknown: from g
   assert.match(unknown.message, /invalid file_id/);
   assertCleanRun(h);
 });
+
+test("fetchMedia failures (download reset, cut, 500; getFile refused) are 'retry' or 'fatal' and no error message, cause or log line holds the token or the file URL", async (t) => {
+  const h = await harness(t);
+  const { adapter } = await h.run();
+  const f = h.sim.state.addFile(new Uint8Array(64 * 1024).fill(3), "documents/secret-path.bin");
+  const media = { kind: "file" as const, ref: f.file_id, name: "x.bin" };
+  const errors = [];
+  for (const fault of ["reset", "truncate", "500"] as const) {
+    // As often as the stream's own retries of a GET (the harness allows 2) and once more.
+    h.sim.state.downloadFaults.push(fault, fault, fault);
+    errors.push(await sendError(adapter.fetchMedia!(media, 1 << 20), "retry"));
+    h.sim.state.downloadFaults.length = 0;
+  }
+  const ok = await adapter.fetchMedia!(media, 1 << 20); // the next try works
+  assert.equal(ok.data.length, 64 * 1024);
+  h.sim.revokeToken();
+  errors.push(await sendError(adapter.fetchMedia!(media, 1 << 20), "retry")); // a refused token: later, once the config is fixed
+  for (const e of errors) {
+    const all = `${e.message} ${String((e as { cause?: unknown }).cause ?? "")} ${JSON.stringify(e)}`;
+    for (const token of h.tokens) assert.ok(!all.includes(token) && !all.includes(token.split(":")[1]!), e.message);
+    assert.ok(!all.includes("secret-path"), e.message);
+  }
+  assertCleanRun(h);
+});
