@@ -3,10 +3,11 @@
 // field; elsewhere the link goes in the text), the recall of a message (DELETE, retract()), and
 // the download of an inbound attachment (fetchMedia()).
 import type { RequestSpec, HTTPStream } from "../../../src/index.ts";
-import { BodyTooLargeError, StreamClosedError } from "../../../src/index.ts";
+import { StreamClosedError } from "../../../src/index.ts";
 import { SendError, type MediaRef, type SendOptions } from "../../network.ts";
 import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { neverSent } from "../shared/request-sent.ts";
+import { downloadMedia, tooBigError } from "../shared/media-download.ts";
 import { ApiError, authHeaders, BadAnswerError, type QqbotApi } from "./api.ts";
 import { callApi, TokenUnavailableError } from "./client.ts";
 import type { SendTarget } from "./send.ts";
@@ -81,24 +82,10 @@ export async function recall(d: RecallDeps, target: SendTarget, messageId: strin
 /** Downloads an attachment (its ref is the platform's download URL). No credential goes with it. */
 export async function fetchAttachment(stream: HTTPStream, media: MediaRef, maxBytes: number, signal?: AbortSignal): Promise<{ data: Uint8Array; mime: string; name: string }> {
   const name = media.name ?? (media.kind === "image" ? "image" : "file");
-  const tooBig = (size: number | undefined) => new SendError(`qqbot: "${name}"${size === undefined ? "" : ` of ${size} bytes`} is over the limit of ${maxBytes} bytes`, "fatal");
-  if (media.size !== undefined && media.size > maxBytes) throw tooBig(media.size);
-  if (!/^https?:\/\//i.test(media.ref)) throw new SendError(`qqbot: "${name}" has no download URL`, "fatal");
-  try {
-    const res = await stream.request({ url: media.ref, maxBodySize: maxBytes, timeout: 120_000, name: "qqbot attachment download" }, { signal });
-    if (res.status !== 200) {
-      res.body.resume();
-      // 403/404: the download key expired (it is short-lived) or the file is gone: it cannot be had any more.
-      const kind = res.status >= 400 && res.status < 500 && res.status !== 429 ? "fatal" : "retry";
-      throw new SendError(`qqbot: download of "${name}" answered HTTP ${res.status}`, kind);
-    }
-    const ct = res.headers["content-type"];
-    const type = typeof ct === "string" ? ct.split(";")[0]!.trim().toLowerCase() : undefined;
-    const data = await res.bytes();
-    return { data, mime: media.mime ?? (type && type !== "application/octet-stream" ? type : "application/octet-stream"), name };
-  } catch (err) {
-    if (err instanceof SendError) throw err;
-    if (err instanceof BodyTooLargeError) throw tooBig(err.declared);
-    throw new SendError(`qqbot: download of "${name}" failed: ${(err as Error).message}`, "retry", { cause: err });
-  }
+  const label = `qqbot: "${name}"`;
+  if (media.size !== undefined && media.size > maxBytes) throw tooBigError(label, media.size, maxBytes);
+  if (!/^https?:\/\//i.test(media.ref)) throw new SendError(`${label} has no download URL`, "fatal");
+  // 4xx: the short-lived download key expired or the file is gone: this URL will not work again.
+  const { data, type } = await downloadMedia(stream, { url: media.ref, maxBytes, label, on4xx: "fatal", ...(signal ? { signal } : {}) });
+  return { data, mime: media.mime ?? (type && type !== "application/octet-stream" ? type : "application/octet-stream"), name };
 }

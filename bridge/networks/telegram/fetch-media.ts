@@ -4,8 +4,9 @@
 // put in an error. Size limits: the caller's maxBytes, and the Bot API's 20 MB for getFile.
 import { extname, posix } from "node:path";
 import { z } from "zod";
-import { BodyTooLargeError, HTTPStatusError, redactText, type HTTPStream } from "../../../src/index.ts";
+import { redactText, type HTTPStream } from "../../../src/index.ts";
 import { SendError, type MediaRef } from "../../network.ts";
+import { downloadMedia, tooBigError } from "../shared/media-download.ts";
 import { ApiError, BadAnswerError, type BotApi } from "./api.ts";
 import { call } from "./edit-delete.ts";
 
@@ -18,16 +19,7 @@ const FileSchema = z.looseObject({ file_id: z.string(), file_size: z.number().in
 const MIME_BY_EXT: Record<string, string> = { ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif", ".webp": "image/webp", ".mp4": "video/mp4", ".ogg": "audio/ogg", ".oga": "audio/ogg", ".mp3": "audio/mpeg", ".pdf": "application/pdf" };
 
 function tooBig(name: string, size: number | undefined, limit: number): SendError {
-  return new SendError(`telegram: file "${name}"${size === undefined ? "" : ` of ${size} bytes`} is over the limit of ${limit} bytes`, "fatal");
-}
-
-/** What went wrong, without the URL a transport or status error's message carries. */
-function failureKind(err: unknown): string {
-  if (err instanceof HTTPStatusError) return `HTTP ${err.status}`;
-  const e = err as { code?: unknown; name?: unknown; message?: unknown };
-  if (typeof e?.code === "string") return e.code;
-  if (typeof e?.message === "string" && /^HTTP \d+$/.test(e.message)) return e.message;
-  return typeof e?.name === "string" ? e.name : "error";
+  return tooBigError(`telegram: file "${name}"`, size, limit);
 }
 
 export async function fetchMedia(d: { stream: HTTPStream; api: BotApi; signal?: AbortSignal }, media: MediaRef, maxBytes: number): Promise<{ data: Uint8Array; mime: string; name: string }> {
@@ -55,27 +47,8 @@ export async function fetchMedia(d: { stream: HTTPStream; api: BotApi; signal?: 
   if (file.file_path === undefined) throw new SendError(`telegram: getFile for "${label}" gave no file_path (the file cannot be downloaded)`, "fatal");
 
   const path = file.file_path.split("/").map(encodeURIComponent).join("/");
-  let data: Uint8Array;
-  let type: string | undefined;
-  try {
-    const res = await d.stream.request(
-      { url: `${d.api.base}/file/bot${d.api.token}/${path}`, secrets, maxBodySize: limit, timeout: FETCH_TIMEOUT_MS, name: "telegram file download" },
-      { signal: d.signal },
-    );
-    if (res.status !== 200) {
-      res.body.resume();
-      // 404: the path expired (valid for an hour); the next try asks getFile again.
-      throw new Error(`HTTP ${res.status}`);
-    }
-    const ct = res.headers["content-type"];
-    type = typeof ct === "string" ? ct.split(";")[0]!.trim().toLowerCase() : undefined;
-    data = await res.bytes();
-  } catch (err) {
-    if (err instanceof BodyTooLargeError) throw tooBig(label, err.declared, limit);
-    // A download is a GET: whatever failed, a later try is safe. Its messages name the URL
-    // (token redacted, path not): only the kind of failure is said.
-    throw new SendError(`telegram: download of "${label}" failed (${failureKind(err)})`, "retry");
-  }
+  // 4xx: the path expired (it is valid for an hour); the next try asks getFile again.
+  const { data, type } = await downloadMedia(d.stream, { url: `${d.api.base}/file/bot${d.api.token}/${path}`, secrets, maxBytes: limit, label: `telegram: file "${label}"`, on4xx: "retry", timeoutMs: FETCH_TIMEOUT_MS, ...(d.signal ? { signal: d.signal } : {}) });
   const name = media.name ?? posix.basename(file.file_path);
   const mime = media.mime ?? (type !== undefined && type !== "application/octet-stream" ? type : undefined) ?? MIME_BY_EXT[extname(name).toLowerCase()] ?? "application/octet-stream";
   return { data, mime, name };
