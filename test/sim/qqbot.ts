@@ -133,7 +133,8 @@ export async function startQqbotSim(opts: QqbotSimOptions = {}): Promise<QqbotSi
   };
 
   /**
-   * POST /_sim/say-channel {channel, author:{id,username,nick?}, text, at?}   POST /_sim/say-group {group, member, text, username?}
+   * POST /_sim/say-channel {channel, author:{id,username,nick?}, text, at?, replyTo?, attachments?, mentions?}   POST /_sim/say-group {group, member, text, username?, replyTo?, attachments?}
+   * POST /_sim/delete-channel {channel, id, by:{id,username}}
    * POST /_sim/gateway {action: reconnect|invalid-session|drop|mute|silence}    POST /_sim/expire-token
    * POST /_sim/webhook {url} (then the op 13 validation: answers {ok})   POST /_sim/advance {ms}
    * GET /_sim/state; and the common ones (sent, wait-sent, fail-send {fault: reset|500|stall|reset-after|500-after|stall-after})
@@ -142,11 +143,16 @@ export async function startQqbotSim(opts: QqbotSimOptions = {}): Promise<QqbotSi
     await answerControl(url, req, res, state, {
       "/_sim/say-channel": async (r: IncomingMessage) => {
         const b = await readJsonObject(r);
-        return { id: sim.sayInChannel(String(b.channel), b.author as SimMember, String(b.text), { at: b.at === true }) };
+        return { id: sim.sayInChannel(String(b.channel), b.author as SimMember, String(b.text), { ...(b as RichSay), at: b.at === true }) };
       },
       "/_sim/say-group": async (r: IncomingMessage) => {
         const b = await readJsonObject(r);
-        return { id: sim.sayInGroup(String(b.group), String(b.member), String(b.text), typeof b.username === "string" ? { username: b.username } : {}) };
+        return { id: sim.sayInGroup(String(b.group), String(b.member), String(b.text), { ...(b as RichSay), ...(typeof b.username === "string" ? { username: b.username } : {}) }) };
+      },
+      "/_sim/delete-channel": async (r: IncomingMessage) => {
+        const b = await readJsonObject(r);
+        sim.deleteInChannel(String(b.channel), String(b.id), b.by as SimMember);
+        return { deleted: String(b.id) };
       },
       "/_sim/gateway": async (r: IncomingMessage) => {
         const action = String((await readJsonObject(r)).action);
