@@ -16,7 +16,7 @@ export type UpdateVerdict =
   /** A message of the wrong shape: logged with its id, counted, confirmed and skipped. */
   | { kind: "reject"; updateId: number; reason: string };
 
-export function readUpdate(raw: unknown, groups: GroupIndex, botId: string | undefined): UpdateVerdict {
+export function readUpdate(raw: unknown, groups: GroupIndex, botId: string | undefined, botUsername?: string): UpdateVerdict {
   const head = UpdateIdSchema.safeParse(raw);
   if (!head.success) return { kind: "no-id", reason: firstIssue(head.error) };
   const updateId = head.data.update_id;
@@ -33,8 +33,12 @@ export function readUpdate(raw: unknown, groups: GroupIndex, botId: string | und
   const from = sender(m);
   // Bots get no updates for their own sends; one that comes anyway is never relayed.
   if (botId !== undefined && from.id === botId) return { kind: "skip", updateId, reason: "our own message" };
-  const text = messageText(m);
-  if (text === undefined) return { kind: "skip", updateId, reason: "service message" };
+  const said = messageText(m);
+  if (said === undefined) return { kind: "skip", updateId, reason: "service message" };
+  // "@our_bot …" at the start addresses the bridge: cut out, shown by the relay as the nick it stands for.
+  const cut = botUsername === undefined ? undefined : leadingMention(said, botUsername);
+  const self = cut !== undefined && cut.trim() !== "" ? cut : undefined; // a bare "@our_bot" stays as said
+  const text = self ?? said;
   const key = messageKey(group.key, m.message_id);
   if (edited) {
     // Only the text (or caption) of an edit is carried; a replaced photo stays what it was.
@@ -62,9 +66,17 @@ export function readUpdate(raw: unknown, groups: GroupIndex, botId: string | und
       text: readableText(media.length > 0 && caption !== undefined ? caption : text),
       ...(reply === undefined ? {} : { replyTo: messageKey(group.key, reply) }),
       ...(media.length > 0 ? { media } : {}),
+      ...(self !== undefined ? { mentionsSelf: true } : {}),
       time: dateOf(m.date),
     },
   };
+}
+
+/** The text without a leading "@username" of the bot (usernames are caseless), or undefined when it has none. */
+function leadingMention(text: string, username: string): string | undefined {
+  const m = /^\s*@(\w+)\b[\s,:]*/.exec(text);
+  if (!m || m[1]!.toLowerCase() !== username.toLowerCase()) return undefined;
+  return text.slice(m[0].length);
 }
 
 /** The id of message `messageId` of a configured group: inbound ids and send results share it. */

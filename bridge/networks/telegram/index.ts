@@ -116,7 +116,7 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
     const before = offset;
     try {
       for (const raw of updates) {
-        const v = readUpdate(raw, groups, me?.id);
+        const v = readUpdate(raw, groups, me?.id, me?.username);
         if (v.kind === "no-id") {
           // Without an id it cannot be confirmed on its own; a later update's offset confirms it.
           rejected(`update without a usable update_id (${v.reason})`);

@@ -15,8 +15,9 @@ function photoName(p: z.infer<typeof PhotoSize>): string {
 }
 
 /**
- * The message's photo (its largest size) or document, if any, in a readable shape. A photo or
- * document of another shape gives none: the text placeholder ("[photo]") still says it was there.
+ * The message's photo (its largest size), document, GIF, video, audio, voice message or static
+ * sticker, if any, in a readable shape. One of another shape gives none: the text placeholder
+ * ("[photo]") still says it was there.
  */
 export function mediaOf(m: TgMessage): MediaRef[] {
   if (Array.isArray(m.photo) && m.photo.length > 0) {
@@ -26,15 +27,28 @@ export function mediaOf(m: TgMessage): MediaRef[] {
     if (!best) return [];
     return [{ kind: "image", ref: best.file_id, name: photoName(best), mime: "image/jpeg", ...(best.file_size === undefined ? {} : { size: best.file_size }) }];
   }
-  if (m.document) {
-    const d = Document.safeParse(m.document);
+  // One file at most per message; a static sticker is a WebP picture (animated ones are not pictures).
+  const sticker = m.sticker && m.sticker.is_animated !== true && m.sticker.is_video !== true ? { ...m.sticker, mime_type: "image/webp" } : undefined;
+  const files: [unknown, string, string][] = [
+    [m.document, "file", ""],
+    [m.animation, "animation", ".mp4"],
+    [m.video, "video", ".mp4"],
+    [m.audio, "audio", ".mp3"],
+    [m.voice, "voice", ".ogg"],
+    [m.video_note, "video_note", ".mp4"],
+    [sticker, "sticker", ".webp"],
+  ];
+  for (const [raw, what, ext] of files) {
+    if (raw === undefined) continue;
+    const d = Document.safeParse(raw);
     if (!d.success) return [];
     const mime = d.data.mime_type !== undefined && d.data.mime_type !== "" ? d.data.mime_type : undefined;
+    const named = d.data.file_name !== undefined && d.data.file_name !== "" ? d.data.file_name : undefined;
     return [
       {
         kind: mime?.startsWith("image/") ? "image" : "file",
         ref: d.data.file_id,
-        name: d.data.file_name !== undefined && d.data.file_name !== "" ? d.data.file_name : "file",
+        name: named ?? (what === "file" ? "file" : `${what}_${(d.data.file_unique_id ?? "").replace(/[^\w-]/g, "").slice(0, 40) || "telegram"}${ext}`),
         ...(mime === undefined ? {} : { mime }),
         ...(d.data.file_size === undefined ? {} : { size: d.data.file_size }),
       },

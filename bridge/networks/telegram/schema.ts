@@ -55,7 +55,7 @@ export const MessageSchema = z.looseObject({
   audio: media({ title: z.string().optional() }),
   document: media({ file_name: z.string().optional() }),
   photo: z.array(z.unknown()).optional(),
-  sticker: media({ emoji: z.string().optional() }),
+  sticker: media({ emoji: z.string().optional(), is_animated: z.boolean().optional().catch(undefined), is_video: z.boolean().optional().catch(undefined) }),
   story: media({}),
   video: media({}),
   video_note: media({}),

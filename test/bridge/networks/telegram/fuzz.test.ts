@@ -73,8 +73,8 @@ const update = fc.oneof(
 
 test(`readUpdate: any entry gets a verdict, never a throw; messages are well formed and XML-safe after stripping (${RUNS} runs)`, () => {
   fc.assert(
-    fc.property(update, fc.constantFrom(undefined, "7000000001", "501"), (raw, botId) => {
-      const v = readUpdate(raw, groups, botId);
+    fc.property(update, fc.constantFrom(undefined, "7000000001", "501"), fc.constantFrom(undefined, "pollbridge_bot", "a"), (raw, botId, botUsername) => {
+      const v = readUpdate(raw, groups, botId, botUsername);
       assert.ok(["no-id", "message", "skip", "reject"].includes(v.kind));
       if (v.kind !== "no-id") assert.ok(Number.isSafeInteger(v.updateId) && v.updateId >= 0);
       if (v.kind === "reject" || v.kind === "skip" || v.kind === "no-id") assert.equal(typeof v.reason, "string");

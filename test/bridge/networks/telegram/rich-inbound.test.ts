@@ -113,3 +113,27 @@ test("fetchMedia failures (download reset, cut, 500; getFile refused) are 'retry
   }
   assertCleanRun(h);
 });
+
+test("GIFs, videos, voice messages and static stickers are media too; '@our_bot …' at the start → mentionsSelf, cut out", async (t) => {
+  const h = await harness(t);
+  const { inbox } = await h.run();
+  const gif = h.sim.addFile(new Uint8Array(10), "animations/file_1.mp4");
+  const voice = h.sim.addFile(new Uint8Array(4), "voice/file_2.oga");
+  const st = h.sim.addFile(new Uint8Array(3), "stickers/file_3.webp");
+  h.sim.inject({ chat: DEV, from: alice, extra: { animation: { ...gif, mime_type: "video/mp4", file_name: "dance.mp4" }, caption: "lol" } });
+  h.sim.inject({ chat: DEV, from: alice, extra: { voice: { ...voice, mime_type: "audio/ogg", duration: 1 } } });
+  h.sim.inject({ chat: DEV, from: alice, extra: { sticker: { ...st, emoji: "😀", is_animated: false, is_video: false } } });
+  h.sim.inject({ chat: DEV, from: alice, extra: { sticker: { ...st, emoji: "🎉", is_animated: true, is_video: false } } });
+  h.sim.inject({ chat: DEV, from: bob, text: "@Pollbridge_Bot, who wrote that?" });
+  h.sim.inject({ chat: DEV, from: bob, text: "@pollbridge_bot" });
+  h.sim.inject({ chat: DEV, from: bob, text: "ask @pollbridge_bot" });
+  const m = await inbox.waitFor(7);
+  assert.deepEqual([m[0]!.text, m[0]!.media], ["lol", [{ kind: "file", ref: gif.file_id, name: "dance.mp4", mime: "video/mp4", size: 10 }]]);
+  assert.deepEqual([m[1]!.text, m[1]!.media], ["[voice message]", [{ kind: "file", ref: voice.file_id, name: `voice_${voice.file_unique_id.replace(/[^\w-]/g, "")}.ogg`, mime: "audio/ogg", size: 4 }]]);
+  assert.deepEqual([m[2]!.text, m[2]!.media?.[0]?.kind, m[2]!.media?.[0]?.mime], ["[sticker 😀]", "image", "image/webp"]);
+  assert.deepEqual([m[3]!.text, m[3]!.media], ["[sticker 🎉]", undefined]); // animated: not a picture
+  assert.deepEqual([m[4]!.text, m[4]!.mentionsSelf], ["who wrote that?", true]);
+  assert.deepEqual([m[5]!.text, m[5]!.mentionsSelf], ["@pollbridge_bot", undefined]);
+  assert.deepEqual([m[6]!.text, m[6]!.mentionsSelf], ["ask @pollbridge_bot", undefined]);
+  assertCleanRun(h);
+});
