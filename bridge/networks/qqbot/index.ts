@@ -17,8 +17,8 @@ import { meRequest, qqbotApi } from "./api.ts";
 import { callApi } from "./client.ts";
 import { readEvent } from "./events.ts";
 import { INTENT, runGateway } from "./gateway.ts";
-import { sendText, type SendTarget, type Unsettled } from "./send.ts";
-import { fetchAttachment, recall, richBody } from "./rich-send.ts";
+import { type SendTarget, type Unsettled } from "./send.ts";
+import { fetchAttachment, recall, sendRich } from "./rich-send.ts";
 import { webhookKeys } from "./sign.ts";
 import { AccessToken } from "./token.ts";
 import { startWebhook } from "./webhook.ts";
@@ -288,8 +288,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
       if (!stream || !token || main.signal.aborted) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
       if (token.current === undefined && tokenState.state === "auth-failed") throw new SendError(`qqbot: ${scrub(tokenState.detail ?? "no access token")}`, "retry", { retryAfterMs: 60_000 });
       try {
-        const rich = richBody(target, text, sendOpts);
-        const id = await sendText({ stream, api, token, windows, log, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, now, unsettled, persist: () => saver.flush(), persistSoon: () => saver.schedule() }, target, rich.text, rich.extra);
+        const id = await sendRich({ stream, api, token, windows, log, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, now, unsettled, persist: () => saver.flush(), persistSoon: () => saver.schedule() }, target, text, sendOpts);
         if (target.kind === "channel") refreshStatus(); // the quota left changed
         return { id };
       } catch (err) {

@@ -10,7 +10,7 @@ import { neverSent } from "../shared/request-sent.ts";
 import { downloadMedia, tooBigError } from "../shared/media-download.ts";
 import { ApiError, authHeaders, BadAnswerError, type QqbotApi } from "./api.ts";
 import { callApi, TokenUnavailableError } from "./client.ts";
-import type { SendTarget } from "./send.ts";
+import { sendText, type SendDeps, type SendTarget } from "./send.ts";
 import type { AccessToken } from "./token.ts";
 
 /** The text and the extra body fields a send with options becomes on this target. */
@@ -26,6 +26,22 @@ export function richBody(target: SendTarget, text: string, opts: SendOptions | u
     else out = text === "" ? opts.media.url : `${text}\n${opts.media.url}`;
   }
   return { text: out, extra };
+}
+
+/**
+ * A send with its options. A picture the platform refuses (it could not fetch or read the URL: a
+ * 4xx, nothing sent) does not make the text a dead letter: it goes again with the link instead.
+ */
+export async function sendRich(d: SendDeps, target: SendTarget, text: string, opts: SendOptions | undefined): Promise<string> {
+  const rich = richBody(target, text, opts);
+  try {
+    return await sendText(d, target, rich.text, rich.extra);
+  } catch (err) {
+    if (!(err instanceof SendError && err.kind === "fatal" && rich.extra.image !== undefined && opts?.media)) throw err;
+    d.log.info({ target: target.key, err: err.message }, "qqbot: the platform refused the picture; sending its link instead");
+    const { image: _image, ...rest } = rich.extra;
+    return await sendText(d, target, text === "" ? opts.media.url : `${text}\n${opts.media.url}`, rest);
+  }
 }
 
 export function recallRequest(api: QqbotApi, token: string, target: SendTarget, messageId: string, timeout: number): RequestSpec {

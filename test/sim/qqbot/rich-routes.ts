@@ -10,8 +10,8 @@ import { INTENTS, type QqbotSimState } from "./state.ts";
 /** How long after sending a bot may recall a group message [unsourced: the common "2 分钟"]. */
 export const GROUP_RECALL_WINDOW_MS = 2 * 60_000;
 
-/** Checks a channel send's message_reference and image; answers the refusal and returns false, else true. */
-export function checkChannelRich(res: ServerResponse, p: Record<string, unknown>, channelId: string, state: QqbotSimState): boolean {
+/** Checks a channel send's message_reference and image (the platform fetches it); answers the refusal and returns false, else true. */
+export async function checkChannelRich(res: ServerResponse, p: Record<string, unknown>, channelId: string, state: QqbotSimState): Promise<boolean> {
   const ref = p.message_reference;
   if (ref !== undefined && ref !== null) {
     const r = typeof ref === "object" && !Array.isArray(ref) ? (ref as Record<string, unknown>) : undefined;
@@ -28,6 +28,16 @@ export function checkChannelRich(res: ServerResponse, p: Record<string, unknown>
   if (p.image !== undefined && (typeof p.image !== "string" || !/^https?:\/\//i.test(p.image))) {
     fail(res, 400, 304003, "URL_NOT_ALLOWED");
     return false;
+  }
+  if (typeof p.image === "string") {
+    // The platform downloads the picture before it sends anything; one it cannot get or read refuses the send [unsourced code].
+    const got = await fetch(p.image, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+    const type = got?.headers.get("content-type") ?? "";
+    await got?.body?.cancel();
+    if (!got?.ok || !type.startsWith("image/")) {
+      fail(res, 400, 304031, "图片获取失败");
+      return false;
+    }
   }
   return true;
 }

@@ -136,7 +136,7 @@ async function channelSend(req: IncomingMessage, res: ServerResponse, channelId:
   if (content.trim() === "" && p.embed === undefined && p.ark === undefined && p.image === undefined && p.markdown === undefined) return fail(res, 400, 50006, "消息为空");
   if (!ctx.online() && !ctx.webhookMode()) return fail(res, 400, 304018, "SESSION_NOT_EXIST");
   const msgId = typeof p.msg_id === "string" && p.msg_id !== "" ? p.msg_id : undefined;
-  if (!checkChannelRich(res, p, channelId, state)) return;
+  if (!(await checkChannelRich(res, p, channelId, state))) return;
   const fault = state.sendFaults.shift();
   if (faultBefore(fault, res, ctx)) return;
   if (msgId !== undefined) {

@@ -71,22 +71,27 @@ test("inbound: a channel message deleted (by its author or an admin) → kind 'r
   assertCleanRun(h);
 });
 
-test("send: replyTo → message_reference (channels; the quoted message may be gone); an image → the channel's image field; a file or a group → the link", T, async (t) => {
+test("send: replyTo → message_reference (channels; the quoted message may be gone); an image → the channel's image field (the link when refused); a file or a group → the link", T, async (t) => {
   const h = await harness(t);
+  const files = await fileServer(t);
   const { adapter, inbox } = await h.run();
   const q = h.sim.sayInChannel("1001", alice, "question");
   h.sim.sayInGroup(GROUP_OPENID, "M1", "hi");
   await others(inbox, 2);
   await adapter.send(CH, "answer", { replyTo: q });
   await adapter.send(CH, "to a deleted one", { replyTo: "08deadbeef" });
-  await adapter.send(CH, "a cat", { media: { kind: "image", url: "https://xmpp.example/upload/cat.png" } });
+  await adapter.send(CH, "a cat", { media: { kind: "image", url: `${files}/download?cat` } });
   await adapter.send(CH, "notes", { media: { kind: "file", url: "https://xmpp.example/upload/notes.txt", name: "notes.txt" } });
   await adapter.send(GRP, "pic", { media: { kind: "image", url: "https://xmpp.example/upload/p.png" }, replyTo: "ROBOT1.0_y" });
   const ch = h.sim.sent(CH);
   assert.deepEqual(ch[0]!.body.message_reference, { message_id: q, ignore_get_message_error: true });
   assert.deepEqual(ch[1]!.body.message_reference, { message_id: "08deadbeef", ignore_get_message_error: true });
-  assert.deepEqual([ch[2]!.text, ch[2]!.body.image], ["a cat", "https://xmpp.example/upload/cat.png"]);
+  assert.deepEqual([ch[2]!.text, ch[2]!.body.image], ["a cat", `${files}/download?cat`]);
   assert.deepEqual([ch[3]!.text, ch[3]!.body.image], ["notes\nhttps://xmpp.example/upload/notes.txt", undefined]);
+  // A picture the platform cannot fetch: the text goes with the link, once; the quote stays.
+  await adapter.send(CH, "lost cat", { media: { kind: "image", url: `${files}/gone.png` }, replyTo: q });
+  assert.deepEqual([h.sim.sent(CH).length, h.sim.sent(CH)[4]!.text, h.sim.sent(CH)[4]!.body.image], [5, `lost cat\n${files}/gone.png`, undefined]);
+  assert.deepEqual(h.sim.sent(CH)[4]!.body.message_reference, { message_id: q, ignore_get_message_error: true });
   const [g] = h.sim.sent(GRP);
   assert.deepEqual([g!.text, g!.body.message_reference], ["pic\nhttps://xmpp.example/upload/p.png", undefined]);
   assertCleanRun(h); // no message_reference on a group send (the sim counts that a violation)
