@@ -10,8 +10,6 @@ export interface IntakeDeps {
   router: Router;
   outbox: Outbox;
   logger: Logger;
-  /** Items were committed (the supervisor reports the queues). */
-  onAccepted?: () => void;
 }
 
 export class Intake {
@@ -38,6 +36,5 @@ export class Intake {
       return;
     }
     router.notify(new Set(accepted.map((i) => i.target)));
-    this.#d.onAccepted?.();
   }
 }

@@ -8,14 +8,12 @@
 // before the sink resolves.
 import type { Logger } from "pino";
 import type { InboundMessage, MessageSink } from "../network.ts";
+import { readableText } from "../networks/shared/readable.ts";
 import type { Outbox } from "../store/outbox.ts";
 import { withAttachments } from "./format.ts";
 import type { Intake } from "./intake.ts";
 import type { Confirm } from "./settlement.ts";
 import { groupTargetKey } from "./target.ts";
-
-/** What the relay relays for a message with nothing readable (no text, no attachments). */
-export const UNSUPPORTED_MESSAGE = "[unsupported message]";
 
 export interface NetworkInboundDeps {
   outbox: Outbox;
@@ -38,12 +36,11 @@ export function networkSink(networkId: string, d: NetworkInboundDeps): MessageSi
       }
       return;
     }
-    const text = withAttachments(msg.text, msg.attachments);
     d.intake.accept(`net:${networkId}:${msg.id}`, { kind: "group", network: networkId, group: msg.group }, {
       nick: msg.senderName,
       // Something was said that we cannot render (a sticker, a voice clip): say so rather than
-      // relay an empty line or nothing at all.
-      text: text.trim() === "" ? UNSUPPORTED_MESSAGE : text,
+      // relay an empty line or nothing at all (the networks' own placeholder, one definition).
+      text: readableText(withAttachments(msg.text, msg.attachments)),
       network: networkId,
       group: msg.group,
       time: msg.time,

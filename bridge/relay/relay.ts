@@ -10,7 +10,7 @@
 //   room-session.ts    a room's join, catch-up bounds, reflection confirmation, rejoin (RoomTarget's)
 //   room-target.ts, group-target.ts, target-worker.ts   sending to one target, one item at a time
 //   settlement.ts      what a settled item does: the one confirmation path, counters, dead letters
-//   supervisor.ts      start, stop and drain, health, queue metrics
+//   supervisor.ts      start, stop and drain, health, the gauges read at scrape time
 // README's "How it is built" follows a message through them in both directions.
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
@@ -92,7 +92,7 @@ export class Relay extends EventEmitter<RelayEvents> {
         this.emit("settled", item, kind);
       },
     });
-    const intake = new Intake({ router, outbox, logger, onAccepted: () => this.#supervisor.report() });
+    const intake = new Intake({ router, outbox, logger });
     const inbound = { outbox, intake, logger, confirm: echo, lateAfterMs: opts.lateAfterMs ?? 120_000 };
     this.#sinkFor = (networkId) => networkSink(networkId, inbound);
     const roomInbound = new RoomInbound({ router, outbox, intake, logger, confirm: reflection });

@@ -1,13 +1,13 @@
 // The relay's lifecycle and what it reports: start (subscribe to the room link, start the
 // workers, join the rooms, start the networks with the sinks), stop (stop taking room messages
 // in, drain the outbox for a bounded time, then stop workers and networks), health (/healthz)
-// and the queue metrics.
+// and the gauges, read when the metrics are scraped (never on the hot path).
 import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { MessageSink, NetworkStatus } from "../network.ts";
 import type { Outbox } from "../store/outbox.ts";
 import type { RoomState } from "../xmpp/types.ts";
-import type { RelayMetrics } from "./metrics.ts";
+import type { RelayGauges, RelayMetrics } from "./metrics.ts";
 import type { RoomInbound } from "./room-inbound.ts";
 import type { RoomLink } from "./room-link.ts";
 import type { Router } from "./router.ts";
@@ -39,6 +39,7 @@ export class Supervisor {
 
   constructor(deps: SupervisorDeps) {
     this.#d = deps;
+    deps.metrics?.gauges(() => this.gauges());
   }
 
   /** Subscribes to the room link, joins the rooms, starts the workers and the networks. */
@@ -53,7 +54,6 @@ export class Supervisor {
     for (const q of outbox.queued()) {
       if (!router.workers.has(q.target)) logger.warn({ target: q.target, pending: q.n }, "pending messages for a target no bridge sends to any more are kept, not sent");
     }
-    this.report();
     await Promise.all(
       [...router.networks()].map(async (net) => {
         const changed = () => {
@@ -102,9 +102,8 @@ export class Supervisor {
     }
   }
 
-  /** An item settled: the queues changed, and a drain may be over. */
+  /** An item settled: a drain may be over. */
   settled(): void {
-    this.report();
     if (this.#drainWaiters.size > 0 && this.depth() === 0) for (const w of this.#drainWaiters) w();
   }
 
@@ -133,14 +132,18 @@ export class Supervisor {
     return { ok, networks, rooms, outbox: dead.length ? { depth, dead_letters: Object.fromEntries(dead.map((d) => [d.target, d.n])) } : { depth } };
   }
 
-  /** Sets the queue gauges. */
-  report(): void {
-    const m = this.#d.metrics;
-    if (!m) return;
-    const queued = this.#d.outbox.queued();
-    m.setOutboxDepth(this.depth(queued));
+  /** The gauges' reading at scrape time: one GROUP BY for the queues, one for the dead letters. */
+  gauges(): RelayGauges {
+    const { router, outbox } = this.#d;
+    const queued = outbox.queued();
     const counts = new Map(queued.map((q) => [`${q.bridge}\n${q.target}`, q.n]));
-    for (const p of this.#d.router.pairs()) m.setQueued(p.bridge, p.target, counts.get(`${p.bridge}\n${p.target}`) ?? 0);
+    return {
+      queued: router.pairs().map((p) => ({ ...p, n: counts.get(`${p.bridge}\n${p.target}`) ?? 0 })),
+      depth: this.depth(queued),
+      deadLetters: outbox.deadLetters().filter((d) => router.workers.has(d.target)),
+      rooms: [...router.rooms.values()].map((t) => ({ room: t.room, state: t.describe().state })),
+      networks: [...router.networks()].map((n) => ({ network: n.id, state: n.status().state })),
+    };
   }
 
   /**
@@ -158,6 +161,5 @@ export class Supervisor {
   /** The outbox changed outside this relay (pollbridge outbox retry/drop): every worker looks again. */
   wake(): void {
     for (const w of this.#d.router.workers.values()) w.notify();
-    this.report();
   }
 }
