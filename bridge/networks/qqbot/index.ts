@@ -161,6 +161,15 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
     botKnown.resolve();
   }
 
+  /** The configured target of a send or recall; throws the fatal SendError of a bad one. */
+  function targetOf(group: string): SendTarget {
+    const bad = invalid.get(group);
+    if (bad !== undefined) throw new SendError(`qqbot: ${bad}`, "fatal");
+    const target = targets.get(group);
+    if (!target) throw new SendError(`qqbot: "${group}" is not a configured group`, "fatal");
+    return target;
+  }
+
   return {
     ...net.base,
     maxMessageLength: QQBOT_MAX_MESSAGE_LENGTH,
@@ -254,10 +263,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
     },
 
     async send(group, text, sendOpts) {
-      const bad = invalid.get(group);
-      if (bad !== undefined) throw new SendError(`qqbot: ${bad}`, "fatal");
-      const target = targets.get(group);
-      if (!target) throw new SendError(`qqbot: "${group}" is not a configured group`, "fatal");
+      const target = targetOf(group);
       net.refuseTooLong(group, text, QQBOT_MAX_MESSAGE_LENGTH);
       if (!stream || !token || net.stopping) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
       if (token.current === undefined && tokenState.state === "auth-failed") throw new SendError(`qqbot: ${scrub(tokenState.detail ?? "no access token")}`, "retry", { retryAfterMs: 60_000 });
@@ -278,10 +284,7 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
     },
 
     async retract(group, id) {
-      const bad = invalid.get(group);
-      if (bad !== undefined) throw new SendError(`qqbot: ${bad}`, "fatal");
-      const target = targets.get(group);
-      if (!target) throw new SendError(`qqbot: "${group}" is not a configured group`, "fatal");
+      const target = targetOf(group);
       if (!stream || !token || net.stopping) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
       try {
         await recall({ stream, api, token, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, warnings: net.warnings }, target, id);
