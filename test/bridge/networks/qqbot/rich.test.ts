@@ -135,3 +135,18 @@ test("retract() as a channel admin recalls anyone's message; faults before (noth
   }
   assertCleanRun(h);
 });
+
+test("ids hold across a restart: a new adapter recalls and quotes what the previous one sent", T, async (t) => {
+  const h = await harness(t);
+  const first = await h.run({ groups: [CH] });
+  h.sim.sayInChannel("1001", alice, "open"); // a reply window, kept across the restart
+  await others(first.inbox, 1);
+  const { id } = await first.adapter.send(CH, "before restart");
+  await first.adapter.stop();
+  const { adapter } = await h.run({ groups: [CH] });
+  await adapter.send(CH, "quote after restart", { replyTo: id });
+  await adapter.retract!(CH, id);
+  assert.deepEqual(h.sim.sent(CH).at(-1)!.body.message_reference, { message_id: id, ignore_get_message_error: true });
+  assert.deepEqual(h.sim.state.recalled, [{ group: CH, id }]);
+  assertCleanRun(h);
+});

@@ -198,3 +198,18 @@ test("send faults with media: before (nothing posted) and after (posted, answer 
   assert.deepEqual(h.sim.sent(DEV).map((m) => [m.text, m.media?.kind]), [["c", "photo"]]);
   assertCleanRun(h);
 });
+
+test("ids hold across a restart: a new adapter edits, replies to and deletes what the previous one sent (nothing is kept in memory)", async (t) => {
+  const h = await harness(t);
+  const first = await h.run();
+  const { id } = await first.adapter.send(DEV_TOPIC, "before restart");
+  await first.adapter.stop();
+  const { adapter } = await h.run();
+  await adapter.edit!(DEV_TOPIC, id, "edited after restart");
+  await adapter.send(DEV_TOPIC, "reply after restart", { replyTo: id });
+  await adapter.retract!(DEV_TOPIC, id);
+  assert.equal(h.sim.state.stored(Number(DEV), idOf(id))!.text, "edited after restart");
+  assert.deepEqual(h.sim.sent(DEV_TOPIC).at(-1)!.params.reply_parameters, { message_id: idOf(id), allow_sending_without_reply: true });
+  assert.deepEqual(h.sim.state.deleted, [{ chatId: Number(DEV), messageId: idOf(id) }]);
+  assertCleanRun(h);
+});
