@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter, on } from "node:events";
 import type { Logger } from "pino";
-import { XmppAuthError, XmppConnection } from "./connection.ts";
+import { parseBareJid, XmppAuthError, XmppConnection } from "./connection.ts";
 import { Room } from "./room.ts";
 import { quoteFallback, RETRACTION_FALLBACK, retractionElements, richElements } from "./rich.ts";
 import { RoomSendError } from "./send-error.ts";
@@ -20,6 +20,7 @@ import {
   splitJid,
 } from "./stanzas.ts";
 import { splitBody, stripForbiddenXmlChars } from "./text.ts";
+import { discoverUploadService, uploadFile, XmppUploadError, type UploadFile, type UploadServiceInfo } from "./upload.ts";
 import type {
   RetractTarget,
   RoomMessage,
@@ -64,6 +65,8 @@ export class MucClient extends EventEmitter<XmppEvents> {
   #pingTimer: NodeJS.Timeout | undefined;
   readonly #pinging = new Set<string>();
   readonly #stopped = new AbortController();
+  /** The XEP-0363 service found in this session (or that there is none); asked again in a fresh session. */
+  #uploadService: { session: number; info: Promise<UploadServiceInfo> } | undefined;
 
   constructor(opts: XmppOptions & { logger: Logger }) {
     super();
@@ -225,6 +228,31 @@ export class MucClient extends EventEmitter<XmppEvents> {
         for (const [k, part] of parts.entries()) await this.#conn.send(groupchat(entry.jid, part.body, originIds[k]!, part.extra));
       })().catch((err: Error) => pending.reject(new RoomSendError("write-failed", `sending to ${room} failed: ${err.message}`)));
     });
+  }
+
+  /**
+   * XEP-0363: uploads a file to the server's HTTP File Upload service (found by service
+   * discovery once per session) and resolves with its GET URL. Rejects with XmppUploadError:
+   * "no-service", "too-large" (over the service's max-file-size), "refused", or "failed" (may
+   * work later). `timeout` (default 60 s) bounds each step; discovery waits at most 10 s per item.
+   */
+  async upload(file: UploadFile, opts: { timeout?: number } = {}): Promise<string> {
+    if (!this.online) throw new XmppUploadError("failed", "cannot upload: the XMPP connection is not online");
+    const timeout = opts.timeout ?? 60_000;
+    const iq = (stanza: XmlElement, ms: number) => this.#conn.request(stanza, ms);
+    let cached = this.#uploadService;
+    if (!cached || cached.session !== this.#session) {
+      const entry = { session: this.#session, info: discoverUploadService(iq, parseBareJid(this.#opts.jid).domain, Math.min(timeout, 10_000)) };
+      this.#uploadService = cached = entry;
+      // "No service" holds for the session; a discovery that got no answer is asked again next time.
+      entry.info.catch((err: unknown) => {
+        if (!(err instanceof XmppUploadError && err.reason === "no-service") && this.#uploadService === entry) this.#uploadService = undefined;
+      });
+    }
+    const service = await cached.info;
+    const url = await uploadFile(iq, service, file, { timeout, allowPlainHttp: this.#opts.tls === "off" });
+    this.#log.info({ service: service.jid, name: file.name, bytes: file.data.byteLength, host: new URL(url).host }, "file uploaded");
+    return url;
   }
 
   rooms(): RoomState[] {
