@@ -4,6 +4,8 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter, on } from "node:events";
 import type { Logger } from "pino";
+import { RepeatedWarning } from "../networks/shared/repeated-warning.ts";
+import { MessageAuthors } from "./authors.ts";
 import { parseBareJid, XmppAuthError, XmppConnection } from "./connection.ts";
 import { Room } from "./room.ts";
 import { quoteFallback, RETRACTION_FALLBACK, retractionElements, richElements } from "./rich.ts";
@@ -35,6 +37,8 @@ import type { XmlElement } from "./xmpp-js.ts";
 
 /** How many of our own origin-ids we remember to recognise reflections that lost their nick. */
 const OWN_IDS_KEPT = 10_000;
+/** How many room messages' authors we remember, to refuse corrections and retractions by others. */
+const AUTHORS_KEPT = 10_000;
 
 interface PendingSend {
   room: string;
@@ -61,6 +65,8 @@ export class MucClient extends EventEmitter<XmppEvents> {
   /** origin-id of each part we sent → its send. */
   readonly #pending = new Map<string, PendingSend>();
   readonly #ownIds = new Set<string>();
+  readonly #authors = new MessageAuthors(AUTHORS_KEPT);
+  readonly #warnings: RepeatedWarning;
   #session = 0;
   #pingTimer: NodeJS.Timeout | undefined;
   readonly #pinging = new Set<string>();
@@ -73,6 +79,7 @@ export class MucClient extends EventEmitter<XmppEvents> {
     const { logger, ...xmppOpts } = opts;
     this.#opts = xmppOpts;
     this.#log = logger.child({ component: "xmpp" });
+    this.#warnings = new RepeatedWarning(this.#log);
     splitBody("", xmppOpts.maxBodyLength ?? 10_000); // validates the limit at construction
     this.#conn = new XmppConnection(xmppOpts, this.#log);
     this.#conn.on("online", () => this.#onOnline());
@@ -308,8 +315,17 @@ export class MucClient extends EventEmitter<XmppEvents> {
     const own = !parsed.moderated && (parsed.nick === room.nick || (ref !== undefined && this.#ownIds.has(ref)));
     const jid = own ? this.#conn.bareJid : room.occupants.get(parsed.nick);
     const message: RoomMessage = { ...parsed, own, ...(jid ? { jid } : {}) };
+    const roomKey = bareKey(from);
+    // Our own reflections are never forged (and must still confirm their send).
+    const forged = own ? undefined : this.#authors.forgedTarget(roomKey, message);
+    if (forged !== undefined) {
+      const kind = message.retracts !== undefined ? "retraction" : "correction";
+      this.#warnings.warn(`forged ${kind} ${room.jid}`, { room: room.jid, nick: message.nick, target: forged }, `ignored a ${kind} of another occupant's message`);
+      return;
+    }
+    if (!message.moderated) this.#authors.remember(roomKey, message);
     this.emit("message", message);
-    if (own && ref !== undefined) this.#reflected(ref, bareKey(from), parsed.stanzaId);
+    if (own && ref !== undefined) this.#reflected(ref, roomKey, parsed.stanzaId);
   }
 
   #reflected(id: string, room: string, stanzaId: string | undefined): void {
