@@ -151,3 +151,25 @@ test("a network's reply, edit and recall reach the room as XEP-0461, XEP-0308 an
   const gone = await retracted;
   assert.equal(gone.getChild("retract", "urn:xmpp:message-retract:1")?.attrs.id, ourStanzaId, "XEP-0424 names it by the room's stanza-id");
 });
+
+test("a network picture is fetched, uploaded through XEP-0363 and posted with OOB, its caption before it", { skip, timeout: 45_000 }, async (t) => {
+  const room = `richrelay${++n}@conference.localhost`;
+  await alice.join(room, "alice");
+  const dir = mkdtempSync(join(tmpdir(), "pb-rich-prosody-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const h = await bridge(t, room, dir);
+  const qq = h.qq;
+  qq.features.media = true;
+  const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
+  qq.addMedia("pic-1", { data: bytes, mime: "image/png", name: "cat.png" });
+  const caption = fromBridge(room, (s) => s.getChildText("body") === "<alice> look");
+  const file = fromBridge(room, (s) => s.getChild("x", "jabber:x:oob") !== undefined);
+  await qq.push({ group: "Dev", text: "look", senderName: "alice", media: [{ kind: "image", ref: "pic-1", name: "cat.png", size: bytes.length }] });
+  await caption;
+  const posted = await file;
+  const url = posted.getChild("x", "jabber:x:oob")?.getChildText("url");
+  assert.ok(url, "an OOB URL");
+  assert.equal(posted.getChildText("body"), url, "the body is exactly the URL (clients show it inline)");
+  const res = await fetch(url);
+  assert.deepEqual(new Uint8Array(await res.arrayBuffer()), bytes, "the uploaded file is the network's");
+});
