@@ -131,6 +131,7 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
       rate: config.relay?.rate,
       deadLetterAfterMs: config.relay?.dead_letter_after,
       deadLetterNotice: config.relay?.dead_letter_notice,
+      echoWindowMs: config.relay?.echo_window,
       xmppMaxLength: config.xmpp.max_message_length,
     });
 

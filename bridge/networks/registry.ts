@@ -31,11 +31,11 @@ export function createNetwork(id: string, config: NetworkConfig, ctx: NetworkCon
     case "webqq":
       return createWebqq({ ...common, endpoints: config.endpoints, sendInterval: config.send_interval, pollHold: config.poll_hold, sendTimeout: config.send_timeout, onEventRejected: ctx.onEventRejected });
     case "onebot11":
-      return createOnebot11({ ...common, config, onEventRejected: ctx.onEventRejected });
+      return createOnebot11({ ...common, config, sendTimeoutMs: config.send_timeout, onEventRejected: ctx.onEventRejected });
     case "onebot12":
-      return createOnebot12({ ...common, config });
+      return createOnebot12({ ...common, config, sendTimeoutMs: config.send_timeout });
     case "telegram":
-      return createTelegram({ ...common, config });
+      return createTelegram({ ...common, config, sendTimeoutMs: config.send_timeout });
     case "qqbot":
       return createQqbot({ ...common, config, onEventRejected: ctx.onEventRejected });
   }

@@ -30,6 +30,8 @@ const TG_CHAT = -1001234567890;
 const OB11_GROUP = 123456;
 const OB12_GROUP = "12345";
 const QQ_GROUP = "Dev Group";
+const SEND_TIMEOUT_MS = 5_000;
+const ECHO_WINDOW_MS = 3_000;
 
 /** One network's side of the world: inject a group message, read what the bridge sent there. */
 export interface NetworkSide {
@@ -103,11 +105,14 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
       `  nick: ${BRIDGE_NICK}`,
       "  sasl_mechanism: PLAIN",
       "networks:",
-      `  telegram: { type: telegram, token: "\${TG_TOKEN}", api: "${tg.url}" }`,
-      `  onebot11: { type: onebot11, api: "${ob11.url}", access_token: "\${OB_TOKEN}", events: long-poll }`,
-      `  onebot12: { type: onebot12, url: "${ob12.url}", access_token: "\${OB12_TOKEN}" }`,
-      `  webqq: { type: webqq, endpoints: { ptlogin: "${qq.url}", ui: "${qq.url}", s: "${qq.url}", d1: "${qq.url}" }, poll_hold: 3000, send_interval: 10 }`,
-      "relay: { rate: { per_second: 1000, burst: 100 }, drain_timeout: 5000 }",
+      // The simulators answer at once: a stall (1%) is given up after 5 s rather than the
+      // default minute, and an unconfirmed send waits 3 s for its echo rather than 15 s (echoes
+      // come within milliseconds here), so that faults cost the queues seconds, not minutes.
+      `  telegram: { type: telegram, token: "\${TG_TOKEN}", api: "${tg.url}", send_timeout: ${SEND_TIMEOUT_MS} }`,
+      `  onebot11: { type: onebot11, api: "${ob11.url}", access_token: "\${OB_TOKEN}", events: long-poll, send_timeout: ${SEND_TIMEOUT_MS} }`,
+      `  onebot12: { type: onebot12, url: "${ob12.url}", access_token: "\${OB12_TOKEN}", send_timeout: ${SEND_TIMEOUT_MS} }`,
+      `  webqq: { type: webqq, endpoints: { ptlogin: "${qq.url}", ui: "${qq.url}", s: "${qq.url}", d1: "${qq.url}" }, poll_hold: 3000, send_interval: 10, send_timeout: ${SEND_TIMEOUT_MS} }`,
+      `relay: { rate: { per_second: 1000, burst: 100 }, drain_timeout: 5000, echo_window: ${ECHO_WINDOW_MS} }`,
       "bridges:",
       `  - { xmpp: "${room("telegram")}", telegram: "${TG_CHAT}" }`,
       `  - { xmpp: "${room("onebot11")}", onebot11: ${OB11_GROUP} }`,

@@ -14,7 +14,7 @@ import { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { StatusHolder } from "../shared/status.ts";
 import { HttpActions, type Actions, type CallOptions } from "./actions.ts";
 import { ActionError, ActionNotSentError, parseLoginInfo, type ApiTarget } from "./api.ts";
-import { CatchUp } from "./catch-up.ts";
+import { CATCH_UP_PAGES, CatchUp } from "./catch-up.ts";
 import { HistoryUnavailableError, readBack, type HistoryEvent } from "./history.ts";
 import { Inbound } from "./inbound.ts";
 import { Intake } from "./intake.ts";
@@ -380,8 +380,11 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
       const groupId = Number(group);
       const sinceSec = Math.floor(since.getTime() / 1000) - 1; // times are whole seconds, clocks differ a little
       try {
-        const { messages } = await readBack(actions, profile, groupId, (m) => typeof m.time === "number" && m.time < sinceSec, { maxPages: 3, signal: main.signal });
+        // Back to the send's time, however busy the group was meanwhile (a few pages would miss a
+        // send made before a kill -9 and restart, and resend it: a duplicate).
+        const { messages, complete } = await readBack(actions, profile, groupId, (m) => typeof m.time === "number" && m.time < sinceSec, { maxPages: CATCH_UP_PAGES, signal: main.signal });
         const mine = messages.find((m) => (m.post_type === "message_sent" || Number(m.user_id) === selfId) && ownText(m) === text);
+        if (mine === undefined && !complete) log.warn({ group, read: messages.length }, "onebot11: history did not reach back to the send; taking it as not delivered");
         return mine === undefined ? null : { id: Inbound.key(group, mine.message_id) };
       } catch (err) {
         if (err instanceof HistoryUnavailableError) catchUp.unavailable();

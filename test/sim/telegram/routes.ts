@@ -245,7 +245,7 @@ async function sendMessage(res: ServerResponse, p: Record<string, unknown>, ctx:
   }
   // A send held on the server (a flood wait queue) before it is done.
   if (state.sendDelayMs > 0) await new Promise((r) => setTimeout(r, state.sendDelayMs));
-  const fault = state.sendFaults.shift();
+  const fault = state.sendFaults.shift() ?? state.sendDraw.draw();
   if (fault !== undefined) state.emit("fault", fault);
   if (typeof fault === "object") return fail(res, 429, `Too Many Requests: retry after ${fault.retryAfter}`, { retry_after: fault.retryAfter });
   switch (fault) {
