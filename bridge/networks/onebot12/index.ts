@@ -102,15 +102,25 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
 
   const lookups: InboundLookups = { memberName: (g, u) => names.get(g, u), fileUrl };
 
-  /** Delivers `pending` in order; each one leaves the saved list only once the sink accepted it. */
+  /**
+   * Delivers `pending` in order; the saved list is removed once the sink accepted them all. It is
+   * not rewritten after each event (a synced write per event made inbound, and so the own echoes
+   * that confirm sends, lag seconds behind under load): after a crash the whole list is delivered
+   * again and the outbox drops what it already took (ids are stable). A stop keeps exactly the
+   * events not delivered.
+   */
   async function drainPending(sink: MessageSink, signal: AbortSignal): Promise<void> {
-    while (pending.length > 0) {
-      const verdict = classifyEvent(pending[0], configured, self);
-      if (verdict.kind === "relay") {
-        await deliverWithRetry(sink, await inboundOf(verdict.event, lookups), { backoff, log, network: "onebot12", signal });
+    const saved = pending.length;
+    try {
+      while (pending.length > 0) {
+        const verdict = classifyEvent(pending[0], configured, self);
+        if (verdict.kind === "relay") {
+          await deliverWithRetry(sink, await inboundOf(verdict.event, lookups), { backoff, log, network: "onebot12", signal });
+        }
+        pending = pending.slice(1);
       }
-      pending = pending.slice(1);
-      await savePending(pendingFile, pending);
+    } finally {
+      if (pending.length !== saved) await savePending(pendingFile, pending);
     }
   }
 
