@@ -111,6 +111,14 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
    */
   async function drainPending(sink: MessageSink, signal: AbortSignal): Promise<void> {
     const saved = pending.length;
+    // Our own echoes first: never relayed, so their place among the members' messages shows
+    // nowhere, and each confirms a send whose queue waits for it (behind a long batch it would
+    // come after the relay's echo window and the send would be made again).
+    const own = (e: unknown): boolean => {
+      const v = classifyEvent(e, configured, self);
+      return v.kind === "relay" && v.event.own;
+    };
+    pending = [...pending.filter(own), ...pending.filter((e) => !own(e))];
     try {
       while (pending.length > 0) {
         const verdict = classifyEvent(pending[0], configured, self);
@@ -172,8 +180,10 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
       try {
         await learnSelf(signal);
         failures = authFailures = 0;
-        setStatus("online");
         await drainPending(sink, signal); // events a stop or crash left undelivered go first
+        // Online (sends may go) only now: the own echoes among those events confirm sends the
+        // crash left unconfirmed, and the relay's wait for an echo starts once we are online.
+        setStatus("online");
         pollAbort = new AbortController();
         const end = await runPoller({
           stream: stream!,
