@@ -29,7 +29,7 @@ const KNOWN_GAPS: Record<string, string> = {
   "onebot12 to_network dup": "the own echo of the send in flight at kill -9 can be on the wire and gone (get_latest_events): the send is resent",
 };
 
-test("chaos, short: 200 messages each way per network, faults and a kill -9", { skip, timeout: 300_000 }, async (t) => {
+test("chaos, short: 200 messages each way per network, faults and a kill -9", { skip, timeout: 600_000 }, async (t) => {
   const log: string[] = [];
   const r = await runChaos({
     n: 200,
@@ -40,7 +40,7 @@ test("chaos, short: 200 messages each way per network, faults and a kill -9", { 
     stalls: false,
     pollFaultEvery: 100,
     seed: 8,
-    settleTimeoutMs: 180_000,
+    settleTimeoutMs: 360_000,
     log: (line) => log.push(line),
   });
   const report = `${formatTable(r)}\n${log.join("\n")}`;

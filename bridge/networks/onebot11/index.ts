@@ -382,9 +382,8 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
       try {
         // Back to the send's time, however busy the group was meanwhile (a few pages would miss a
         // send made before a kill -9 and restart, and resend it: a duplicate).
-        const { messages, complete } = await readBack(actions, profile, groupId, (m) => typeof m.time === "number" && m.time < sinceSec, { maxPages: CATCH_UP_PAGES, signal: main.signal });
+        const { messages } = await readBack(actions, profile, groupId, (m) => typeof m.time === "number" && m.time < sinceSec, { maxPages: CATCH_UP_PAGES, signal: main.signal });
         const mine = messages.find((m) => (m.post_type === "message_sent" || Number(m.user_id) === selfId) && ownText(m) === text);
-        if (mine === undefined && !complete) log.warn({ group, read: messages.length }, "onebot11: history did not reach back to the send; taking it as not delivered");
         return mine === undefined ? null : { id: Inbound.key(group, mine.message_id) };
       } catch (err) {
         if (err instanceof HistoryUnavailableError) catchUp.unavailable();
