@@ -179,23 +179,23 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
   const roomMessages = (r: string) => [...(archive.get(r) ?? []), ...alice.messages.filter((m) => m.room === r)];
 
   let probes = 0;
-  const committed = (key: string) => {
+  const bridgeCaughtUp = async (signal: AbortSignal) => {
+    await bridgeInRooms(signal);
+    // One read-only connection for the whole wait: opening and closing one every 100 ms took
+    // locks that made the bridge's synced writes wait (busy_timeout), and froze it for seconds.
     const db = new DatabaseSync(join(dir, "state", "outbox.sqlite"), { readOnly: true });
     try {
-      return db.prepare("SELECT 1 FROM seen WHERE key = ?").get(key) !== undefined;
+      const seen = db.prepare("SELECT 1 FROM seen WHERE key = ?");
+      await Promise.all(
+        NETWORKS.map(async (n) => {
+          const id = await alice.say(room(n), `probe ${++probes}`); // not a chaos message: never counted
+          // The bridge is another process: its commit can only be looked at, not awaited.
+          while (seen.get(`xmpp:${room(n)}:oid:${id}`) === undefined) await sleep(100, undefined, { signal });
+        }),
+      );
     } finally {
       db.close();
     }
-  };
-  const bridgeCaughtUp = async (signal: AbortSignal) => {
-    await bridgeInRooms(signal);
-    await Promise.all(
-      NETWORKS.map(async (n) => {
-        const id = await alice.say(room(n), `probe ${++probes}`); // not a chaos message: never counted
-        // The bridge is another process: its commit can only be looked at, not awaited.
-        while (!committed(`xmpp:${room(n)}:oid:${id}`)) await sleep(100, undefined, { signal });
-      }),
-    );
   };
 
   return {

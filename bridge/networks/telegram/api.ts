@@ -3,6 +3,7 @@
 import type { RequestSpec, StreamResponse } from "../../../src/index.ts";
 import type { GroupTarget } from "./groups.ts";
 import { AnswerSchema, firstIssue, UserSchema } from "./schema.ts";
+import { snippet } from "../shared/snippet.ts";
 
 export const DEFAULT_API = "https://api.telegram.org";
 /** The server clamps getUpdates' timeout to this (LONG_POLL_MAX_TIMEOUT). */
@@ -61,12 +62,6 @@ export class BadAnswerError extends Error {
     this.name = "BadAnswerError";
     this.status = status;
   }
-}
-
-/** A short, single-line excerpt of a body for logs and errors. */
-export function snippet(text: string, max = 120): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 /** Reads an answer: the result of `{"ok":true}`; throws ApiError or BadAnswerError otherwise. */
