@@ -33,9 +33,9 @@ const QQ_GROUP = "Dev Group";
 const SEND_TIMEOUT_MS = 5_000;
 const ECHO_WINDOW_MS = 10_000;
 /**
- * poll2's hold. The client gives up a poll at hold + half: with a 3 s hold, a bridge whose event
- * loop stalled 4.5 s (a synced SQLite commit on a busy disk) timed a poll out whose answer was
- * already in its socket, and poll2 had removed those messages from the server (a batch lost).
+ * poll2's hold. The client gives up a poll at hold + half: a bridge stalled that long (a synced
+ * SQLite commit on a busy disk) would time out a poll whose answer is already in its socket,
+ * which poll2 removed from the server. 3 s was too close.
  */
 const WEBQQ_HOLD_MS = 20_000;
 
@@ -185,12 +185,14 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
     // locks that made the bridge's synced writes wait (busy_timeout), and froze it for seconds.
     const db = new DatabaseSync(join(dir, "state", "outbox.sqlite"), { readOnly: true });
     try {
-      const seen = db.prepare("SELECT 1 FROM seen WHERE key = ?");
+      // The probe's relayed copy, whatever key the bridge deduped it by (origin-id, stanza-id).
+      const relayed = db.prepare("SELECT 1 FROM outbox WHERE bridge = ? AND text LIKE ?");
       await Promise.all(
         NETWORKS.map(async (n) => {
-          const id = await alice.say(room(n), `probe ${++probes}`); // not a chaos message: never counted
+          const probe = `probe ${++probes}`; // not a chaos message: never counted
+          await alice.say(room(n), probe);
           // The bridge is another process: its commit can only be looked at, not awaited.
-          while (seen.get(`xmpp:${room(n)}:oid:${id}`) === undefined) await sleep(100, undefined, { signal });
+          while (relayed.get(room(n), `%> ${probe}`) === undefined) await sleep(100, undefined, { signal });
         }),
       );
     } finally {

@@ -16,9 +16,10 @@ const skip = await prosodyMissing();
 /**
  * What no client can close, reported as todos with the cause, so that it shows in every run:
  * OneBot 12's get_latest_events and WebQQ's poll2 hand events out with no acknowledgement and
- * keep no history, so an answer on the wire when the bridge is killed (-9) is gone. Messages
- * land in it only when the kill falls within the few milliseconds between the server's answer
- * and the adapter's file write. On OneBot 12 the same holds for the own echo of the send that was
+ * keep no history, so an answer on the wire when the bridge is killed (-9) is gone. The kill
+ * must fall within the milliseconds between the server's answer and the adapter's file write,
+ * but the answer carries all that was said since the previous poll (seconds of messages on a
+ * bridge slowed by a busy disk). On OneBot 12 the same holds for the own echo of the send that was
  * in flight at the kill: without it the send's fate is unknown and it is resent (a duplicate if it
  * had landed). OneBot 11 go-cqhttp's get_updates has the same gap, but its history
  * (get_group_msg_history) fills it after the restart, and its send lookups read far enough back.
