@@ -134,6 +134,7 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
       deadLetterAfterMs: config.relay?.dead_letter_after,
       deadLetterNotice: config.relay?.dead_letter_notice,
       mediaMaxBytes: config.relay?.media_max_bytes,
+      echoWindowMs: config.relay?.echo_window,
       xmppMaxLength: config.xmpp.max_message_length,
     });
 

@@ -23,6 +23,8 @@ export interface Onebot11NetworkConfig {
   ws?: string;
   /** events: ws-reverse: where the bridge listens for the implementation's connection. */
   ws_reverse?: { listen: string; path?: string };
+  /** ms a send waits for its answer before it is maybe-delivered (default 60000). */
+  send_timeout?: number;
 }
 
 export interface Onebot12NetworkConfig {
@@ -30,6 +32,8 @@ export interface Onebot12NetworkConfig {
   /** The action endpoint (POST /). */
   url: string;
   access_token?: string;
+  /** ms a send waits for its answer before it is maybe-delivered (default 60000). */
+  send_timeout?: number;
 }
 
 export interface TelegramNetworkConfig {
@@ -37,6 +41,8 @@ export interface TelegramNetworkConfig {
   token: string;
   /** Bot API base URL (self-hosted server); default https://api.telegram.org. */
   api?: string;
+  /** ms a send waits for its answer before it is maybe-delivered (default 60000). */
+  send_timeout?: number;
 }
 
 export interface QqbotNetworkConfig {
@@ -107,5 +113,6 @@ export interface Config {
     dead_letter_notice?: boolean;
     id_map_max_age?: number;
     media_max_bytes?: number;
+    echo_window?: number;
   };
 }

@@ -109,6 +109,7 @@ export async function startOnebot11Sim(opts: Onebot11SimOptions = {}): Promise<O
       waitForSent: (group, n, signal) => state.waitFor(() => atLeast(state.sentTo(Number(group)), n), ["sent"], signal),
       pollFaults: state.faults.get("get_updates")!,
       sendFaults: state.faults.get("send_group_msg")!,
+      sendDraw: state.sendDraw,
     }, {
       "/_sim/inject": async (r) => {
         const b = await readJsonObject(r);

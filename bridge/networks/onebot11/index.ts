@@ -12,7 +12,7 @@ import type { NetworkOptions } from "../shared/options.ts";
 import { NetworkSkeleton } from "../shared/skeleton.ts";
 import { HttpActions, type Actions, type CallOptions } from "./actions.ts";
 import { ActionError, ActionNotSentError, parseLoginInfo, type ApiTarget } from "./api.ts";
-import { CatchUp } from "./catch-up.ts";
+import { CATCH_UP_PAGES, CatchUp } from "./catch-up.ts";
 import { HistoryUnavailableError, readBack, type HistoryEvent } from "./history.ts";
 import { Inbound } from "./inbound.ts";
 import { Intake } from "./intake.ts";
@@ -352,7 +352,9 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
       const groupId = Number(group);
       const sinceSec = Math.floor(since.getTime() / 1000) - 1; // times are whole seconds, clocks differ a little
       try {
-        const { messages } = await readBack(actions, profile, groupId, (m) => typeof m.time === "number" && m.time < sinceSec, { maxPages: 3, signal: net.signal });
+        // Back to the send's time, however busy the group was meanwhile (a few pages missed a send
+        // made before a kill -9 and restart, and it was sent again: a duplicate).
+        const { messages } = await readBack(actions, profile, groupId, (m) => typeof m.time === "number" && m.time < sinceSec, { maxPages: CATCH_UP_PAGES, signal: net.signal });
         const mine = messages.find((m) => (m.post_type === "message_sent" || Number(m.user_id) === selfId) && ownText(m) === text);
         return mine === undefined ? null : { id: Inbound.key(group, mine.message_id) };
       } catch (err) {

@@ -86,12 +86,31 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
   const lookups: InboundLookups = { memberName: (g, u) => names.get(g, u), fileUrl };
 
   /** Delivers `pending` in order; each one leaves the saved list only once the sink accepted it. */
+  /**
+   * Delivers `pending` in order; the saved list is removed once the sink accepted them all. It is
+   * not rewritten after each event (a synced write per event made inbound, and so the own echoes
+   * that confirm sends, lag seconds behind under load): after a crash the whole list is delivered
+   * again and the outbox drops what it already took (ids are stable). A stop keeps exactly the
+   * events not delivered.
+   */
   async function drainPending(sink: MessageSink): Promise<void> {
-    while (pending.length > 0) {
-      const verdict = classifyEvent(pending[0], configured, self);
-      if (verdict.kind === "relay") await net.deliver(sink, await inboundOf(verdict.event, lookups));
-      pending = pending.slice(1);
-      await savePending(pendingFile, pending);
+    const saved = pending.length;
+    // Our own echoes first: never relayed, so their place among the members' messages shows
+    // nowhere, and each confirms a send whose queue waits for it (behind a long batch it would
+    // come after the relay's echo window and the send would be made again).
+    const own = (e: unknown): boolean => {
+      const v = classifyEvent(e, configured, self);
+      return v.kind === "relay" && v.event.own;
+    };
+    pending = [...pending.filter(own), ...pending.filter((e) => !own(e))];
+    try {
+      while (pending.length > 0) {
+        const verdict = classifyEvent(pending[0], configured, self);
+        if (verdict.kind === "relay") await net.deliver(sink, await inboundOf(verdict.event, lookups));
+        pending = pending.slice(1);
+      }
+    } finally {
+      if (pending.length !== saved) await savePending(pendingFile, pending);
     }
   }
 
@@ -130,8 +149,10 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     const signal = net.signal;
     await learnSelf(signal);
     net.failures.ok();
-    net.setStatus("online");
     await drainPending(sink); // events a stop or crash left undelivered go first
+    // Online (sends may go) only now: the own echoes among those events confirm sends the crash
+    // left unconfirmed, and the relay's wait for an echo starts once we are online.
+    net.setStatus("online");
     pollAbort = new AbortController();
     const end = await runPoller({
       stream: stream!,

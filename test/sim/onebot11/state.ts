@@ -2,6 +2,7 @@
 // what was sent, queued faults and the violations the client committed. No HTTP here.
 import { EventEmitter } from "node:events";
 import { escapeCqParam, escapeCqText, type Segment } from "../../../bridge/networks/onebot11/message.ts";
+import { FaultDraw } from "../shared/fault-draw.ts";
 import { waitFor } from "../shared/wait-for.ts";
 
 export type Flavor = "go-cqhttp" | "napcat" | "lagrange" | "llbot";
@@ -78,6 +79,8 @@ export class SimState extends EventEmitter {
   readonly sent: SentMessage[] = [];
   /** Faults by action ("*" for any), used in order. */
   readonly faults = new Map<string, Fault[]>();
+  /** Send faults drawn per request when none is queued (POST /_sim/fault-rates). */
+  readonly sendDraw = new FaultDraw();
   readonly violations: string[] = [];
   readonly counters = { calls: 0, polls: 0, authFailures: 0, sseConnections: 0, webhookPosts: 0, wsConnections: 0, wsCalls: 0 };
   /** Events taken by get_updates answers (in order). */
@@ -117,7 +120,7 @@ export class SimState extends EventEmitter {
       const list = this.faults.get(key);
       if (list?.length) return list.shift();
     }
-    return undefined;
+    return action === "send_group_msg" || action === "send_msg" ? this.sendDraw.draw() : undefined;
   }
 
   member(group: number, userId: number): SimMember | undefined {

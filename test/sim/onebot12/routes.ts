@@ -194,7 +194,7 @@ async function sendMessage(params: Record<string, unknown>, bot: SimBot, echo: u
   if (!state.groups.has(group)) return failed(res, GROUP_NOT_FOUND, "group not found", echo);
   // The implementation's own send queue (rate limiting) holds the send before doing it.
   if (state.sendDelayMs > 0) await new Promise((r) => setTimeout(r, state.sendDelayMs));
-  const fault: SendFault | undefined = state.sendFaults.shift();
+  const fault: SendFault | undefined = state.sendFaults.shift() ?? state.sendDraw.draw();
   if (fault !== undefined) {
     state.emit("fault", fault);
     if (typeof fault === "object") return failed(res, fault.retcode, "injected failure", echo);

@@ -2,6 +2,7 @@
 // faults and a log of every request on the sim's own clock. No HTTP here: routes.ts speaks the wire.
 import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
+import { FaultDraw } from "../shared/fault-draw.ts";
 import { atLeast, waitFor } from "../shared/wait-for.ts";
 
 export interface SimBot {
@@ -123,6 +124,8 @@ export class SimState extends EventEmitter {
   readonly buffer: BufferedEvent[] = [];
   readonly pollFaults: PollFault[] = [];
   readonly sendFaults: SendFault[] = [];
+  /** Send faults drawn per request when none is queued (POST /_sim/fault-rates). */
+  readonly sendDraw = new FaultDraw();
   readonly sent: SentMessage[] = [];
   readonly requests: SimRequest[] = [];
   /** When (sim clock) each request with a refused or missing token came in. */

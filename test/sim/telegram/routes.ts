@@ -353,7 +353,7 @@ async function sendMessage(res: ServerResponse, p: Record<string, unknown>, ctx:
   }
   // A send held on the server (a flood wait queue) before it is done.
   if (state.sendDelayMs > 0) await new Promise((r) => setTimeout(r, state.sendDelayMs));
-  const fault = state.sendFaults.shift();
+  const fault = state.sendFaults.shift() ?? state.sendDraw.draw();
   if (faultBefore(fault, res, ctx)) return;
   const sent = state.recordSent(chat, text, threadId, p);
   if (faultAfter(fault, res, ctx)) return;

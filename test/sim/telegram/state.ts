@@ -3,6 +3,7 @@
 // No HTTP here: routes.ts speaks the wire.
 import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
+import { FaultDraw } from "../shared/fault-draw.ts";
 import { atLeast, waitFor } from "../shared/wait-for.ts";
 
 export interface SimUser {
@@ -146,6 +147,8 @@ export class SimState extends EventEmitter {
   readonly polls: PollRecord[] = [];
   readonly pollFaults: PollFault[] = [];
   readonly sendFaults: SendFault[] = [];
+  /** Send faults drawn per request when none is queued (POST /_sim/fault-rates). */
+  readonly sendDraw = new FaultDraw();
   readonly violations: string[] = [];
   readonly counters = { getMe: 0, getUpdates: 0, sendMessage: 0, deleteWebhook: 0, unauthorized: 0, conflicts: 0, edits: 0, deletes: 0, getFile: 0, downloads: 0 };
   /** Every message of every chat, by "chatId:messageId". */
