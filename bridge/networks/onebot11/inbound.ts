@@ -3,7 +3,7 @@
 // echo that confirms a send. Handed to the sink one at a time, in order, retried until it takes them.
 import type { Logger } from "pino";
 import { z } from "zod";
-import type { InboundMessage, MessageSink } from "../../network.ts";
+import type { InboundMessage, MediaRef, MessageSink } from "../../network.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
 import { mentionedIds, renderSegments, toSegments } from "./message.ts";
 import { displayName, type MemberNames } from "./names.ts";
@@ -41,6 +41,48 @@ export const GroupMessageEvent = z.looseObject({
 });
 
 type Event = Record<string, unknown>;
+
+/** A message recalled in a group (protocols.md §2; NapCat, go-cqhttp, Lagrange, LLBot all report it). */
+const RecallNotice = z.looseObject({
+  post_type: z.literal("notice"),
+  notice_type: z.literal("group_recall"),
+  group_id: intLike,
+  message_id: intLike,
+  user_id: intLike.optional(),
+  operator_id: intLike.optional(),
+  time: z.number().finite().optional(),
+});
+
+function isRecall(ev: Event): boolean {
+  return ev.post_type === "notice" && ev.notice_type === "group_recall";
+}
+
+/** The id of a recall: its own, never the recalled message's (the relay dedupes by id). */
+function recallKey(group: number, messageId: unknown): string {
+  return `${group}:recall:${idText(messageId)}`;
+}
+
+/**
+ * A group_recall notice as a "retract" of `group:message_id`. `own` when our account recalled
+ * it (the echo of our own retract()).
+ */
+function recallMessage(ev: Event, key: string, selfId: number | null): InboundMessage {
+  const group = id(ev.group_id)!;
+  const operator = id(ev.operator_id) ?? id(ev.user_id);
+  const self = selfId ?? id(ev.self_id);
+  const stamped = typeof ev.time === "number" && Number.isFinite(ev.time) ? new Date(ev.time * 1000) : new Date();
+  return {
+    id: key,
+    group: String(group),
+    senderId: String(operator ?? ""),
+    senderName: String(operator ?? ""),
+    text: "",
+    kind: "retract",
+    ref: Inbound.key(group, ev.message_id),
+    time: Number.isNaN(stamped.getTime()) ? new Date() : stamped,
+    ...(operator !== undefined && operator === self ? { own: true } : {}),
+  };
+}
 
 function id(v: unknown): number | undefined {
   if (typeof v === "number" && Number.isSafeInteger(v)) return v;
@@ -82,6 +124,7 @@ export class Inbound {
    */
   relevant(e: unknown): boolean {
     const ev = asEvent(e);
+    if (ev && isRecall(ev)) return this.recallRelevant(ev);
     if (!ev || (ev.post_type !== "message" && ev.post_type !== "message_sent") || ev.message_type !== "group") return false;
     const group = id(ev.group_id);
     if (group !== undefined && !this.o.groups.has(String(group))) return false;
@@ -90,6 +133,17 @@ export class Inbound {
       return false;
     }
     return group !== undefined;
+  }
+
+  /** A group_recall notice of a configured group; one without a usable message_id is rejected. */
+  private recallRelevant(ev: Event): boolean {
+    const group = id(ev.group_id);
+    if (group === undefined || !this.o.groups.has(String(group))) return false;
+    if (!RecallNotice.safeParse(ev).success) {
+      this.reject(ev, "group_recall notice of an unusable shape");
+      return false;
+    }
+    return true;
   }
 
   private readonly rejected = new Set<string>();
@@ -124,7 +178,7 @@ export class Inbound {
     const ev = e as Event;
     // message_id is stable on redelivery; an event without one gets a key from what it does carry.
     const mid = ev.message_id ?? ev.message_seq;
-    const key = Inbound.key(id(ev.group_id)!, mid === undefined || mid === null ? `t${idText(ev.time)}:${idText(ev.user_id)}` : mid);
+    const key = isRecall(ev) ? recallKey(id(ev.group_id)!, ev.message_id) : Inbound.key(id(ev.group_id)!, mid === undefined || mid === null ? `t${idText(ev.time)}:${idText(ev.user_id)}` : mid);
     if (this.recent.has(key)) return Promise.resolve();
     const running = this.inFlight.get(key);
     if (running) return running;
@@ -149,11 +203,11 @@ export class Inbound {
 
   private async deliver(ev: Event, key: string, live: boolean): Promise<void> {
     if (this.recent.has(key)) return;
-    const msg = await this.toMessage(ev, key);
+    const msg = isRecall(ev) ? recallMessage(ev, key, this.o.selfId()) : await this.toMessage(ev, key);
     const { sink, signal, backoff, log } = this.o;
-    if (msg.own && live) this.o.onOwn?.(msg);
+    if (msg.own && live && msg.kind !== "retract") this.o.onOwn?.(msg);
     await deliverWithRetry((m) => untilAborted(sink(m), signal), msg, { backoff, log, network: "onebot11", signal });
-    this.o.onDelivered?.(msg, ev);
+    if (msg.kind !== "retract") this.o.onDelivered?.(msg, ev); // a recall never moves the catch-up mark
   }
 
   private async toMessage(ev: Event, key: string): Promise<InboundMessage> {
@@ -167,16 +221,22 @@ export class Inbound {
     let text: string;
     let attachments: string[] = [];
     let replyTo: string | undefined;
+    let media: MediaRef[] = [];
+    let mentionsSelf = false;
     try {
       const segs = toSegments(ev.message);
       const names = new Map<string, string>();
-      for (const qq of new Set(mentionedIds(segs))) {
+      const selfQq = String(this.o.selfId() ?? id(ev.self_id) ?? "");
+      for (const qq of new Set(mentionedIds(segs).filter((q) => q !== selfQq))) {
         const n = id(qq) === undefined ? undefined : await this.o.names.lookup(group, id(qq)!, this.o.signal);
         if (n !== undefined) names.set(qq, n);
       }
-      const r = renderSegments(segs, (qq) => names.get(qq));
+      const self = this.o.selfId() ?? id(ev.self_id);
+      const r = renderSegments(segs, (qq) => names.get(qq), self === undefined || self === null ? undefined : String(self));
       text = r.text;
       attachments = r.attachments;
+      media = r.media;
+      mentionsSelf = r.mentionsSelf === true;
       if (r.replyTo !== undefined) replyTo = `${group}:${r.replyTo}`;
     } catch (err) {
       // Relayed as the server's own raw text rather than dropped.
@@ -193,6 +253,8 @@ export class Inbound {
       text,
       ...(attachments.length > 0 ? { attachments } : {}),
       ...(replyTo === undefined ? {} : { replyTo }),
+      ...(media.length > 0 ? { media } : {}),
+      ...(mentionsSelf ? { mentionsSelf } : {}),
       time,
       ...(this.own(ev) ? { own: true } : {}),
     };

@@ -54,6 +54,8 @@ export interface SimStateOptions {
   maxQueue?: number;
   /** get_group_msg_history is served (default true; false: answered as an unknown action). */
   history?: boolean;
+  /** The bot's role in every group: a member recalls only its own messages, an admin or owner any (default member). */
+  botRole?: "member" | "admin" | "owner";
 }
 
 /** A failure a flavor answers: its retcode and words. */
@@ -85,6 +87,14 @@ export class SimState extends EventEmitter {
   /** Per group, every message (members' and our own), oldest first: what get_group_msg_history reads. */
   readonly histories = new Map<number, Record<string, unknown>[]>();
   readonly historyEnabled: boolean;
+  /** The bot's role in the groups (delete_msg rights); may be changed by a test. */
+  botRole: "member" | "admin" | "owner";
+  /** Message ids recalled (delete_msg or a member's recall). */
+  readonly recalled = new Set<number>();
+  /** Files the sim serves at /_sim/media/NAME (the URLs its image segments carry). */
+  readonly media = new Map<string, { data: Uint8Array; mime: string }>();
+  /** URLs fetched for image segments of sends, with the bytes they gave. */
+  readonly fetched: { url: string; bytes: number }[] = [];
   private readonly nextSeq = new Map<number, number>();
   private nextMessageId = -1289;
   private nextUserId = 20_001;
@@ -99,6 +109,7 @@ export class SimState extends EventEmitter {
     this.echoOwn = opts.echoOwn ?? false;
     this.maxQueue = opts.maxQueue ?? 2000;
     this.historyEnabled = opts.history ?? true;
+    this.botRole = opts.botRole ?? "member";
     this.groups = new Map(
       (opts.groups ?? [{ id: 123456, members: [{ nickname: "alice", card: "Alice" }, { nickname: "bob" }] }]).map((g) => [
         g.id,

@@ -1,0 +1,73 @@
+// Downloads a picture or file a network handed us by URL, through the network's HTTPStream: the
+// cap is enforced while the bytes arrive (src body limit: BodyTooLargeError, code
+// ERR_BODY_TOO_LARGE), and the URL is logged only redacted (some carry download keys).
+import { redactUrl, type HTTPStream } from "../../../src/index.ts";
+
+export interface FetchedMedia {
+  data: Uint8Array;
+  mime: string;
+  name: string;
+}
+
+/** A download that did not give the file (a status other than 200). */
+export class MediaFetchError extends Error {
+  readonly status: number;
+  constructor(status: number, url: string) {
+    super(`media download failed: HTTP ${status} from ${redactUrl(url)}`);
+    this.name = "MediaFetchError";
+    this.status = status;
+  }
+}
+
+/** The filename of a Content-Disposition header, if it names one. */
+function dispositionName(v: unknown): string | undefined {
+  if (typeof v !== "string") return undefined;
+  const star = /filename\*\s*=\s*[^']*'[^']*'([^;]+)/i.exec(v);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1]!.trim());
+    } catch {
+      // fall through to the plain form
+    }
+  }
+  return /filename\s*=\s*"?([^";]+)"?/i.exec(v)?.[1]?.trim();
+}
+
+/** The last path segment of a URL when it looks like a file name. */
+function pathName(url: string): string | undefined {
+  try {
+    const last = decodeURIComponent(new URL(url).pathname.split("/").pop() ?? "");
+    return /\.[a-z0-9]{2,5}$/i.test(last) ? last : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface FetchOptions {
+  /** The name the network gave the file (wins over the URL's). */
+  name?: string;
+  /** The type the network gave, when the server does not say. */
+  mime?: string;
+  /** Used when nothing names the file ("image", "file"). */
+  fallbackName: string;
+  signal?: AbortSignal;
+  /** Strings never to log (the network's token). */
+  secrets?: string[];
+}
+
+/** GET `url` with a body cap of `maxBytes`: throws BodyTooLargeError above it, MediaFetchError on a bad status. */
+export async function fetchMediaUrl(stream: HTTPStream, url: string, maxBytes: number, o: FetchOptions): Promise<FetchedMedia> {
+  if (!/^https?:\/\//i.test(url)) throw new Error(`media reference is not an http(s) URL: ${redactUrl(url)}`);
+  const res = await stream.request(
+    { method: "GET", url, maxBodySize: maxBytes, name: "media download", ...(o.secrets ? { secrets: o.secrets } : {}), retry: { statuses: [] } },
+    { signal: o.signal },
+  );
+  if (res.status !== 200) {
+    res.body.resume();
+    throw new MediaFetchError(res.status, url);
+  }
+  const data = await res.bytes();
+  const type = typeof res.headers["content-type"] === "string" ? res.headers["content-type"].split(";")[0]!.trim().toLowerCase() : "";
+  const mime = type !== "" && type !== "application/octet-stream" ? type : (o.mime ?? (type || "application/octet-stream"));
+  return { data, mime, name: o.name ?? dispositionName(res.headers["content-disposition"]) ?? pathName(url) ?? o.fallbackName };
+}
