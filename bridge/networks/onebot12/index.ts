@@ -13,7 +13,7 @@ import { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { StatusHolder } from "../shared/status.ts";
 import { ActionError, type ActionOptions, type ActionTarget, type BotSelf, callAction, safeMessage } from "./action.ts";
 import { classifyEvent } from "./events.ts";
-import { inboundOf, messageKey, type InboundLookups } from "./inbound.ts";
+import { inboundOf, messageKey, retractOf, type InboundLookups } from "./inbound.ts";
 import { BotOfflineError, identify } from "./identity.ts";
 import { MemberNames, type MemberInfo } from "./members.ts";
 import { loadPending, pendingPath, savePending } from "./pending.ts";
@@ -21,7 +21,7 @@ import { RecentEvents } from "./recent-events.ts";
 import { runPoller } from "./poller.ts";
 import { classifySendFailure, classifySendTransportError, isSelfError } from "./retcode.ts";
 import { IdSchema } from "./schema.ts";
-import { textToSegments } from "./segments.ts";
+import { ONEBOT12_FEATURES, Onebot12Rich } from "./rich.ts";
 
 const SentSchema = z.looseObject({ message_id: IdSchema });
 
@@ -100,7 +100,8 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     return typeof data?.url === "string" ? data.url : undefined;
   }
 
-  const lookups: InboundLookups = { memberName: (g, u) => names.get(g, u), fileUrl };
+  const lookups: InboundLookups = { memberName: (g, u) => names.get(g, u), fileUrl, selfId: () => self?.user_id };
+  const rich = new Onebot12Rich((action, params, o) => call(action, params, o));
 
   /** Delivers `pending` in order; each one leaves the saved list only once the sink accepted it. */
   async function drainPending(sink: MessageSink, signal: AbortSignal): Promise<void> {
@@ -108,6 +109,8 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
       const verdict = classifyEvent(pending[0], configured, self);
       if (verdict.kind === "relay") {
         await deliverWithRetry(sink, await inboundOf(verdict.event, lookups), { backoff, log, network: "onebot12", signal });
+      } else if (verdict.kind === "delete") {
+        await deliverWithRetry(sink, retractOf(verdict.event), { backoff, log, network: "onebot12", signal });
       }
       pending = pending.slice(1);
       await savePending(pendingFile, pending);
@@ -126,7 +129,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
       }
       usable ||= fresh;
       if (v.kind === "skip") log.debug({ reason: v.reason }, "onebot12: event skipped");
-      return v.kind === "relay";
+      return v.kind === "relay" || v.kind === "delete";
     });
     if (relay.length > 0) {
       pending = pending.concat(relay);
@@ -237,14 +240,28 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
       setStatus("stopped");
     },
 
-    async send(group, text) {
+    features: ONEBOT12_FEATURES,
+
+    async retract(group, id) {
+      if (!configured.has(group)) throw new SendError(`onebot12: "${group}" is not a configured group`, "fatal");
+      if (!stream || self === null || main.signal.aborted) throw new SendError(`onebot12 is not online (${status.get().state})`, "retry", { retryAfterMs: 5_000 });
+      await rich.retract(group, id);
+    },
+
+    async fetchMedia(media, maxBytes) {
+      if (!stream) throw new Error("onebot12 is not started");
+      return await rich.fetchMedia(stream, media, maxBytes, target.accessToken ? [target.accessToken] : [], main.signal);
+    },
+
+    async send(group, text, sendOpts = {}) {
       if (!configured.has(group)) throw new SendError(`onebot12: "${group}" is not a configured group`, "fatal");
       // Once our bot is known, a send is tried even while polls fail: its own answer is the verdict.
       if (!stream || self === null || main.signal.aborted) throw new SendError(`onebot12 is not online (${status.get().state})`, "retry", { retryAfterMs: 5_000 });
+      const message = await rich.segments(group, text, sendOpts); // uploads first: a failure there sent nothing
       let data: unknown;
       try {
         // Never resent here: after the request left, only the server knows whether it was delivered.
-        data = await call("send_message", { detail_type: "group", group_id: group, message: textToSegments(text) }, { retry: false, timeout: opts.sendTimeoutMs ?? SEND_TIMEOUT_MS });
+        data = await call("send_message", { detail_type: "group", group_id: group, message }, { retry: false, timeout: opts.sendTimeoutMs ?? SEND_TIMEOUT_MS });
       } catch (err) {
         const detail = safeMessage(err, target);
         if (err instanceof ActionError) {

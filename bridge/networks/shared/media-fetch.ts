@@ -51,6 +51,8 @@ export interface FetchOptions {
   /** Used when nothing names the file ("image", "file"). */
   fallbackName: string;
   signal?: AbortSignal;
+  /** Headers the download needs (OneBot 12 get_file may name some). */
+  headers?: Record<string, string>;
   /** Strings never to log (the network's token). */
   secrets?: string[];
 }
@@ -59,7 +61,7 @@ export interface FetchOptions {
 export async function fetchMediaUrl(stream: HTTPStream, url: string, maxBytes: number, o: FetchOptions): Promise<FetchedMedia> {
   if (!/^https?:\/\//i.test(url)) throw new Error(`media reference is not an http(s) URL: ${redactUrl(url)}`);
   const res = await stream.request(
-    { method: "GET", url, maxBodySize: maxBytes, name: "media download", ...(o.secrets ? { secrets: o.secrets } : {}), retry: { statuses: [] } },
+    { method: "GET", url, maxBodySize: maxBytes, name: "media download", ...(o.headers ? { headers: o.headers } : {}), ...(o.secrets ? { secrets: o.secrets } : {}), retry: { statuses: [] } },
     { signal: o.signal },
   );
   if (res.status !== 200) {
