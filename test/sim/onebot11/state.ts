@@ -273,7 +273,12 @@ export class SimState extends EventEmitter {
 
   recordSent(group: number, message: Segment[]): SentMessage {
     const messageId = this.nextMessageId--;
-    const text = message.filter((s) => s.type === "text").map((s) => String(s.data.text)).join("");
+    // An `at` reads as the "@Name" it shows in QQ (so a test comparing texts sees the mention).
+    const at = (qq: unknown): string => {
+      const m = this.member(group, Number(qq));
+      return `@${qq === "all" ? "all" : (m?.card || m?.nickname || String(qq))}`;
+    };
+    const text = message.filter((s) => s.type === "text" || s.type === "at").map((s) => (s.type === "at" ? at(s.data.qq) : String(s.data.text))).join("");
     const sent: SentMessage = { group, message, text, messageId };
     this.sent.push(sent);
     // In history whatever the switch; as a live event only with it (reportSelfMessage and alike),

@@ -41,9 +41,14 @@ test("inbound: a reply, an @ of the bot (taken out, mentionsSelf), an @ of a mem
   assertCleanRun(h);
 });
 
-test("fetchMedia: a picture above maxBytes is refused while streaming (BodyTooLargeError), a missing one is a MediaFetchError; over a socket transport too", { timeout: 10_000 }, async (t) => {
+test("over a socket transport: fetchMedia refuses a picture above maxBytes while streaming (BodyTooLargeError), a missing one is a MediaFetchError; a send is recalled by delete_msg on the socket", { timeout: 10_000 }, async (t) => {
   const h = await harness(t, { flavor: "napcat" });
   const { adapter } = await h.run({ events: "ws", ws: h.sim.wsUrl, api: undefined });
+  const { id } = await adapter.send(G, "@Alice via the socket");
+  assert.equal(h.sim.sent(GROUP)[0]!.text, "@Alice via the socket");
+  assert.equal(h.sim.sent(GROUP)[0]!.message[0]!.type, "at");
+  await adapter.retract!(G, id);
+  assert.equal(h.sim.state.recalled.size, 1);
   const big = h.sim.addImage("big.png", new Uint8Array(64 * 1024));
   await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: big }, 1024), (err: Error & { code?: string }) => err.code === "ERR_BODY_TOO_LARGE");
   await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: big.replace("big", "gone") }, 1024), (err: Error) => err instanceof MediaFetchError && err.status === 404);
