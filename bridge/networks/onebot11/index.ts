@@ -372,7 +372,10 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
 
     features: ONEBOT11_FEATURES,
 
-    retract: (group, id) => rich.retract(group, id),
+    async retract(group, id) {
+      if (!configured.has(group)) throw new SendError(`onebot11: "${group}" is not a configured group`, "fatal");
+      await rich.retract(group, id);
+    },
 
     fetchMedia: (media, maxBytes) => rich.fetchMedia(media, maxBytes),
 

@@ -168,6 +168,8 @@ test("retract: our own message is recalled; a member's needs admin (fatal, clear
     await adapter.retract!(G, `${G}:${theirs}`);
     assert.equal(h.sim.state.recalled.size, 3);
     await sendError(adapter.retract!(G, "999:1"), "fatal");
+    await sendError(adapter.retract!("999", "999:1"), "fatal"); // not a configured group
+    assert.equal(h.sim.state.recalled.size, 3);
     assertCleanRun(h);
   }
 });
