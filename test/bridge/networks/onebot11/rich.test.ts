@@ -54,7 +54,12 @@ test("over a socket transport: fetchMedia refuses a picture above maxBytes while
   await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: big.replace("big", "gone") }, 1024), (err: Error) => err instanceof MediaFetchError && err.status === 404);
   const ok = await adapter.fetchMedia!({ kind: "image", ref: big }, 64 * 1024);
   assert.equal(ok.data.byteLength, 64 * 1024);
-  assertCleanRun(h);
+  // NapCat's URLs carry an rkey download key: never in an error the relay logs, nor in our logs.
+  const keyed = `${big}?appid=1407&rkey=RKEY-SECRET-123`;
+  await adapter.fetchMedia!({ kind: "image", ref: keyed }, 64 * 1024);
+  await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: keyed }, 10), (err: Error) => !err.message.includes("RKEY-SECRET"));
+  await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: keyed.replace("big", "gone") }, 10), (err: Error) => !err.message.includes("RKEY-SECRET"));
+  assertCleanRun(h, [...h.sim.secrets, "RKEY-SECRET-123"]);
 });
 
 test("send: replyTo becomes a reply segment first, an @Name of a member an at segment, a picture an image segment by URL (fetched by the server) before its caption; the own echo reads back as the text sent", { timeout: 10_000 }, async (t) => {
