@@ -15,7 +15,7 @@ import { SimState, type Fault, type Flavor, type SentMessage, type SimGroup, typ
 import { startSimServer } from "./shared/server.ts";
 import { answerControl } from "./shared/control.ts";
 import { readJsonObject } from "./shared/http.ts";
-import { addMedia, recall, serveMedia } from "./onebot11/rich.ts";
+import { addMedia, recall, serveMedia, uploadGroupFile } from "./onebot11/rich.ts";
 import { ReverseClient, startForwardServer, WsSide, type ReverseClientOptions } from "./onebot11/ws.ts";
 import { atLeast } from "./shared/wait-for.ts";
 import { serveStandalone } from "./shared/standalone.ts";
@@ -81,6 +81,8 @@ export interface Onebot11Sim {
   addImage(name: string, data: Uint8Array, mime?: string): string;
   /** Someone (default: a group admin, not the bot) recalls message `messageId`: a group_recall notice. */
   recall(messageId: number, operatorId?: number): void;
+  /** A member uploads a group file, reported as the flavor does (see uploadGroupFile). */
+  uploadFile(group: number, sender: SimMember, name: string, data: Uint8Array): { fileId: string; messageId?: number };
   /** Resolves once message `messageId` was recalled. */
   waitForRecall(messageId: number, signal?: AbortSignal): Promise<void>;
   /** Resolves once `n` sockets were opened in all. */
@@ -134,6 +136,7 @@ export async function startOnebot11Sim(opts: Onebot11SimOptions = {}): Promise<O
   let base = "";
   const server = await startSimServer({ port: opts.port, handle: (req, res) => route(req, res, ctx, base), open: () => ctx.open });
   base = server.url;
+  state.baseUrl = base;
   const count = (n: number, get: () => number, events: string[], signal?: AbortSignal) => state.waitFor(() => (get() >= n ? get() : undefined), events, signal);
 
   return {
@@ -178,6 +181,7 @@ export async function startOnebot11Sim(opts: Onebot11SimOptions = {}): Promise<O
       side.silent = on;
     },
     addImage: (name, data, mime) => addMedia(state, base, name, data, mime),
+    uploadFile: (group, sender, name, data) => uploadGroupFile(state, group, sender, name, data),
     recall: (messageId, operatorId = 30_000) => recall(state, messageId, operatorId),
     waitForRecall: (messageId, signal) => state.waitFor(() => (state.recalled.has(messageId) ? true : undefined), ["recalled"], signal).then(() => undefined),
     waitForSockets: (n, signal) => count(n, () => state.counters.wsConnections, ["ws-open"], signal),

@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { InboundMessage, MediaRef, MessageSink } from "../../network.ts";
 import { deliverWithRetry } from "../shared/deliver.ts";
-import { mentionedIds, renderSegments, toSegments } from "./message.ts";
+import { groupFileRef, mentionedIds, renderSegments, toSegments } from "./message.ts";
 import { displayName, type MemberNames } from "./names.ts";
 
 /** Ids remembered for dedupe (webhook retries of an event already taken). */
@@ -26,6 +26,12 @@ export interface InboundOptions {
   onOwn?: (msg: InboundMessage) => void;
   /** An event that cannot be made a message: logged once with its id, counted, skipped. */
   onRejected?: (reason: string) => void;
+  /**
+   * Whether group_upload notices are relayed as file messages: go-cqhttp and Lagrange report a
+   * group file only so; NapCat and LLBot also post it as a message with a `file` segment (relayed
+   * as that), so there the notice would be a second copy.
+   */
+  groupUploads?: () => boolean;
 }
 
 const intLike = z.union([z.number().int().refine(Number.isSafeInteger), z.string().regex(/^-?\d{1,15}$/)]);
@@ -52,6 +58,26 @@ const RecallNotice = z.looseObject({
   operator_id: intLike.optional(),
   time: z.number().finite().optional(),
 });
+
+/** A group file uploaded (go-cqhttp: with its url; the others: id and busid for get_group_file_url). */
+const UploadNotice = z.looseObject({
+  post_type: z.literal("notice"),
+  notice_type: z.literal("group_upload"),
+  group_id: intLike,
+  user_id: intLike,
+  file: z.looseObject({
+    id: z.union([z.string().min(1), z.number()]),
+    name: z.string().min(1),
+    size: z.union([z.number(), z.string()]).optional().catch(undefined),
+    busid: z.union([z.number(), z.string()]).optional().catch(undefined),
+    url: z.string().optional().catch(undefined),
+  }),
+  time: z.number().finite().optional(),
+});
+
+function isUpload(ev: Event): boolean {
+  return ev.post_type === "notice" && ev.notice_type === "group_upload";
+}
 
 function isRecall(ev: Event): boolean {
   return ev.post_type === "notice" && ev.notice_type === "group_recall";
@@ -125,6 +151,7 @@ export class Inbound {
   relevant(e: unknown): boolean {
     const ev = asEvent(e);
     if (ev && isRecall(ev)) return this.recallRelevant(ev);
+    if (ev && isUpload(ev)) return this.uploadRelevant(ev);
     if (!ev || (ev.post_type !== "message" && ev.post_type !== "message_sent") || ev.message_type !== "group") return false;
     const group = id(ev.group_id);
     if (group !== undefined && !this.o.groups.has(String(group))) return false;
@@ -141,6 +168,17 @@ export class Inbound {
     if (group === undefined || !this.o.groups.has(String(group))) return false;
     if (!RecallNotice.safeParse(ev).success) {
       this.reject(ev, "group_recall notice of an unusable shape");
+      return false;
+    }
+    return true;
+  }
+
+  /** A group_upload notice of a configured group, where the implementation reports files only so. */
+  private uploadRelevant(ev: Event): boolean {
+    const group = id(ev.group_id);
+    if (!this.o.groupUploads?.() || group === undefined || !this.o.groups.has(String(group))) return false;
+    if (!UploadNotice.safeParse(ev).success) {
+      this.reject(ev, "group_upload notice of an unusable shape");
       return false;
     }
     return true;
@@ -178,7 +216,8 @@ export class Inbound {
     const ev = e as Event;
     // message_id is stable on redelivery; an event without one gets a key from what it does carry.
     const mid = ev.message_id ?? ev.message_seq;
-    const key = isRecall(ev) ? recallKey(id(ev.group_id)!, ev.message_id) : Inbound.key(id(ev.group_id)!, mid === undefined || mid === null ? `t${idText(ev.time)}:${idText(ev.user_id)}` : mid);
+    const file = isUpload(ev) ? (ev.file as { id: unknown }) : undefined;
+    const key = isRecall(ev) ? recallKey(id(ev.group_id)!, ev.message_id) : file ? `${id(ev.group_id)}:upload:${idText(file.id)}` : Inbound.key(id(ev.group_id)!, mid === undefined || mid === null ? `t${idText(ev.time)}:${idText(ev.user_id)}` : mid);
     if (this.recent.has(key)) return Promise.resolve();
     const running = this.inFlight.get(key);
     if (running) return running;
@@ -203,11 +242,38 @@ export class Inbound {
 
   private async deliver(ev: Event, key: string, live: boolean): Promise<void> {
     if (this.recent.has(key)) return;
-    const msg = isRecall(ev) ? recallMessage(ev, key, this.o.selfId()) : await this.toMessage(ev, key);
+    const msg = isRecall(ev) ? recallMessage(ev, key, this.o.selfId()) : isUpload(ev) ? await this.uploadMessage(ev, key) : await this.toMessage(ev, key);
     const { sink, signal, backoff, log } = this.o;
     if (msg.own && live && msg.kind !== "retract") this.o.onOwn?.(msg);
     await deliverWithRetry((m) => untilAborted(sink(m), signal), msg, { backoff, log, network: "onebot11", signal });
-    if (msg.kind !== "retract") this.o.onDelivered?.(msg, ev); // a recall never moves the catch-up mark
+    if (ev.post_type !== "notice") this.o.onDelivered?.(msg, ev); // a notice never moves the catch-up mark
+  }
+
+  /** A group file as a message with no text and the file as media (its url, else a groupFileRef). */
+  private async uploadMessage(ev: Event, key: string): Promise<InboundMessage> {
+    const n = UploadNotice.parse(ev);
+    const group = id(n.group_id)!;
+    const user = id(n.user_id)!;
+    const name = (await this.o.names.lookup(group, user, this.o.signal)) ?? String(user);
+    const url = typeof n.file.url === "string" && /^https?:\/\//i.test(n.file.url) ? n.file.url : undefined;
+    const bytes = Number(n.file.size);
+    const media: MediaRef = {
+      kind: "file",
+      ref: url ?? groupFileRef(String(group), n.file.busid === undefined ? "" : String(n.file.busid), String(n.file.id)),
+      name: n.file.name,
+      ...(Number.isSafeInteger(bytes) && bytes >= 0 ? { size: bytes } : {}),
+    };
+    const stamped = n.time === undefined ? new Date() : new Date(n.time * 1000);
+    return {
+      id: key,
+      group: String(group),
+      senderId: String(user),
+      senderName: name,
+      text: "",
+      media: [media],
+      time: Number.isNaN(stamped.getTime()) ? new Date() : stamped,
+      ...(this.own(ev) ? { own: true } : {}),
+    };
   }
 
   private async toMessage(ev: Event, key: string): Promise<InboundMessage> {
@@ -232,7 +298,7 @@ export class Inbound {
         if (n !== undefined) names.set(qq, n);
       }
       const self = this.o.selfId() ?? id(ev.self_id);
-      const r = renderSegments(segs, (qq) => names.get(qq), self === undefined || self === null ? undefined : String(self));
+      const r = renderSegments(segs, (qq) => names.get(qq), self === undefined || self === null ? undefined : String(self), String(group));
       text = r.text;
       attachments = r.attachments;
       media = r.media;

@@ -302,6 +302,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
         onOwn,
         onRejected: opts.onEventRejected,
         onDelivered: (msg, ev) => catchUp.delivered(msg, ev),
+        groupUploads: () => profile.name === "go-cqhttp" || profile.name === "lagrange",
       });
       intake = new Intake(inbound);
       const live = intake;

@@ -100,13 +100,40 @@ function size(v: unknown): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
-/** An `image` / `file` segment's picture or file: its URL (the implementations put no token in it), name, size. */
-function mediaOf(kind: "image" | "file", data: Record<string, unknown>): MediaRef | undefined {
+const GROUP_FILE = "group_file:";
+
+/**
+ * A MediaRef ref for a group file that came without a URL: resolved by get_group_file_url when it
+ * is fetched (go-cqhttp, NapCat, LLBot, Lagrange serve it). `busid` may be "".
+ */
+export function groupFileRef(group: string, busid: string, fileId: string): string {
+  return `${GROUP_FILE}${group}:${busid}:${encodeURIComponent(fileId)}`;
+}
+
+/** The parts of a groupFileRef; undefined for any other ref. */
+export function parseGroupFileRef(ref: string): { group: string; busid: string; fileId: string } | undefined {
+  const m = /^group_file:(\d+):([^:]*):(.+)$/.exec(ref);
+  if (!m) return undefined;
+  try {
+    return { group: m[1]!, busid: m[2]!, fileId: decodeURIComponent(m[3]!) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An `image` / `file` segment's picture or file: its URL (the implementations put no account
+ * token in it; NapCat's carry an expiring rkey download key, kept but logged only redacted),
+ * name, size. A file without a URL but with a file_id (NapCat) is a groupFileRef when the group is known.
+ */
+function mediaOf(kind: "image" | "file", data: Record<string, unknown>, group?: string): MediaRef | undefined {
   const url = httpUrl(data.url, data.file);
-  if (url === undefined) return undefined;
+  const fileId = str(data.file_id);
+  const ref = url ?? (kind === "file" && fileId !== "" && group !== undefined ? groupFileRef(group, str(data.busid), fileId) : undefined);
+  if (ref === undefined) return undefined;
   const named = [data.name, data.file_name, data.filename, data.file].map(str).find((n) => n !== "" && !/^https?:\/\//i.test(n));
   const bytes = size(data.file_size) ?? size(data.size);
-  return { kind, ref: url, ...(named === undefined ? {} : { name: named }), ...(bytes === undefined ? {} : { size: bytes }) };
+  return { kind, ref, ...(named === undefined ? {} : { name: named }), ...(bytes === undefined ? {} : { size: bytes }) };
 }
 
 /**
@@ -114,7 +141,7 @@ function mediaOf(kind: "image" | "file", data: Record<string, unknown>): MediaRe
  * account (`selfId`) taken out and flagged, pictures and files with a URL as media ("[image]"
  * when the segment has none), voice and video URLs as attachments, a reply's target in replyTo.
  */
-export function renderSegments(segs: Segment[], nameOf: (qq: string) => string | undefined = () => undefined, selfId?: string): Rendered {
+export function renderSegments(segs: Segment[], nameOf: (qq: string) => string | undefined = () => undefined, selfId?: string, group?: string): Rendered {
   let text = "";
   const attachments: string[] = [];
   const media: MediaRef[] = [];
@@ -147,7 +174,7 @@ export function renderSegments(segs: Segment[], nameOf: (qq: string) => string |
         break;
       case "image":
       case "file": {
-        const m = mediaOf(type, data);
+        const m = mediaOf(type, data, group);
         if (m !== undefined) media.push(m);
         else text += type === "file" && str(data.name) !== "" ? `[file ${str(data.name)}]` : `[${type}]`;
         break;

@@ -10,7 +10,7 @@ import { splitMentions, type MentionMember } from "../shared/mentions.ts";
 import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import type { Actions } from "./actions.ts";
 import { ActionError } from "./api.ts";
-import type { Segment } from "./message.ts";
+import { parseGroupFileRef, type Segment } from "./message.ts";
 import { displayName, type MemberNames } from "./names.ts";
 import type { Profile } from "./profile.ts";
 import { sendFailure } from "./sender.ts";
@@ -127,10 +127,23 @@ export class Onebot11Rich {
     }
   }
 
-  /** Downloads a picture or file of an inbound message (its ref is the implementation's URL). */
+  /**
+   * Downloads a picture or file of an inbound message: its ref is the implementation's URL, or a
+   * group file's ids, for which get_group_file_url gives a URL now.
+   */
   async fetchMedia(media: MediaRef, maxBytes: number): Promise<FetchedMedia> {
     const stream = this.o.stream() ?? (this.own ??= this.o.openStream());
-    return await fetchMediaUrl(stream, media.ref, maxBytes, {
+    let url = media.ref;
+    const file = parseGroupFileRef(media.ref);
+    if (file !== undefined) {
+      const a = this.o.actions();
+      if (!a) throw new Error("onebot11 is not online: cannot ask for the group file's URL");
+      const params = { group_id: Number(file.group), file_id: file.fileId, ...(file.busid === "" ? {} : { busid: Number(file.busid) }) };
+      const data = (await a.call("get_group_file_url", params, { retrySafe: true, timeoutMs: 15_000, signal: this.o.signal })) as { url?: unknown } | null;
+      if (typeof data?.url !== "string") throw new Error("get_group_file_url: no url in the answer");
+      url = data.url;
+    }
+    return await fetchMediaUrl(stream, url, maxBytes, {
       ...(media.name === undefined ? {} : { name: media.name }),
       ...(media.mime === undefined ? {} : { mime: media.mime }),
       fallbackName: media.kind,

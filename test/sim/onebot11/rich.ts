@@ -3,6 +3,7 @@
 // unknown, at needs a qq, image needs a file the server can fetch: it does fetch http URLs),
 // get_group_member_list, delete_msg with QQ's rights (the bot's own messages, any as admin) and
 // the group_recall notice, and pictures served at /_sim/media/NAME. Shared by HTTP and sockets.
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Segment } from "../../../bridge/networks/onebot11/message.ts";
 import type { SimFailure, SimState } from "./state.ts";
@@ -101,6 +102,16 @@ export function richAction(st: SimState, action: string, p: Record<string, unkno
       if (!members) return refused(st, { retcode: 100, msg: "GROUP_NOT_FOUND" }, "群聊不存在");
       return { data: members.map((m) => ({ group_id: group, user_id: m.userId, nickname: m.nickname, card: m.card ?? "", role: "member" })) };
     }
+    case "get_group_file_url": {
+      const fileId = typeof p.file_id === "string" ? p.file_id : undefined;
+      if (fileId === undefined || int(p.group_id) === undefined) {
+        st.violation(`get_group_file_url without group_id and file_id: ${JSON.stringify(p)}`);
+        return refused(st, { retcode: 100, msg: "PARAM_ERROR" }, "参数错误");
+      }
+      const key = `groupfile/${fileId}`;
+      if (!st.media.has(key)) return refused(st, { retcode: 100, msg: "FILE_NOT_FOUND" }, "文件不存在");
+      return { data: { url: `${st.baseUrl}/_sim/media/${encodeURIComponent(key)}` } };
+    }
     case "delete_msg": {
       const id = int(p.message_id);
       if (id === undefined) {
@@ -137,4 +148,23 @@ export function serveMedia(st: SimState, url: URL, _req: IncomingMessage, res: S
   res.writeHead(200, { "content-type": file.mime, "content-length": file.data.byteLength });
   res.end(file.data);
   return true;
+}
+
+/**
+ * Someone uploads a group file. go-cqhttp reports it only as a group_upload notice (with its url);
+ * Lagrange as the notice without a url; NapCat and LLBot post it as a message with a `file`
+ * segment (file_id, no url) and the notice besides. The file is served for get_group_file_url.
+ */
+export function uploadGroupFile(st: SimState, group: number, sender: { nickname: string; card?: string }, name: string, data: Uint8Array): { fileId: string; messageId?: number } {
+  const fileId = `/${randomUUID()}`;
+  const key = `groupfile/${fileId}`;
+  st.media.set(key, { data, mime: "application/octet-stream" });
+  const m = st.memberByName(group, sender);
+  const file = { id: fileId, name, size: data.byteLength, busid: 102, ...(st.flavor === "go-cqhttp" ? { url: `${st.baseUrl}/_sim/media/${encodeURIComponent(key)}` } : {}) };
+  let messageId: number | undefined;
+  if (st.flavor === "napcat" || st.flavor === "llbot") {
+    messageId = st.inject({ group, sender, message: [{ type: "file", data: { file: name, file_id: fileId, file_size: String(data.byteLength) } }] });
+  }
+  st.push({ time: Math.floor(Date.now() / 1000), self_id: st.selfId, post_type: "notice", notice_type: "group_upload", group_id: group, user_id: m.userId, file });
+  return { fileId, ...(messageId === undefined ? {} : { messageId }) };
 }

@@ -93,6 +93,8 @@ export class SimState extends EventEmitter {
   readonly recalled = new Set<number>();
   /** Files the sim serves at /_sim/media/NAME (the URLs its image segments carry). */
   readonly media = new Map<string, { data: Uint8Array; mime: string }>();
+  /** The sim's base URL (set once it listens): the URLs of the files it serves. */
+  baseUrl = "";
   /** URLs fetched for image segments of sends, with the bytes they gave. */
   readonly fetched: { url: string; bytes: number }[] = [];
   private readonly nextSeq = new Map<number, number>();

@@ -178,3 +178,24 @@ test("retract: our own message is recalled; a member's needs admin (fatal, clear
     assertCleanRun(h);
   }
 });
+
+test("group files: go-cqhttp's and Lagrange's group_upload notice, NapCat's message with a file segment (its notice not a second copy), each once as a file; fetchMedia gets it (by url, or by get_group_file_url)", { timeout: 15_000 }, async (t) => {
+  const data = new TextEncoder().encode("file body");
+  for (const flavor of ["go-cqhttp", "lagrange", "napcat"] as const) {
+    const h = await harness(t, { flavor, longPoll: true });
+    const { adapter, inbox } = await h.run();
+    const { fileId, messageId } = h.sim.uploadFile(GROUP, { nickname: "bob" }, "report.pdf", data);
+    h.sim.inject({ group: GROUP, sender: { nickname: "bob" }, message: "sentinel" });
+    const msgs = await inbox.waitFor(2);
+    await h.sim.waitForDrained();
+    assert.equal(inbox.messages.length, 2, flavor);
+    const [file, sentinel] = msgs;
+    assert.equal(sentinel!.text, "sentinel");
+    assert.deepEqual([file!.text, file!.senderName, file!.media?.length, file!.media![0]!.kind, file!.media![0]!.name, file!.media![0]!.size], ["", "bob", 1, "file", "report.pdf", data.byteLength], flavor);
+    assert.equal(file!.id, flavor === "napcat" ? `${G}:${messageId}` : `${G}:upload:${fileId}`);
+    assert.equal(file!.media![0]!.ref.startsWith("group_file:"), flavor !== "go-cqhttp", file!.media![0]!.ref);
+    const got = await adapter.fetchMedia!(file!.media![0]!, 1_000);
+    assert.deepEqual([new TextDecoder().decode(got.data), got.name], ["file body", "report.pdf"]);
+    assertCleanRun(h);
+  }
+});
