@@ -6,6 +6,7 @@ import { EventEmitter, on } from "node:events";
 import type { Logger } from "pino";
 import { XmppAuthError, XmppConnection } from "./connection.ts";
 import { Room } from "./room.ts";
+import { quoteFallback, RETRACTION_FALLBACK, retractionElements, richElements } from "./rich.ts";
 import { RoomSendError } from "./send-error.ts";
 import {
   bareKey,
@@ -19,7 +20,16 @@ import {
   splitJid,
 } from "./stanzas.ts";
 import { splitBody, stripForbiddenXmlChars } from "./text.ts";
-import type { RoomMessage, RoomOptions, RoomState, XmppEvents, XmppOptions } from "./types.ts";
+import type {
+  RetractTarget,
+  RoomMessage,
+  RoomOptions,
+  RoomSendOptions,
+  RoomSendResult,
+  RoomState,
+  XmppEvents,
+  XmppOptions,
+} from "./types.ts";
 import type { XmlElement } from "./xmpp-js.ts";
 
 /** How many of our own origin-ids we remember to recognise reflections that lost their nick. */
@@ -28,10 +38,18 @@ const OWN_IDS_KEPT = 10_000;
 interface PendingSend {
   room: string;
   waiting: Set<string>;
+  /** origin-id of each reflected part → the stanza-id the room gave it. */
+  stanzaIds: Map<string, string | undefined>;
   /** Connection session the parts went out in: a fresh session may have lost them. */
   session: number;
   resolve: () => void;
   reject: (err: Error) => void;
+}
+
+/** One stanza of a send: its body and the elements it carries besides. */
+interface OutgoingPart {
+  body: string;
+  extra: XmlElement[];
 }
 
 export class MucClient extends EventEmitter<XmppEvents> {
@@ -131,23 +149,54 @@ export class MucClient extends EventEmitter<XmppEvents> {
   }
 
   /**
-   * Sends a groupchat message; resolves when the room reflected every part. The body is stripped
-   * of characters XML 1.0 forbids and split at maxBodyLength; part k>0 has origin-id `${originId}.${k}`.
+   * Sends a groupchat message; resolves when the room reflected every part, with the stanza-ids
+   * the room gave them. The body is stripped of characters XML 1.0 forbids and split at
+   * maxBodyLength; part k>0 has origin-id `${originId}.${k}`. A split message carries its rich
+   * elements (reply, correction, OOB) on the first part only: the later parts are plain text.
    */
-  send(room: string, body: string, opts: { originId?: string; timeout?: number } = {}): Promise<{ originIds: string[] }> {
+  send(room: string, body: string, opts: RoomSendOptions = {}): Promise<RoomSendResult> {
+    const invalid = invalidOption(opts);
+    if (invalid) return Promise.reject(new RoomSendError("invalid", `cannot send to ${room}: ${invalid}`));
+    let text = stripForbiddenXmlChars(body);
+    if (opts.oob !== undefined && text.trim() === "") text = opts.oob;
+    if (text.trim() === "") return Promise.reject(new RoomSendError("empty", `cannot send to ${room}: empty body`));
+    const max = this.#opts.maxBodyLength ?? 10_000;
+    let quote = opts.replyTo?.fallback !== undefined ? quoteFallback(stripForbiddenXmlChars(opts.replyTo.fallback)) : "";
+    // The quote must end inside the first part (which is at least 3/4 of max long).
+    if (Array.from(quote).length > max / 2 || quote.trim() === ">") quote = "";
+    const parts = splitBody(quote + text, max);
+    const rich = richElements({
+      ...(opts.replyTo ? { replyTo: { id: opts.replyTo.id, ...(opts.replyTo.to ? { to: opts.replyTo.to } : {}) } } : {}),
+      ...(quote ? { fallbackLength: Array.from(quote).length } : {}),
+      ...(opts.replaces ? { replaces: opts.replaces } : {}),
+      ...(opts.oob ? { oob: opts.oob } : {}),
+    });
+    return this.#sendParts(room, parts.map((part, k) => ({ body: part, extra: k === 0 ? rich : [] })), opts);
+  }
+
+  /**
+   * XEP-0424: retracts a message we sent, named as the XEP wants it in a room: by the stanza-id
+   * the room gave it (with its origin-id too, the older form is added for older clients). Resolves
+   * when the room reflected the retraction, like send().
+   */
+  retract(room: string, target: RetractTarget, opts: { originId?: string; timeout?: number } = {}): Promise<RoomSendResult> {
+    if (!target.stanzaId && !target.originId) {
+      return Promise.reject(new RoomSendError("invalid", `cannot retract in ${room}: neither a stanza-id nor an origin-id given`));
+    }
+    return this.#sendParts(room, [{ body: RETRACTION_FALLBACK, extra: retractionElements(target) }], opts);
+  }
+
+  #sendParts(room: string, parts: OutgoingPart[], opts: { originId?: string; timeout?: number }): Promise<RoomSendResult> {
     const key = bareKey(room);
     const entry = this.#rooms.get(key);
     if (!entry || entry.state !== "joined") {
       return Promise.reject(new RoomSendError("not-joined", `cannot send to ${room}: room not joined (${entry?.state ?? "unknown room"})`));
     }
-    const text = stripForbiddenXmlChars(body);
-    if (text.trim() === "") return Promise.reject(new RoomSendError("empty", `cannot send to ${room}: empty body`));
     const base = opts.originId ?? randomUUID();
-    const parts = splitBody(text, this.#opts.maxBodyLength ?? 10_000);
     const originIds = parts.map((_, k) => (k === 0 ? base : `${base}.${k}`));
     const timeout = opts.timeout ?? 30_000;
 
-    return new Promise<{ originIds: string[] }>((resolve, reject) => {
+    return new Promise<RoomSendResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         for (const id of originIds) this.#pending.delete(id);
         reject(new RoomSendError("timeout", `${room} did not reflect message ${base} within ${timeout} ms`));
@@ -155,10 +204,11 @@ export class MucClient extends EventEmitter<XmppEvents> {
       const pending: PendingSend = {
         room: key,
         waiting: new Set(originIds),
+        stanzaIds: new Map(),
         session: this.#session,
         resolve: () => {
           clearTimeout(timer);
-          resolve({ originIds });
+          resolve({ originIds, stanzaIds: originIds.map((id) => pending.stanzaIds.get(id)) });
         },
         reject: (err) => {
           clearTimeout(timer);
@@ -172,7 +222,7 @@ export class MucClient extends EventEmitter<XmppEvents> {
       }
       // Parts go out in order; a failed write fails the whole send (the room may hold a prefix).
       (async () => {
-        for (const [k, part] of parts.entries()) await this.#conn.send(groupchat(entry.jid, part, originIds[k]!));
+        for (const [k, part] of parts.entries()) await this.#conn.send(groupchat(entry.jid, part.body, originIds[k]!, part.extra));
       })().catch((err: Error) => pending.reject(new RoomSendError("write-failed", `sending to ${room} failed: ${err.message}`)));
     });
   }
@@ -226,18 +276,20 @@ export class MucClient extends EventEmitter<XmppEvents> {
     const parsed = parseGroupchat(stanza, new Date());
     if (!parsed) return;
     const ref = parsed.originId ?? parsed.id;
-    const own = parsed.nick === room.nick || (ref !== undefined && this.#ownIds.has(ref));
+    // A moderation comes from the room itself: never our own message, whatever the moderator's nick.
+    const own = !parsed.moderated && (parsed.nick === room.nick || (ref !== undefined && this.#ownIds.has(ref)));
     const jid = own ? this.#conn.bareJid : room.occupants.get(parsed.nick);
     const message: RoomMessage = { ...parsed, own, ...(jid ? { jid } : {}) };
     this.emit("message", message);
-    if (own && ref !== undefined) this.#reflected(ref, bareKey(from));
+    if (own && ref !== undefined) this.#reflected(ref, bareKey(from), parsed.stanzaId);
   }
 
-  #reflected(id: string, room: string): void {
+  #reflected(id: string, room: string, stanzaId: string | undefined): void {
     const pending = this.#pending.get(id);
     if (!pending || pending.room !== room) return;
     this.#pending.delete(id);
     pending.waiting.delete(id);
+    pending.stanzaIds.set(id, stanzaId);
     if (pending.waiting.size === 0) pending.resolve();
   }
 
@@ -294,4 +346,12 @@ export class MucClient extends EventEmitter<XmppEvents> {
     if (this.listenerCount("error") > 0) this.emit("error", err);
     else this.#log.error({ err: err.message }, "XMPP error with no listener");
   }
+}
+
+/** What makes send options unusable, or undefined when they are fine. */
+function invalidOption(opts: RoomSendOptions): string | undefined {
+  if (opts.replyTo !== undefined && !opts.replyTo.id) return "a reply needs the replied message's id";
+  if (opts.replaces !== undefined && !opts.replaces) return "a correction needs the corrected message's id";
+  if (opts.oob !== undefined && !/^https?:\/\/\S+$/i.test(opts.oob)) return "an OOB URL must be one http(s) URL";
+  return undefined;
 }

@@ -1,13 +1,16 @@
-// MUC stanzas (XEP-0045, XEP-0359, XEP-0308, XEP-0203, XEP-0410): what we send and how we read
-// what the room sends. No state here.
+// MUC stanzas (XEP-0045, XEP-0359, XEP-0203, XEP-0410): what we send and how we read what the
+// room sends; the rich parts of a message (replies, corrections, retractions, files) are in
+// rich.ts. No state here.
+import { isModeration, parseRich } from "./rich.ts";
 import type { History, RoomMessage } from "./types.ts";
 import { xml, type XmlElement } from "./xmpp-js.ts";
+
+export { NS_CORRECT } from "./rich.ts";
 
 export const NS_MUC = "http://jabber.org/protocol/muc";
 export const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
 export const NS_SID = "urn:xmpp:sid:0";
 export const NS_DELAY = "urn:xmpp:delay";
-export const NS_CORRECT = "urn:xmpp:message-correct:0";
 export const NS_PING = "urn:xmpp:ping";
 export const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
@@ -37,12 +40,14 @@ export function leavePresence(room: string, nick: string): XmlElement {
   return xml("presence", { to: `${room}/${nick}`, type: "unavailable" });
 }
 
-export function groupchat(room: string, body: string, originId: string): XmlElement {
+/** Our groupchat message; the stanza id is the origin-id, so a correction may name either (XEP-0308). */
+export function groupchat(room: string, body: string, originId: string, extra: XmlElement[] = []): XmlElement {
   return xml(
     "message",
     { to: room, type: "groupchat", id: originId },
     xml("body", {}, body),
     xml("origin-id", { xmlns: NS_SID, id: originId }),
+    ...extra,
   );
 }
 
@@ -103,27 +108,32 @@ export function isSubject(stanza: XmlElement): boolean {
   return stanza.is("message") && stanza.attrs.type === "groupchat" && !!stanza.getChild("subject") && !stanza.getChild("body");
 }
 
-/** A groupchat message with a body, read without deciding ownership (the caller knows our nick). */
+/**
+ * A groupchat message with a body (or a retraction, whose body is only a fallback), read without
+ * deciding ownership (the caller knows our nick). The room itself speaks only status notices,
+ * which are not messages, and moderations (XEP-0425), whose nick is the moderator's when given.
+ */
 export function parseGroupchat(stanza: XmlElement, now: Date): Omit<RoomMessage, "own" | "jid"> | undefined {
   if (!stanza.is("message") || stanza.attrs.type !== "groupchat" || !stanza.attrs.from) return undefined;
+  const [room, resource] = splitJid(stanza.attrs.from);
+  const fromRoom = resource === undefined;
+  if (fromRoom && !isModeration(stanza)) return undefined; // the room's status notices
   const body = stanza.getChildText("body");
-  if (body === null) return undefined;
-  const [room, nick] = splitJid(stanza.attrs.from);
-  if (nick === undefined) return undefined; // the room itself speaking (status notices)
+  const rich = parseRich(stanza, body ?? "", fromRoom);
+  if (body === null && rich.retracts === undefined) return undefined;
+  const nick = fromRoom ? (splitJid(rich.moderated?.by ?? "")[1] ?? "") : resource;
   const stamp = stanza.getChild("delay", NS_DELAY)?.attrs.stamp;
   const delayedAt = stamp ? new Date(stamp) : undefined;
   const delayed = delayedAt && !Number.isNaN(delayedAt.getTime()) ? delayedAt : undefined;
   // A stanza-id counts only when the room itself put it there (XEP-0359 §3.1).
   const stanzaId = stanza.getChildren("stanza-id", NS_SID).find((s) => bareKey(s.attrs.by ?? "") === bareKey(room))?.attrs.id;
-  const msg: Omit<RoomMessage, "own" | "jid"> = { room, nick, body, time: delayed ?? now };
+  const msg: Omit<RoomMessage, "own" | "jid"> = { room, nick, body: body ?? "", time: delayed ?? now };
   if (stanza.attrs.id) msg.id = stanza.attrs.id;
   const originId = stanza.getChild("origin-id", NS_SID)?.attrs.id;
   if (originId) msg.originId = originId;
   if (stanzaId) msg.stanzaId = stanzaId;
   if (delayed) msg.delayed = delayed;
-  const replaces = stanza.getChild("replace", NS_CORRECT)?.attrs.id;
-  if (replaces) msg.replaces = replaces;
-  return msg;
+  return Object.assign(msg, rich);
 }
 
 export type SelfPingVerdict = "joined" | "gone" | "unknown";

@@ -64,11 +64,49 @@ export interface RoomMessage {
   replyTo?: { id: string; to?: string };
   /** With replyTo: the body with the XEP-0428 reply fallback (the quote) cut out. */
   bodyWithoutFallback?: string;
-  /** XEP-0424 / XEP-0425: this retracts the message with that id (a room: its stanza-id); body is a fallback. */
+  /**
+   * XEP-0424 / XEP-0425: this retracts the message with that id; body is only a fallback (may be
+   * empty). Current clients name a room message by its stanza-id; older ones (retract:0 in
+   * XEP-0422 apply-to) by its origin-id, so look the id up as both. Unless `moderated`, honour it
+   * only when it comes from the original's author (XEP-0424 §Business Rules).
+   */
   retracts?: string;
+  /** XEP-0425: the room retracted the message on a moderator's order (nick is the moderator's, or ""). */
+  moderated?: { by?: string; reason?: string };
   /** XEP-0066: the URL of a file the message carries (clients show it inline when body is exactly this URL). */
   oob?: { url: string; desc?: string };
   time: Date; // delayed ?? receive time
+}
+
+/** What a room message carries besides its body (MucClient.send; RoomLink re-exports it). */
+export interface RoomSendOptions {
+  /** XEP-0359 origin-id of the first part (part k>0: `${originId}.${k}`); default a random UUID. */
+  originId?: string;
+  /** ms to wait for the room's reflection; default 30000. */
+  timeout?: number;
+  /**
+   * XEP-0461: a reply to the message with room stanza-id `id`, written by occupant JID `to`
+   * (room@service/nick). `fallback` is the replied text (e.g. "alice: hi"): it goes before the
+   * body quoted ("> " per line), marked as the reply's fallback (XEP-0428) so that clients with
+   * replies hide it.
+   */
+  replyTo?: { id: string; to?: string; fallback?: string };
+  /** XEP-0308: corrects our message with this id (its origin-id, which is also its stanza id attribute). */
+  replaces?: string;
+  /** XEP-0066: the message is this http(s) file URL; the body must be exactly the URL for clients to show it inline (an empty body becomes the URL). */
+  oob?: string;
+}
+
+/** A confirmed send: the origin-id of each part, and the stanza-id the room gave each (XEP-0359; undefined where the room does not archive). */
+export interface RoomSendResult {
+  originIds: string[];
+  stanzaIds: (string | undefined)[];
+}
+
+/** The message a retraction names (XEP-0424): in a room its stanza-id; the origin-id adds the older form for older clients. */
+export interface RetractTarget {
+  stanzaId?: string;
+  originId?: string;
 }
 
 export interface XmppEvents {

@@ -1,5 +1,8 @@
 // A real Prosody 0.12 per test file: temp dir, free loopback ports, MUC component with room
-// locking off, users registered with prosodyctl, ready when the log says the services are active.
+// locking off and MAM (mod_muc_mam: the room gives every message a XEP-0359 stanza-id, and
+// replays history from its archive), an HTTP File Upload component (mod_http_file_share, plain
+// http on loopback), users registered with prosodyctl, ready when the log says the services are
+// active.
 //
 //   const server = await startProsody({ users: { bridge: "pw", alice: "pw" } });
 //   t.after(() => server.stop());
@@ -28,11 +31,19 @@ export interface ProsodyOptions {
   tls?: boolean;
   /** XMPP over WebSocket (RFC 7395, mod_websocket) on a plain HTTP port: `server.websocketService`. */
   websocket?: boolean;
+  /** mod_muc_mam on the MUC (stanza-ids, archive-backed history); default true. */
+  mam?: boolean;
+  /** The upload service's max file size in bytes (http_file_share_size_limit); default 1 MiB. */
+  uploadSizeLimit?: number;
 }
 
 export interface ProsodyServer {
   domain: "localhost";
   muc: "conference.localhost";
+  /** XEP-0363 upload service (mod_http_file_share), found by disco#items on `domain`. */
+  upload: "upload.localhost";
+  /** Plain HTTP port of the upload service (and of mod_websocket when asked). */
+  httpPort: number;
   /** External component domain (XEP-0114), secret `componentSecret`. */
   component: "bridge.localhost";
   componentSecret: string;
@@ -100,11 +111,14 @@ interface ConfigParams {
   secret: string;
   /** Paths of the certificate and key: STARTTLS on and required, and direct TLS on that port. */
   tls?: { certificate: string; key: string; directPort: number };
-  /** mod_websocket on this plain HTTP port. */
-  httpPort?: number;
+  /** Plain HTTP port: the upload service, and mod_websocket when `websocket`. */
+  httpPort: number;
+  websocket: boolean;
+  mam: boolean;
+  uploadSizeLimit: number;
 }
 
-function config({ dir, c2sPort, componentPort, roomHistory, secret, tls, httpPort }: ConfigParams): string {
+function config({ dir, c2sPort, componentPort, roomHistory, secret, tls, httpPort, websocket, mam, uploadSizeLimit }: ConfigParams): string {
   return `
 data_path = "${dir}/data"
 pidfile = "${dir}/prosody.pid"
@@ -116,9 +130,9 @@ c2s_ports = { ${c2sPort} };  c2s_interfaces = { "127.0.0.1" }
 ${tls ? `c2s_direct_tls_ports = { ${tls.directPort} }; c2s_direct_tls_interfaces = { "127.0.0.1" }
 c2s_direct_tls_ssl = { certificate = ${luaString(tls.certificate)}; key = ${luaString(tls.key)} }` : ""}
 component_ports = { ${componentPort} };  component_interfaces = { "127.0.0.1" }
-${httpPort ? `http_ports = { ${httpPort} }; http_interfaces = { "127.0.0.1" }; https_ports = { }` : ""}
+http_ports = { ${httpPort} }; http_interfaces = { "127.0.0.1" }; https_ports = { }
 admin_socket = "${dir}/admin.sock"
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "smacks"; "admin_shell"${tls ? '; "tls"' : ""}${httpPort ? '; "websocket"' : ""} }
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "smacks"; "admin_shell"${tls ? '; "tls"' : ""}${websocket ? '; "websocket"' : ""} }
 modules_disabled = { "s2s"; "offline" }
 authentication = "internal_hashed"
 storage = "internal"
@@ -131,6 +145,13 @@ ${tls ? `  ssl = { certificate = ${luaString(tls.certificate)}; key = ${luaStrin
 Component "conference.localhost" "muc"
   muc_room_locking = false
   muc_room_default_history_length = ${roomHistory}
+${mam ? `  modules_enabled = { "muc_mam" }
+  max_archive_query_results = 100` : ""}
+-- URLs name 127.0.0.1 (not upload.localhost, which need not resolve); the routing host matches.
+Component "upload.localhost" "http_file_share"
+  http_host = "127.0.0.1"
+  http_file_share_size_limit = ${uploadSizeLimit}
+  http_file_share_daily_quota = ${uploadSizeLimit * 100}
 Component "bridge.localhost"
   component_secret = "${secret}"
 `;
@@ -171,8 +192,22 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
   const secret = "component-secret";
   const cfg = join(dir, "prosody.cfg.lua");
   const tls = opts.tls ? { ...(await selfSignedCertificate(dir)), directPort: await freePort() } : undefined;
-  const httpPort = opts.websocket ? await freePort() : undefined;
-  await writeFile(cfg, config({ dir, c2sPort, componentPort, roomHistory: opts.roomHistory ?? 20, secret, ...(tls ? { tls } : {}), ...(httpPort ? { httpPort } : {}) }));
+  const httpPort = await freePort();
+  await writeFile(
+    cfg,
+    config({
+      dir,
+      c2sPort,
+      componentPort,
+      roomHistory: opts.roomHistory ?? 20,
+      secret,
+      ...(tls ? { tls } : {}),
+      httpPort,
+      websocket: opts.websocket ?? false,
+      mam: opts.mam ?? true,
+      uploadSizeLimit: opts.uploadSizeLimit ?? 1024 * 1024,
+    }),
+  );
 
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -196,7 +231,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
       const wanted = [`'c2s' on [127.0.0.1]:${c2sPort}`, `'component' on [127.0.0.1]:${componentPort}`];
       // The host's certificate line may come after the c2s line.
       if (tls) wanted.push("\nlocalhost:tls ", `'c2s_direct_tls' on [127.0.0.1]:${tls.directPort}`);
-      if (httpPort) wanted.push(`'http' on [127.0.0.1]:${httpPort}`);
+      wanted.push(`'http' on [127.0.0.1]:${httpPort}`);
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
         if (wanted.every((w) => output.includes(w, from))) {
@@ -238,6 +273,8 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
   return {
     domain: "localhost",
     muc: "conference.localhost",
+    upload: "upload.localhost",
+    httpPort,
     component: "bridge.localhost",
     componentSecret: secret,
     c2sPort,
@@ -245,7 +282,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
     service: `xmpp://127.0.0.1:${c2sPort}`,
     dir,
     ...(tls ? { certificate: await readFile(tls.certificate, "utf8"), directTlsService: `xmpps://127.0.0.1:${tls.directPort}` } : {}),
-    ...(httpPort ? { websocketService: `ws://127.0.0.1:${httpPort}/xmpp-websocket` } : {}),
+    ...(opts.websocket ? { websocketService: `ws://127.0.0.1:${httpPort}/xmpp-websocket` } : {}),
     async stop(stopOpts) {
       await halt();
       if (!stopOpts?.keepDir) await rm(dir, { recursive: true, force: true });

@@ -23,8 +23,7 @@ test("/metrics serves every bridge metric in Prometheus text", async (t) => {
   metrics.relayed("dev", "qq");
   metrics.relayed("dev", "qq");
   metrics.failed("dev", "xmpp");
-  metrics.setQueued("dev", "qq", 3);
-  metrics.setOutboxDepth(7);
+  metrics.gauges(() => ({ queued: [{ bridge: "dev", target: "qq", n: 3 }], depth: 7, deadLetters: [], rooms: [], networks: [] }));
   metrics.observePoll("qq", 0.3);
   metrics.reconnect("xmpp");
   const res = await fetch(`${server.url}/metrics`);

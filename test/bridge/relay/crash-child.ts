@@ -105,8 +105,7 @@ const metrics: RelayMetrics = {
   relayed: () => undefined,
   failed: () => undefined,
   resentUnconfirmed: () => void resent++,
-  setQueued: () => undefined,
-  setOutboxDepth: () => undefined,
+  gauges: () => undefined,
 };
 
 const outbox = new Outbox(dbPath);

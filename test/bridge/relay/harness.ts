@@ -5,7 +5,7 @@ import { join } from "node:path";
 import pino from "pino";
 import type { BridgeConfig } from "../../../bridge/config/types.ts";
 import type { NetworkAdapter } from "../../../bridge/network.ts";
-import type { RelayMetrics } from "../../../bridge/relay/metrics.ts";
+import type { RelayGauges, RelayMetrics } from "../../../bridge/relay/metrics.ts";
 import { Relay, type RelayOptions } from "../../../bridge/relay/relay.ts";
 import type { SettleKind } from "../../../bridge/relay/target-worker.ts";
 import { Outbox, type OutboxItem } from "../../../bridge/store/outbox.ts";
@@ -30,8 +30,7 @@ export class RecordingMetrics implements RelayMetrics {
   readonly relayedBy = new Map<string, number>();
   readonly failedBy = new Map<string, number>();
   readonly resentBy = new Map<string, number>();
-  readonly queued = new Map<string, number>();
-  depth = -1;
+  #read: (() => RelayGauges) | undefined;
   relayed(bridge: string, target: string): void {
     this.relayedBy.set(`${bridge} ${target}`, (this.relayedBy.get(`${bridge} ${target}`) ?? 0) + 1);
   }
@@ -41,11 +40,20 @@ export class RecordingMetrics implements RelayMetrics {
   resentUnconfirmed(network: string): void {
     this.resentBy.set(network, (this.resentBy.get(network) ?? 0) + 1);
   }
-  setQueued(bridge: string, target: string, n: number): void {
-    this.queued.set(`${bridge} ${target}`, n);
+  gauges(read: () => RelayGauges): void {
+    this.#read = read;
   }
-  setOutboxDepth(n: number): void {
-    this.depth = n;
+  /** The gauges as a scrape now would read them. */
+  scrape(): RelayGauges {
+    if (!this.#read) throw new Error("the relay registered no gauges");
+    return this.#read();
+  }
+  /** Queued per "bridge target", from a scrape now. */
+  get queued(): Map<string, number> {
+    return new Map(this.scrape().queued.map((q) => [`${q.bridge} ${q.target}`, q.n]));
+  }
+  get depth(): number {
+    return this.scrape().depth;
   }
 }
 

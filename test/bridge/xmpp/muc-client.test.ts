@@ -102,8 +102,10 @@ test("a chosen origin-id is sent, and the room's reflection of it confirms deliv
   const bridge = await startedBridge(t, server, room, { user: alice });
   const reflected = nextMessage(bridge, (m) => m.originId === "chosen-1");
   const result = await bridge.send(room, "hello", { originId: "chosen-1" });
-  assert.deepEqual(result, { originIds: ["chosen-1"] });
-  assert.equal((await reflected).own, true);
+  const own = await reflected;
+  assert.deepEqual(result, { originIds: ["chosen-1"], stanzaIds: [own.stanzaId] });
+  assert.ok(own.stanzaId, "the room (mod_muc_mam) gave it a stanza-id");
+  assert.equal(own.own, true);
   const atAlice = await alice.waitFor((m) => m.originId === "chosen-1" && m);
   assert.equal(atAlice.body, "hello");
   assert.equal(atAlice.nick, "bridge");

@@ -1,0 +1,40 @@
+// Inbound messages from either side enter the outbox here: one COMMIT holds the message's items
+// for every target the router gives it (and, for a room message, the room's last-seen time),
+// keyed by the message's source key so that a redelivery is ignored. Then the targets' workers
+// are woken.
+import type { Logger } from "pino";
+import type { Outbox } from "../store/outbox.ts";
+import type { Router, Said, Source } from "./router.ts";
+
+export interface IntakeDeps {
+  router: Router;
+  outbox: Outbox;
+  logger: Logger;
+}
+
+export class Intake {
+  readonly #d: IntakeDeps;
+
+  constructor(deps: IntakeDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * Commits one inbound message for every other endpoint of every route that contains its source.
+   * `key` identifies the message across redeliveries; `roomSeen` moves the room's catch-up bound.
+   */
+  accept(key: string, from: Source, said: Said, roomSeen?: { room: string; time: Date }): void {
+    const { router, outbox, logger } = this.#d;
+    const items = router.fanOut(from, said);
+    if (items.length === 0 && !roomSeen) {
+      logger.debug({ network: said.network, group: said.group }, "message from an unbridged group ignored");
+      return;
+    }
+    const accepted = outbox.accept({ sourceKey: key, items, roomSeen });
+    if (accepted === null) {
+      logger.debug({ source: key }, "redelivered message ignored");
+      return;
+    }
+    router.notify(new Set(accepted.map((i) => i.target)));
+  }
+}
