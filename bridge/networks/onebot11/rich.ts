@@ -65,8 +65,8 @@ export interface RichOptions {
 
 /** Words of a delete_msg failure that say the message is already gone (or was never known here). */
 const GONE = /MESSAGE_NOT_FOUND|不存在|not found|Recall failed|已撤回|already/i;
-/** Words that say the bot may not recall it (a member's message, and the bot is no admin). */
-const NO_RIGHT = /permission|权限|无权|not admin|RECALL_API_ERROR/i;
+/** Words that say "not now" (too frequent, QQ not logged in): the recall may work later. */
+const LATER = /rate|频繁|too many|offline|离线|未登录|not logged/i;
 
 export class Onebot11Rich {
   private readonly o: RichOptions;
@@ -106,7 +106,7 @@ export class Onebot11Rich {
     return outgoingSegments(group, text, opts, members);
   }
 
-  /** delete_msg; a message already gone resolves; "no permission" is fatal. */
+  /** delete_msg; a message already gone resolves; a refusal (no right, too late) is fatal; a lost answer is a retry. */
   async retract(group: string, id: string): Promise<void> {
     const messageId = messageIdOf(group, id);
     const a = this.o.actions();
@@ -116,13 +116,21 @@ export class Onebot11Rich {
     } catch (err) {
       if (err instanceof ActionError && err.kind === "failed") {
         if (GONE.test(err.serverMessage)) return;
-        if (NO_RIGHT.test(err.serverMessage)) {
-          // Fatal, so the relay says it once; not logged here for every message.
-          throw new SendError(`recall in ${group}: the bot may not recall message ${id} (only its own messages, or any as group admin): ${err.serverMessage}`, "fatal", { cause: err });
+        // The server answered that it did not recall it, for a reason that stays: no right (a
+        // member's message and the bot no admin), QQ's 2 minutes for a member's own recall. The
+        // implementations word it differently (RECALL_API_ERROR, a handler error): fatal, so the
+        // relay says it once; not logged here for every message.
+        if (!LATER.test(err.serverMessage)) {
+          throw new SendError(
+            `recall in ${group}: the server refused to recall message ${id} (a bot recalls its own messages, within 2 minutes unless it is a group admin, and others' only as group admin): ${err.serverMessage || err.message}`,
+            "fatal",
+            { cause: err },
+          );
         }
       }
       const e = sendFailure(err, group, this.o.authWait, this.o.profile());
-      // A recall may be repeated safely (a second one finds it gone): "maybe done" is a plain retry.
+      // A recall may be repeated safely (a second one finds it gone): "maybe done" is a plain
+      // retry; only an HTTP 4xx (no such action here) stays fatal.
       throw e.kind === "unknown" ? new SendError(e.message, "retry", { cause: err, retryAfterMs: 5_000 }) : e;
     }
   }

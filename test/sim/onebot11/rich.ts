@@ -1,7 +1,8 @@
 // The rich parts of the simulated OneBot 11 implementation (issue 14): segments of a send checked
 // as the implementations refuse them (reply needs a numeric id and is dropped when the message is
 // unknown, at needs a qq, image needs a file the server can fetch: it does fetch http URLs),
-// get_group_member_list, delete_msg with QQ's rights (the bot's own messages, any as admin) and
+// get_group_member_list, delete_msg with QQ's rights (the bot's own messages within 2 minutes,
+// any as admin) and
 // the group_recall notice, and pictures served at /_sim/media/NAME. Shared by HTTP and sockets.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -122,6 +123,10 @@ export function richAction(st: SimState, action: string, p: Record<string, unkno
       if (!found) return refused(st, { retcode: 100, msg: "MESSAGE_NOT_FOUND 消息不存在" }, "Recall failed");
       if (found.event.user_id !== st.selfId && st.botRole === "member") {
         return refused(st, { retcode: 100, msg: "RECALL_API_ERROR recall error: no permission" }, "撤回失败: 无权限 (not admin)");
+      }
+      const age = Math.floor(Date.now() / 1000) - Number(found.event.time);
+      if (st.botRole === "member" && age > st.recallWindowSeconds) {
+        return refused(st, { retcode: 100, msg: "RECALL_API_ERROR recall error: message too old" }, "撤回失败: 超过撤回时间");
       }
       recall(st, id, st.selfId);
       return { data: null };

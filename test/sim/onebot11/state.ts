@@ -89,6 +89,8 @@ export class SimState extends EventEmitter {
   readonly historyEnabled: boolean;
   /** The bot's role in the groups (delete_msg rights); may be changed by a test. */
   botRole: "member" | "admin" | "owner";
+  /** QQ lets a member (not an admin) recall its own messages for this long (s). */
+  recallWindowSeconds = 120;
   /** Message ids recalled (delete_msg or a member's recall). */
   readonly recalled = new Set<number>();
   /** Files the sim serves at /_sim/media/NAME (the URLs its image segments carry). */

@@ -151,7 +151,7 @@ test("recall in: a group_recall notice is a retract of group:message_id (a messa
   assertCleanRun(h);
 });
 
-test("retract: our own message is recalled; a member's needs admin (fatal, clear message, nothing recalled); one already gone or never known resolves; a lost answer is a plain retry", { timeout: 10_000 }, async (t) => {
+test("retract: our own message is recalled; a member's needs admin, and our own after QQ's 2 minutes too (fatal, clear message, nothing recalled); one already gone or never known resolves; a lost answer is a plain retry", { timeout: 10_000 }, async (t) => {
   for (const flavor of ["go-cqhttp", "napcat"] as const) {
     const h = await harness(t, { flavor, longPoll: true });
     const { adapter } = await h.run();
@@ -162,8 +162,12 @@ test("retract: our own message is recalled; a member's needs admin (fatal, clear
     await adapter.retract!(G, `${G}:987654`); // never known
     const theirs = h.sim.inject({ group: GROUP, sender: { nickname: "bob" }, message: "not yours" });
     const e = await sendError(adapter.retract!(G, `${G}:${theirs}`), "fatal");
-    assert.match(e.message, /may not recall .* group admin/);
+    assert.match(e.message, /refused to recall .* group admin/);
     assert.equal(h.sim.state.recalled.has(theirs), false);
+    const { id: late } = await adapter.send(G, "too old to recall");
+    h.sim.state.recallWindowSeconds = -1; // QQ's 2 minutes have passed
+    await sendError(adapter.retract!(G, late), "fatal");
+    h.sim.state.recallWindowSeconds = 120;
     h.sim.state.botRole = "admin";
     const { id: again } = await adapter.send(G, "again");
     h.sim.failNext("delete_msg", "reset-after");
@@ -172,9 +176,12 @@ test("retract: our own message is recalled; a member's needs admin (fatal, clear
     await adapter.retract!(G, again); // the retry finds it gone
     await adapter.retract!(G, `${G}:${theirs}`);
     assert.equal(h.sim.state.recalled.size, 3);
+    h.sim.failNext("delete_msg", "500"); // nothing done, and the answer says so only by its status
+    await sendError(adapter.retract!(G, late), "retry");
     await sendError(adapter.retract!(G, "999:1"), "fatal");
     await sendError(adapter.retract!("999", "999:1"), "fatal"); // not a configured group
-    assert.equal(h.sim.state.recalled.size, 3);
+    await adapter.retract!(G, late); // as admin, also past the 2 minutes
+    assert.equal(h.sim.state.recalled.size, 4);
     assertCleanRun(h);
   }
 });
