@@ -127,7 +127,6 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
     openStream: () => openStream(),
     names: () => names,
     profile: () => profile,
-    log,
     warn,
     signal: main.signal,
     secrets,

@@ -2,7 +2,6 @@
 // contract: the segments a send carries (`reply` first, `at` for an "@Name" of a member, `image`
 // by URL, then the caption), delete_msg and what its failures mean, and media downloads.
 // OneBot has no edit: features.edit is false.
-import type { Logger } from "pino";
 import type { HTTPStream } from "../../../src/index.ts";
 import { SendError, type MediaRef, type SendOptions } from "../../network.ts";
 import { fetchMediaUrl, type FetchedMedia } from "../shared/media-fetch.ts";
@@ -56,7 +55,6 @@ export interface RichOptions {
   openStream: () => HTTPStream;
   names: () => MemberNames | null;
   profile: () => Profile;
-  log: Logger;
   warn: RepeatedWarning;
   signal: AbortSignal;
   secrets: string[];
