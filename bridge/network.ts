@@ -1,11 +1,89 @@
-// The one interface through which the relay sees a group network (WebQQ, OneBot, Telegram).
-// Networks implement it; the relay consumes it. Neither imports the other.
+// The one interface through which the relay sees a group network (WebQQ, OneBot 11 and 12,
+// Telegram, the QQ bot API). Networks implement it; the relay consumes it. Neither imports the
+// other, and a network never imports another network.
+//
+// # Adding a network
+//
+// A network is one folder, one registry line and one config schema entry. Read one existing
+// folder next to this text (telegram/ is the smallest whole one) and follow the same shape.
+//
+// **The folder** `bridge/networks/<type>/` holds the protocol and nothing else. `index.ts`
+// exports `create<Type>(opts)`, where `opts` extends `NetworkOptions` (shared/options.ts) with
+// the network's config section and any test knobs, and returns a `NetworkAdapter`. The other
+// files are the protocol, one concern each: the API calls and how their answers read, the
+// inbound event → `InboundMessage` parser, the poll or socket, the send and how its failures
+// classify, and any state file (shared/state-file.ts writes them atomically, mode 0600).
+//
+// **The skeleton** `NetworkSkeleton` (shared/skeleton.ts) is everything that is not protocol;
+// make one per adapter and use it, never a copy of it:
+//   - status: `net.setStatus(state, detail)` ("online" is the one ok state; details pass the
+//     `redact` you give it, so a token inside an error never shows); spread `...net.base` into
+//     the adapter for `id`, `type`, `status()` and `onStatus()`.
+//   - start: `net.starting()` first (refuses a second start); then `net.run(work)` for the
+//     receiving. Where the network connects and identifies in sessions, the work is
+//     `net.supervise(session, failure)`: a session connects, calls `net.failures.ok()` once the
+//     server took it, receives until it ends and resolves with the wait before the next one; a
+//     throw goes through `failure(err)` → `{auth}` (credentials refused: long waits, status
+//     auth-failed) or `{state, detail}` (short growing backoff). `net.untilDone` is the same for
+//     one call that must succeed once. A second connection (a socket beside the HTTP API) takes
+//     its own count from `net.newFailures()`. Never write another backoff loop.
+//   - stop: `net.stop(close)` aborts `net.signal` (every wait and request must honour it), waits
+//     for the work under way (bounded), then runs `close` (streams, listeners, flushes).
+//   - inbound: `net.deliver(sink, msg)`; `net.rejected(reason, {id}, what)` for an event that
+//     cannot be a message (logged once a minute per id, counted, skipped); `net.warnings` for
+//     any other warning a peer can make us repeat.
+//   - send: `net.refuseTooLong(group, text, maxMessageLength)`.
+//   Also shared: request-sent.ts (`transportSendKind`: was a failed request sent?), snippet.ts
+//   (the one excerpt of a peer's body for logs), readable.ts (the placeholder for an empty text).
+//
+// **The contract**, which the relay's zero-loss promise rests on:
+//   - A durable sink. Await the sink (`net.deliver`) before the message is acknowledged upstream
+//     or the poll re-armed: once it resolves, the message is in the outbox. Where the server
+//     forgets a message as soon as it handed it over, keep it in a state file until the sink took
+//     it, and deliver that file first on the next start. Own echoes (`own: true`) go to the sink
+//     like any message.
+//   - SendError kinds. `retry` only when the message certainly was not delivered (the request
+//     never fully left: `transportSendKind`, or the server said it did nothing); `unknown` when it
+//     may have been (the answer lost, cut, stalled or unreadable); `fatal` for never deliverable
+//     (a visible dead letter). Never resend inside the network: the relay settles `unknown`.
+//   - Evidence. `evidence.echo` when our own sends come back as `own` messages; `evidence.history`
+//     with `findSent()` when the group's history can be read. With neither, the relay resends an
+//     unconfirmed send (at least once, counted), so say only what is true (a getter may learn it).
+//   - Ids. `SendResult.id` is in exactly the form of the `InboundMessage.id` the echo of that
+//     message will carry (`group:message_id` where the network has that form), or "" when the
+//     network gives none. Never a local counter: the relay matches echoes against it.
+//   - One send is one wire message. The relay splits at `maxMessageLength` (UTF-16 units,
+//     bridge/relay/split.ts); a network never splits or joins, so each outcome belongs to one
+//     outbox item. Set `maxMessageLength` to what one wire message surely takes.
+//   - Rich messages. Set `features` only for what the network does natively, and implement what
+//     it names: `reply` (SendOptions.replyTo), `edit` (edit()), `retract` (retract()), `media`
+//     (SendOptions.media, fetchMedia(); a MediaRef never holds a token URL), `mention`. Inbound,
+//     fill `kind`, `ref`, `replyTo`, `media`, `mentionsSelf` in the id form above.
+//   - `ready(group)` only when a logged-in network may still be unable to send to one group.
+//
+// **The registry line** in bridge/networks/registry.ts maps the config type to `create<Type>`;
+// the compiler refuses a config type without one. **The config schema entry** is a strict zod
+// object in bridge/config/schema.ts (added to the `type` union), with its interface in
+// bridge/config/types.ts; `pollbridge check` then names bad keys by their path.
+//
+// **A strict simulator** in test/sim/<type>.ts (+ test/sim/<type>/) serves the real wire
+// protocol on loopback and refuses what the real server refuses (bad auth, wrong shapes, over-long
+// texts), recording violations; it supports the shared send faults of test/sim/shared/control.ts
+// (`reset`, `500`, `stall` and their `-after` twins, where the action did run).
+//
+// **Tests** in test/bridge/networks/<type>/, against the simulator: receive (in order, nothing
+// lost across a failing sink or a restart), every send fault in both variants (before the server
+// acted: `retry`, nothing delivered; after: `unknown`, delivered once, settled by evidence),
+// hostile input (wrong shapes rejected once with their id, the chain goes on), a refused
+// credential (auth-failed, slow retries, back online), stop during each wait; and the network in
+// test/e2e/networks.test.ts, exactly once with a sentinel.
 
 export interface InboundMessage {
   /** The network's own id for this message, stable across redelivery (used for dedupe). */
   id: string;
   /** The group as configured in pollbridge.yaml (WebQQ: the group name; OneBot: the group id). */
   group: string;
+  /** The sender's account id on the network (a name may change, this does not). Nothing in the relay reads it yet. */
   senderId: string;
   senderName: string;
   text: string;

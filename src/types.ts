@@ -72,7 +72,10 @@ export interface Step {
   delay?: number;
 }
 
-/** What a readback returns: the next step, several (fan-out, each becomes its own chain), or nothing. */
+/**
+ * What a readback returns: the next step, several, or nothing. Several (a fan-out) run as strands
+ * of the same chain, each with its own failure count; the chain ends when every strand has ended.
+ */
 export type StepResult = Step | Step[] | void | null | undefined;
 
 /** What happens when a step fails after its retries, or its readback throws. */

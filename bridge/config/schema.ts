@@ -174,6 +174,8 @@ export const fileSchema = z.strictObject({
       drain_timeout: nonNegInt.optional(),
       dead_letter_after: posInt.optional(),
       dead_letter_notice: bool.optional(),
+      id_map_max_age: posInt.optional(),
+      media_max_bytes: posInt.optional(),
     })
     .optional(),
 });

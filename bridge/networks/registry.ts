@@ -1,42 +1,28 @@
-// Builds the NetworkAdapter a `networks` entry of the config describes.
-import type { Logger } from "pino";
-import type { ResponseInfo } from "../../src/index.ts";
+// Builds the NetworkAdapter a `networks` entry of the config describes: one line a network type.
 import type { NetworkConfig } from "../config/types.ts";
 import type { NetworkAdapter } from "../network.ts";
 import { createOnebot11 } from "./onebot11/index.ts";
 import { createOnebot12 } from "./onebot12/index.ts";
 import { createQqbot } from "./qqbot/index.ts";
 import { createTelegram } from "./telegram/index.ts";
+import type { NetworkOptions } from "./shared/options.ts";
 import { createWebqq } from "./webqq/index.ts";
 
-export interface NetworkContext {
-  /** Absolute state directory (saved sessions, QR images). */
-  stateDir: string;
-  logger: Logger;
-  /** The groups of this network that bridges name. */
-  groups: string[];
-  /** Observes the network's HTTP answers (poll latency metrics). */
-  onResponse?: (info: ResponseInfo) => void;
-  /**
-   * Called once per inbound event the network could not turn into a message (wrong shape, bad
-   * field): the event was logged with its id, acknowledged and skipped. Feeds
-   * pollbridge_events_rejected_total{network}.
-   */
-  onEventRejected?: (reason: string) => void;
-}
+/** What the run gives every network (its own config comes apart). */
+export type NetworkContext = Omit<NetworkOptions, "id" | "retry">;
+
+type Builders = { [T in NetworkConfig["type"]]: (common: NetworkOptions, config: Extract<NetworkConfig, { type: T }>) => NetworkAdapter };
+
+/** One line a network type; the compiler refuses a config type without one. */
+const BUILDERS: Builders = {
+  webqq: (common, c) => createWebqq({ ...common, endpoints: c.endpoints, sendInterval: c.send_interval, pollHold: c.poll_hold, sendTimeout: c.send_timeout }),
+  onebot11: (common, config) => createOnebot11({ ...common, config }),
+  onebot12: (common, config) => createOnebot12({ ...common, config }),
+  telegram: (common, config) => createTelegram({ ...common, config }),
+  qqbot: (common, config) => createQqbot({ ...common, config }),
+};
 
 export function createNetwork(id: string, config: NetworkConfig, ctx: NetworkContext): NetworkAdapter {
-  const common = { id, stateDir: ctx.stateDir, logger: ctx.logger, groups: ctx.groups, onResponse: ctx.onResponse, onEventRejected: ctx.onEventRejected };
-  switch (config.type) {
-    case "webqq":
-      return createWebqq({ ...common, endpoints: config.endpoints, sendInterval: config.send_interval, pollHold: config.poll_hold, sendTimeout: config.send_timeout, onEventRejected: ctx.onEventRejected });
-    case "onebot11":
-      return createOnebot11({ ...common, config, onEventRejected: ctx.onEventRejected });
-    case "onebot12":
-      return createOnebot12({ ...common, config });
-    case "telegram":
-      return createTelegram({ ...common, config });
-    case "qqbot":
-      return createQqbot({ ...common, config, onEventRejected: ctx.onEventRejected });
-  }
+  const build = BUILDERS[config.type] as (common: NetworkOptions, config: NetworkConfig) => NetworkAdapter;
+  return build({ ...ctx, id }, config);
 }

@@ -180,9 +180,13 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
     await bridgeInRooms(signal);
     await Promise.all(
       NETWORKS.map(async (n) => {
-        const id = await alice.say(room(n), `probe ${++probes}`); // not a chaos message: never counted
+        const user = alice;
+        const id = await user.say(room(n), `probe ${++probes}`); // not a chaos message: never counted
+        // The relay keys a room message by the room's stanza-id when it has one (mod_muc_mam), else its origin-id.
+        const stanzaId = user.messages.find((m) => m.originId === id)?.stanzaId;
+        const key = stanzaId ? `xmpp:${room(n)}:sid:${stanzaId}` : `xmpp:${room(n)}:oid:${id}`;
         // The bridge is another process: its commit can only be looked at, not awaited.
-        while (!committed(`xmpp:${room(n)}:oid:${id}`)) await sleep(100, undefined, { signal });
+        while (!committed(key)) await sleep(100, undefined, { signal });
       }),
     );
   };

@@ -2,6 +2,7 @@
 // token; answers are `{status, retcode, data}`, usually with HTTP 200 even on failure.
 import { z } from "zod";
 import type { RequestSpec, StreamResponse } from "../../../src/index.ts";
+import { snippet } from "../shared/snippet.ts";
 
 /** The answer envelope (HTTP body or socket frame), read leniently where the implementations differ. */
 const Answer = z.looseObject({
@@ -30,12 +31,6 @@ export class ActionError extends Error {
     this.serverMessage = detail.serverMessage ?? "";
     this.retryAfter = detail.retryAfter;
   }
-}
-
-/** A short single-line excerpt of a body for logs and errors. */
-export function snippet(body: string, max = 120): string {
-  const flat = body.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 export interface ApiTarget {

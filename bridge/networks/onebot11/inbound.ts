@@ -120,19 +120,6 @@ function asEvent(e: unknown): Event | undefined {
   return typeof e === "object" && e !== null && !Array.isArray(e) ? (e as Event) : undefined;
 }
 
-/**
- * The sink's promise, or a rejection once stop() aborts: a sink that hangs must not hang stop().
- * Nothing is lost: the message was not acknowledged, so it comes again (the relay dedupes by id).
- */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const abort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", abort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
-  });
-}
-
 export class Inbound {
   private readonly o: InboundOptions;
   private tail: Promise<unknown> = Promise.resolve();
@@ -245,7 +232,7 @@ export class Inbound {
     const msg = isRecall(ev) ? recallMessage(ev, key, this.o.selfId()) : isUpload(ev) ? await this.uploadMessage(ev, key) : await this.toMessage(ev, key);
     const { sink, signal, backoff, log } = this.o;
     if (msg.own && live && msg.kind !== "retract") this.o.onOwn?.(msg);
-    await deliverWithRetry((m) => untilAborted(sink(m), signal), msg, { backoff, log, network: "onebot11", signal });
+    await deliverWithRetry(sink, msg, { backoff, log, network: "onebot11", signal }); // a hung sink does not hang stop()
     if (ev.post_type !== "notice") this.o.onDelivered?.(msg, ev); // a notice never moves the catch-up mark
   }
 

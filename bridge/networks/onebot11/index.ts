@@ -4,14 +4,12 @@
 // Gaps (a lost socket, a restart) are filled from get_group_msg_history; our own sends coming
 // back confirm deliveries. Group ids are numbers on the wire and strings in the config.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Logger } from "pino";
-import { backoffDelay, HTTPStream, redactError, type ChainHandle, type ResponseInfo, type RetryOptions } from "../../../src/index.ts";
+import { backoffDelay, HTTPStream, redactError, redactText, type ChainHandle } from "../../../src/index.ts";
 import type { Onebot11NetworkConfig } from "../../config/types.ts";
 import type { MessageSink, NetworkAdapter, SendResult } from "../../network.ts";
 import { SendError } from "../../network.ts";
-import { authRetryDelay } from "../shared/auth-retry.ts";
-import { RepeatedWarning } from "../shared/repeated-warning.ts";
-import { StatusHolder } from "../shared/status.ts";
+import type { NetworkOptions } from "../shared/options.ts";
+import { NetworkSkeleton } from "../shared/skeleton.ts";
 import { HttpActions, type Actions, type CallOptions } from "./actions.ts";
 import { ActionError, ActionNotSentError, parseLoginInfo, type ApiTarget } from "./api.ts";
 import { CatchUp } from "./catch-up.ts";
@@ -26,7 +24,7 @@ import { PendingEvents, pendingPath } from "./pending.ts";
 import { profileFromVersion, profileNamed, type Profile } from "./profile.ts";
 import { ONEBOT11_FEATURES, Onebot11Rich } from "./rich.ts";
 import { sendFailure, sendGroupMessage } from "./sender.ts";
-import { FailureCount, type EventIntake, type SourceContext } from "./source.ts";
+import type { EventIntake, SourceContext } from "./source.ts";
 import { startSse } from "./sse.ts";
 import { startWebhook, type WebhookServer } from "./webhook.ts";
 import { runForward } from "./ws-forward.ts";
@@ -43,17 +41,8 @@ export const DEFAULT_POLL_TIMEOUT_SECONDS = 30;
 /** After the first send, own echoes that have not come within this long are taken as switched off. */
 export const DEFAULT_ECHO_CHECK_MS = 10_000;
 
-export interface Onebot11Options {
-  id: string; // network key in config
+export interface Onebot11Options extends NetworkOptions {
   config: Onebot11NetworkConfig;
-  stateDir: string; // pending events, catch-up marks (mode 0600)
-  logger: Logger;
-  groups: string[]; // the configured group ids (strings) this network relays
-  retry?: Partial<RetryOptions>; // tests pass tiny delays
-  /** Observes every answered HTTP request (run wires poll latency metrics to it). */
-  onResponse?: (info: ResponseInfo) => void;
-  /** Counts each inbound event that could not be made a message. */
-  onEventRejected?: (reason: string) => void;
   pollTimeoutSeconds?: number; // long-poll hold asked of the server; tests pass small values
   /** Socket silence limit before the first heartbeat (default 60 s); tests pass small values. */
   silenceMs?: number;
@@ -82,14 +71,22 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   if (cfg.events === "ws-reverse" && !cfg.ws_reverse?.listen) throw new Error(`networks.${opts.id}.ws_reverse.listen is required when events is ws-reverse`);
   const socketEvents = cfg.events === "ws" || cfg.events === "ws-reverse";
   if (!socketEvents && !cfg.api) throw new Error(`networks.${opts.id}.api is required when events is ${cfg.events}`);
-  const log = opts.logger.child({ network: opts.id });
-  const warn = new RepeatedWarning(log);
   const target: ApiTarget = { api: cfg.api ?? "", token: cfg.access_token };
   const secrets = [cfg.access_token, cfg.webhook?.secret].filter((s): s is string => typeof s === "string" && s !== "");
-  const backoff = { min: opts.retry?.minTimeout ?? 1_000, max: opts.retry?.maxTimeout ?? 60_000 };
   // A refused token does not fix itself: wait long (the longest wait a server may ask), growing to 10×.
   const authBase = opts.retry?.maxRetryAfter ?? 60_000;
-  const authWait = (n: number): number => authRetryDelay(n, authBase, authBase * 10);
+  const net = new NetworkSkeleton({
+    id: opts.id,
+    type: "onebot11",
+    logger: opts.logger,
+    retry: opts.retry,
+    auth: { base: authBase, cap: authBase * 10 },
+    redact: (detail) => redactText(detail, secrets),
+    onEventRejected: opts.onEventRejected,
+  });
+  const { log, warnings: warn, backoff } = net;
+  const setStatus = (state: string, detail?: string): void => net.setStatus(state, detail);
+  const authWait = (n: number): number => net.failures.authWait(n);
   const configured = new Set(opts.groups);
   const pending = new PendingEvents(pendingPath(opts.stateDir, opts.id));
   const marks = new Marks(marksPath(opts.stateDir, opts.id));
@@ -104,8 +101,6 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   let profile: Profile = profileNamed("unknown");
   let inbound: Inbound | null = null;
   let intake: Intake | null = null;
-  const main = new AbortController();
-  let running: Promise<void> | null = null;
   const catchUp = new CatchUp({
     groups: configured,
     marks,
@@ -114,7 +109,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
     profile: () => profile,
     log,
     warn,
-    signal: main.signal,
+    signal: net.signal,
     backoff,
     secrets,
   });
@@ -128,17 +123,11 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
     names: () => names,
     profile: () => profile,
     warn,
-    signal: main.signal,
+    signal: net.signal,
     secrets,
     authWait: authWait(1),
   });
 
-  const status = new StatusHolder({ log, network: "onebot11" });
-  /** After stop(), a late callback must not report a state again. */
-  function setStatus(state: string, detail?: string): void {
-    if (main.signal.aborted && state !== "stopped") return;
-    status.set(state, detail);
-  }
   const onlineDetail = (): string => `${profile.label} over ${transport}`;
 
   function openStream(): HTTPStream {
@@ -147,13 +136,13 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
 
   /** get_login_info (our own id, to know our echoes) and get_version_info (the profile). */
   async function identifyOnce(a: Actions): Promise<void> {
-    const info = parseLoginInfo(await a.call("get_login_info", {}, { retrySafe: true, signal: main.signal, timeoutMs: 15_000 }));
+    const info = parseLoginInfo(await a.call("get_login_info", {}, { retrySafe: true, signal: net.signal, timeoutMs: 15_000 }));
     selfId = info.userId;
     let found = profileNamed("unknown");
     try {
-      found = profileFromVersion(await a.call("get_version_info", {}, { retrySafe: true, signal: main.signal, timeoutMs: 15_000 }));
+      found = profileFromVersion(await a.call("get_version_info", {}, { retrySafe: true, signal: net.signal, timeoutMs: 15_000 }));
     } catch (err) {
-      if (main.signal.aborted) throw err;
+      if (net.signal.aborted) throw err;
       log.warn({ err: redactError(err, secrets).message }, "onebot11: get_version_info failed; implementation unknown");
     }
     if (found.label !== profile.label || found.name !== profile.name) log.info({ selfId, nickname: info.nickname, implementation: found.label, profile: found.name }, "onebot11: logged in");
@@ -161,40 +150,31 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   }
 
   /** HTTP transports: get_login_info until it answers. */
-  async function identifyOverHttp(ctx: SourceContext): Promise<void> {
-    const failures = new FailureCount(ctx);
-    while (!main.signal.aborted) {
-      let wait: number;
-      try {
-        await identifyOnce(actions!);
-        return;
-      } catch (err) {
-        if (main.signal.aborted) return;
-        if (err instanceof ActionError && err.kind === "auth") wait = failures.authFailed(err.message);
-        else {
-          const unreachable = !(err instanceof ActionError);
-          wait = failures.failed(unreachable ? "offline" : "retrying", `get_login_info: ${String(redactError(err, secrets).message)}`);
-        }
-      }
-      await sleep(wait, undefined, { signal: main.signal }).catch(() => undefined);
-    }
+  async function identifyOverHttp(): Promise<void> {
+    await net.untilDone(
+      () => identifyOnce(actions!),
+      (err) =>
+        err instanceof ActionError && err.kind === "auth"
+          ? { auth: err.message }
+          : { state: err instanceof ActionError ? "retrying" : "offline", detail: `get_login_info: ${String(redactError(err, secrets).message)}`, what: "get_login_info" },
+    );
   }
 
   /** A socket (re)opened: identify, catch up, then let live events through. */
   function connected(): void {
     intake?.hold();
     void catchUp.queue(async () => {
-      for (let attempt = 1; !main.signal.aborted; attempt++) {
+      for (let attempt = 1; !net.signal.aborted; attempt++) {
         try {
           await identifyOnce(actions!);
           break;
         } catch (err) {
-          if (main.signal.aborted) return;
+          if (net.signal.aborted) return;
           if (err instanceof ActionError && err.kind === "auth") setStatus("auth-failed", err.message);
           const wait = backoffDelay(attempt, backoff) || 1;
           warn.warn("identify", { err: redactError(err, secrets).message, retryIn: wait }, "onebot11: get_login_info failed on the new socket");
           if (!eventLink || eventLink.isDown) return intake?.release();
-          await sleep(wait, undefined, { signal: main.signal }).catch(() => undefined);
+          await sleep(wait, undefined, { signal: net.signal }).catch(() => undefined);
         }
       }
       await catchUp.run();
@@ -231,8 +211,8 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   }
 
   async function superviseHttp(ctx: SourceContext): Promise<void> {
-    await identifyOverHttp(ctx);
-    if (main.signal.aborted) return;
+    await identifyOverHttp();
+    if (net.signal.aborted) return;
     intake!.hold();
     await catchUp.queue(() => catchUp.run());
     intake!.release();
@@ -241,12 +221,12 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
     try {
       await deliverLeftovers();
     } catch (err) {
-      if (main.signal.aborted) return;
+      if (net.signal.aborted) return;
       throw err;
     }
     const chain: ChainHandle = cfg.events === "sse" ? startSse(ctx) : startLongPoll(ctx, pending);
     await chain.done.catch((err: unknown) => {
-      if (!main.signal.aborted) log.error({ err: redactError(err, secrets) }, "onebot11: event chain ended");
+      if (!net.signal.aborted) log.error({ err: redactError(err, secrets) }, "onebot11: event chain ended");
     });
   }
 
@@ -257,9 +237,9 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
 
   /** After the first send: whether its echo came; if none did, say which setting turns them on. */
   function checkEcho(): void {
-    if (echoSeen || echoCheck !== null || main.signal.aborted) return;
+    if (echoSeen || echoCheck !== null || net.signal.aborted) return;
     echoCheck = setTimeout(() => {
-      if (echoSeen || main.signal.aborted) return;
+      if (echoSeen || net.signal.aborted) return;
       log.warn({ setting: profile.selfMessageSetting }, "onebot11: our own sends are not reported back, so a send whose answer was lost is settled by history or resent; turn on the implementation's own-message report");
     }, opts.echoCheckMs ?? DEFAULT_ECHO_CHECK_MS);
     echoCheck.unref();
@@ -275,16 +255,14 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   }
 
   return {
-    id: opts.id,
-    type: "onebot11",
+    ...net.base,
     maxMessageLength: ONEBOT11_MAX_MESSAGE_LENGTH,
     get evidence() {
       return { echo: echoSeen, history: catchUp.available };
     },
 
     async start(sink: MessageSink) {
-      if (running) throw new Error("onebot11 already started");
-      setStatus("starting");
+      net.starting();
       const loaded = await marks.load();
       if (loaded.setAside !== undefined) log.error({ keptAs: loaded.setAside }, "onebot11: catch-up marks file unreadable; set aside");
       const s = cfg.api ? openStream() : null;
@@ -297,7 +275,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
         sink,
         log,
         backoff,
-        signal: main.signal,
+        signal: net.signal,
         onOwn,
         onRejected: opts.onEventRejected,
         onDelivered: (msg, ev) => catchUp.delivered(msg, ev),
@@ -307,7 +285,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
       const live = intake;
       const liveInbound: EventIntake = { handle: (e: unknown) => live.event(e), relevant: (e: unknown) => inbound!.relevant(e) };
       try {
-        if (cfg.events === "webhook") webhook = await startWebhook({ ...cfg.webhook!, inbound: liveInbound, log, signal: main.signal });
+        if (cfg.events === "webhook") webhook = await startWebhook({ ...cfg.webhook!, inbound: liveInbound, log, signal: net.signal });
         if (cfg.events === "ws-reverse") {
           reverse = await startReverse({ ...cfg.ws_reverse!, token: cfg.access_token, log, warn, silenceMs: opts.silenceMs, onEvent: onSocketEvent, onLink: linkChanged });
         }
@@ -319,55 +297,51 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
       }
       if (cfg.events === "ws-reverse") {
         setStatus("reconnecting", `waiting for the implementation to connect to ${reverse!.url}`);
-        running = Promise.resolve();
         return;
       }
       if (cfg.events === "ws") {
-        running = runForward({
-          url: cfg.ws!,
-          token: cfg.access_token,
-          log,
-          warn,
-          signal: main.signal,
-          backoff,
-          authWait,
-          silenceMs: opts.silenceMs,
-          onEvent: onSocketEvent,
-          onLink: (link, why) => linkChanged("universal", link, why),
-          setStatus,
-        });
+        net.run(() =>
+          runForward({
+            url: cfg.ws!,
+            token: cfg.access_token,
+            log,
+            warn,
+            signal: net.signal,
+            failures: net.failures,
+            silenceMs: opts.silenceMs,
+            onEvent: onSocketEvent,
+            onLink: (link, why) => linkChanged("universal", link, why),
+          }),
+        );
         return;
       }
       const ctx: SourceContext = {
         stream: s!,
         target,
         log,
-        signal: main.signal,
+        signal: net.signal,
         inbound: liveInbound,
         backoff,
         authWait,
+        newFailures: () => net.newFailures(),
         pollTimeoutSeconds: opts.pollTimeoutSeconds ?? DEFAULT_POLL_TIMEOUT_SECONDS,
         setStatus,
         catchUp: () => catchUp.queue(() => catchUp.run()),
       };
-      running = superviseHttp(ctx).catch((err: unknown) => {
-        log.error({ err: redactError(err, secrets) }, "onebot11: stopped by an error");
-        setStatus("failed", String(redactError(err, secrets).message));
-      });
+      net.run(() => superviseHttp(ctx));
     },
 
     async stop() {
-      main.abort();
       if (echoCheck) clearTimeout(echoCheck);
       catchUp.stop();
-      await running;
-      await catchUp.idle();
-      await reverse?.close();
-      await webhook?.close();
-      await stream?.close();
-      await rich.close();
-      await marks.flush().catch(() => undefined);
-      setStatus("stopped");
+      await net.stop(async () => {
+        await catchUp.idle();
+        await reverse?.close();
+        await webhook?.close();
+        await stream?.close();
+        await rich.close();
+        await marks.flush().catch(() => undefined);
+      });
     },
 
     features: ONEBOT11_FEATURES,
@@ -383,13 +357,11 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
       if (!configured.has(group)) throw new SendError(`onebot11: "${group}" is not a configured group`, "fatal");
       const groupId = Number(group);
       if (!/^\d+$/.test(group) || !Number.isSafeInteger(groupId)) throw new SendError(`onebot11: group "${group}" is not a numeric group id`, "fatal");
-      if ([...text].length > ONEBOT11_MAX_MESSAGE_LENGTH) {
-        throw new SendError(`onebot11: text longer than ${ONEBOT11_MAX_MESSAGE_LENGTH} characters (the relay splits before)`, "fatal");
-      }
-      if (!actions || selfId === null || main.signal.aborted) throw new SendError("onebot11 is not online", "retry", { retryAfterMs: 5_000 });
+      net.refuseTooLong(group, text, ONEBOT11_MAX_MESSAGE_LENGTH);
+      if (!actions || selfId === null || net.signal.aborted) throw new SendError("onebot11 is not online", "retry", { retryAfterMs: 5_000 });
       const message = await rich.segments(group, text, sendOpts); // a bad replyTo is fatal before anything leaves
       try {
-        const id = await sendGroupMessage(actions, groupId, message, main.signal, opts.sendTimeoutMs);
+        const id = await sendGroupMessage(actions, groupId, message, net.signal, opts.sendTimeoutMs);
         if (cfg.events === "webhook") setStatus("online", onlineDetail());
         checkEcho();
         return { id: id === "" ? "" : Inbound.key(group, id) };
@@ -406,7 +378,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
       const groupId = Number(group);
       const sinceSec = Math.floor(since.getTime() / 1000) - 1; // times are whole seconds, clocks differ a little
       try {
-        const { messages } = await readBack(actions, profile, groupId, (m) => typeof m.time === "number" && m.time < sinceSec, { maxPages: 3, signal: main.signal });
+        const { messages } = await readBack(actions, profile, groupId, (m) => typeof m.time === "number" && m.time < sinceSec, { maxPages: 3, signal: net.signal });
         const mine = messages.find((m) => (m.post_type === "message_sent" || Number(m.user_id) === selfId) && ownText(m) === text);
         return mine === undefined ? null : { id: Inbound.key(group, mine.message_id) };
       } catch (err) {
@@ -424,15 +396,11 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
         a = new HttpActions(temp, target);
       }
       try {
-        const data = await a.call("get_group_list", {}, { retrySafe: true, signal: main.signal });
+        const data = await a.call("get_group_list", {}, { retrySafe: true, signal: net.signal });
         return Array.isArray(data) ? data.flatMap((g: { group_id?: unknown }) => (typeof g?.group_id === "number" ? [String(g.group_id)] : [])) : [];
       } finally {
         await temp?.close();
       }
     },
-
-    status: () => status.get(),
-
-    onStatus: (listener) => status.onStatus(listener),
   };
 }

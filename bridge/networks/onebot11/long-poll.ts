@@ -3,7 +3,7 @@
 import type { ChainHandle, RequestSpec, Step, StreamResponse } from "../../../src/index.ts";
 import { ActionError, auth, endpoint, readAction } from "./api.ts";
 import type { PendingEvents } from "./pending.ts";
-import { FailureCount, onSourceError, type SourceContext } from "./source.ts";
+import { onSourceError, type SourceContext } from "./source.ts";
 
 /** Events per answer: enough to drain a burst, few enough that one answer stays small. */
 export const UPDATES_LIMIT = 100;
@@ -26,7 +26,7 @@ export function getUpdatesRequest(ctx: SourceContext): RequestSpec {
 }
 
 export function startLongPoll(ctx: SourceContext, pending: PendingEvents): ChainHandle {
-  const failures = new FailureCount(ctx);
+  const failures = ctx.newFailures();
   const request = getUpdatesRequest(ctx);
   const again = (delay = 0): Step => ({ request, readback, delay });
 
@@ -43,9 +43,9 @@ export function startLongPoll(ctx: SourceContext, pending: PendingEvents): Chain
         ctx.log.error({ detail }, "onebot11: no long poll on this server");
         return again(ctx.authWait(1));
       }
-      return again(failures.failed("retrying", err.message));
+      return again(failures.failed("retrying", err.message, "get_updates"));
     }
-    if (!Array.isArray(data)) return again(failures.failed("retrying", "get_updates: data is not a list"));
+    if (!Array.isArray(data)) return again(failures.failed("retrying", "get_updates: data is not a list", "get_updates"));
     failures.ok();
     ctx.setStatus("online");
     // From here the events are ours alone: kept on disk until the sink took them.

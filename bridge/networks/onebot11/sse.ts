@@ -3,9 +3,10 @@
 // the time no stream was open are caught up from history before the new stream is read.
 import { StringDecoder } from "node:string_decoder";
 import type { ChainHandle, RequestSpec, Step, StreamResponse } from "../../../src/index.ts";
-import { auth, endpoint, snippet } from "./api.ts";
+import { auth, endpoint } from "./api.ts";
 import { RepeatedWarning } from "../shared/repeated-warning.ts";
-import { FailureCount, onSourceError, type SourceContext } from "./source.ts";
+import { onSourceError, type SourceContext } from "./source.ts";
+import { snippet } from "../shared/snippet.ts";
 
 export function sseRequest(ctx: SourceContext): RequestSpec {
   const a = auth(ctx.target);
@@ -41,7 +42,7 @@ export async function* sseData(body: AsyncIterable<Buffer | Uint8Array | string>
 }
 
 export function startSse(ctx: SourceContext): ChainHandle {
-  const failures = new FailureCount(ctx);
+  const failures = ctx.newFailures();
   const repeated = new RepeatedWarning(ctx.log);
   const request = sseRequest(ctx);
   const again = (delay = 0): Step => ({ request, readback, delay });
@@ -53,7 +54,7 @@ export function startSse(ctx: SourceContext): ChainHandle {
       ctx.setStatus("unsupported", "_events: HTTP 404: enable NapCat's HTTP SSE server at this URL, or use events: long-poll / webhook");
       return again(ctx.authWait(1));
     }
-    if (res.status !== 200) return again(failures.failed("retrying", `_events: HTTP ${res.status}: ${snippet(await res.text())}`));
+    if (res.status !== 200) return again(failures.failed("retrying", `_events: HTTP ${res.status}: ${snippet(await res.text())}`, "_events"));
     if (++opened > 1) {
       ctx.log.warn("onebot11: SSE stream reopened; events sent while it was closed are not replayed: catching up from history");
       // Events on the new stream wait in it until the catch-up handed the gap over.
@@ -75,7 +76,7 @@ export function startSse(ctx: SourceContext): ChainHandle {
     }
     // A stream that carried events was healthy: reconnect at once; an empty one backs off.
     if (events > 0) return again(1);
-    return again(failures.failed("retrying", "_events: the stream ended"));
+    return again(failures.failed("retrying", "_events: the stream ended", "_events"));
   }
 
   return ctx.stream.add(request, readback, { name: "onebot11 _events", signal: ctx.signal, onError: onSourceError(ctx, failures, "_events") });

@@ -8,8 +8,8 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
 import { readBody, reply, startListener } from "../../http/listener.ts";
 import { RepeatedWarning } from "../shared/repeated-warning.ts";
-import { snippet } from "./api.ts";
 import type { EventIntake } from "./source.ts";
+import { snippet } from "../shared/snippet.ts";
 
 /** Larger bodies are refused (413) before a byte more is read: an event is a few kilobytes. */
 export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024;

@@ -9,7 +9,8 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Socket } from "node:net";
 import { Agent, buildConnector, WebSocket, type Dispatcher } from "undici";
-import { backoffDelay, redactText } from "../../../src/index.ts";
+import { redactText } from "../../../src/index.ts";
+import type { Failures } from "../shared/failures.ts";
 import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { SocketLink } from "./ws-link.ts";
 
@@ -19,16 +20,14 @@ export interface ForwardOptions {
   log: Logger;
   warn: RepeatedWarning;
   signal: AbortSignal;
-  backoff: { min: number; max: number };
-  /** The wait after the n-th token refusal in a row. */
-  authWait(n: number): number;
+  /** The backoff of the socket (the network skeleton's: long after a refused token, short else). */
+  failures: Failures;
   silenceMs?: number;
   /** Default: a dispatcher of its own per socket, so a dead socket can be dropped at once. */
   dispatcher?: Dispatcher;
   onEvent(event: Record<string, unknown>): void;
   /** A socket opened (link) or was lost (null, with why). */
   onLink(link: SocketLink | null, why?: string): void;
-  setStatus(state: string, detail?: string): void;
 }
 
 /** The URL for logs: no token in a query. */
@@ -80,24 +79,14 @@ export async function runForward(o: ForwardOptions): Promise<void> {
   const headers: Record<string, string> = o.token ? { authorization: `Bearer ${o.token}` } : {};
   const secrets = o.token ? [o.token] : [];
   const shown = shownUrl(o.url, secrets);
-  let failures = 0;
-  let refusals = 0;
   while (!o.signal.aborted) {
     const outcome = await oneSocket(o, headers, shown);
     if (o.signal.aborted) return;
-    let wait: number;
-    if (outcome.authRefused !== undefined) {
-      failures = 0;
-      wait = o.authWait(++refusals);
-      const detail = `the implementation refused the access token (${outcome.authRefused}); check access_token`;
-      o.setStatus("auth-failed", detail);
-      o.log.error({ url: shown, retryIn: wait }, `onebot11: ${detail}`);
-    } else {
-      if (outcome.healthy) failures = refusals = 0;
-      wait = backoffDelay(++failures, o.backoff) || 1;
-      o.setStatus("reconnecting", outcome.why);
-      o.log.warn({ url: shown, why: outcome.why, retryIn: wait }, "onebot11: socket lost; reconnecting");
-    }
+    if (outcome.healthy) o.failures.ok();
+    const wait =
+      outcome.authRefused !== undefined
+        ? o.failures.authFailed(`the implementation refused the access token (${outcome.authRefused}); check access_token`)
+        : o.failures.failed("reconnecting", outcome.why, `socket to ${shown}`);
     await sleep(wait, undefined, { signal: o.signal }).catch(() => undefined);
   }
 }

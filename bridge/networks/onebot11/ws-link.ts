@@ -4,8 +4,9 @@
 // first heartbeat) is dead: terminated, so the owner replaces it.
 import type { Logger } from "pino";
 import type { RepeatedWarning } from "../shared/repeated-warning.ts";
-import { ActionLostError, ActionNotSentError, answerData, snippet } from "./api.ts";
+import { ActionLostError, ActionNotSentError, answerData } from "./api.ts";
 import type { Actions, CallOptions } from "./actions.ts";
+import { snippet } from "../shared/snippet.ts";
 
 /** What both socket libraries (undici's client, ws's server side) give us. */
 export interface Peer {

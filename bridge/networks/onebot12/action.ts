@@ -4,6 +4,7 @@
 import type { HTTPStream, RequestSpec, StreamResponse } from "../../../src/index.ts";
 import { parseRetryAfter, redactText } from "../../../src/index.ts";
 import { ActionResponseSchema } from "./schema.ts";
+import { snippet } from "../shared/snippet.ts";
 
 /** Which bot an action is for, when several share the connection. */
 export interface BotSelf {
@@ -121,12 +122,6 @@ export async function callAction(
 ): Promise<unknown> {
   const res = await stream.request(actionRequest(target, action, params, o), { signal: o.signal });
   return await readAction(res, action);
-}
-
-/** A short, single-line excerpt of a body for logs (bodies carry no secrets: the token is a header). */
-export function snippet(body: string, max = 120): string {
-  const flat = body.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 /** An error's message safe to log: URLs redacted (a token may sit in the configured url's query) and the token removed. */

@@ -1,16 +1,12 @@
 // The OneBot 12 network adapter: one HTTP endpoint (POST {url}) for every action, events by the
 // get_latest_events long poll, our bot learned from get_status, sends by send_message.
-import { setTimeout as sleep } from "node:timers/promises";
-import type { Logger } from "pino";
 import { z } from "zod";
-import { backoffDelay, HTTPStream, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
+import { HTTPStream } from "../../../src/index.ts";
 import type { Onebot12NetworkConfig } from "../../config/types.ts";
 import type { MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
-import { authRetryDelay } from "../shared/auth-retry.ts";
-import { deliverWithRetry } from "../shared/deliver.ts";
-import { RepeatedWarning } from "../shared/repeated-warning.ts";
-import { StatusHolder } from "../shared/status.ts";
+import type { NetworkOptions } from "../shared/options.ts";
+import { NetworkSkeleton } from "../shared/skeleton.ts";
 import { ActionError, type ActionOptions, type ActionTarget, type BotSelf, callAction, safeMessage } from "./action.ts";
 import { classifyEvent } from "./events.ts";
 import { inboundOf, messageKey, retractOf, type InboundLookups } from "./inbound.ts";
@@ -25,20 +21,11 @@ import { ONEBOT12_FEATURES, Onebot12Rich } from "./rich.ts";
 
 const SentSchema = z.looseObject({ message_id: IdSchema });
 
-export interface Onebot12Options {
-  id: string; // network key in config
+export interface Onebot12Options extends NetworkOptions {
   config: Onebot12NetworkConfig;
-  stateDir: string; // events taken from the server but not yet delivered (mode 0600)
-  logger: Logger;
-  groups: string[]; // the configured group ids this network relays
-  retry?: Partial<RetryOptions>; // tests pass tiny delays
-  /** Observes every answered HTTP request (run wires poll latency metrics to it). */
-  onResponse?: (info: ResponseInfo) => void;
   pollTimeoutSeconds?: number; // long-poll hold asked of the server; default 30
   /** How long a send_message waits for its answer (default SEND_TIMEOUT_MS); past it the send is "unknown". */
   sendTimeoutMs?: number;
-  /** Called once per event that could not be turned into a message (pollbridge_events_rejected_total). */
-  onEventRejected?: (reason: string) => void;
 }
 
 /**
@@ -56,9 +43,10 @@ const LOOKUP_TIMEOUT = 5_000;
 export const SEND_TIMEOUT_MS = 60_000;
 
 export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
-  const log = opts.logger.child({ network: opts.id });
   const target: ActionTarget = { url: opts.config.url, ...(opts.config.access_token ? { accessToken: opts.config.access_token } : {}) };
-  const backoff = { min: opts.retry?.minTimeout ?? 1_000, max: opts.retry?.maxTimeout ?? 60_000 };
+  // A refused token needs the operator: the default auth waits (the long end of the backoff, doubling, ≤ 10×).
+  const net = new NetworkSkeleton({ id: opts.id, type: "onebot12", logger: opts.logger, retry: opts.retry, onEventRejected: opts.onEventRejected });
+  const { log, warnings, backoff } = net;
   // Whole seconds ≥ 1: 0 means "do not wait" in the spec and "wait forever" in go-cqhttp.
   const timeoutSeconds = Math.max(1, Math.round(opts.pollTimeoutSeconds ?? DEFAULT_POLL_TIMEOUT_SECONDS));
   const configured = new Set(opts.groups);
@@ -67,20 +55,15 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
   let stream: HTTPStream | null = null;
   let self: BotSelf | null = null; // our bot (its user_id marks our own messages)
   let sendSelf: BotSelf | null = null; // sent with every non-meta action once known
-  const main = new AbortController();
   let pollAbort: AbortController | null = null;
-  let running: Promise<void> | null = null;
   /** Relayable events taken from the server and not yet accepted by the sink, oldest first. */
   let pending: unknown[] = [];
 
-  const status = new StatusHolder({ log, network: "onebot12" });
-  const warnings = new RepeatedWarning(log);
   const recent = new RecentEvents();
-  const setStatus = (state: string, detail?: string): void => status.set(state, detail);
 
   function call(action: string, params: Record<string, unknown>, o: ActionOptions & { signal?: AbortSignal } = {}): Promise<unknown> {
     if (!stream) throw new Error("onebot12 is not started");
-    return callAction(stream, target, action, params, { self: sendSelf, signal: main.signal, ...o });
+    return callAction(stream, target, action, params, { self: sendSelf, signal: net.signal, ...o });
   }
 
   /** A lookup that may fail: undefined then (logged), never thrown into a delivery. */
@@ -104,27 +87,24 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
   const rich = new Onebot12Rich((action, params, o) => call(action, params, o));
 
   /** Delivers `pending` in order; each one leaves the saved list only once the sink accepted it. */
-  async function drainPending(sink: MessageSink, signal: AbortSignal): Promise<void> {
+  async function drainPending(sink: MessageSink): Promise<void> {
     while (pending.length > 0) {
       const verdict = classifyEvent(pending[0], configured, self);
-      if (verdict.kind === "relay") {
-        await deliverWithRetry(sink, await inboundOf(verdict.event, lookups), { backoff, log, network: "onebot12", signal });
-      } else if (verdict.kind === "delete") {
-        await deliverWithRetry(sink, retractOf(verdict.event), { backoff, log, network: "onebot12", signal });
-      }
+      if (verdict.kind === "relay") await net.deliver(sink, await inboundOf(verdict.event, lookups));
+      else if (verdict.kind === "delete") await net.deliver(sink, retractOf(verdict.event));
       pending = pending.slice(1);
       await savePending(pendingFile, pending);
     }
   }
 
   /** Takes one answer's events; resolves with whether any was usable (not all rejected or repeats). */
-  async function onEvents(sink: MessageSink, events: unknown[], signal: AbortSignal): Promise<boolean> {
+  async function onEvents(sink: MessageSink, events: unknown[]): Promise<boolean> {
     let usable = false;
     const relay = events.filter((e) => {
       const fresh = recent.fresh(e);
       const v = classifyEvent(e, configured, self);
       if (v.kind === "reject") {
-        rejected(v.id, v.reason);
+        net.rejected(v.reason, { event: v.id }, "event of the wrong shape");
         return false;
       }
       usable ||= fresh;
@@ -134,19 +114,9 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     if (relay.length > 0) {
       pending = pending.concat(relay);
       await savePending(pendingFile, pending); // before the sink: the server no longer has them
-      await drainPending(sink, signal);
+      await drainPending(sink);
     }
     return usable;
-  }
-
-  /** An event that cannot be a message: logged with its id (a server repeating it is logged once a minute), counted, skipped. */
-  function rejected(id: string | undefined, reason: string): void {
-    warnings.warn(`event:${id ?? ""}:${reason}`, { event: id, why: reason }, "onebot12: event of the wrong shape rejected and skipped");
-    try {
-      opts.onEventRejected?.(reason);
-    } catch (err) {
-      log.debug({ err: (err as Error).message }, "onebot12: onEventRejected failed");
-    }
   }
 
   async function learnSelf(signal: AbortSignal): Promise<void> {
@@ -157,106 +127,82 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     else log.info({ self: id.self }, "onebot12: bot identified");
   }
 
-  async function supervise(sink: MessageSink, signal: AbortSignal): Promise<void> {
-    let failures = 0;
-    let authFailures = 0;
-    const wait = (ms: number) => sleep(ms, undefined, { signal }).catch(() => undefined);
-    while (!signal.aborted) {
-      try {
-        await learnSelf(signal);
-        failures = authFailures = 0;
-        setStatus("online");
-        await drainPending(sink, signal); // events a stop or crash left undelivered go first
-        pollAbort = new AbortController();
-        const end = await runPoller({
-          stream: stream!,
-          target,
-          log,
-          timeoutSeconds,
-          backoff,
-          signal: AbortSignal.any([signal, pollAbort.signal]),
-          // Only stop() interrupts a delivery: events the server handed over are never dropped.
-          onEvents: (events) => onEvents(sink, events, signal),
-          onAnswer: () => setStatus("online"),
-          onTrouble: (detail) => setStatus("retrying", detail),
-          warnings,
-        });
-        if (signal.aborted) break;
-        if (end.reason === "auth") {
-          authFailures++;
-          setStatus("auth-failed", end.detail);
-          await wait(authDelay(authFailures));
-        } else if (end.reason === "unsupported") {
-          failures++;
-          setStatus("offline", end.detail);
-          await wait(backoff.max);
-        } // "stopped" without stop(): a self error asked for a new identity
-      } catch (err) {
-        if (signal.aborted) break;
-        const detail = safeMessage(err, target);
-        if (err instanceof ActionError && err.failure.kind === "auth") {
-          authFailures++;
-          setStatus("auth-failed", detail);
-          log.error({ err: detail }, "onebot12: the server refused the access_token; retrying slowly");
-          await wait(authDelay(authFailures));
-          continue;
-        }
-        failures++;
-        const retryIn = Math.max(1, backoffDelay(failures, backoff));
-        log.warn({ err: detail, failures, retryIn }, "onebot12: cannot reach the bot; retrying");
-        setStatus(err instanceof BotOfflineError ? "bot-offline" : "offline", detail);
-        await wait(retryIn);
-      }
+  /** Learns our bot, delivers what the last run left, then long-polls until the poll ends. */
+  async function session(sink: MessageSink): Promise<number> {
+    const signal = net.signal;
+    await learnSelf(signal);
+    net.failures.ok();
+    net.setStatus("online");
+    await drainPending(sink); // events a stop or crash left undelivered go first
+    pollAbort = new AbortController();
+    const end = await runPoller({
+      stream: stream!,
+      target,
+      log,
+      timeoutSeconds,
+      backoff,
+      signal: AbortSignal.any([signal, pollAbort.signal]),
+      // Only stop() interrupts a delivery: events the server handed over are never dropped.
+      onEvents: (events) => onEvents(sink, events),
+      onAnswer: () => net.setStatus("online"),
+      onTrouble: (detail) => net.setStatus("retrying", detail),
+      warnings,
+    });
+    if (end.reason === "auth") return net.failures.authFailed(end.detail);
+    if (end.reason === "unsupported") {
+      net.setStatus("offline", end.detail);
+      return backoff.max;
     }
-  }
-
-  /** A refused token needs the operator: retry slowly (the long end of the backoff, doubling, ≤ 10×). */
-  function authDelay(n: number): number {
-    return authRetryDelay(n, backoff.max, backoff.max * 10);
+    return 0; // stop(), or a self error asked for a new identity
   }
 
   return {
-    id: opts.id,
-    type: "onebot12",
+    ...net.base,
     maxMessageLength: ONEBOT12_MAX_MESSAGE_LENGTH,
     // Implementations report the bot's own messages as message events; they come back with own: true.
     evidence: { echo: true, history: false },
 
     async start(sink) {
-      if (running) throw new Error("onebot12 already started");
-      setStatus("starting");
+      net.starting();
       const saved = await loadPending(pendingFile);
       if (saved.setAside) log.error({ keptAs: saved.setAside }, "onebot12: the file of undelivered events was unreadable; set aside");
       pending = saved.events;
       if (pending.length > 0) log.info({ events: pending.length }, "onebot12: delivering events left undelivered by the last run");
       stream = new HTTPStream({ logger: log, retry: opts.retry, chainBackoff: backoff, secrets: target.accessToken ? [target.accessToken] : [], onResponse: opts.onResponse });
-      running = supervise(sink, main.signal);
+      net.run(() =>
+        net.supervise(
+          () => session(sink),
+          (err) => {
+            const detail = safeMessage(err, target);
+            if (err instanceof ActionError && err.failure.kind === "auth") return { auth: detail };
+            return { state: err instanceof BotOfflineError ? "bot-offline" : "offline", detail, what: "reaching the bot" };
+          },
+        ),
+      );
     },
 
     async stop() {
-      main.abort();
-      await running;
-      await stream?.close();
-      setStatus("stopped");
+      await net.stop(async () => stream?.close());
     },
 
     features: ONEBOT12_FEATURES,
 
     async retract(group, id) {
       if (!configured.has(group)) throw new SendError(`onebot12: "${group}" is not a configured group`, "fatal");
-      if (!stream || self === null || main.signal.aborted) throw new SendError(`onebot12 is not online (${status.get().state})`, "retry", { retryAfterMs: 5_000 });
+      if (!stream || self === null || net.stopping) throw new SendError(`onebot12 is not online (${net.current().state})`, "retry", { retryAfterMs: 5_000 });
       await rich.retract(group, id);
     },
 
     async fetchMedia(media, maxBytes) {
       if (!stream) throw new Error("onebot12 is not started");
-      return await rich.fetchMedia(stream, media, maxBytes, target.accessToken ? [target.accessToken] : [], main.signal);
+      return await rich.fetchMedia(stream, media, maxBytes, target.accessToken ? [target.accessToken] : [], net.signal);
     },
 
     async send(group, text, sendOpts = {}) {
       if (!configured.has(group)) throw new SendError(`onebot12: "${group}" is not a configured group`, "fatal");
+      net.refuseTooLong(group, text, ONEBOT12_MAX_MESSAGE_LENGTH);
       // Once our bot is known, a send is tried even while polls fail: its own answer is the verdict.
-      if (!stream || self === null || main.signal.aborted) throw new SendError(`onebot12 is not online (${status.get().state})`, "retry", { retryAfterMs: 5_000 });
+      if (!stream || self === null || net.stopping) throw new SendError(`onebot12 is not online (${net.current().state})`, "retry", { retryAfterMs: 5_000 });
       const message = await rich.segments(group, text, sendOpts); // uploads first: a failure there sent nothing
       let data: unknown;
       try {
@@ -267,7 +213,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
         if (err instanceof ActionError) {
           const verdict = classifySendFailure(err.failure);
           if (isSelfError(err.retcode)) pollAbort?.abort(); // learn which bot we are again
-          if (err.failure.kind === "auth") setStatus("auth-failed", detail);
+          if (err.failure.kind === "auth") net.setStatus("auth-failed", detail);
           throw new SendError(`send to ${group}: ${verdict.reason}`, verdict.kind, { cause: err, ...(verdict.retryAfterMs === undefined ? {} : { retryAfterMs: verdict.retryAfterMs }) });
         }
         throw new SendError(`send to ${group}: ${detail}`, classifySendTransportError(err), { cause: err });
@@ -289,9 +235,5 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
         return [];
       }
     },
-
-    status: () => status.get(),
-
-    onStatus: (listener) => status.onStatus(listener),
   };
 }

@@ -1,6 +1,7 @@
 // The QQ bot OpenAPI as request builders and one answer reader (protocols.md §6.1–6.4). Every
 // request that carries the access token lists it in `secrets`, so no log line can show it.
 import type { RequestSpec, StreamResponse } from "../../../src/index.ts";
+import { snippet } from "../shared/snippet.ts";
 
 export const DEFAULT_API = "https://api.sgroup.qq.com";
 export const DEFAULT_TOKEN_URL = "https://bots.qq.com/app/getAppAccessToken";
@@ -48,11 +49,6 @@ export class BadAnswerError extends Error {
     this.name = "BadAnswerError";
     this.status = status;
   }
-}
-
-export function snippet(text: string, max = 120): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 /**

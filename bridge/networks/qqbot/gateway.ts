@@ -7,8 +7,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { Agent, WebSocket, type Dispatcher } from "undici";
-import { backoffDelay, redactText, type HTTPStream } from "../../../src/index.ts";
-import { authRetryDelay } from "../shared/auth-retry.ts";
+import { redactText, type HTTPStream } from "../../../src/index.ts";
+import type { Failures } from "../shared/failures.ts";
 import { ApiError, gatewayRequest, type QqbotApi } from "./api.ts";
 import { callApi } from "./client.ts";
 import type { AccessToken } from "./token.ts";
@@ -33,7 +33,6 @@ export interface GatewayOptions {
   api: QqbotApi;
   token: AccessToken;
   log: Logger;
-  backoff: { min: number; max: number };
   signal: AbortSignal;
   /** The intents to identify with (may change after onIntentRefused). */
   intents: () => number;
@@ -43,6 +42,8 @@ export interface GatewayOptions {
   dispatch: (t: string, d: unknown, id: string | undefined) => Promise<void>;
   onReady: (user: { id: string; username?: string }) => void;
   onState: (state: string, detail?: string) => void;
+  /** The backoff of the connection (the network skeleton's): a session that starts resets it. */
+  failures: Failures;
   /** The undici dispatcher sockets are opened with. */
   dispatcher?: Dispatcher;
   /** From opening a socket to READY/RESUMED (default 30 s). */
@@ -70,8 +71,6 @@ export async function runGateway(o: GatewayOptions): Promise<void> {
   /** The highest seq put in the queue in this generation (replays up to it are already queued). */
   let queuedSeq = 0;
   let tail: Promise<void> = Promise.resolve();
-  let failures = 0;
-  let authFailures = 0;
 
   const enqueue = (gen: number, s: number | undefined, run: () => Promise<void>): void => {
     tail = tail.then(async () => {
@@ -188,7 +187,7 @@ export async function runGateway(o: GatewayOptions): Promise<void> {
           generation++;
           session = { id: r.session_id, seq: seq ?? 0 };
           queuedSeq = seq ?? 0;
-          failures = authFailures = 0;
+          o.failures.ok();
           const uid = r.user?.id;
           if (typeof uid === "string" || typeof uid === "number") o.onReady({ id: String(uid), ...(typeof r.user?.username === "string" ? { username: r.user.username } : {}) });
           clearTimeout(establishing);
@@ -201,7 +200,7 @@ export async function runGateway(o: GatewayOptions): Promise<void> {
         const gen = generation;
         if (t === "RESUMED") {
           clearTimeout(establishing);
-          failures = authFailures = 0;
+          o.failures.ok();
           o.log.info("qqbot: gateway session resumed");
           o.onState("online");
           return enqueue(gen, seq, async () => {});
@@ -233,6 +232,7 @@ export async function runGateway(o: GatewayOptions): Promise<void> {
       if (ending.why === "invalid-session") {
         session = null;
         wait = 1_000 + Math.floor(Math.random() * 4_000); // as the SDKs: a short pause before identifying
+        o.onState("reconnecting", "gateway: the session is invalid; identifying again");
       } else if (ending.why === "closed") {
         const { code } = ending;
         if (code === 4004) {
@@ -241,30 +241,23 @@ export async function runGateway(o: GatewayOptions): Promise<void> {
         } else if (INTENT_CODES.has(code)) {
           session = null;
           if (!o.onIntentRefused(code)) {
-            wait = authRetryDelay(++authFailures, 60_000, 30 * 60_000);
-            o.onState("intent-refused", `the gateway refused the intents (close ${code}); enable them for the bot in the QQ bot console`);
+            wait = o.failures.authFailed(`the gateway refused the intents (close ${code}); enable them for the bot in the QQ bot console`, "intent-refused");
           }
         } else if (FATAL_CODES.has(code)) {
           session = null;
-          wait = authRetryDelay(++authFailures, 60_000, 30 * 60_000);
-          o.onState("bot-unavailable", `the bot is ${code === 4914 ? "delisted (下架)" : "banned (封禁)"} (close ${code})`);
-          o.log.error({ code }, "qqbot: the gateway says the bot cannot be used");
+          wait = o.failures.authFailed(`the bot is ${code === 4914 ? "delisted (下架)" : "banned (封禁)"} (close ${code})`, "bot-unavailable");
         } else {
           if (IDENTIFY_CODES.has(code) || (code >= 4900 && code <= 4913)) session = null;
-          wait = Math.max(1, backoffDelay(++failures, o.backoff));
-          o.log.warn({ code, reason: ending.reason, resume: session !== null, retryIn: wait }, "qqbot: gateway socket closed; reconnecting");
+          const resume = session !== null ? "resuming" : "identifying again";
+          wait = o.failures.failed("reconnecting", `gateway: socket closed (${code}${ending.reason ? ` ${ending.reason}` : ""}); ${resume}`, "gateway socket");
         }
-      } else {
-        // A dead socket or an op 7: resume at once.
-        wait = ending.why === "dead" ? Math.max(1, backoffDelay(++failures, o.backoff)) : 0;
-      }
-      if (!o.signal.aborted && wait > 0) o.onState("reconnecting", `gateway: reconnecting in ${Math.round(wait / 100) / 10} s`);
+      } else if (ending.why === "dead") {
+        wait = o.failures.failed("reconnecting", "gateway: the socket went silent; resuming", "gateway socket");
+      } // an op 7: resume at once
     } catch (err) {
       if (o.signal.aborted) break;
-      wait = Math.max(1, backoffDelay(++failures, o.backoff));
       const detail = redactText((err as Error).message, [...o.token.seen]);
-      o.log.warn({ err: detail, retryIn: wait }, "qqbot: gateway connect failed; retrying");
-      o.onState(err instanceof ApiError ? "retrying" : "offline", detail);
+      wait = o.failures.failed(err instanceof ApiError ? "retrying" : "offline", detail, "gateway connect");
     }
     if (wait > 0) await sleep(wait, undefined, { signal: o.signal }).catch(() => undefined);
   }

@@ -2,22 +2,20 @@
 // HTTPStream chain, events over the gateway WebSocket or the signed webhook, and sends to guild
 // channels ("channel:<id>") and groups ("group:<openid>") within the platform's reply windows and
 // proactive quota. A group with no window open is not ready(): its messages wait in the outbox.
-import { setTimeout as sleep } from "node:timers/promises";
-import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
-import { backoffDelay, HTTPStream, redactText, type ResponseInfo, type RetryOptions } from "../../../src/index.ts";
+import { HTTPStream, redactText } from "../../../src/index.ts";
 import type { Listener } from "../../http/listener.ts";
 import type { QqbotNetworkConfig } from "../../config/types.ts";
 import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
-import { deliverWithRetry } from "../shared/deliver.ts";
-import { RepeatedWarning } from "../shared/repeated-warning.ts";
-import { StatusHolder } from "../shared/status.ts";
+import type { NetworkOptions } from "../shared/options.ts";
+import { NetworkSkeleton } from "../shared/skeleton.ts";
 import { meRequest, qqbotApi } from "./api.ts";
 import { callApi } from "./client.ts";
 import { readEvent } from "./events.ts";
 import { INTENT, runGateway } from "./gateway.ts";
-import { sendText, type SendTarget, type Unsettled } from "./send.ts";
+import { type SendTarget, type Unsettled } from "./send.ts";
+import { fetchAttachment, recall, sendRich } from "./rich-send.ts";
 import { webhookKeys } from "./sign.ts";
 import { AccessToken } from "./token.ts";
 import { startWebhook } from "./webhook.ts";
@@ -30,15 +28,8 @@ const DEFAULT_SEND_TIMEOUT_MS = 15_000;
 /** Message ids remembered to drop a second delivery (both intents, or the platform's own repeats). */
 const MAX_SEEN = 5_000;
 
-export interface QqbotOptions {
-  id: string;
+export interface QqbotOptions extends NetworkOptions {
   config: QqbotNetworkConfig;
-  stateDir: string;
-  logger: Logger;
-  groups: string[];
-  retry?: Partial<RetryOptions>;
-  onResponse?: (info: ResponseInfo) => void;
-  onEventRejected?: (reason: string) => void;
   /** The clock reply windows and quotas are counted on (tests move it). */
   now?: () => number;
   sendTimeoutMs?: number;
@@ -58,11 +49,14 @@ export function parseTarget(key: string): SendTarget | string {
 }
 
 export function createQqbot(opts: QqbotOptions): NetworkAdapter {
-  const log = opts.logger.child({ network: opts.id });
   const cfg = opts.config;
+  let token: AccessToken | null = null;
+  const scrub = (text: string): string => redactText(text, [cfg.secret, ...(token?.seen ?? [])]);
+  // A refused intent or a banned bot needs the operator: a minute, doubling up to half an hour.
+  const net = new NetworkSkeleton({ id: opts.id, type: "qqbot", logger: opts.logger, retry: opts.retry, auth: { base: 60_000, cap: 30 * 60_000 }, redact: scrub, onEventRejected: opts.onEventRejected });
+  const { log, backoff } = net;
   const api = qqbotApi(cfg.app_id, cfg.api, cfg.token_url);
   const now = opts.now ?? Date.now;
-  const backoff = { min: opts.retry?.minTimeout ?? 1_000, max: opts.retry?.maxTimeout ?? 60_000 };
   const targets = new Map<string, SendTarget>();
   const invalid = new Map<string, string>();
   for (const g of opts.groups) {
@@ -84,16 +78,12 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
   const windowsFile = windowsPath(opts.stateDir, opts.id);
   const saver = new SnapshotWriter(windowsFile, () => ({ version: 1, ...windows.snapshot(), inflight: Object.fromEntries(unsettled) }), log);
   const seen = new Map<string, true>();
-  const warnings = new RepeatedWarning(log);
-  const main = new AbortController();
   let stream: HTTPStream | null = null;
-  let token: AccessToken | null = null;
   let listener: Listener | null = null;
-  let running: Promise<void> | null = null;
   let botId: string | undefined;
   let ownEchoSeen = false;
   const botKnown = Promise.withResolvers<void>();
-  main.signal.addEventListener("abort", () => botKnown.reject(new Error("qqbot stopped")), { once: true });
+  net.signal.addEventListener("abort", () => botKnown.reject(new Error("qqbot stopped")), { once: true });
   botKnown.promise.catch(() => undefined);
   let tokenState: { state: "ok" | "auth-failed" | "retrying"; detail?: string } = { state: "ok" };
   let transport: { state: string; detail?: string } = { state: "starting" };
@@ -101,20 +91,22 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
   const waiting = new Set<string>();
   let quotaTimer: NodeJS.Timeout | undefined;
 
-  const scrub = (text: string): string => redactText(text, [cfg.secret, ...(token?.seen ?? [])]);
-  const status = new StatusHolder({ log, network: "qqbot", redact: scrub });
-
   function refreshStatus(): void {
-    if (transport.state === "stopped") return status.set("stopped");
-    if (tokenState.state !== "ok" && token?.current === undefined) return status.set(tokenState.state, tokenState.detail);
-    if (transport.state !== "online") return status.set(transport.state, transport.detail);
+    if (tokenState.state !== "ok" && token?.current === undefined) return net.setStatus(tokenState.state, tokenState.detail);
+    if (transport.state !== "online") return net.setStatus(transport.state, transport.detail);
     const parts: string[] = [];
     for (const g of [...waiting].sort()) {
       if (windows.ready(g)) waiting.delete(g);
       else parts.push(`${g}: waiting for a reply window${g.startsWith("channel:") ? " (proactive quota used up today)" : " (an @-mention of the bot opens one)"}`);
     }
     for (const t of targets.values()) if (t.kind === "channel") parts.push(`${t.key}: proactive quota ${windows.quotaLeft(t.key)} left today`);
-    status.set("online", parts.length ? parts.join("; ") : undefined);
+    net.setStatus("online", parts.length ? parts.join("; ") : undefined);
+  }
+
+  /** The gateway's or webhook's state: a part of the status, with the token's and the reply windows'. */
+  function transportState(state: string, detail?: string): void {
+    transport = { state, ...(detail === undefined ? {} : { detail }) };
+    refreshStatus();
   }
 
   function markWaiting(group: string): void {
@@ -133,9 +125,12 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
     if (botId === undefined && cfg.events === "webhook") await botKnown.promise;
     const ev = readEvent(t, d, { botId, groups: keys });
     if (ev.kind === "skip") return void log.debug({ event: t, id: eventId, why: ev.why }, "qqbot: event skipped");
-    if (ev.kind === "reject") {
-      warnings.warn(`reject:${ev.why}`, { event: t, id: eventId, why: ev.why }, "qqbot: event not understood; acknowledged and skipped");
-      opts.onEventRejected?.(ev.why);
+    if (ev.kind === "reject") return net.rejected(ev.why, { event: t, id: eventId }); // acknowledged
+    if (ev.kind === "retract") {
+      if (seen.has(ev.msg.id)) return;
+      await net.deliver(sink, ev.msg);
+      seen.set(ev.msg.id, true);
+      if (seen.size > MAX_SEEN) seen.delete(seen.keys().next().value!);
       return;
     }
     if (ev.own) ownEchoSeen = true;
@@ -146,35 +141,37 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
     }
     const msg: InboundMessage | undefined = ev.msg;
     if (!msg || seen.has(msg.id)) return;
-    await deliverWithRetry(sink, msg, { backoff, log, network: "qqbot", signal: main.signal });
+    await net.deliver(sink, msg);
     seen.set(msg.id, true);
     if (seen.size > MAX_SEEN) seen.delete(seen.keys().next().value!);
   }
 
   async function learnBotId(s: HTTPStream, t: AccessToken): Promise<void> {
-    for (let failures = 1; !main.signal.aborted; failures++) {
-      try {
-        const me = await callApi(s, t, (tk) => meRequest(api, tk), "users/@me", main.signal);
-        if (typeof me.id === "string" || typeof me.id === "number") {
-          botId = String(me.id);
-          botKnown.resolve();
-          return;
-        }
+    const id = await net.untilDone(
+      async () => {
+        const me = await callApi(s, t, (tk) => meRequest(api, tk), "users/@me", net.signal);
+        if (typeof me.id === "string" || typeof me.id === "number") return String(me.id);
         throw new Error("users/@me: no id in the answer");
-      } catch (err) {
-        if (main.signal.aborted) return;
-        const wait = Math.max(1, backoffDelay(failures, backoff));
-        log.warn({ err: scrub((err as Error).message), retryIn: wait }, "qqbot: users/@me failed; retrying");
-        transport = { state: "retrying", detail: scrub((err as Error).message) };
-        refreshStatus();
-        await sleep(wait, undefined, { signal: main.signal }).catch(() => undefined);
-      }
-    }
+      },
+      (err) => ({ state: "retrying", detail: (err as Error).message, what: "users/@me" }),
+      net.newFailures(transportState),
+    );
+    if (id === undefined) return; // stopped
+    botId = id;
+    botKnown.resolve();
+  }
+
+  /** The configured target of a send or recall; throws the fatal SendError of a bad one. */
+  function targetOf(group: string): SendTarget {
+    const bad = invalid.get(group);
+    if (bad !== undefined) throw new SendError(`qqbot: ${bad}`, "fatal");
+    const target = targets.get(group);
+    if (!target) throw new SendError(`qqbot: "${group}" is not a configured group`, "fatal");
+    return target;
   }
 
   return {
-    id: opts.id,
-    type: "qqbot",
+    ...net.base,
     maxMessageLength: QQBOT_MAX_MESSAGE_LENGTH,
 
     /** Channels echo the bot's own sends (with GUILD_MESSAGES, or as seen on the webhook); groups echo nothing, so a mix has no echo. */
@@ -184,9 +181,8 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
     },
 
     async start(sink) {
-      if (running) throw new Error("qqbot already started");
+      net.starting();
       transport = { state: "starting" };
-      refreshStatus();
       const saved = await loadWindows(windowsFile, log);
       if (saved) {
         windows.restore(saved);
@@ -216,20 +212,19 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
           handle: (type, d, id) => handleEvent(sink, type, d, id),
         });
         log.info({ url: listener.url, path: cfg.webhook!.path ?? "/" }, "qqbot: webhook listening");
-        running = learnBotId(s, t).then(() => {
-          if (main.signal.aborted) return;
+        net.run(async () => {
+          await learnBotId(s, t);
           transport = { state: "online" };
           refreshStatus();
         });
         return;
       }
-      running = runGateway({
+      net.run(() => runGateway({
         stream: s,
         api,
         token: t,
         log,
-        backoff,
-        signal: main.signal,
+        signal: net.signal,
         intents,
         onIntentRefused: (code) => {
           if (guildIntent === INTENT.GUILD_MESSAGES && hasChannels) {
@@ -243,25 +238,21 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
         onReady: (user) => {
           botId = user.id;
         },
-        onState: (state, detail) => {
-          transport = { state, ...(detail === undefined ? {} : { detail }) };
-          refreshStatus();
-        },
+        onState: transportState,
+        failures: net.newFailures(transportState),
         ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
         ...(opts.establishTimeoutMs === undefined ? {} : { establishTimeoutMs: opts.establishTimeoutMs }),
-      });
+      }));
     },
 
     async stop() {
-      main.abort();
       clearInterval(quotaTimer);
-      await running?.catch(() => undefined);
-      await listener?.close();
-      token?.stop();
-      await stream?.close();
-      await saver.flush();
-      transport = { state: "stopped" };
-      refreshStatus();
+      await net.stop(async () => {
+        await listener?.close();
+        token?.stop();
+        await stream?.close();
+        await saver.flush();
+      });
     },
 
     ready(group: string): boolean {
@@ -271,16 +262,13 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
       return false;
     },
 
-    async send(group, text) {
-      const bad = invalid.get(group);
-      if (bad !== undefined) throw new SendError(`qqbot: ${bad}`, "fatal");
-      const target = targets.get(group);
-      if (!target) throw new SendError(`qqbot: "${group}" is not a configured group`, "fatal");
-      if (text.length > QQBOT_MAX_MESSAGE_LENGTH) throw new SendError(`send to ${group}: text of ${text.length} characters is over the limit of ${QQBOT_MAX_MESSAGE_LENGTH}`, "fatal");
-      if (!stream || !token || main.signal.aborted) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
+    async send(group, text, sendOpts) {
+      const target = targetOf(group);
+      net.refuseTooLong(group, text, QQBOT_MAX_MESSAGE_LENGTH);
+      if (!stream || !token || net.stopping) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
       if (token.current === undefined && tokenState.state === "auth-failed") throw new SendError(`qqbot: ${scrub(tokenState.detail ?? "no access token")}`, "retry", { retryAfterMs: 60_000 });
       try {
-        const id = await sendText({ stream, api, token, windows, log, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, now, unsettled, persist: () => saver.flush(), persistSoon: () => saver.schedule() }, target, text);
+        const id = await sendRich({ stream, api, token, windows, log, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, now, unsettled, persist: () => saver.flush(), persistSoon: () => saver.schedule() }, target, text, sendOpts);
         if (target.kind === "channel") refreshStatus(); // the quota left changed
         return { id };
       } catch (err) {
@@ -290,11 +278,28 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
       }
     },
 
+    /** Quotes exist for guild channels only (the v2 group API takes no message_reference); no edit in either. */
+    get features() {
+      return { reply: !hasGroups, edit: false, retract: true, media: true, mention: false };
+    },
+
+    async retract(group, id) {
+      const target = targetOf(group);
+      if (!stream || !token || net.stopping) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
+      try {
+        await recall({ stream, api, token, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, warnings: net.warnings }, target, id);
+      } catch (err) {
+        throw err instanceof SendError ? new SendError(scrub(err.message), err.kind, { cause: err.cause, ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }) }) : err;
+      }
+    },
+
+    async fetchMedia(media, maxBytes) {
+      if (!stream || net.stopping) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
+      return await fetchAttachment(stream, media, maxBytes, net.signal);
+    },
+
     async groups() {
       return [...targets.keys()];
     },
-
-    status: () => status.get(),
-    onStatus: (listener) => status.onStatus(listener),
   };
 }

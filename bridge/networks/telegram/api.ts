@@ -3,6 +3,7 @@
 import type { RequestSpec, StreamResponse } from "../../../src/index.ts";
 import type { GroupTarget } from "./groups.ts";
 import { AnswerSchema, firstIssue, UserSchema } from "./schema.ts";
+import { snippet } from "../shared/snippet.ts";
 
 export const DEFAULT_API = "https://api.telegram.org";
 /** The server clamps getUpdates' timeout to this (LONG_POLL_MAX_TIMEOUT). */
@@ -11,8 +12,8 @@ export const MAX_POLL_TIMEOUT = 50;
 export const MIN_SERVER_HOLD = 3;
 /** sendMessage's text limit (1–4096 characters). */
 export const MAX_TEXT_LENGTH = 4096;
-/** What the bridge asks for: group messages only (the setting persists on the server). */
-export const ALLOWED_UPDATES = ["message"];
+/** What the bridge asks for: group messages and their edits (the setting persists on the server). */
+export const ALLOWED_UPDATES = ["message", "edited_message"];
 
 export interface BotApi {
   /** Base URL without a trailing slash. */
@@ -24,7 +25,7 @@ export function botApi(token: string, api: string | undefined): BotApi {
   return { base: (api ?? DEFAULT_API).replace(/\/+$/, ""), token };
 }
 
-function methodUrl(api: BotApi, method: string): string {
+export function methodUrl(api: BotApi, method: string): string {
   return `${api.base}/bot${api.token}/${method}`;
 }
 
@@ -61,12 +62,6 @@ export class BadAnswerError extends Error {
     this.name = "BadAnswerError";
     this.status = status;
   }
-}
-
-/** A short, single-line excerpt of a body for logs and errors. */
-export function snippet(text: string, max = 120): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 /** Reads an answer: the result of `{"ok":true}`; throws ApiError or BadAnswerError otherwise. */
@@ -136,12 +131,13 @@ export function deleteWebhookRequest(api: BotApi): RequestSpec {
  */
 export const SEND_TIMEOUT_MS = 60_000;
 
-export function sendMessageRequest(api: BotApi, target: GroupTarget, text: string, timeout = SEND_TIMEOUT_MS): RequestSpec {
+/** `extra`: more parameters (reply_parameters). */
+export function sendMessageRequest(api: BotApi, target: GroupTarget, text: string, timeout = SEND_TIMEOUT_MS, extra: Record<string, unknown> = {}): RequestSpec {
   return {
     method: "POST",
     url: methodUrl(api, "sendMessage"),
     // Plain text: no parse_mode, so "<", "&" and "*" arrive as typed.
-    json: { chat_id: target.chatId, text, ...(target.threadId === undefined ? {} : { message_thread_id: target.threadId }) },
+    json: { chat_id: target.chatId, text, ...(target.threadId === undefined ? {} : { message_thread_id: target.threadId }), ...extra },
     secrets: [api.token],
     timeout,
     // Never resent here: after the request left, only the server knows whether it was delivered.

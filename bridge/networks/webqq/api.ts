@@ -3,7 +3,7 @@
 import type { RequestSpec, StreamResponse } from "../../../src/index.ts";
 import { CLIENT_ID, type Endpoints } from "./endpoints.ts";
 import { groupListHash } from "./hash.ts";
-import { RELOGIN_CODES, snippet } from "./retcode.ts";
+import { bodySnippet, RELOGIN_CODES } from "./retcode.ts";
 import { Envelope, firstIssue, GroupInfoResult, GroupListEntry, GroupListResult, Login2Result, MemberCard, MemberInfo, VfwebqqResult } from "./schemas.ts";
 import type { z } from "zod";
 
@@ -44,15 +44,15 @@ export function tokenSecrets(t: Partial<Tokens>): string[] {
 /** Reads a `{retcode:0, result}` answer; throws RetcodeError or BadAnswerError otherwise. */
 export async function readResult(res: StreamResponse, call: string): Promise<unknown> {
   const text = await res.text();
-  if (res.status !== 200) throw new BadAnswerError(call, `HTTP ${res.status}: ${snippet(text)}`);
+  if (res.status !== 200) throw new BadAnswerError(call, `HTTP ${res.status}: ${bodySnippet(text)}`);
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch {
-    throw new BadAnswerError(call, `malformed body: ${snippet(text)}`);
+    throw new BadAnswerError(call, `malformed body: ${bodySnippet(text)}`);
   }
   const parsed = Envelope.safeParse(data);
-  if (!parsed.success) throw new BadAnswerError(call, `unexpected body (${firstIssue(parsed.error)}): ${snippet(text)}`);
+  if (!parsed.success) throw new BadAnswerError(call, `unexpected body (${firstIssue(parsed.error)}): ${bodySnippet(text)}`);
   if (parsed.data.retcode !== 0) throw new RetcodeError(call, parsed.data.retcode);
   return parsed.data.result;
 }

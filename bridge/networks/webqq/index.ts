@@ -1,15 +1,14 @@
 // The WebQQ (SmartQQ) network adapter: QR login, saved session, poll2 chain, groups by name, sends.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Logger } from "pino";
 import { CookieJar } from "tough-cookie";
-import { backoffDelay, HTTPStream, type RetryOptions, type ResponseInfo } from "../../../src/index.ts";
+import { backoffDelay, HTTPStream } from "../../../src/index.ts";
 import type { InboundMessage, MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
-import { deliverWithRetry } from "../shared/deliver.ts";
-import { RepeatedWarning } from "../shared/repeated-warning.ts";
+import type { NetworkOptions } from "../shared/options.ts";
+import { NetworkSkeleton } from "../shared/skeleton.ts";
 import { removeFile, setAside, stateFilePath } from "../shared/state-file.ts";
-import { StatusHolder } from "../shared/status.ts";
 import { BadAnswerError, buddiesRequest, readResult, RetcodeError, type Tokens } from "./api.ts";
+import { MAX_SEND_BYTES } from "./content.ts";
 import { Directory } from "./directory.ts";
 import { endpoints, USER_AGENT } from "./endpoints.ts";
 import { connect, LoginFailedError, qrLogin, type LoginOptions } from "./login.ts";
@@ -20,18 +19,11 @@ import { decodeQrPng, printQr } from "./qr-terminal.ts";
 import { Sender } from "./sender.ts";
 import { loadSession, saveSession, sessionPath } from "./session.ts";
 
-export interface WebqqOptions {
-  id: string; // network key in config, e.g. "qq"
-  stateDir: string; // session file (mode 0600) + QR PNG go here
+export interface WebqqOptions extends NetworkOptions {
   endpoints?: { ptlogin?: string; ui?: string; s?: string; d1?: string; checkSig?: never }; // base URLs; defaults: historical hosts
-  logger: Logger;
-  groups: string[]; // configured group NAMES to relay
   sendInterval?: number; // ms between sends per group, default 500
   pollHold?: number; // expected server hold ms (timeout = hold + margin), default 60000
   onQr?: (qr: { png: Uint8Array; pngPath: string; text: string }) => void | Promise<void>; // default: print the QR to stderr as terminal blocks
-  retry?: Partial<RetryOptions>; // tests pass tiny delays
-  /** Observes every answered HTTP request (run wires poll latency metrics to it). */
-  onResponse?: (info: ResponseInfo) => void;
   /** ms between QR status polls (the web page polled every 1–3 s); default 2000. */
   qrPollInterval?: number;
   /** The wait before a new QR after one expired unscanned: backoff from min, capped at max. Default 5 s → 5 min. */
@@ -40,15 +32,14 @@ export interface WebqqOptions {
   relinkAttempts?: number;
   /** ms a send waits for its answer before its outcome is unknown; default 30000. */
   sendTimeout?: number;
-  /** Called once per poll2 item that could not be turned into a message (logged with its id, skipped). */
-  onEventRejected?: (reason: string) => void;
 }
 
 /**
- * Longest text one send() takes, in UTF-16 units (the relay's measure): one send_qun_msg2 holds
- * 720 UTF-8 bytes (pandolia's limit), and a UTF-16 unit is at most 3 UTF-8 bytes.
+ * Longest text one send() takes, in UTF-16 units (the relay's measure, and where it splits): one
+ * send_qun_msg2 holds MAX_SEND_BYTES = 720 UTF-8 bytes (pandolia's limit), and a UTF-16 unit is at
+ * most 3 UTF-8 bytes. A longer text is refused whole (fatal), never split here.
  */
-export const WEBQQ_MAX_MESSAGE_LENGTH = 240;
+export const WEBQQ_MAX_MESSAGE_LENGTH = MAX_SEND_BYTES / 3;
 
 /** How long stop() lets requests still under way finish once everything was aborted. */
 const CLOSE_TIMEOUT = 1_000;
@@ -56,8 +47,9 @@ const CLOSE_TIMEOUT = 1_000;
 export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Promise<void> } {
   const { checkSig: _never, ...bases } = opts.endpoints ?? {};
   const ep = endpoints(bases);
-  const log = opts.logger.child({ network: opts.id });
-  const backoff = { min: opts.retry?.minTimeout ?? 1_000, max: opts.retry?.maxTimeout ?? 60_000 };
+  // No auth backoff: a refused session leads to a QR login, which waits for its scan.
+  const net = new NetworkSkeleton({ id: opts.id, type: "webqq", logger: opts.logger, retry: opts.retry, onEventRejected: opts.onEventRejected });
+  const { log, warnings, backoff } = net;
   const file = sessionPath(opts.stateDir, opts.id);
   const pngPath = stateFilePath(opts.stateDir, "webqq", opts.id, "-qr.png");
   const configured = new Set(opts.groups);
@@ -67,19 +59,17 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
   let directory: Directory | null = null;
   let sender: Sender | null = null;
   let tokens: Tokens | null = null;
-  const main = new AbortController();
   let pollAbort: AbortController | null = null;
   let reloginRequested: string | null = null;
-  let running: Promise<void> | null = null;
+  /** The poll gave up on the current session: the next session does not try it again. */
+  let stale = false;
   /** Set once a QR was written: every login-required detail then names the PNG (for /healthz). */
   let qrWritten = false;
 
-  const status = new StatusHolder({ log, network: "webqq" });
-  const setStatus = (state: string, detail?: string): void => status.set(state, detail);
-  const warnings = new RepeatedWarning(log);
-  /** login-required, with the QR PNG's path once there is one. */
-  const loginRequired = (why: string): void =>
-    setStatus("login-required", qrWritten ? `${why}; scan the QR code (${pngPath})` : why);
+  const setStatus = (state: string, detail?: string): void => net.setStatus(state, detail);
+  /** The login-required detail, with the QR PNG's path once there is one. */
+  const loginRequiredDetail = (why: string): string => (qrWritten ? `${why}; scan the QR code (${pngPath})` : why);
+  const loginRequired = (why: string): void => setStatus("login-required", loginRequiredDetail(why));
 
   function open(jar: CookieJar): HTTPStream {
     stream = new HTTPStream({ logger: log, cookies: jar, retry: opts.retry, chainBackoff: backoff, headers: { "user-agent": USER_AGENT }, onResponse: opts.onResponse });
@@ -90,7 +80,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       log,
       interval: opts.sendInterval ?? 500,
       timeout: opts.sendTimeout ?? 30_000,
-      signal: main.signal,
+      signal: net.signal,
       onSessionGone: (detail) => {
         reloginRequested = detail;
         pollAbort?.abort();
@@ -214,12 +204,6 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
     }
   }
 
-  /** Logs (bounded) and counts an item that could not be turned into a message; it is skipped. */
-  function reject(id: string, reason: string): void {
-    warnings.warn(`rejected:${reason}`, { id, reason }, "webqq: poll2 item rejected; skipped");
-    opts.onEventRejected?.(reason);
-  }
-
   /**
    * Turns one answer's items into messages, keeps them in the pending file, hands them to the sink
    * in order, then clears the file; resolves with how many items were usable.
@@ -230,7 +214,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
     for (const item of items) {
       const p = parsePollItem(item);
       if (p.kind === "rejected") {
-        reject(p.id, p.reason);
+        net.rejected(p.reason, { id: p.id }, "poll2 item");
         continue;
       }
       usable++;
@@ -244,7 +228,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
           await loadGroupsUntilDone(dir, signal); // a group joined since the login
         } catch (err) {
           // The session went away (or stop()): what was resolved so far still reaches the sink.
-          if (messages.length > 0) await deliverAll(sink, messages, signal);
+          if (messages.length > 0) await deliverAll(sink, messages);
           throw err;
         }
         group = dir.byGroupId(p.gid);
@@ -265,118 +249,111 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
         time: new Date(time * 1000),
       });
     }
-    if (messages.length > 0) await deliverAll(sink, messages, signal);
+    if (messages.length > 0) await deliverAll(sink, messages);
     return usable;
   }
 
   /** The messages reach the sink, kept in the pending file meanwhile (cleared once all were taken). */
-  async function deliverAll(sink: MessageSink, messages: InboundMessage[], signal: AbortSignal): Promise<void> {
+  async function deliverAll(sink: MessageSink, messages: InboundMessage[]): Promise<void> {
     try {
       await pending.save(messages);
     } catch (err) {
       // The sink is still tried: the file only covers a crash while the sink fails.
       log.error({ err: (err as Error).message, file: pending.file }, "webqq: pending messages file not written; delivering without it");
     }
-    for (const m of messages) await deliverWithRetry(sink, m, { backoff, log, network: "webqq", signal });
+    for (const m of messages) await net.deliver(sink, m);
     await pending.clear();
   }
 
   /** What the last run received but did not hand over (stopped or crashed while the sink failed). */
-  async function replayPending(sink: MessageSink, signal: AbortSignal): Promise<void> {
+  async function replayPending(sink: MessageSink): Promise<void> {
     const { messages, keptAs } = await pending.load();
     if (keptAs !== undefined) log.error({ keptAs }, "webqq: pending messages file unreadable; set aside");
     if (messages.length === 0) return;
     log.info({ count: messages.length }, "webqq: delivering the messages the last run received but did not store");
-    await deliverAll(sink, messages, signal);
+    await deliverAll(sink, messages);
   }
 
-  async function supervise(s: HTTPStream, sink: MessageSink, signal: AbortSignal): Promise<void> {
-    let failures = 0;
-    let stale = false;
-    while (!signal.aborted) {
-      try {
-        tokens = await establish(s, signal, stale);
-        stale = false;
+  /** A working session (saved, relinked or by QR), then the poll2 chain until the session is lost. */
+  async function session(s: HTTPStream, sink: MessageSink): Promise<number> {
+    const signal = net.signal;
+    tokens = await establish(s, signal, stale);
+    stale = false;
+    await persist(s);
+    await qrUsed();
+    await directory!.load(tokens, opts.groups, signal);
+    net.failures.ok();
+    reloginRequested = null;
+    pollAbort = new AbortController();
+    setStatus("online");
+    const end = await runPoller({
+      stream: s,
+      ep,
+      log,
+      tokens: () => tokens!,
+      hold: opts.pollHold ?? 60_000,
+      backoff,
+      signal: AbortSignal.any([signal, pollAbort.signal]),
+      // Only stop() interrupts a delivery: a message the server handed over is never dropped.
+      onItems: (items) => handleItems(directory!, sink, items, signal),
+      onRotate: async (p) => {
+        tokens = { ...tokens!, ptwebqq: p };
+        await s.cookies.setCookie(`ptwebqq=${p}; Path=/`, ep.url("d1", "/"));
         await persist(s);
-        await qrUsed();
-        await directory!.load(tokens, opts.groups, signal);
-        failures = 0;
-        reloginRequested = null;
-        pollAbort = new AbortController();
-        const pollSignal = AbortSignal.any([signal, pollAbort.signal]);
-        setStatus("online");
-        const end = await runPoller({
-          stream: s,
-          ep,
-          log,
-          tokens: () => tokens!,
-          hold: opts.pollHold ?? 60_000,
-          backoff,
-          signal: pollSignal,
-          // Only stop() interrupts a delivery: a message the server handed over is never dropped.
-          onItems: (items) => handleItems(directory!, sink, items, signal),
-          onRotate: async (p) => {
-            tokens = { ...tokens!, ptwebqq: p };
-            await s.cookies.setCookie(`ptwebqq=${p}; Path=/`, ep.url("d1", "/"));
-            await persist(s);
-          },
-          onAnswer: () => setStatus("online"),
-          onTrouble: (state, detail) => setStatus(state, detail),
-          warnings,
-        });
-        if (signal.aborted) break;
-        const why = end.reason === "relogin" ? end.detail : (reloginRequested ?? "poll ended");
-        log.warn({ why }, "webqq: session lost; logging in again");
-        setStatus("relogin", why);
-        directory!.clear();
-        stale = true;
-      } catch (err) {
-        if (signal.aborted) break;
-        failures++;
-        const wait = backoffDelay(failures, backoff);
-        warnings.warn(`login:${(err as Error).message}`, { err: (err as Error).message, failures, retryIn: wait }, "webqq: login failed; retrying");
-        if (tokens) setStatus("relogin", (err as Error).message);
-        else loginRequired((err as Error).message);
-        await sleep(wait, undefined, { signal }).catch(() => undefined);
-      }
-    }
+      },
+      onAnswer: () => setStatus("online"),
+      onTrouble: (state, detail) => setStatus(state, detail),
+      warnings,
+    });
+    if (net.stopping) return 0;
+    const why = end.reason === "relogin" ? end.detail : (reloginRequested ?? "poll ended");
+    log.warn({ why }, "webqq: session lost; logging in again");
+    setStatus("relogin", why);
+    directory!.clear();
+    stale = true;
+    return 0;
   }
 
   return {
-    id: opts.id,
-    type: "webqq",
+    ...net.base,
     maxMessageLength: WEBQQ_MAX_MESSAGE_LENGTH,
     evidence: { echo: false, history: false },
+    // SmartQQ has no reply, edit, recall or @ in its protocol, and its pictures (cface/offpic)
+    // download only with the session's cookies: nothing native; they read "[image]" (content.ts).
+    features: { reply: false, edit: false, retract: false, media: false, mention: false },
 
     async start(sink) {
-      if (running) throw new Error("webqq already started");
-      setStatus("starting");
+      net.starting();
       const saved = await loadSaved();
       tokens = saved?.tokens ?? null;
       const s = open(saved?.jar ?? new CookieJar());
-      running = (async () => {
+      net.run(async () => {
         try {
-          await replayPending(sink, main.signal); // first: they came before anything poll2 answers now
+          await replayPending(sink); // first: they came before anything poll2 answers now
         } catch (err) {
-          if (main.signal.aborted) return;
+          if (net.stopping) return;
           log.error({ err: (err as Error).message, file: pending.file }, "webqq: pending messages not replayed; kept for the next start");
         }
-        await supervise(s, sink, main.signal);
-      })();
+        await net.supervise(
+          () => session(s, sink),
+          (err) => {
+            const why = (err as Error).message;
+            return tokens ? { state: "relogin", detail: why, what: "login" } : { state: "login-required", detail: loginRequiredDetail(why), what: "login" };
+          },
+        );
+      });
     },
 
-    // Every wait (QR polls, relink backoff, poll2, sends, sink retries) honours main.signal, so
-    // this returns promptly whatever the network is doing.
+    // Every wait (QR polls, relink backoff, poll2, sends, sink retries) honours the stop signal,
+    // so this returns promptly whatever the network is doing.
     async stop() {
-      main.abort();
-      await running;
-      await stream?.close({ timeout: CLOSE_TIMEOUT });
-      setStatus("stopped");
+      await net.stop(async () => stream?.close({ timeout: CLOSE_TIMEOUT }));
     },
 
     async send(group, text) {
       if (!configured.has(group)) throw new SendError(`webqq: "${group}" is not a configured group`, "fatal");
-      if (!tokens || !sender || !directory || status.get().state !== "online") {
+      net.refuseTooLong(group, text, WEBQQ_MAX_MESSAGE_LENGTH);
+      if (!tokens || !sender || !directory || net.current().state !== "online") {
         throw new SendError("webqq is not online", "retry", { retryAfterMs: 5_000 });
       }
       const entry = directory.byGroupName(group);
@@ -392,17 +369,13 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       return directory?.names() ?? [];
     },
 
-    status: () => status.get(),
-
-    onStatus: (listener) => status.onStatus(listener),
-
     async login() {
       const s = stream ?? open(new CookieJar());
-      tokens = await qrLogin(loginOptions(s, main.signal));
+      tokens = await qrLogin(loginOptions(s, net.signal));
       await persist(s);
       await qrUsed();
       setStatus("logged-in");
-      if (!running) {
+      if (!net.started) {
         await s.close();
         stream = null;
       }

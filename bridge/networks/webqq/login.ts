@@ -18,7 +18,7 @@ import {
 import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { APPID, type Endpoints } from "./endpoints.ts";
 import { hash33 } from "./hash.ts";
-import { snippet } from "./retcode.ts";
+import { bodySnippet } from "./retcode.ts";
 
 export interface QrImage {
   png: Uint8Array;
@@ -179,7 +179,7 @@ function qrPollStep(o: LoginOptions, qrsig: string, shownAt: number, done: (t: T
     readback: async (res: StreamResponse) => {
       const body = await res.text();
       const cb = parsePtuiCB(body);
-      if (cb === null) throw new BadAnswerError("ptqrlogin", `not a ptuiCB answer: ${snippet(body)}`);
+      if (cb === null) throw new BadAnswerError("ptqrlogin", `not a ptuiCB answer: ${bodySnippet(body)}`);
       switch (cb.code) {
         case 66: // not scanned yet
         case 67: // scanned, waiting for the confirmation on the phone

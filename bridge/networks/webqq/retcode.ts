@@ -1,6 +1,7 @@
 // What a poll2 or send_qun_msg2 answer means for the client (protocols.md §1.4, §1.7). Pure: the
 // chain and the sender act on it.
 import { Envelope, firstIssue, SendAnswer } from "./schemas.ts";
+import { snippet } from "../shared/snippet.ts";
 
 export type PollAction =
   | { kind: "messages"; items: unknown[] } // retcode 0 with a result array (possibly empty)
@@ -25,10 +26,10 @@ export function classifyPoll(status: number, body: string): PollAction {
   try {
     data = JSON.parse(body);
   } catch {
-    return { kind: "failure", retcode: undefined, reason: `malformed body: ${snippet(body)}` };
+    return { kind: "failure", retcode: undefined, reason: `malformed body: ${bodySnippet(body)}` };
   }
   const parsed = Envelope.safeParse(data);
-  if (!parsed.success) return { kind: "failure", retcode: undefined, reason: `unexpected body (${firstIssue(parsed.error)}): ${snippet(body)}` };
+  if (!parsed.success) return { kind: "failure", retcode: undefined, reason: `unexpected body (${firstIssue(parsed.error)}): ${bodySnippet(body)}` };
   const { retcode, result, p } = parsed.data;
   if (retcode === 0) return Array.isArray(result) ? { kind: "messages", items: result } : { kind: "idle" };
   if (retcode === 102) return { kind: "idle" };
@@ -47,12 +48,11 @@ export function classifyPoll(status: number, body: string): PollAction {
 const SECRET_FIELDS = /("(?:p|ptwebqq|vfwebqq|psessionid|skey|ptsigx)"\s*:\s*)"[^"]*("?)/g;
 
 /**
- * A short, single-line excerpt of a body for logs, with the values of secret fields hidden even
- * in a truncated or malformed body.
+ * The shared snippet of a body, with the values of secret fields hidden first (also in a
+ * malformed body), so a cut can never leave part of a secret.
  */
-export function snippet(body: string, max = 120): string {
-  const flat = body.replace(/\s+/g, " ").trim().replace(SECRET_FIELDS, '$1"…$2');
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+export function bodySnippet(body: string, max = 120): string {
+  return snippet(body.replace(SECRET_FIELDS, '$1"…$2'), max);
 }
 
 export type SendOutcome =
@@ -74,10 +74,10 @@ export function classifySend(body: string): SendOutcome {
   try {
     data = JSON.parse(body);
   } catch {
-    return { kind: "unreadable", reason: `malformed body: ${snippet(body)}` };
+    return { kind: "unreadable", reason: `malformed body: ${bodySnippet(body)}` };
   }
   const parsed = SendAnswer.safeParse(data);
-  if (!parsed.success) return { kind: "unreadable", reason: `unexpected body (${firstIssue(parsed.error)}): ${snippet(body)}` };
+  if (!parsed.success) return { kind: "unreadable", reason: `unexpected body (${firstIssue(parsed.error)}): ${bodySnippet(body)}` };
   const { errCode, retcode, errMsg } = parsed.data;
   if (errCode === 0 || (retcode === 0 && errMsg === undefined)) return { kind: "ok" };
   if (retcode === 100100) return { kind: "delivered", retcode };
@@ -86,6 +86,6 @@ export function classifySend(body: string): SendOutcome {
   if (retcode !== undefined && (RELOGIN_CODES.has(retcode) || retcode === 103 || retcode === 108)) return { kind: "relogin", retcode };
   if (retcode !== undefined && BAD_REQUEST_CODES.has(retcode)) return { kind: "bad-request", retcode };
   // No retcode, or errCode≠0 ({errCode:1,errMsg:"ERROR"}, Mojo: "failed"): no clear verdict.
-  if (retcode === undefined || retcode === 0) return { kind: "unreadable", reason: `no verdict: ${snippet(body)}` };
+  if (retcode === undefined || retcode === 0) return { kind: "unreadable", reason: `no verdict: ${bodySnippet(body)}` };
   return { kind: "refused", retcode };
 }

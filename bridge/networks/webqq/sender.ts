@@ -7,9 +7,9 @@ import type { HTTPStream } from "../../../src/index.ts";
 import { neverSent } from "../shared/request-sent.ts";
 import { SendError } from "../../network.ts";
 import { sendQunRequest, type Tokens } from "./api.ts";
-import { MAX_SEND_BYTES, sendContent } from "./content.ts";
+import { sendContent } from "./content.ts";
 import type { Endpoints } from "./endpoints.ts";
-import { classifySend, snippet } from "./retcode.ts";
+import { bodySnippet, classifySend } from "./retcode.ts";
 
 /** Longest spacing a run of frequency errors can push a group to. */
 export const MAX_SEND_INTERVAL = 30_000;
@@ -54,7 +54,7 @@ export class Sender {
     return this.lanes.get(group)?.interval ?? this.o.interval;
   }
 
-  /** Sends text as one message to the group; resolves once the server accepted it. */
+  /** Sends text (at most maxMessageLength: the adapter refuses longer) as one message to the group; resolves once the server accepted it. */
   send(group: string, gid: number, tokens: Tokens, text: string): Promise<void> {
     let lane = this.lanes.get(group);
     if (!lane) {
@@ -68,10 +68,6 @@ export class Sender {
   }
 
   private async sendOne(lane: GroupLane, group: string, gid: number, tokens: Tokens, text: string): Promise<void> {
-    // The relay splits at maxMessageLength (240 UTF-16 units ≤ 720 bytes); longer means a caller
-    // that ignored it, and one message must stay one send.
-    const bytes = Buffer.byteLength(text);
-    if (bytes > MAX_SEND_BYTES) throw new SendError(`send to ${group}: ${bytes} bytes is more than one send_qun_msg2 takes (${MAX_SEND_BYTES})`, "fatal");
     const wait = lane.lastSent + lane.interval - Date.now();
     try {
       if (wait > 0) await sleep(wait, undefined, { signal: this.o.signal });
@@ -94,9 +90,9 @@ export class Sender {
     } finally {
       lane.lastSent = Date.now();
     }
-    if (status >= 500) throw new SendError(`send to ${group}: HTTP ${status}: ${snippet(body)}`, "unknown");
+    if (status >= 500) throw new SendError(`send to ${group}: HTTP ${status}: ${bodySnippet(body)}`, "unknown");
     // A 4xx refuses the request as such (Referer, Origin, path): the server did nothing.
-    if (status !== 200) throw new SendError(`send to ${group}: HTTP ${status}: ${snippet(body)}`, "retry", { retryAfterMs: Math.max(lane.interval, 5_000) });
+    if (status !== 200) throw new SendError(`send to ${group}: HTTP ${status}: ${bodySnippet(body)}`, "retry", { retryAfterMs: Math.max(lane.interval, 5_000) });
     const outcome = classifySend(body);
     const key = `${group}\0${text}`;
     switch (outcome.kind) {

@@ -56,3 +56,20 @@ test("a sink that fails after the abort: its error is thrown, no retry is logged
   await assert.rejects(deliverWithRetry(sink, msg, { backoff: { min: 1, max: 2 }, log, network: "net", signal: ac.signal }), /closed under us/);
   assert.deepEqual(logs, []);
 });
+
+test("a sink that hangs does not hold the delivery past the abort (stop)", async () => {
+  const { log } = captured();
+  const ac = new AbortController();
+  let called = false;
+  const hanging = deliverWithRetry(
+    async () => {
+      called = true;
+      ac.abort(new Error("stopping"));
+      await new Promise(() => undefined);
+    },
+    msg,
+    { backoff: { min: 1, max: 2 }, log, network: "net", signal: ac.signal },
+  );
+  await assert.rejects(hanging, /stopping/);
+  assert.ok(called);
+});

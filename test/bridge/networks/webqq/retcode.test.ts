@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { classifyPoll, classifySend, snippet } from "../../../../bridge/networks/webqq/retcode.ts";
+import { bodySnippet, classifyPoll, classifySend } from "../../../../bridge/networks/webqq/retcode.ts";
 
 test("poll2 answers map to the reference's handling", () => {
   const items = [{ poll_type: "group_message", value: {} }];
@@ -39,9 +39,9 @@ test("send answers: success, delivered (100100), maybe (1202), frequency, relogi
 });
 
 test("log excerpts of answers hide session secrets, also in truncated bodies", () => {
-  assert.equal(snippet('{"retcode":116,"p":"2c0d8375e6c0"}'), '{"retcode":116,"p":"…"}');
-  assert.equal(snippet('{"retcode":"0","result":{"psessionid":"8368046764001d","uin":1}}'), '{"retcode":"0","result":{"psessionid":"…","uin":1}}');
-  assert.equal(snippet('{"retcode":116,"p":"2c0d83'), '{"retcode":116,"p":"…');
+  assert.equal(bodySnippet('{"retcode":116,"p":"2c0d8375e6c0"}'), '{"retcode":116,"p":"…"}');
+  assert.equal(bodySnippet('{"retcode":"0","result":{"psessionid":"8368046764001d","uin":1}}'), '{"retcode":"0","result":{"psessionid":"…","uin":1}}');
+  assert.equal(bodySnippet('{"retcode":116,"p":"2c0d83'), '{"retcode":116,"p":"…');
   const truncated = classifyPoll(200, '{"retcode":116,"p":"2c0d8375e6c0","x":');
   assert.equal(truncated.kind, "failure");
   assert.doesNotMatch((truncated as { reason: string }).reason, /2c0d/);
