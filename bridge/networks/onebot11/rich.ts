@@ -143,9 +143,16 @@ export class Onebot11Rich {
     const file = parseGroupFileRef(media.ref);
     if (file !== undefined) {
       const a = this.o.actions();
-      if (!a) throw new Error("onebot11 is not online: cannot ask for the group file's URL");
+      if (!a) throw new SendError("onebot11 is not online: cannot ask for the group file's URL", "retry", { retryAfterMs: 5_000 });
       const params = { group_id: Number(file.group), file_id: file.fileId, ...(file.busid === "" ? {} : { busid: Number(file.busid) }) };
-      const data = (await a.call("get_group_file_url", params, { retrySafe: true, timeoutMs: 15_000, signal: this.o.signal })) as { url?: unknown } | null;
+      let data: { url?: unknown } | null;
+      try {
+        data = (await a.call("get_group_file_url", params, { retrySafe: true, timeoutMs: 15_000, signal: this.o.signal })) as { url?: unknown } | null;
+      } catch (err) {
+        // The server said no (the file is gone): the relay posts a note; no answer: later.
+        if (err instanceof ActionError && err.kind === "failed") throw err;
+        throw new SendError(`get_group_file_url: ${(err as Error).message}`, "retry", { cause: err, retryAfterMs: 5_000 });
+      }
       if (typeof data?.url !== "string") throw new Error("get_group_file_url: no url in the answer");
       url = data.url;
     }

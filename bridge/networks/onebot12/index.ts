@@ -194,7 +194,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     },
 
     async fetchMedia(media, maxBytes) {
-      if (!stream) throw new Error("onebot12 is not started");
+      if (!stream) throw new SendError("onebot12 is not started", "retry", { retryAfterMs: 5_000 });
       return await rich.fetchMedia(stream, media, maxBytes, target.accessToken ? [target.accessToken] : [], net.signal);
     },
 

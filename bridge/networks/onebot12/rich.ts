@@ -132,7 +132,14 @@ export class Onebot12Rich {
     let name = media.name;
     let headers: Record<string, string> = {};
     if (fileId !== undefined) {
-      const data = (await this.call("get_file", { file_id: fileId, type: "url" }, { retrySafe: true, timeout: 15_000 })) as { url?: unknown; name?: unknown; headers?: unknown } | null;
+      let data: { url?: unknown; name?: unknown; headers?: unknown } | null;
+      try {
+        data = (await this.call("get_file", { file_id: fileId, type: "url" }, { retrySafe: true, timeout: 15_000 })) as typeof data;
+      } catch (err) {
+        // The server said no (the file is gone): the relay posts a note; no answer: later.
+        if (err instanceof ActionError && err.failure.kind === "failed") throw err;
+        throw new SendError(`get_file: ${(err as Error).message}`, "retry", { cause: err, retryAfterMs: 5_000 });
+      }
       if (typeof data?.url !== "string") throw new Error(`get_file ${fileId}: no url in the answer`);
       url = data.url;
       if (typeof data.name === "string" && data.name !== "") name ??= data.name;

@@ -1,7 +1,8 @@
 // Downloads a picture or file a network handed us by URL, through the network's HTTPStream: the
 // cap is enforced while the bytes arrive (src body limit: BodyTooLargeError, code
 // ERR_BODY_TOO_LARGE), and the URL is logged only redacted (some carry download keys).
-import { redactUrl, type HTTPStream } from "../../../src/index.ts";
+import { BodyTooLargeError, redactUrl, type HTTPStream } from "../../../src/index.ts";
+import { SendError } from "../../network.ts";
 
 export interface FetchedMedia {
   data: Uint8Array;
@@ -57,18 +58,32 @@ export interface FetchOptions {
   secrets?: string[];
 }
 
-/** GET `url` with a body cap of `maxBytes`: throws BodyTooLargeError above it, MediaFetchError on a bad status. */
+/**
+ * GET `url` with a body cap of `maxBytes`. Throws BodyTooLargeError above the cap and
+ * MediaFetchError for a status that says the file is not there (the relay posts a note); a
+ * SendError "retry" when it may work later (no answer, 429, 5xx), so the relay tries again.
+ */
 export async function fetchMediaUrl(stream: HTTPStream, url: string, maxBytes: number, o: FetchOptions): Promise<FetchedMedia> {
   if (!/^https?:\/\//i.test(url)) throw new Error(`media reference is not an http(s) URL: ${redactUrl(url)}`);
-  const res = await stream.request(
-    { method: "GET", url, maxBodySize: maxBytes, name: "media download", ...(o.headers ? { headers: o.headers } : {}), ...(o.secrets ? { secrets: o.secrets } : {}), retry: { statuses: [] } },
-    { signal: o.signal },
-  );
-  if (res.status !== 200) {
-    res.body.resume();
-    throw new MediaFetchError(res.status, url);
+  let data: Uint8Array;
+  let res;
+  try {
+    res = await stream.request(
+      { method: "GET", url, maxBodySize: maxBytes, name: "media download", ...(o.headers ? { headers: o.headers } : {}), ...(o.secrets ? { secrets: o.secrets } : {}), retry: { statuses: [] } },
+      { signal: o.signal },
+    );
+    if (res.status !== 200) {
+      res.body.resume();
+      const err = new MediaFetchError(res.status, url);
+      if (res.status === 429 || res.status >= 500) throw new SendError(err.message, "retry", { cause: err, retryAfterMs: 30_000 });
+      throw err;
+    }
+    data = await res.bytes();
+  } catch (err) {
+    if (err instanceof BodyTooLargeError || err instanceof MediaFetchError || err instanceof SendError || o.signal?.aborted) throw err;
+    // No answer (refused, reset, timed out): the file may still be there later.
+    throw new SendError(`media download failed: ${redactUrl(url)}: no answer`, "retry", { cause: err, retryAfterMs: 30_000 });
   }
-  const data = await res.bytes();
   const type = typeof res.headers["content-type"] === "string" ? res.headers["content-type"].split(";")[0]!.trim().toLowerCase() : "";
   const mime = type !== "" && type !== "application/octet-stream" ? type : (o.mime ?? (type || "application/octet-stream"));
   return { data, mime, name: o.name ?? dispositionName(res.headers["content-disposition"]) ?? pathName(url) ?? o.fallbackName };

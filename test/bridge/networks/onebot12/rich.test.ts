@@ -2,6 +2,7 @@
 // and deletes both ways, a delete of a message never seen, bad segments, a picture above the cap.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { SendError } from "../../../../bridge/network.ts";
 import { MediaFetchError } from "../../../../bridge/networks/shared/media-fetch.ts";
 import { assertCleanRun, GROUP, harness, member, sendError } from "./harness.ts";
 
@@ -49,6 +50,8 @@ test("fetchMedia: above maxBytes it is refused while streaming (BodyTooLargeErro
   const ok = await adapter.fetchMedia!({ kind: "image", ref: `${h.sim.url}_sim/file/${big}` }, 64 * 1024);
   assert.equal(ok.data.byteLength, 64 * 1024);
   await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: `${h.sim.url}_sim/nothing` }, 1024), (err: Error) => err instanceof MediaFetchError && err.status === 404);
+  // No answer at all: it may work later (the relay retries rather than posting a note).
+  await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: "http://127.0.0.1:1/x.png" }, 1024), (err: Error) => err instanceof SendError && err.kind === "retry");
   assertCleanRun(h);
 });
 
