@@ -19,7 +19,7 @@ import { configSecrets } from "../config/secrets.ts";
 import { lineScrubber } from "../log.ts";
 import { Relay } from "../relay/relay.ts";
 import { Outbox } from "../store/outbox.ts";
-import { schedulePrune, type PruneSchedule } from "../store/prune-schedule.ts";
+import { DEFAULT_ID_MAP_MAX_AGE_MS, schedulePrune, type PruneSchedule } from "../store/prune-schedule.ts";
 import { MucClient, type XmppOptions } from "../xmpp/index.ts";
 
 export interface RunOptions {
@@ -120,9 +120,11 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
   let current = config;
   try {
     outbox = new Outbox(join(config.state_dir, OUTBOX_FILE));
-    outbox.prune(Date.now() - KEEP_DELIVERED_MS);
+    const keepIdsMs = config.relay?.id_map_max_age ?? DEFAULT_ID_MAP_MAX_AGE_MS;
+    outbox.prune(Date.now() - KEEP_DELIVERED_MS, Date.now() - keepIdsMs);
     pruning = schedulePrune(outbox, {
       keepMs: KEEP_DELIVERED_MS,
+      keepIdsMs,
       everyMs: PRUNE_EVERY_MS,
       onError: (err) => log.warn({ err }, "pruning the outbox failed; retried at the next round"),
     });
@@ -164,6 +166,8 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
       rate: config.relay?.rate,
       deadLetterAfterMs: config.relay?.dead_letter_after,
       deadLetterNotice: config.relay?.dead_letter_notice,
+      mediaMaxBytes: config.relay?.media_max_bytes,
+      echoWindowMs: config.relay?.echo_window,
       xmppMaxLength: config.xmpp.max_message_length,
     });
 

@@ -68,6 +68,7 @@ const onebot11 = z.strictObject({
   }).optional(),
   ws: wsUrl.optional(),
   ws_reverse: z.strictObject({ listen, path: z.string().regex(/^\//, "must start with /").optional() }).optional(),
+  send_timeout: posInt.optional(),
 }).superRefine((n, ctx) => {
   if (n.events === "webhook" && !n.webhook) {
     ctx.addIssue({ code: "custom", path: ["webhook"], message: "required when events is webhook: { listen: host:port, secret?: ... }" });
@@ -100,12 +101,14 @@ const onebot12 = z.strictObject({
   type: z.literal("onebot12"),
   url: httpUrl,
   access_token: z.string().optional(),
+  send_timeout: posInt.optional(),
 });
 
 const telegram = z.strictObject({
   type: z.literal("telegram"),
   token: nonEmpty,
   api: httpUrl.optional(),
+  send_timeout: posInt.optional(),
 });
 
 // The official QQ bot API. app_id is a number on the console: accepted unquoted, kept as a string.
@@ -174,6 +177,9 @@ export const fileSchema = z.strictObject({
       drain_timeout: nonNegInt.optional(),
       dead_letter_after: posInt.optional(),
       dead_letter_notice: bool.optional(),
+      id_map_max_age: posInt.optional(),
+      media_max_bytes: posInt.optional(),
+      echo_window: posInt.optional(),
     })
     .optional(),
 });

@@ -23,6 +23,8 @@ export interface Onebot11NetworkConfig {
   ws?: string;
   /** events: ws-reverse: where the bridge listens for the implementation's connection. */
   ws_reverse?: { listen: string; path?: string };
+  /** ms a send waits for its answer before it is maybe-delivered (default 60000). */
+  send_timeout?: number;
 }
 
 export interface Onebot12NetworkConfig {
@@ -30,6 +32,8 @@ export interface Onebot12NetworkConfig {
   /** The action endpoint (POST /). */
   url: string;
   access_token?: string;
+  /** ms a send waits for its answer before it is maybe-delivered (default 60000). */
+  send_timeout?: number;
 }
 
 export interface TelegramNetworkConfig {
@@ -37,6 +41,8 @@ export interface TelegramNetworkConfig {
   token: string;
   /** Bot API base URL (self-hosted server); default https://api.telegram.org. */
   api?: string;
+  /** ms a send waits for its answer before it is maybe-delivered (default 60000). */
+  send_timeout?: number;
 }
 
 export interface QqbotNetworkConfig {
@@ -96,6 +102,17 @@ export interface Config {
   /**
    * drain_timeout in ms, default 10000. dead_letter_after: ms an item may keep failing before it
    * is a dead letter (default 86400000). dead_letter_notice: announce dead letters in the room.
+   * id_map_max_age: ms the id map keeps a message's ids for replies, edits and retractions
+   * (default 2592000000, 30 days). media_max_bytes: largest picture or file fetched from a network
+   * and uploaded to the room (default 10485760, 10 MB); a larger one becomes a text note.
    */
-  relay?: { rate?: { per_second: number; burst: number }; drain_timeout?: number; dead_letter_after?: number; dead_letter_notice?: boolean };
+  relay?: {
+    rate?: { per_second: number; burst: number };
+    drain_timeout?: number;
+    dead_letter_after?: number;
+    dead_letter_notice?: boolean;
+    id_map_max_age?: number;
+    media_max_bytes?: number;
+    echo_window?: number;
+  };
 }

@@ -16,9 +16,9 @@ type Builders = { [T in NetworkConfig["type"]]: (common: NetworkOptions, config:
 /** One line a network type; the compiler refuses a config type without one. */
 const BUILDERS: Builders = {
   webqq: (common, c) => createWebqq({ ...common, endpoints: c.endpoints, sendInterval: c.send_interval, pollHold: c.poll_hold, sendTimeout: c.send_timeout }),
-  onebot11: (common, config) => createOnebot11({ ...common, config }),
-  onebot12: (common, config) => createOnebot12({ ...common, config }),
-  telegram: (common, config) => createTelegram({ ...common, config }),
+  onebot11: (common, config) => createOnebot11({ ...common, config, sendTimeoutMs: config.send_timeout }),
+  onebot12: (common, config) => createOnebot12({ ...common, config, sendTimeoutMs: config.send_timeout }),
+  telegram: (common, config) => createTelegram({ ...common, config, sendTimeoutMs: config.send_timeout }),
   qqbot: (common, config) => createQqbot({ ...common, config }),
 };
 

@@ -8,8 +8,12 @@
 //     again), a throw = cannot tell now (asked again after a backoff);
 //   - neither (or the echo never came and there is no history): sent again, at least once,
 //     counted in pollbridge_sends_resent_unconfirmed_total.
-import { SendError, type NetworkAdapter } from "../network.ts";
-import type { OutboxItem } from "../store/outbox.ts";
+// An edit or a retraction sent natively is idempotent (the same text again, a message already
+// gone): one in doubt is simply sent again. Which form an item takes (a native reply, edit or
+// retraction, or its plain form) is decided when it is sent (rich-send.ts).
+import { SendError, type NetworkAdapter, type SendResult } from "../network.ts";
+import type { Outbox, OutboxItem } from "../store/outbox.ts";
+import { planGroup, plainForm, type GroupPlan } from "./rich-send.ts";
 import { errorText, groupTargetKey, type SendOutcome, type Target, type Verdict } from "./target.ts";
 
 export interface EvidenceOptions {
@@ -23,6 +27,8 @@ export interface EvidenceOptions {
    * their sends out far sooner; this is the relay's last resort.
    */
   sendTimeoutMs?: number;
+  /** The outbox: an item is read again when it is sent, and its references resolved through the id map. */
+  outbox?: Outbox;
 }
 
 export class GroupTarget implements Target {
@@ -34,6 +40,7 @@ export class GroupTarget implements Target {
   readonly #echoWindowMs: number;
   readonly #historySlackMs: number;
   readonly #sendTimeoutMs: number;
+  readonly #outbox: Outbox | undefined;
   /** The unconfirmed item (a worker has at most one) and when this process stops waiting for its echo (monotonic ms). */
   #echoWait: { id: number; deadline: number } | undefined;
 
@@ -45,6 +52,7 @@ export class GroupTarget implements Target {
     this.#echoWindowMs = opts.echoWindowMs ?? 15_000;
     this.#historySlackMs = opts.historySlackMs ?? 5000;
     this.#sendTimeoutMs = opts.sendTimeoutMs ?? 120_000;
+    this.#outbox = opts.outbox;
   }
 
   /** Fed by the relay from the network's status changes. */
@@ -62,6 +70,7 @@ export class GroupTarget implements Target {
   }
 
   async check(item: OutboxItem): Promise<Verdict> {
+    if (item.kind !== "message") return { kind: "send" }; // idempotent (see above)
     const { echo, history } = this.network.evidence;
     if (echo) {
       // The window starts when this process first looks: after a crash, the echo of a send made
@@ -82,17 +91,41 @@ export class GroupTarget implements Target {
     return { kind: "resend-unconfirmed", reason: echo ? "no echo of the send came back" : "the network cannot tell whether it was delivered" };
   }
 
-  async send(item: OutboxItem): Promise<SendOutcome> {
+  send(queued: OutboxItem): Promise<SendOutcome> {
     this.#echoWait = undefined; // a new send: its echo gets a window of its own
+    // Read again after the worker's attempt mark: an edit may have changed the text of the unsent item.
+    const item = this.#outbox?.get(queued.id) ?? queued;
+    const plan: GroupPlan = this.#outbox ? planGroup(item, this.network.features ?? {}, this.key, this.#outbox.ids) : { op: "send", text: item.text };
+    if (plan.op === "none") return Promise.resolve({ kind: "delivered" });
+    if (plan.op === "send" && plan.resolved) this.#outbox?.resolve(item.id, { kind: "message", text: plan.text });
+    const sending = this.#call(plan);
+    // A plain message goes out as it always did (no extra step); a native form the network
+    // refuses for good (a reply to a deleted message, an edit too old, a URL it cannot fetch)
+    // is sent in its plain form next instead of becoming a dead letter.
+    const plain = plan.op === "retract" || (plan.op === "send" && (plan.resolved || !plan.opts)) ? undefined : plainForm(item);
+    if (plain === undefined || plain === "") return sending;
+    return sending.then((outcome) => {
+      if (outcome.kind !== "fatal") return outcome;
+      this.#outbox?.resolve(item.id, { kind: "message", text: plain });
+      return { kind: "retry", error: `${outcome.error}; sending it as plain text`, afterMs: 0 };
+    });
+  }
+
+  async #call(plan: Exclude<GroupPlan, { op: "none" }>): Promise<SendOutcome> {
     let timer: NodeJS.Timeout | undefined;
-    const sending = this.network.send(this.group, item.text);
+    const net = this.network;
+    const missing = (what: string) => Promise.reject(new SendError(`${net.id} says it has ${what} but no ${what}()`, "fatal"));
+    const sending: Promise<SendResult | void> =
+      plan.op === "edit" ? (net.edit ? net.edit(this.group, plan.id, plan.text) : missing("edit"))
+      : plan.op === "retract" ? (net.retract ? net.retract(this.group, plan.id) : missing("retract"))
+      : plan.opts ? net.send(this.group, plan.text, plan.opts) : net.send(this.group, plan.text);
     const unanswered = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new SendError(`no answer from the network within ${this.#sendTimeoutMs} ms`, "unknown")), this.#sendTimeoutMs);
     });
     sending.catch(() => undefined); // an answer after the timeout changes nothing: the item is settled by evidence
     try {
       const res = await Promise.race([sending, unanswered]);
-      return { kind: "delivered", resultId: res.id };
+      return { kind: "delivered", resultId: res ? res.id : undefined };
     } catch (err) {
       if (!(err instanceof SendError)) return { kind: "unconfirmed", error: `unexpected send error: ${errorText(err)}` };
       if (err.kind === "retry") return { kind: "retry", error: err.message, afterMs: err.retryAfterMs };

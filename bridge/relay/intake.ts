@@ -4,6 +4,7 @@
 // are woken.
 import type { Logger } from "pino";
 import type { Outbox } from "../store/outbox.ts";
+import type { Rich } from "./rich-items.ts";
 import type { Router, Said, Source } from "./router.ts";
 
 export interface IntakeDeps {
@@ -21,16 +22,17 @@ export class Intake {
 
   /**
    * Commits one inbound message for every other endpoint of every route that contains its source.
-   * `key` identifies the message across redeliveries; `roomSeen` moves the room's catch-up bound.
+   * `key` identifies the message across redeliveries; `roomSeen` moves the room's catch-up bound;
+   * `rich` says what it is besides its text, and holds its ids for the id map (same COMMIT).
    */
-  accept(key: string, from: Source, said: Said, roomSeen?: { room: string; time: Date }): void {
+  accept(key: string, from: Source, said: Said, roomSeen?: { room: string; time: Date }, rich?: Rich): void {
     const { router, outbox, logger } = this.#d;
-    const items = router.fanOut(from, said);
+    const items = router.fanOut(from, said, rich);
     if (items.length === 0 && !roomSeen) {
       logger.debug({ network: said.network, group: said.group }, "message from an unbridged group ignored");
       return;
     }
-    const accepted = outbox.accept({ sourceKey: key, items, roomSeen });
+    const accepted = outbox.accept({ sourceKey: key, items, roomSeen, ids: rich?.ids });
     if (accepted === null) {
       logger.debug({ source: key }, "redelivered message ignored");
       return;

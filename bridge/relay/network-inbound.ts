@@ -12,6 +12,7 @@ import { readableText } from "../networks/shared/readable.ts";
 import type { Outbox } from "../store/outbox.ts";
 import { withAttachments } from "./format.ts";
 import type { Intake } from "./intake.ts";
+import { fromNetwork } from "./rich-inbound.ts";
 import type { Confirm } from "./settlement.ts";
 import { groupTargetKey } from "./target.ts";
 
@@ -29,22 +30,30 @@ export interface NetworkInboundDeps {
 export function networkSink(networkId: string, d: NetworkInboundDeps): MessageSink {
   return async (msg: InboundMessage) => {
     const sourceTarget = groupTargetKey(networkId, msg.group);
-    if (d.outbox.sentAs(sourceTarget, msg.id)) return; // a late echo of a confirmed send
+    // A late echo of a confirmed send. (An edit or recall notice may carry the id of our message.)
+    if ((msg.kind ?? "message") === "message" && d.outbox.sentAs(sourceTarget, msg.id)) return;
     if (msg.own) {
       if (!d.confirm({ target: sourceTarget, text: msg.text, resultId: msg.id })) {
         d.logger.debug({ network: networkId, group: msg.group, id: msg.id }, "own message matches no unconfirmed send; not relayed");
       }
       return;
     }
-    d.intake.accept(`net:${networkId}:${msg.id}`, { kind: "group", network: networkId, group: msg.group }, {
-      nick: msg.senderName,
-      // Something was said that we cannot render (a sticker, a voice clip): say so rather than
-      // relay an empty line or nothing at all (the networks' own placeholder, one definition).
-      text: readableText(withAttachments(msg.text, msg.attachments)),
-      network: networkId,
-      group: msg.group,
-      time: msg.time,
-      late: Date.now() - msg.time.getTime() > d.lateAfterMs,
-    });
+    let text = withAttachments(msg.text, msg.attachments);
+    // Something was said that we cannot render (a sticker, a voice clip): say so rather than
+    // relay an empty line or nothing at all (the networks' own placeholder, one definition).
+    // A message of pictures only, an edit or a retraction is something else.
+    if (!msg.media?.length && (msg.kind ?? "message") === "message") text = readableText(text);
+    const taken = fromNetwork(networkId, msg, text, `net:${networkId}:${msg.id}`, d.outbox.ids);
+    if ("skip" in taken) {
+      d.logger.debug({ network: networkId, group: msg.group, id: msg.id, ref: msg.ref }, `${taken.skip}: nothing to relay`);
+      return;
+    }
+    d.intake.accept(
+      taken.key,
+      { kind: "group", network: networkId, group: msg.group },
+      { nick: msg.senderName, text: taken.text, network: networkId, group: msg.group, time: msg.time, late: Date.now() - msg.time.getTime() > d.lateAfterMs },
+      undefined,
+      taken.rich,
+    );
   };
 }

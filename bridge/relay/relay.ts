@@ -56,6 +56,8 @@ export interface RelayOptions {
   deadLetterAfterMs?: number;
   /** relay.dead_letter_notice: announce each dead letter in the bridge's room; default false. */
   deadLetterNotice?: boolean;
+  /** relay.media_max_bytes: the largest picture or file fetched from a network and uploaded to a room; default 10 MB. */
+  mediaMaxBytes?: number;
   /** Wall clock (ms epoch); tests inject one to age items without waiting. */
   now?: () => number;
 }

@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import type { Outbox } from "../store/outbox.ts";
 import type { RoomMessage } from "../xmpp/types.ts";
 import type { Intake } from "./intake.ts";
+import { fromRoom } from "./rich-inbound.ts";
 import { isOurReflection } from "./room-session.ts";
 import type { Confirm } from "./settlement.ts";
 import type { Router } from "./router.ts";
@@ -52,7 +53,7 @@ export class RoomInbound {
   #take(m: RoomMessage): void {
     const session = this.#d.router.rooms.get(m.room)?.session;
     if (m.originId) {
-      const ours = session ? session.reflected(m.originId) : isOurReflection(m.originId, this.#d.confirm, this.#d.outbox);
+      const ours = session ? session.reflected(m.originId, m.stanzaId) : isOurReflection(m.originId, this.#d.confirm, this.#d.outbox, m.stanzaId);
       if (ours) return;
     }
     if (this.#stopped || !session) return;
@@ -60,13 +61,20 @@ export class RoomInbound {
       if (!m.delayed) session.seenOwn(m.time);
       return;
     }
-    if (m.body.trim() === "") return;
+    if (m.body.trim() === "" && m.retracts === undefined) return;
     const time = m.delayed ?? m.time;
+    const taken = fromRoom(m, this.#d.outbox.ids);
+    if ("skip" in taken) {
+      this.#d.logger.debug({ room: m.room, nick: m.nick, retracts: m.retracts }, `${taken.skip}: nothing to relay`);
+      this.#d.outbox.setLastSeen(m.room, time);
+      return;
+    }
     this.#d.intake.accept(
       `xmpp:${m.room}:${roomMessageId(m)}`,
       { kind: "room", room: m.room },
-      { nick: m.nick, text: m.replaces ? `(edit) ${m.body}` : m.body, network: "xmpp", group: m.room, time, late: m.delayed !== undefined },
+      { nick: m.nick, text: taken.text, network: "xmpp", group: m.room, time, late: m.delayed !== undefined },
       { room: m.room, time },
+      taken.rich,
     );
   }
 }

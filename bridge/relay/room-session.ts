@@ -30,8 +30,9 @@ export interface RoomSessionOptions {
  * A reflection of one of our origin-ids: confirms the send it belongs to, or is one confirmed
  * before. Origin-ids are unique across rooms, so this holds in a room no longer bridged too.
  */
-export function isOurReflection(originId: string, confirm: Confirm, outbox: Outbox): boolean {
-  return confirm({ originId }) || outbox.byOriginId(originId) !== undefined;
+export function isOurReflection(originId: string, confirm: Confirm, outbox: Outbox, stanzaId?: string): boolean {
+  // The stanza-id the room gave it goes into the id map (replies and retractions name it by that).
+  return confirm(stanzaId ? { originId, resultId: stanzaId } : { originId }) || outbox.byOriginId(originId) !== undefined;
 }
 
 export class RoomSession {
@@ -111,8 +112,8 @@ export class RoomSession {
   }
 
   /** A reflection of our origin-id in this room: confirms the send (see isOurReflection). */
-  reflected(originId: string): boolean {
-    return isOurReflection(originId, this.#o.confirm, this.#o.outbox);
+  reflected(originId: string, stanzaId?: string): boolean {
+    return isOurReflection(originId, this.#o.confirm, this.#o.outbox, stanzaId);
   }
 
   /** Our own message seen live: the catch-up of the next join starts after it. */

@@ -8,6 +8,10 @@ import type { BridgeConfig } from "../config/types.ts";
 import type { NetworkAdapter } from "../network.ts";
 import type { NewItem } from "../store/outbox.ts";
 import { DEFAULT_FORMAT, formatMessage, markLate } from "./format.ts";
+import { richItems, type Caps, type Rich } from "./rich-items.ts";
+
+/** relay.media_max_bytes default: 10 MB. */
+export const DEFAULT_MEDIA_MAX_BYTES = 10 * 1024 * 1024;
 import { GroupTarget } from "./group-target.ts";
 import type { RelayOptions } from "./relay.ts";
 import type { RoomLink } from "./room-link.ts";
@@ -206,29 +210,56 @@ export class Router {
       catchUpSlackMs: opts.catchUpSlackMs ?? 5000,
       maxLength: config.xmppMaxLength ?? 10_000,
       sendTimeout: opts.sendTimeout,
+      media: {
+        maxBytes: opts.mediaMaxBytes ?? DEFAULT_MEDIA_MAX_BYTES,
+        // The networks in force when the media is fetched (a reload may have replaced one).
+        fetch: (media, maxBytes) => {
+          const net = media.network !== undefined ? this.#config.networks.get(media.network) : undefined;
+          if (!net?.fetchMedia || media.ref === undefined) return Promise.reject(new Error(`network ${media.network ?? "?"} cannot fetch its media`));
+          const { network: _n, url: _u, ...ref } = media;
+          return net.fetchMedia({ ...ref, ref: media.ref }, maxBytes);
+        },
+      },
     });
   }
 
   #groupTarget(net: NetworkAdapter, group: string): GroupTarget {
     const opts = this.#opts;
-    return new GroupTarget(net, group, { echoWindowMs: opts.echoWindowMs, historySlackMs: opts.catchUpSlackMs, sendTimeoutMs: opts.groupSendTimeoutMs });
+    return new GroupTarget(net, group, { echoWindowMs: opts.echoWindowMs, historySlackMs: opts.catchUpSlackMs, sendTimeoutMs: opts.groupSendTimeoutMs, outbox: opts.outbox });
   }
 
-  /** The outbox items for every other endpoint of every route that contains the source. */
-  fanOut(from: Source, said: Said): NewItem[] {
+  /**
+   * The outbox items for every other endpoint of every route that contains the source. A rich
+   * message (reply, edit, retraction, media) gets each target's own items (rich-items.ts).
+   */
+  fanOut(from: Source, said: Said, rich?: Rich): NewItem[] {
     const items: NewItem[] = [];
     for (const route of this.#routes) {
       if (!route.endpoints.some((e) => sameSource(e.source, from))) continue;
-      let line = formatMessage(route.format, said);
-      if (said.late) line = markLate(line, said.time);
+      const format = (text: string) => {
+        const line = formatMessage(route.format, { ...said, text });
+        return said.late ? markLate(line, said.time) : line;
+      };
+      const line = format(said.text);
       for (const e of route.endpoints) {
         if (sameSource(e.source, from)) continue;
+        if (rich) {
+          const t = { key: e.target.key, maxLength: e.target.maxLength, caps: this.#caps(e.target), isRoom: e.target instanceof RoomTarget };
+          items.push(...richItems(t, { bridge: route.name, sender: said.nick }, format, said.text, rich));
+          continue;
+        }
         for (const part of splitText(line, e.target.maxLength)) {
           if (part.trim() !== "") items.push({ bridge: route.name, target: e.target.key, text: part, sender: said.nick });
         }
       }
     }
     return items;
+  }
+
+  /** What a target does natively: a network's features; a room replies and edits, retracts and uploads where its link can. */
+  #caps(target: RoomTarget | GroupTarget): Caps {
+    if (target instanceof GroupTarget) return target.network.features ?? {};
+    return { reply: true, edit: true, retract: target.canRetract, media: target.canUpload };
   }
 
   /** Every (bridge, target key) pair the routes send to. */

@@ -28,6 +28,8 @@ export interface SettlementDeps {
 
 export class Settlement {
   readonly #d: SettlementDeps;
+  /** "network\nerror" of retractions refused for good, already logged: a bot without the right would say so for every message. */
+  readonly #refusedRetractions = new Set<string>();
 
   constructor(deps: SettlementDeps) {
     this.#d = deps;
@@ -48,7 +50,15 @@ export class Settlement {
     const m = this.#d.metrics;
     if (info.changed && kind === "delivered") m?.relayed(item.bridge, item.target);
     if (kind === "resent-unconfirmed") m?.resentUnconfirmed(this.#d.router.groups.get(item.target)?.network.id ?? item.target);
-    if (info.changed && kind === "dead-letter") {
+    if (info.changed && kind === "dead-letter" && item.kind === "retract") {
+      m?.failed(item.bridge, item.target);
+      const network = this.#d.router.groups.get(item.target)?.network.id ?? item.target;
+      const once = `${network}\n${info.error ?? ""}`;
+      if (!this.#refusedRetractions.has(once)) {
+        this.#refusedRetractions.add(once);
+        this.#d.logger.error({ network, target: item.target, item: item.id, error: info.error }, "a retraction was refused for good (the bot may lack the right); further ones refused for the same reason are not logged");
+      }
+    } else if (info.changed && kind === "dead-letter") {
       m?.failed(item.bridge, item.target);
       this.#d.logger.error({ target: item.target, item: item.id, sender: item.sender, error: info.error }, "dead letter: the message could not be delivered; kept in the outbox as failed");
       if (this.#d.deadLetterNotice) this.#announce(item, info.error ?? "unknown error");

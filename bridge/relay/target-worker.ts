@@ -5,7 +5,14 @@
 //
 // No outcome is terminal except a dead letter: an item the target refuses for good, or one that
 // still fails `deadLetterAfterMs` after its first failure. Then the queue moves on.
+//
+// The wait after a failure (src/ backoffDelay, full jitter) grows with the failures in a row, so a
+// target that is down is not hammered; a delay the target names (retryAfterMs) is honoured as
+// given. A maybe-delivered send is not a sign of a target that is down (the request reached it):
+// its wait before the evidence is read, or the item resent, stays short (UNCONFIRMED_BACKOFF_MAX_MS),
+// so that a few transient faults on one item cannot hold the queue for a minute.
 import type { Logger } from "pino";
+import { backoffDelay } from "../../src/index.ts";
 import type { Outbox, OutboxItem } from "../store/outbox.ts";
 import type { TokenBucket } from "./token-bucket.ts";
 import type { SendOutcome, Target } from "./target.ts";
@@ -14,6 +21,19 @@ export interface Backoff {
   /** ms before the first retry; doubles per consecutive failure, with full jitter. */
   min: number;
   max: number;
+}
+
+/** The longest wait after a maybe-delivered send (capped by Backoff.max when that is lower). */
+export const UNCONFIRMED_BACKOFF_MAX_MS = 5_000;
+
+/**
+ * How long an item waits after its `failures`-th failure in a row: the target's own delay when it
+ * named one, else the project's backoff (src/ backoffDelay), capped at UNCONFIRMED_BACKOFF_MAX_MS
+ * when the send may have been delivered (the target answered or took the request: not down).
+ */
+export function retryWaitMs(failures: number, backoff: Backoff, o: { maybeDelivered: boolean; afterMs?: number }, random: () => number = Math.random): number {
+  if (o.afterMs !== undefined) return o.afterMs;
+  return backoffDelay(failures, o.maybeDelivered ? { min: backoff.min, max: Math.min(backoff.max, UNCONFIRMED_BACKOFF_MAX_MS) } : backoff, random);
 }
 
 /** What happened to an item, as the relay hears it. */
@@ -132,16 +152,18 @@ export class TargetWorker {
       }
       outbox.markAttempt(item.id, this.#d.now());
       this.#d.logger.debug({ target: target.key, item: item.id, originId: item.originId }, "sending");
-      this.#outcome(item, await target.send(item));
+      // A resend of a send nothing could confirm: the earlier send may still have landed, so
+      // whatever this attempt says, the item stays unconfirmed (a late echo can still confirm it).
+      this.#outcome(item, await target.send(item), resend !== undefined);
     }
   }
 
-  #outcome(item: OutboxItem, outcome: SendOutcome): void {
+  #outcome(item: OutboxItem, outcome: SendOutcome, maybeSentBefore: boolean): void {
     switch (outcome.kind) {
       case "delivered":
         return this.#delivered(item, outcome.resultId);
       case "retry":
-        return this.#failed(item, outcome.error, false, outcome.afterMs);
+        return this.#failed(item, outcome.error, maybeSentBefore, outcome.afterMs);
       case "unconfirmed":
         return this.#failed(item, outcome.error, true);
       case "fatal":
@@ -167,7 +189,7 @@ export class TargetWorker {
       return;
     }
     this.#failures += 1;
-    const ms = afterMs ?? Math.random() * Math.min(backoff.max, backoff.min * 2 ** (this.#failures - 1));
+    const ms = retryWaitMs(this.#failures, backoff, { maybeDelivered, afterMs });
     this.#backoff = { id: item.id, until: performance.now() + ms };
     const ctx = { target: this.target.key, item: item.id, originId: item.originId, error };
     if (maybeDelivered) logger.warn(ctx, "send not confirmed; it is settled by the target's evidence before any resend");

@@ -5,6 +5,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { ID_MAP_SCHEMA, IdMap, type SourceIds } from "./id-map.ts";
 import { originIdFor } from "./origin-id.ts";
 
 /**
@@ -13,6 +14,26 @@ import { originIdFor } from "./origin-id.ts";
  * after relay.dead_letter_after), kept with its error.
  */
 export type ItemState = "pending" | "delivered" | "failed";
+
+/**
+ * message: a text to post. edit: replace the text of message `ref` (a source key) on the target.
+ * retract: remove message `ref` from the target. The target resolves `ref` through the id map
+ * when it sends (its queue is in order, so the original was sent before).
+ */
+export type ItemKind = "message" | "edit" | "retract";
+
+/** A picture or file an item carries (stored as JSON). */
+export interface ItemMedia {
+  kind: "image" | "file";
+  name?: string;
+  size?: number;
+  mime?: string;
+  /** From a network: the network that fetches it (fetchMedia) and its opaque ref (never a token URL). */
+  network?: string;
+  ref?: string;
+  /** A URL that needs no token: the room's upload URL (set once uploaded), or the URL a room message carried. */
+  url?: string;
+}
 
 export interface OutboxItem {
   id: number;
@@ -32,6 +53,14 @@ export interface OutboxItem {
   resultId: string | null;
   error: string | null;
   createdAt: number;
+  kind: ItemKind;
+  /** edit / retract: the source key of the message edited or retracted. */
+  ref: string | null;
+  /** The source key of the message this one replies to. */
+  replyTo: string | null;
+  /** What to send instead when the native form cannot be used (no such message on the target): a quote, a correction mark. */
+  fallback: string | null;
+  media: ItemMedia | null;
 }
 
 export interface NewItem {
@@ -39,6 +68,16 @@ export interface NewItem {
   target: string;
   text: string;
   sender?: string;
+  kind?: ItemKind;
+  ref?: string;
+  replyTo?: string;
+  fallback?: string;
+  media?: ItemMedia;
+  /**
+   * edit: when the edited message (`ref`) is still unsent to this target (its one item pending,
+   * never attempted), it takes this text and no edit is queued: the target never sees two copies.
+   */
+  pendingText?: string;
 }
 
 export interface AcceptInput {
@@ -47,6 +86,8 @@ export interface AcceptInput {
   items: NewItem[];
   /** Moves the room's last-seen time forward (never back) in the same transaction. */
   roomSeen?: { room: string; time: Date };
+  /** The message's ids where it was said, recorded in the id map in the same transaction. */
+  ids?: SourceIds;
 }
 
 /**
@@ -54,7 +95,7 @@ export interface AcceptInput {
  * message our account sent to `target` with this text: it confirms the target's unconfirmed item
  * (a worker has at most one), `resultId` being the echo's message id.
  */
-export type Confirmation = { originId: string } | { target: string; text: string; resultId: string };
+export type Confirmation = { originId: string; resultId?: string } | { target: string; text: string; resultId: string };
 
 interface Row {
   id: number;
@@ -71,6 +112,11 @@ interface Row {
   result_id: string | null;
   error: string | null;
   created_at: number;
+  kind: ItemKind | null;
+  ref: string | null;
+  reply_to: string | null;
+  fallback: string | null;
+  media: string | null;
 }
 
 const SCHEMA = `
@@ -89,7 +135,12 @@ CREATE TABLE IF NOT EXISTS outbox (
   created_at INTEGER NOT NULL,
   done_at INTEGER,
   failing_since INTEGER,
-  sender TEXT
+  sender TEXT,
+  kind TEXT NOT NULL DEFAULT 'message',
+  ref TEXT,
+  reply_to TEXT,
+  fallback TEXT,
+  media TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(target, id) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_result ON outbox(target, result_id) WHERE result_id IS NOT NULL;
@@ -98,7 +149,16 @@ CREATE TABLE IF NOT EXISTS room_seen (room TEXT PRIMARY KEY, at INTEGER NOT NULL
 `;
 
 /** Columns added after the first schema: an older file gets them at open. */
-const ADDED_COLUMNS: Record<string, string> = { failing_since: "INTEGER", sender: "TEXT" };
+const ADDED_COLUMNS: Record<string, string> = {
+  failing_since: "INTEGER",
+  sender: "TEXT",
+  // Rich messages (edits, retractions, replies, media): an older file's rows are plain messages.
+  kind: "TEXT NOT NULL DEFAULT 'message'",
+  ref: "TEXT",
+  reply_to: "TEXT",
+  fallback: "TEXT",
+  media: "TEXT",
+};
 
 function toItem(r: Row): OutboxItem {
   return {
@@ -116,7 +176,22 @@ function toItem(r: Row): OutboxItem {
     resultId: r.result_id,
     error: r.error,
     createdAt: r.created_at,
+    kind: r.kind ?? "message",
+    ref: r.ref,
+    replyTo: r.reply_to,
+    fallback: r.fallback,
+    media: r.media ? parseMedia(r.media) : null,
   };
+}
+
+/** A row's media JSON; a row someone damaged is read as no media (its text, the fallback note, is sent). */
+function parseMedia(json: string): ItemMedia | null {
+  try {
+    const m = JSON.parse(json) as ItemMedia;
+    return m && typeof m === "object" && (m.kind === "image" || m.kind === "file") ? m : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Echoes may differ from what we sent in surrounding and repeated whitespace only. */
@@ -141,6 +216,8 @@ export class Outbox {
   readonly #q: Record<string, StatementSync>;
   /** How many rows the old terminal state "unknown" held at open (turned back into unconfirmed pending items). */
   readonly migratedUnknown: number;
+  /** Each relayed message's ids on each side (same file, same connection). */
+  readonly ids: IdMap;
 
   constructor(path: string) {
     this.path = path;
@@ -159,9 +236,16 @@ export class Outbox {
       seenInsert: p("INSERT INTO seen (key, at) VALUES (?, ?) ON CONFLICT(key) DO NOTHING"),
       seenGet: p("SELECT 1 AS x FROM seen WHERE key = ?"),
       itemInsert: p(
-        `INSERT INTO outbox (source_key, bridge, target, origin_id, text, sender, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(origin_id) DO NOTHING RETURNING *`,
+        `INSERT INTO outbox (source_key, bridge, target, origin_id, text, sender, created_at, kind, ref, reply_to, fallback, media)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(origin_id) DO NOTHING RETURNING *`,
       ),
+      // The copies of a message on one target, and the unsent edits queued for it.
+      copies: p("SELECT id, state, attempted_at FROM outbox WHERE source_key = ? AND target = ? AND kind = 'message' ORDER BY id"),
+      unsentEdits: p("SELECT id FROM outbox WHERE target = ? AND state = 'pending' AND attempted_at IS NULL AND kind = 'edit' AND ref = ? ORDER BY id"),
+      setUnsentText: p("UPDATE outbox SET text = ?, fallback = ? WHERE id = ? AND state = 'pending' AND attempted_at IS NULL"),
+      dropUnsent: p("DELETE FROM outbox WHERE id = ? AND state = 'pending' AND attempted_at IS NULL"),
+      resolve: p("UPDATE outbox SET kind = ?, text = ?, fallback = NULL, reply_to = NULL, media = NULL WHERE id = ? AND state = 'pending'"),
+      setMedia: p("UPDATE outbox SET media = ? WHERE id = ?"),
       roomSeenUpsert: p(
         `INSERT INTO room_seen (room, at) VALUES (?, ?)
          ON CONFLICT(room) DO UPDATE SET at = max(at, excluded.at)`,
@@ -181,7 +265,7 @@ export class Outbox {
          WHERE id = ? AND state = 'pending' RETURNING *`,
       ),
       deliverByOrigin: p(
-        `UPDATE outbox SET state = 'delivered', attempted_at = NULL, done_at = ?
+        `UPDATE outbox SET state = 'delivered', result_id = coalesce(?, result_id), attempted_at = NULL, done_at = ?
          WHERE origin_id = ? AND state = 'pending' RETURNING *`,
       ),
       deadLetter: p("UPDATE outbox SET state = 'failed', error = ?, attempted_at = NULL, done_at = ? WHERE id = ? AND state = 'pending'"),
@@ -201,6 +285,7 @@ export class Outbox {
       dataVersion: p("PRAGMA data_version"),
       pruneSeen: p("DELETE FROM seen WHERE at < ?"),
     };
+    this.ids = new IdMap(this.#db, (op, fn) => this.#guard(op, fn));
   }
 
   #guard<T>(op: string, fn: () => T): T {
@@ -228,13 +313,18 @@ export class Outbox {
         const items: OutboxItem[] = [];
         const parts = new Map<string, number>();
         for (const it of input.items) {
+          if (this.#settledUnsent(it)) continue;
           const part = parts.get(it.target) ?? 0;
           parts.set(it.target, part + 1);
           const originId = originIdFor(input.sourceKey, it.target, part);
-          const row = q.itemInsert.get(input.sourceKey, it.bridge, it.target, originId, it.text, it.sender ?? null, now) as Row | undefined;
+          const row = q.itemInsert.get(
+            input.sourceKey, it.bridge, it.target, originId, it.text, it.sender ?? null, now,
+            it.kind ?? "message", it.ref ?? null, it.replyTo ?? null, it.fallback ?? null, it.media ? JSON.stringify(it.media) : null,
+          ) as Row | undefined;
           if (row) items.push(toItem(row));
         }
         if (input.roomSeen) q.roomSeenUpsert.run(input.roomSeen.room, input.roomSeen.time.getTime());
+        if (input.ids) this.ids.recordSource(input.sourceKey, input.ids, now);
         this.#db.exec("COMMIT");
         return items;
       } catch (err) {
@@ -242,6 +332,33 @@ export class Outbox {
         throw err;
       }
     });
+  }
+
+  /**
+   * An edit or a retraction of a message the target has not been sent yet is applied to the
+   * waiting item instead of being queued (inside accept's transaction). A worker marks an item
+   * attempted before it sends it and sends what it reads after that mark, so an unattempted item
+   * is certainly not out. Returns true when nothing needs to be queued.
+   */
+  #settledUnsent(it: NewItem): boolean {
+    if (!it.ref || (it.kind !== "edit" && it.kind !== "retract")) return false;
+    const q = this.#q;
+    const copies = q.copies.all(it.ref, it.target) as { id: number; state: ItemState; attempted_at: number | null }[];
+    const unsent = copies.filter((c) => c.state === "pending" && c.attempted_at === null);
+    const edits = q.unsentEdits.all(it.target, it.ref) as { id: number }[];
+    if (it.kind === "edit") {
+      // A later edit of the same message replaces an edit still waiting: the last text wins.
+      const last = edits.at(-1);
+      if (last) return q.setUnsentText.run(it.text, it.fallback ?? null, last.id).changes > 0;
+      const only = copies.length === 1 ? unsent[0] : undefined;
+      return only !== undefined && q.setUnsentText.run(it.pendingText ?? it.text, null, only.id).changes > 0;
+    }
+    for (const e of edits) q.dropUnsent.run(e.id);
+    for (const c of unsent) q.dropUnsent.run(c.id);
+    // Queued only when a copy may be out there (sent, in flight), or the target may hold the
+    // message without an item of ours (it was said there, or its items were pruned).
+    const out = copies.filter((c) => c.state !== "failed" && !unsent.includes(c));
+    return unsent.length > 0 && out.length === 0;
   }
 
   seen(sourceKey: string): boolean {
@@ -293,19 +410,44 @@ export class Outbox {
     return row?.failing_since;
   }
 
-  /** The target answered success. Returns the item, or undefined when it was settled before (e.g. by its echo). */
+  /**
+   * The target answered success (`resultId`: the network's message id; a room: the stanza-id it
+   * gave). Records the copy in the id map. Returns the item, or undefined when it was settled
+   * before (e.g. by its echo).
+   */
   markDelivered(id: number, resultId?: string, now = Date.now()): OutboxItem | undefined {
-    const row = this.#guard("markDelivered", () => this.#q.deliver.get(resultId || null, now, id) as Row | undefined);
-    return row ? toItem(row) : undefined;
+    return this.#guard("markDelivered", () => this.#recorded(this.#q.deliver.get(resultId || null, now, id) as Row | undefined, now));
+  }
+
+  /** A delivered row as an item, its copy recorded in the id map. */
+  #recorded(row: Row | undefined, now: number): OutboxItem | undefined {
+    if (!row) return undefined;
+    const item = toItem(row);
+    // Edits and retractions are not messages of their own (an edit may keep the original's id).
+    if (item.kind === "message") {
+      this.ids.recordCopy({ sourceKey: item.sourceKey, side: item.target, itemId: item.id, id: item.resultId, originId: item.originId }, now);
+    }
+    return item;
+  }
+
+  /**
+   * Persists the form a target chose for an item when it sends it (a reply without its target
+   * message becomes a message with its quote; an edit without its original a correction
+   * message): evidence (echo text, history lookup) then looks for what was really sent.
+   */
+  resolve(id: number, form: { kind: ItemKind; text: string }): void {
+    this.#guard("resolve", () => this.#q.resolve.run(form.kind, form.text, id));
+  }
+
+  /** Stores an item's media once uploaded (its URL), so a resend does not upload it again. */
+  setMedia(id: number, media: ItemMedia): void {
+    this.#guard("setMedia", () => this.#q.setMedia.run(JSON.stringify(media), id));
   }
 
   /** Commits a confirmation (see Confirmation). Returns the item it confirmed, or undefined. */
   confirm(c: Confirmation, now = Date.now()): OutboxItem | undefined {
     return this.#guard("confirm", () => {
-      if ("originId" in c) {
-        const row = this.#q.deliverByOrigin.get(now, c.originId) as Row | undefined;
-        return row ? toItem(row) : undefined;
-      }
+      if ("originId" in c) return this.#recorded(this.#q.deliverByOrigin.get(c.resultId || null, now, c.originId) as Row | undefined, now);
       const head = this.next(c.target);
       if (!head || head.attemptedAt === null || !sameText(head.text, c.text)) return undefined;
       return this.markDelivered(head.id, c.resultId, now);
@@ -373,11 +515,15 @@ export class Outbox {
     return this.#guard("dataVersion", () => Number((this.#q.dataVersion.get() as { data_version: number }).data_version));
   }
 
-  /** Forgets delivered items and dedupe keys older than `before` (dead letters are kept). */
-  prune(before: number): void {
+  /**
+   * Forgets delivered items and dedupe keys older than `before` (dead letters are kept), and, with
+   * `idsBefore`, the id map's rows older than that (relay.id_map_max_age).
+   */
+  prune(before: number, idsBefore?: number): void {
     this.#guard("prune", () => {
       this.#q.pruneItems.run(before);
       this.#q.pruneSeen.run(before);
+      if (idsBefore !== undefined) this.ids.prune(idsBefore);
     });
   }
 
@@ -395,6 +541,7 @@ function migrate(db: DatabaseSync): number {
   db.exec("BEGIN IMMEDIATE");
   try {
     db.exec(SCHEMA);
+    db.exec(ID_MAP_SCHEMA);
     const have = new Set((db.prepare("PRAGMA table_info(outbox)").all() as { name: string }[]).map((c) => c.name));
     for (const [name, type] of Object.entries(ADDED_COLUMNS)) if (!have.has(name)) db.exec(`ALTER TABLE outbox ADD COLUMN ${name} ${type}`);
     // The attempt time was cleared when the row was settled; its creation is an earlier bound,

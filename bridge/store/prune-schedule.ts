@@ -6,11 +6,17 @@ export interface PruneSchedule {
   stop(): void;
 }
 
-/** Prunes every `everyMs` (not at once: the caller prunes at start, before it reads the outbox). */
-export function schedulePrune(outbox: Outbox, opts: { keepMs: number; everyMs: number; onPruned?: () => void; onError: (err: unknown) => void }): PruneSchedule {
+/** The id map keeps a message's ids this long by default (relay.id_map_max_age): 30 days. */
+export const DEFAULT_ID_MAP_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * Prunes every `everyMs` (not at once: the caller prunes at start, before it reads the outbox).
+ * `keepIdsMs`: how long the id map keeps a message's ids (default 30 days).
+ */
+export function schedulePrune(outbox: Outbox, opts: { keepMs: number; keepIdsMs?: number; everyMs: number; onPruned?: () => void; onError: (err: unknown) => void }): PruneSchedule {
   const prune = () => {
     try {
-      outbox.prune(Date.now() - opts.keepMs);
+      outbox.prune(Date.now() - opts.keepMs, Date.now() - (opts.keepIdsMs ?? DEFAULT_ID_MAP_MAX_AGE_MS));
     } catch (err) {
       // A busy or full disk must not crash the bridge from a timer: the next round tries again.
       opts.onError(err);

@@ -4,7 +4,9 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter, on } from "node:events";
 import type { Logger } from "pino";
-import { XmppAuthError, XmppConnection } from "./connection.ts";
+import { RepeatedWarning } from "../networks/shared/repeated-warning.ts";
+import { MessageAuthors } from "./authors.ts";
+import { parseBareJid, XmppAuthError, XmppConnection } from "./connection.ts";
 import { Room } from "./room.ts";
 import { quoteFallback, RETRACTION_FALLBACK, retractionElements, richElements } from "./rich.ts";
 import { RoomSendError } from "./send-error.ts";
@@ -20,6 +22,7 @@ import {
   splitJid,
 } from "./stanzas.ts";
 import { splitBody, stripForbiddenXmlChars } from "./text.ts";
+import { discoverUploadService, uploadFile, XmppUploadError, type UploadFile, type UploadServiceInfo } from "./upload.ts";
 import type {
   RetractTarget,
   RoomMessage,
@@ -34,6 +37,8 @@ import type { XmlElement } from "./xmpp-js.ts";
 
 /** How many of our own origin-ids we remember to recognise reflections that lost their nick. */
 const OWN_IDS_KEPT = 10_000;
+/** How many room messages' authors we remember, to refuse corrections and retractions by others. */
+const AUTHORS_KEPT = 10_000;
 
 interface PendingSend {
   room: string;
@@ -60,16 +65,21 @@ export class MucClient extends EventEmitter<XmppEvents> {
   /** origin-id of each part we sent → its send. */
   readonly #pending = new Map<string, PendingSend>();
   readonly #ownIds = new Set<string>();
+  readonly #authors = new MessageAuthors(AUTHORS_KEPT);
+  readonly #warnings: RepeatedWarning;
   #session = 0;
   #pingTimer: NodeJS.Timeout | undefined;
   readonly #pinging = new Set<string>();
   readonly #stopped = new AbortController();
+  /** The XEP-0363 service found in this session (or that there is none); asked again in a fresh session. */
+  #uploadService: { session: number; info: Promise<UploadServiceInfo> } | undefined;
 
   constructor(opts: XmppOptions & { logger: Logger }) {
     super();
     const { logger, ...xmppOpts } = opts;
     this.#opts = xmppOpts;
     this.#log = logger.child({ component: "xmpp" });
+    this.#warnings = new RepeatedWarning(this.#log);
     splitBody("", xmppOpts.maxBodyLength ?? 10_000); // validates the limit at construction
     this.#conn = new XmppConnection(xmppOpts, this.#log);
     this.#conn.on("online", () => this.#onOnline());
@@ -230,6 +240,31 @@ export class MucClient extends EventEmitter<XmppEvents> {
     });
   }
 
+  /**
+   * XEP-0363: uploads a file to the server's HTTP File Upload service (found by service
+   * discovery once per session) and resolves with its GET URL. Rejects with XmppUploadError:
+   * "no-service", "too-large" (over the service's max-file-size), "refused", or "failed" (may
+   * work later). `timeout` (default 60 s) bounds each step; discovery waits at most 10 s per item.
+   */
+  async upload(file: UploadFile, opts: { timeout?: number } = {}): Promise<string> {
+    if (!this.online) throw new XmppUploadError("failed", "cannot upload: the XMPP connection is not online");
+    const timeout = opts.timeout ?? 60_000;
+    const iq = (stanza: XmlElement, ms: number) => this.#conn.request(stanza, ms);
+    let cached = this.#uploadService;
+    if (!cached || cached.session !== this.#session) {
+      const entry = { session: this.#session, info: discoverUploadService(iq, parseBareJid(this.#opts.jid).domain, Math.min(timeout, 10_000)) };
+      this.#uploadService = cached = entry;
+      // "No service" holds for the session; a discovery that got no answer is asked again next time.
+      entry.info.catch((err: unknown) => {
+        if (!(err instanceof XmppUploadError && err.reason === "no-service") && this.#uploadService === entry) this.#uploadService = undefined;
+      });
+    }
+    const service = await cached.info;
+    const url = await uploadFile(iq, service, file, { timeout, allowPlainHttp: this.#opts.tls === "off" });
+    this.#log.info({ service: service.jid, name: file.name, bytes: file.data.byteLength, host: new URL(url).host }, "file uploaded");
+    return url;
+  }
+
   rooms(): RoomState[] {
     return [...this.#rooms.values()].map((r) => r.snapshot());
   }
@@ -283,8 +318,17 @@ export class MucClient extends EventEmitter<XmppEvents> {
     const own = !parsed.moderated && (parsed.nick === room.nick || (ref !== undefined && this.#ownIds.has(ref)));
     const jid = own ? this.#conn.bareJid : room.occupants.get(parsed.nick);
     const message: RoomMessage = { ...parsed, own, ...(jid ? { jid } : {}) };
+    const roomKey = bareKey(from);
+    // Our own reflections are never forged (and must still confirm their send).
+    const forged = own ? undefined : this.#authors.forgedTarget(roomKey, message);
+    if (forged !== undefined) {
+      const kind = message.retracts !== undefined ? "retraction" : "correction";
+      this.#warnings.warn(`forged ${kind} ${room.jid}`, { room: room.jid, nick: message.nick, target: forged }, `ignored a ${kind} of another occupant's message`);
+      return;
+    }
+    if (!message.moderated) this.#authors.remember(roomKey, message);
     this.emit("message", message);
-    if (own && ref !== undefined) this.#reflected(ref, bareKey(from), parsed.stanzaId);
+    if (own && ref !== undefined) this.#reflected(ref, roomKey, parsed.stanzaId);
   }
 
   #reflected(id: string, room: string, stanzaId: string | undefined): void {

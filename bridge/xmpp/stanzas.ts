@@ -12,6 +12,7 @@ export const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
 export const NS_SID = "urn:xmpp:sid:0";
 export const NS_DELAY = "urn:xmpp:delay";
 export const NS_PING = "urn:xmpp:ping";
+export const NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0";
 export const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 /** "room@service/nick" → ["room@service", "nick"]; the resource may itself contain "/". */
@@ -132,6 +133,8 @@ export function parseGroupchat(stanza: XmlElement, now: Date): Omit<RoomMessage,
   const originId = stanza.getChild("origin-id", NS_SID)?.attrs.id;
   if (originId) msg.originId = originId;
   if (stanzaId) msg.stanzaId = stanzaId;
+  const occupantId = stanza.getChild("occupant-id", NS_OCCUPANT_ID)?.attrs.id;
+  if (occupantId && !fromRoom) msg.occupantId = occupantId;
   if (delayed) msg.delayed = delayed;
   return Object.assign(msg, rich);
 }

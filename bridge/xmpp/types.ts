@@ -54,11 +54,13 @@ export interface RoomMessage {
   id?: string; // stanza id attribute
   originId?: string; // XEP-0359 origin-id
   stanzaId?: string; // XEP-0359 stanza-id assigned by the room
+  /** XEP-0421 occupant-id the room gave the sender (stable across nick changes; set by Prosody ≥ 0.12). */
+  occupantId?: string;
   /** Set when the message carries <delay/> (history replay): its original time. Never live. */
   delayed?: Date;
   /** Our own message reflected by the room (matched by our occupant nick in this room, or origin-id we sent). */
   own: boolean;
-  /** XEP-0308: this corrects the message with that id (the original's id or origin-id, never its stanza-id). */
+  /** XEP-0308: this corrects the message with that id (the original's id or origin-id, never its stanza-id); author checked as for `retracts`. */
   replaces?: string;
   /** XEP-0461: this replies to the message with that id (in a room: its stanza-id) and author. */
   replyTo?: { id: string; to?: string };
@@ -67,8 +69,9 @@ export interface RoomMessage {
   /**
    * XEP-0424 / XEP-0425: this retracts the message with that id; body is only a fallback (may be
    * empty). Current clients name a room message by its stanza-id; older ones (retract:0 in
-   * XEP-0422 apply-to) by its origin-id, so look the id up as both. Unless `moderated`, honour it
-   * only when it comes from the original's author (XEP-0424 §Business Rules).
+   * XEP-0422 apply-to) by its origin-id, so look the id up as both. Unless `moderated`, it counts
+   * only from the original's author (XEP-0424 §6): MucClient drops one whose target it saw from
+   * someone else (the last 10,000 messages); for older targets the relay must check.
    */
   retracts?: string;
   /** XEP-0425: the room retracted the message on a moderator's order (nick is the moderator's, or ""). */

@@ -31,7 +31,8 @@ const result = await runChaos({
   stalls: !short,
   pollFaultEvery: 300,
   seed: Number(values.seed),
-  settleTimeoutMs: 300_000,
+  // Faults cost each queue seconds (echo windows, backoffs, stalls): the queues drain after the sending.
+  settleTimeoutMs: Math.max(300_000, n * 300),
   log: (line) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${line}\n`),
 });
 process.stdout.write(`${formatTable(result)}\n`);

@@ -3,7 +3,7 @@
 // then one sentinel per stream, waited for, and every stream counted by message id.
 import { setTimeout as sleep } from "node:timers/promises";
 import { chaosText, countStream, parseChaos, type StreamCount } from "./count.ts";
-import { FaultInjector, seededRandom, sendFaultPlan, type FaultCounts } from "./faults.ts";
+import { FaultInjector, sendFaultPlan, type FaultCounts } from "./faults.ts";
 import { BRIDGE_NICK, NETWORKS, startChaosWorld, type ChaosWorld, type NetworkName } from "./world.ts";
 
 export interface ChaosOptions {
@@ -53,8 +53,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 async function drive(world: ChaosWorld, o: ChaosOptions, started: number): Promise<ChaosResult> {
   const faults = new FaultInjector({
     controls: Object.fromEntries(NETWORKS.map((n) => [n, { url: world.sides[n].control, headers: world.sides[n].controlHeaders }])),
-    plan: o.sendFaults ? sendFaultPlan({ stalls: o.stalls }) : [],
-    random: seededRandom(o.seed),
     notice: o.log,
   });
   world.startBridge();
@@ -64,6 +62,8 @@ async function drive(world: ChaosWorld, o: ChaosOptions, started: number): Promi
     ),
   );
   await Promise.all(NETWORKS.map((n) => world.sides[n].loggedIn(AbortSignal.timeout(60_000))));
+  // From here each simulator draws its own send faults, per request (the bridge's resends too).
+  if (o.sendFaults) await faults.drawSendFaults(sendFaultPlan({ stalls: o.stalls }), o.seed);
   o.log("bridge joined every room and logged in everywhere; sending");
 
   // Events at fractions of the total: kills spread evenly, the Prosody restart at 60%.
@@ -133,7 +133,6 @@ async function drive(world: ChaosWorld, o: ChaosOptions, started: number): Promi
   const toNetwork = async (n: NetworkName) => {
     const side = world.sides[n];
     for (let i = 0; i < o.n; i++) {
-      await faults.maybeSendFault(n);
       await say(side.room, chaosText(n, "to_network", i));
       tick();
       await sleep(interval);
@@ -170,11 +169,15 @@ async function drive(world: ChaosWorld, o: ChaosOptions, started: number): Promi
   ) as ChaosResult["networks"];
   for (const n of NETWORKS) {
     for (const [dir, texts] of [["to_xmpp", world.roomMessages(world.sides[n].room).filter((m) => m.nick === BRIDGE_NICK).map((m) => m.body)], ["to_network", world.sides[n].sentTexts()]] as const) {
-      const got = new Set(seqs(texts, n, dir));
+      const arrived = seqs(texts, n, dir);
+      const got = new Set(arrived);
       const missing = sentSeqs.filter((i) => !got.has(i));
       if (missing.length) o.log(`${n} ${dir}: missing ${missing.slice(0, 20).join(" ")}${missing.length > 20 ? " ..." : ""}`);
+      const twice = arrived.filter((seq, i) => arrived.indexOf(seq) !== i);
+      if (twice.length) o.log(`${n} ${dir}: more than once ${twice.slice(0, 20).join(" ")}${twice.length > 20 ? " ..." : ""}`);
     }
   }
+  await faults.collect();
   const code = await world.stopBridge();
   if (code !== 0) o.log(`the bridge exited ${code} on SIGTERM (see ${world.dir}/bridge.log)`);
   const byNet = Object.fromEntries(NETWORKS.map((n) => [n, faults.counts.get(n)!])) as Record<NetworkName, FaultCounts>;

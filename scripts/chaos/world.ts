@@ -4,7 +4,7 @@
 // and records what the bridge relays there (across her reconnects after a Prosody restart).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -30,6 +30,14 @@ const TG_CHAT = -1001234567890;
 const OB11_GROUP = 123456;
 const OB12_GROUP = "12345";
 const QQ_GROUP = "Dev Group";
+const SEND_TIMEOUT_MS = 5_000;
+const ECHO_WINDOW_MS = 10_000;
+/**
+ * poll2's hold. The client gives up a poll at hold + half: a bridge stalled that long (a synced
+ * SQLite commit on a busy disk) would time out a poll whose answer is already in its socket,
+ * which poll2 removed from the server. 3 s was too close.
+ */
+const WEBQQ_HOLD_MS = 20_000;
 
 /** One network's side of the world: inject a group message, read what the bridge sent there. */
 export interface NetworkSide {
@@ -84,7 +92,7 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
     startTelegramSim(),
     startOnebot11Sim(),
     startOnebot12Sim(),
-    startWebqqSim({ autoScan: 1, holdMs: 3_000, groups: [{ name: QQ_GROUP, members: [{ name: "xiaoming", card: "小明" }] }] }),
+    startWebqqSim({ autoScan: 1, holdMs: WEBQQ_HOLD_MS, groups: [{ name: QQ_GROUP, members: [{ name: "xiaoming", card: "小明" }] }] }),
   ]);
   const dir = await mkdtemp(join(tmpdir(), "pollbridge-chaos-"));
   const room = (n: NetworkName) => `chaos-${n}@${prosody.muc}`;
@@ -103,11 +111,14 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
       `  nick: ${BRIDGE_NICK}`,
       "  sasl_mechanism: PLAIN",
       "networks:",
-      `  telegram: { type: telegram, token: "\${TG_TOKEN}", api: "${tg.url}" }`,
-      `  onebot11: { type: onebot11, api: "${ob11.url}", access_token: "\${OB_TOKEN}", events: long-poll }`,
-      `  onebot12: { type: onebot12, url: "${ob12.url}", access_token: "\${OB12_TOKEN}" }`,
-      `  webqq: { type: webqq, endpoints: { ptlogin: "${qq.url}", ui: "${qq.url}", s: "${qq.url}", d1: "${qq.url}" }, poll_hold: 3000, send_interval: 10 }`,
-      "relay: { rate: { per_second: 1000, burst: 100 }, drain_timeout: 5000 }",
+      // The simulators answer at once: a stall (1%) is given up after 5 s rather than the
+      // default minute, and an unconfirmed send waits 10 s for its echo rather than 15 s (echoes
+      // come within milliseconds, but a bridge on a busy machine was seen to stall 9 s).
+      `  telegram: { type: telegram, token: "\${TG_TOKEN}", api: "${tg.url}", send_timeout: ${SEND_TIMEOUT_MS} }`,
+      `  onebot11: { type: onebot11, api: "${ob11.url}", access_token: "\${OB_TOKEN}", events: long-poll, send_timeout: ${SEND_TIMEOUT_MS} }`,
+      `  onebot12: { type: onebot12, url: "${ob12.url}", access_token: "\${OB12_TOKEN}", send_timeout: ${SEND_TIMEOUT_MS} }`,
+      `  webqq: { type: webqq, endpoints: { ptlogin: "${qq.url}", ui: "${qq.url}", s: "${qq.url}", d1: "${qq.url}" }, poll_hold: ${WEBQQ_HOLD_MS}, send_interval: 10, send_timeout: ${SEND_TIMEOUT_MS} }`,
+      `relay: { rate: { per_second: 1000, burst: 100 }, drain_timeout: 5000, echo_window: ${ECHO_WINDOW_MS} }`,
       "bridges:",
       `  - { xmpp: "${room("telegram")}", telegram: "${TG_CHAT}" }`,
       `  - { xmpp: "${room("onebot11")}", onebot11: ${OB11_GROUP} }`,
@@ -127,7 +138,9 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
       return [n, { echo: adapter.evidence.echo, history: adapter.evidence.history }];
     }),
   ) as Record<NetworkName, { echo: boolean; history: boolean }>;
-  const bridgeLog = createWriteStream(join(dir, "bridge.log"), { flags: "a" });
+  // The bridge writes its log straight into the file: through a pipe, a driver busy serving the
+  // simulators would leave the pipe full, and the bridge's synchronous log writes would stall it.
+  const bridgeLog = openSync(join(dir, "bridge.log"), "a", 0o600);
 
   let child: ChildProcess | undefined;
   let exited: Promise<number | null> = Promise.resolve(null);
@@ -137,9 +150,7 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
   const startBridge = () => {
     runs++;
     joinMark = alice.stanzas.length;
-    const c = spawn(process.execPath, [MAIN, "run", "-c", configPath], { env, stdio: ["ignore", "pipe", "pipe"] });
-    c.stdout!.pipe(bridgeLog, { end: false });
-    c.stderr!.pipe(bridgeLog, { end: false });
+    const c = spawn(process.execPath, [MAIN, "run", "-c", configPath], { env, stdio: ["ignore", bridgeLog, bridgeLog] });
     exited = new Promise((resolve) => c.once("exit", (code) => resolve(code)));
     child = c;
     opts.log(`bridge run ${runs} started (pid ${c.pid})`);
@@ -168,23 +179,25 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
   const roomMessages = (r: string) => [...(archive.get(r) ?? []), ...alice.messages.filter((m) => m.room === r)];
 
   let probes = 0;
-  const committed = (key: string) => {
+  const bridgeCaughtUp = async (signal: AbortSignal) => {
+    await bridgeInRooms(signal);
+    // One read-only connection for the whole wait: opening and closing one every 100 ms took
+    // locks that made the bridge's synced writes wait (busy_timeout), and froze it for seconds.
     const db = new DatabaseSync(join(dir, "state", "outbox.sqlite"), { readOnly: true });
     try {
-      return db.prepare("SELECT 1 FROM seen WHERE key = ?").get(key) !== undefined;
+      // The probe's relayed copy, whatever key the bridge deduped it by (origin-id, stanza-id).
+      const relayed = db.prepare("SELECT 1 FROM outbox WHERE bridge = ? AND text LIKE ?");
+      await Promise.all(
+        NETWORKS.map(async (n) => {
+          const probe = `probe ${++probes}`; // not a chaos message: never counted
+          await alice.say(room(n), probe);
+          // The bridge is another process: its commit can only be looked at, not awaited.
+          while (relayed.get(room(n), `%> ${probe}`) === undefined) await sleep(100, undefined, { signal });
+        }),
+      );
     } finally {
       db.close();
     }
-  };
-  const bridgeCaughtUp = async (signal: AbortSignal) => {
-    await bridgeInRooms(signal);
-    await Promise.all(
-      NETWORKS.map(async (n) => {
-        const id = await alice.say(room(n), `probe ${++probes}`); // not a chaos message: never counted
-        // The bridge is another process: its commit can only be looked at, not awaited.
-        while (!committed(`xmpp:${room(n)}:oid:${id}`)) await sleep(100, undefined, { signal });
-      }),
-    );
   };
 
   return {
@@ -229,7 +242,7 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
       await alice.stop().catch(() => undefined);
       await Promise.all([tg.close(), ob11.close(), ob12.close(), qq.close()]);
       await prosody.stop();
-      bridgeLog.end();
+      closeSync(bridgeLog);
       if (!process.env.CHAOS_KEEP) await rm(dir, { recursive: true, force: true });
     },
   };

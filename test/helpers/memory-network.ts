@@ -4,15 +4,26 @@
 // message reached the group, or held until released. Evidence is modelled as the real networks
 // give it: with `echo`, every message that reaches the group comes back to the sink as an own
 // message with the id send() answers; with `history`, findSent() looks in what reached the group.
+// Rich messages: with `features`, replies and media (SendOptions), edit(), retract() and
+// fetchMedia() work as a network that has them does, and each call is recorded; a network without
+// a feature refuses its call (the relay must not make it).
 import { EventEmitter } from "node:events";
-import { SendError, type InboundMessage, type MessageSink, type NetworkAdapter, type NetworkStatus, type SendResult } from "../../bridge/network.ts";
+import { SendError, type InboundMessage, type MediaRef, type MessageSink, type NetworkAdapter, type NetworkStatus, type SendOptions, type SendResult } from "../../bridge/network.ts";
 
 export interface SentMessage {
   group: string;
   text: string;
   id: string;
   time: Date;
+  /** The send's options (reply, media), when it had any. */
+  opts?: SendOptions;
+  /** Set once edit() replaced its text (the latest text is `text`). */
+  edited?: boolean;
+  /** Set once retract() removed it. */
+  retracted?: boolean;
 }
+
+export type Features = NonNullable<NetworkAdapter["features"]>;
 
 export interface SendFault {
   kind: "retry" | "unknown" | "fatal";
@@ -33,7 +44,16 @@ export class MemoryNetwork implements NetworkAdapter {
   /** Every call to send(), including failed ones. */
   readonly attempts: { group: string; text: string }[] = [];
   readonly #groups: string[];
-  readonly #events = new EventEmitter<{ sent: [SentMessage]; attempt: []; echoed: [] }>();
+  readonly #events = new EventEmitter<{ sent: [SentMessage]; attempt: []; echoed: []; changed: [] }>();
+  readonly features: Features;
+  /** Every edit() and retract() that reached the group, in order. */
+  readonly edits: { group: string; id: string; text: string }[] = [];
+  readonly retractions: { group: string; id: string }[] = [];
+  /** Every fetchMedia() call. */
+  readonly fetches: { ref: string; maxBytes: number }[] = [];
+  readonly #media = new Map<string, { data: Uint8Array; mime: string; name: string }>();
+  /** retract() refuses with this fatal error while set (the bot lacks the right). */
+  #retractRefusal: string | undefined;
   readonly #statusListeners: ((s: NetworkStatus) => void)[] = [];
   readonly #faults: SendFault[] = [];
   /** Echoes not handed to the sink yet, in order (a network delivers its events in order). */
@@ -49,8 +69,9 @@ export class MemoryNetwork implements NetworkAdapter {
   #online: boolean;
   #seq = 0;
 
-  constructor(opts: { id: string; groups: string[]; maxMessageLength?: number; online?: boolean; evidence?: { echo?: boolean; history?: boolean } }) {
+  constructor(opts: { id: string; groups: string[]; maxMessageLength?: number; online?: boolean; evidence?: { echo?: boolean; history?: boolean }; features?: Features }) {
     this.id = opts.id;
+    this.features = { ...opts.features };
     this.evidence = { echo: opts.evidence?.echo ?? false, history: opts.evidence?.history ?? false };
     this.#groups = opts.groups;
     this.maxMessageLength = opts.maxMessageLength ?? 4000;
@@ -67,23 +88,76 @@ export class MemoryNetwork implements NetworkAdapter {
     this.#setStatus({ ok: false, state: "stopped" });
   }
 
-  async send(group: string, text: string): Promise<SendResult> {
+  async send(group: string, text: string, opts?: SendOptions): Promise<SendResult> {
     this.attempts.push({ group, text });
     this.#events.emit("attempt");
     if (this.#held) await this.#held;
     if (!this.#groups.includes(group)) throw new SendError(`no group "${group}"`, "fatal");
+    if (opts?.replyTo !== undefined && !this.features.reply) throw new Error(`${this.id} has no native replies`);
+    if (opts?.media !== undefined && !this.features.media) throw new Error(`${this.id} cannot post media`);
     const fault = this.#faults.shift();
     if (fault) {
-      if (fault.kind === "unknown" && fault.delivered) this.#record(group, text);
+      if (fault.kind === "unknown" && fault.delivered) this.#record(group, text, opts);
       throw new SendError(`injected ${fault.kind}`, fault.kind, { retryAfterMs: fault.retryAfterMs });
     }
-    return { id: this.#record(group, text).id };
+    return { id: this.#record(group, text, opts).id };
   }
 
-  #record(group: string, text: string): SentMessage {
-    const m = { group, text, id: `${this.id}-out-${++this.#seq}`, time: new Date() };
+  async edit(group: string, id: string, text: string): Promise<SendResult> {
+    if (!this.features.edit) throw new Error(`${this.id} has no edits`);
+    const fault = this.#faults.shift();
+    if (fault && !(fault.kind === "unknown" && fault.delivered)) throw new SendError(`injected ${fault.kind}`, fault.kind, { retryAfterMs: fault.retryAfterMs });
+    const m = this.sent.find((s) => s.id === id && s.group === group);
+    if (!m || m.retracted) throw new SendError(`no message ${id} to edit`, "fatal");
+    m.text = text;
+    m.edited = true;
+    this.edits.push({ group, id, text });
+    this.#events.emit("changed");
+    if (fault) throw new SendError("injected unknown (after the edit)", "unknown");
+    return { id };
+  }
+
+  async retract(group: string, id: string): Promise<void> {
+    if (!this.features.retract) throw new Error(`${this.id} has no retractions`);
+    if (this.#retractRefusal) throw new SendError(this.#retractRefusal, "fatal");
+    const fault = this.#faults.shift();
+    if (fault && !(fault.kind === "unknown" && fault.delivered)) throw new SendError(`injected ${fault.kind}`, fault.kind, { retryAfterMs: fault.retryAfterMs });
+    const m = this.sent.find((s) => s.id === id && s.group === group);
+    if (m) m.retracted = true; // a message already gone (or someone else's) resolves
+    this.retractions.push({ group, id });
+    this.#events.emit("changed");
+    if (fault) throw new SendError("injected unknown (after the recall)", "unknown");
+  }
+
+  /** retract() fails for good with this reason (the bot lacks the right), or works again (undefined). */
+  refuseRetract(reason: string | undefined): void {
+    this.#retractRefusal = reason;
+  }
+
+  /** Makes a picture or file fetchable by its ref (a MediaRef this network hands to the sink). */
+  addMedia(ref: string, file: { data: Uint8Array; mime: string; name: string }): void {
+    this.#media.set(ref, file);
+  }
+
+  async fetchMedia(media: MediaRef, maxBytes: number): Promise<{ data: Uint8Array; mime: string; name: string }> {
+    if (!this.features.media) throw new Error(`${this.id} has no media`);
+    this.fetches.push({ ref: media.ref, maxBytes });
+    const file = this.#media.get(media.ref);
+    if (!file) throw new Error(`no media ${media.ref}`);
+    if (file.data.byteLength > maxBytes) throw new Error(`${file.name} is ${file.data.byteLength} bytes, over the limit of ${maxBytes}`);
+    return file;
+  }
+
+  /** Resolves once `done()` holds, looked at after every send, edit and retraction. */
+  waitUntil(done: () => boolean): Promise<void> {
+    return this.#waitFor("changed", done);
+  }
+
+  #record(group: string, text: string, opts?: SendOptions): SentMessage {
+    const m: SentMessage = { group, text, id: `${this.id}-out-${++this.#seq}`, time: new Date(), ...(opts && (opts.replyTo !== undefined || opts.media) ? { opts } : {}) };
     this.sent.push(m);
     this.#events.emit("sent", m);
+    this.#events.emit("changed");
     if (this.evidence.echo) {
       if (this.#lostEchoes > 0) this.#lostEchoes -= 1;
       else this.#echo(m);
@@ -180,7 +254,7 @@ export class MemoryNetwork implements NetworkAdapter {
     return this.#waitFor("attempt", () => this.attempts.length >= n);
   }
 
-  #waitFor(event: "sent" | "attempt", done: () => boolean): Promise<void> {
+  #waitFor(event: "sent" | "attempt" | "changed", done: () => boolean): Promise<void> {
     if (done()) return Promise.resolve();
     return new Promise((resolve) => {
       const check = () => {

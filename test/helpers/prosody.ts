@@ -33,6 +33,8 @@ export interface ProsodyOptions {
   websocket?: boolean;
   /** mod_muc_mam on the MUC (stanza-ids, archive-backed history); default true. */
   mam?: boolean;
+  /** The HTTP File Upload component (upload.localhost); default true. */
+  upload?: boolean;
   /** The upload service's max file size in bytes (http_file_share_size_limit); default 1 MiB. */
   uploadSizeLimit?: number;
 }
@@ -40,7 +42,7 @@ export interface ProsodyOptions {
 export interface ProsodyServer {
   domain: "localhost";
   muc: "conference.localhost";
-  /** XEP-0363 upload service (mod_http_file_share), found by disco#items on `domain`. */
+  /** XEP-0363 upload service (mod_http_file_share), found by disco#items on `domain` (unless `upload: false`). */
   upload: "upload.localhost";
   /** Plain HTTP port of the upload service (and of mod_websocket when asked). */
   httpPort: number;
@@ -115,10 +117,11 @@ interface ConfigParams {
   httpPort: number;
   websocket: boolean;
   mam: boolean;
+  upload: boolean;
   uploadSizeLimit: number;
 }
 
-function config({ dir, c2sPort, componentPort, roomHistory, secret, tls, httpPort, websocket, mam, uploadSizeLimit }: ConfigParams): string {
+function config({ dir, c2sPort, componentPort, roomHistory, secret, tls, httpPort, websocket, mam, upload, uploadSizeLimit }: ConfigParams): string {
   return `
 data_path = "${dir}/data"
 pidfile = "${dir}/prosody.pid"
@@ -147,11 +150,11 @@ Component "conference.localhost" "muc"
   muc_room_default_history_length = ${roomHistory}
 ${mam ? `  modules_enabled = { "muc_mam" }
   max_archive_query_results = 100` : ""}
--- URLs name 127.0.0.1 (not upload.localhost, which need not resolve); the routing host matches.
+${upload ? `-- URLs name 127.0.0.1 (not upload.localhost, which need not resolve); the routing host matches.
 Component "upload.localhost" "http_file_share"
   http_host = "127.0.0.1"
   http_file_share_size_limit = ${uploadSizeLimit}
-  http_file_share_daily_quota = ${uploadSizeLimit * 100}
+  http_file_share_daily_quota = ${uploadSizeLimit * 100}` : ""}
 Component "bridge.localhost"
   component_secret = "${secret}"
 `;
@@ -193,6 +196,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
   const cfg = join(dir, "prosody.cfg.lua");
   const tls = opts.tls ? { ...(await selfSignedCertificate(dir)), directPort: await freePort() } : undefined;
   const httpPort = await freePort();
+  const upload = opts.upload ?? true;
   await writeFile(
     cfg,
     config({
@@ -205,6 +209,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
       httpPort,
       websocket: opts.websocket ?? false,
       mam: opts.mam ?? true,
+      upload,
       uploadSizeLimit: opts.uploadSizeLimit ?? 1024 * 1024,
     }),
   );
@@ -231,7 +236,8 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
       const wanted = [`'c2s' on [127.0.0.1]:${c2sPort}`, `'component' on [127.0.0.1]:${componentPort}`];
       // The host's certificate line may come after the c2s line.
       if (tls) wanted.push("\nlocalhost:tls ", `'c2s_direct_tls' on [127.0.0.1]:${tls.directPort}`);
-      wanted.push(`'http' on [127.0.0.1]:${httpPort}`);
+      // Prosody opens the HTTP port only when a module serves HTTP.
+      if (upload || opts.websocket) wanted.push(`'http' on [127.0.0.1]:${httpPort}`);
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
         if (wanted.every((w) => output.includes(w, from))) {

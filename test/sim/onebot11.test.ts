@@ -141,3 +141,22 @@ test("sim: /_sim/fail-send faults in both variants over HTTP: before (nothing re
   const recorded = await json(await fetch(`${sim.url}/_sim/sent?group=123456`));
   assert.deepEqual(recorded.map((m: any) => m.text), ["c", "d"]);
 });
+
+test("sim: malformed reply / at / image segments and a delete_msg without a numeric id are refused and recorded; a reply to an unknown message is dropped, the rest sent; an image URL that gives no picture fails the send", async (t) => {
+  const sim = await startOnebot11Sim({ token: null, flavor: "napcat" });
+  t.after(() => sim.close());
+  const send = (message: unknown) => post(`${sim.url}/send_group_msg`, { group_id: 123456, message }).then(json);
+  for (const bad of [[{ type: "reply", data: { id: "x" } }], [{ type: "at", data: {} }], [{ type: "image", data: { file: "c:/a.png" } }]]) {
+    const r = await send([...bad, { type: "text", data: { text: "t" } }]);
+    assert.deepEqual([r.status, r.retcode], ["failed", 1200], JSON.stringify(bad));
+  }
+  assert.equal(sim.violations.length, 3);
+  const dropped = await send([{ type: "reply", data: { id: "5" } }, { type: "text", data: { text: "kept" } }]);
+  assert.equal(dropped.status, "ok");
+  assert.deepEqual(sim.sent(123456).map((m) => m.message), [[{ type: "text", data: { text: "kept" } }]]);
+  const noPicture = await send([{ type: "image", data: { file: `${sim.url}/_sim/media/none.png` } }]);
+  assert.deepEqual([noPicture.status, sim.sent(123456).length], ["failed", 1]);
+  const del = await json(await post(`${sim.url}/delete_msg`, { message_id: "abc" }));
+  assert.equal(del.status, "failed");
+  assert.equal(sim.violations.length, 4);
+});

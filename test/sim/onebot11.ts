@@ -15,6 +15,7 @@ import { SimState, type Fault, type Flavor, type SentMessage, type SimGroup, typ
 import { startSimServer } from "./shared/server.ts";
 import { answerControl } from "./shared/control.ts";
 import { readJsonObject } from "./shared/http.ts";
+import { addMedia, recall, serveMedia, uploadGroupFile } from "./onebot11/rich.ts";
 import { ReverseClient, startForwardServer, WsSide, type ReverseClientOptions } from "./onebot11/ws.ts";
 import { atLeast } from "./shared/wait-for.ts";
 import { serveStandalone } from "./shared/standalone.ts";
@@ -76,6 +77,14 @@ export interface Onebot11Sim {
   dropSockets(): void;
   /** While on, nothing at all is sent on any socket (no events, heartbeats, answers). */
   setSilent(on: boolean): void;
+  /** Serves a picture at /_sim/media/NAME; returns its URL (put it in an image segment's url). */
+  addImage(name: string, data: Uint8Array, mime?: string): string;
+  /** Someone (default: a group admin, not the bot) recalls message `messageId`: a group_recall notice. */
+  recall(messageId: number, operatorId?: number): void;
+  /** A member uploads a group file, reported as the flavor does (see uploadGroupFile). */
+  uploadFile(group: number, sender: SimMember, name: string, data: Uint8Array): { fileId: string; messageId?: number };
+  /** Resolves once message `messageId` was recalled. */
+  waitForRecall(messageId: number, signal?: AbortSignal): Promise<void>;
   /** Resolves once `n` sockets were opened in all. */
   waitForSockets(n: number, signal?: AbortSignal): Promise<number>;
   /** Sockets open now. */
@@ -103,12 +112,14 @@ export async function startOnebot11Sim(opts: Onebot11SimOptions = {}): Promise<O
   const reverses: ReverseClient[] = [];
   if (!state.faults.has("send_group_msg")) state.faults.set("send_group_msg", []);
   if (!state.faults.has("get_updates")) state.faults.set("get_updates", []);
-  ctx.control = (url, req, res) =>
-    answerControl(url, req, res, {
+  ctx.control = async (url, req, res) => {
+    if (serveMedia(state, url, req, res)) return;
+    await answerControl(url, req, res, {
       sentTo: (group) => state.sentTo(group === undefined ? undefined : Number(group)),
       waitForSent: (group, n, signal) => state.waitFor(() => atLeast(state.sentTo(Number(group)), n), ["sent"], signal),
       pollFaults: state.faults.get("get_updates")!,
       sendFaults: state.faults.get("send_group_msg")!,
+      sendDraw: state.sendDraw,
     }, {
       "/_sim/inject": async (r) => {
         const b = await readJsonObject(r);
@@ -118,6 +129,7 @@ export async function startOnebot11Sim(opts: Onebot11SimOptions = {}): Promise<O
       "/_sim/silent": async (r) => ((side.silent = (await readJsonObject(r)).on !== false), { silent: side.silent }),
       "/_sim/state": () => ({ counters: state.counters, sent: state.sent.length, violations: state.violations, sockets: side.conns.size }),
     });
+  };
   state.on("event", (event: Record<string, unknown>) => {
     if (ctx.sse) pushSse(ctx, event);
     poster?.post(event);
@@ -125,6 +137,7 @@ export async function startOnebot11Sim(opts: Onebot11SimOptions = {}): Promise<O
   let base = "";
   const server = await startSimServer({ port: opts.port, handle: (req, res) => route(req, res, ctx, base), open: () => ctx.open });
   base = server.url;
+  state.baseUrl = base;
   const count = (n: number, get: () => number, events: string[], signal?: AbortSignal) => state.waitFor(() => (get() >= n ? get() : undefined), events, signal);
 
   return {
@@ -168,6 +181,10 @@ export async function startOnebot11Sim(opts: Onebot11SimOptions = {}): Promise<O
     setSilent: (on) => {
       side.silent = on;
     },
+    addImage: (name, data, mime) => addMedia(state, base, name, data, mime),
+    uploadFile: (group, sender, name, data) => uploadGroupFile(state, group, sender, name, data),
+    recall: (messageId, operatorId = 30_000) => recall(state, messageId, operatorId),
+    waitForRecall: (messageId, signal) => state.waitFor(() => (state.recalled.has(messageId) ? true : undefined), ["recalled"], signal).then(() => undefined),
     waitForSockets: (n, signal) => count(n, () => state.counters.wsConnections, ["ws-open"], signal),
     get openSockets() {
       return side.conns.size;

@@ -167,3 +167,23 @@ test("the common send faults over /_sim/fail-send: reset, 500, stall send nothin
   assert.deepEqual(echoed.map((e) => [e.alt_message, e.message_id]), sim.sent().map((m) => [m.text, m.message_id]));
   assert.deepEqual(sim.violations, []);
 });
+
+test("rich refusals: reply/mention without their ids, an image of a file never uploaded, upload_file without a name or with a bad URL (10003/10006, recorded); a reply to an unknown message is dropped; delete_message of another's message needs admin", { timeout: 10_000 }, async (t) => {
+  const sim = await startOnebot12Sim();
+  t.after(() => sim.close());
+  const send = (message: unknown) => post(sim, { action: "send_message", params: { detail_type: "group", group_id: "12345", message } });
+  assert.equal((await send([{ type: "reply", data: {} }])).json?.retcode, 10006);
+  assert.equal((await send([{ type: "mention", data: { user_id: 5 } }])).json?.retcode, 10006);
+  assert.equal((await send([{ type: "image", data: { file_id: "never-uploaded" } }])).json?.retcode, 10006);
+  assert.equal((await post(sim, { action: "upload_file", params: { type: "url", url: "http://x/y.png" } })).json?.retcode, 10003);
+  assert.equal((await post(sim, { action: "upload_file", params: { type: "url", name: "a", url: "ftp://x" } })).json?.retcode, 10003);
+  assert.equal(sim.violations.length, 5);
+  assert.equal((await send([{ type: "reply", data: { message_id: "424242" } }, { type: "text", data: { text: "kept" } }])).json?.status, "ok");
+  assert.deepEqual(sim.sent("12345").map((m) => m.message), [[{ type: "text", data: { text: "kept" } }]]);
+  const theirs = sim.inject({ group: "12345", member: { user_id: "20002", user_name: "bob" }, message: "hi" });
+  const refused = await post(sim, { action: "delete_message", params: { message_id: theirs } });
+  assert.deepEqual([refused.json?.status, sim.state.deleted.has(theirs)], ["failed", false]);
+  sim.state.botRole = "admin";
+  assert.equal((await post(sim, { action: "delete_message", params: { message_id: theirs } })).json?.status, "ok");
+  assert.equal((await post(sim, { action: "delete_message", params: { message_id: theirs } })).json?.retcode, 35003);
+});

@@ -10,6 +10,7 @@ import { queueFault } from "./shared/control.ts";
 import { startSimServer } from "./shared/server.ts";
 import { serveStandalone } from "./shared/standalone.ts";
 import { control } from "./onebot12/control.ts";
+import { addFile, deleteMessage } from "./onebot12/rich.ts";
 import { GROUP_NOT_FOUND, MEMBER_NOT_FOUND, route, type RouteContext } from "./onebot12/routes.ts";
 import {
   SimState,
@@ -54,6 +55,10 @@ export interface Onebot12Sim {
   waitForTaken(signal?: AbortSignal): Promise<void>;
   failNextPoll(fault: PollFault, count?: number): void;
   failNextSend(fault: SendFault, count?: number): void;
+  /** A file the sim serves (get_file gives its URL); returns its file_id for an image segment. */
+  addFile(name: string, data: Uint8Array, mime?: string): string;
+  /** Someone (default: a group admin, not the bot) deletes message `messageId`: a group_message_delete notice. */
+  deleteMessage(messageId: string, operatorId?: string): void;
   /** Replaces the accepted tokens (e.g. to refuse the client's, then take it again). */
   setTokens(tokens: string[]): void;
   close(): Promise<void>;
@@ -87,6 +92,8 @@ export async function startOnebot12Sim(opts: Onebot12SimOptions = {}): Promise<O
     waitForTaken: (signal) => state.waitForTaken(signal),
     failNextPoll: (fault, count) => queueFault(state.pollFaults, fault, count),
     failNextSend: (fault, count) => queueFault(state.sendFaults, fault, count),
+    addFile: (name, data, mime) => addFile(state, name, data, mime),
+    deleteMessage: (messageId, operatorId = "30000") => deleteMessage(state, messageId, operatorId),
     setTokens: (tokens) => {
       state.tokens = tokens;
     },

@@ -18,6 +18,13 @@ export { DEFAULT_CHANNELS, DEFAULT_GROUPS, INTENTS, REPLY_WINDOW_MS } from "./qq
 export { signHex, signingKey } from "./qqbot/webhook.ts";
 export type { SendFault, SentMessage, SimMember };
 
+/** What a simulated message carries besides text: a quoted message, attachments, @-mentions (guild). */
+export interface RichSay {
+  replyTo?: string;
+  attachments?: { content_type: string; filename?: string; url: string; size?: number; width?: number; height?: number }[];
+  mentions?: SimMember[];
+}
+
 export interface QqbotSimOptions extends QqbotSimStateOptions {
   port?: number;
   /** Events pushed to the webhook (the console's subscription); default: what a private bot gets. */
@@ -36,9 +43,11 @@ export interface QqbotSim {
   readonly webhook: SimWebhook;
   readonly violations: string[];
   /** Someone writes in a guild text channel; `at` true @-mentions the bot. Returns the message id. */
-  sayInChannel(channelId: string, author: SimMember, text: string, o?: { at?: boolean }): string;
+  sayInChannel(channelId: string, author: SimMember, text: string, o?: { at?: boolean } & RichSay): string;
   /** Someone @-mentions the bot in a group (the only group messages a bot gets). Returns the message id. */
-  sayInGroup(openid: string, memberOpenid: string, text: string, o?: { username?: string }): string;
+  sayInGroup(openid: string, memberOpenid: string, text: string, o?: { username?: string } & RichSay): string;
+  /** A member (or an admin: `by`) deletes a channel message: MESSAGE_DELETE (GUILD_MESSAGES) and PUBLIC_MESSAGE_DELETE. */
+  deleteInChannel(channelId: string, messageId: string, by: SimMember): void;
   sent(group?: string): SentMessage[];
   waitForSent(group: string, n?: number, signal?: AbortSignal): Promise<SentMessage[]>;
   failNextSend(fault: SendFault, count?: number): void;
@@ -57,6 +66,10 @@ export async function startQqbotSim(opts: QqbotSimOptions = {}): Promise<QqbotSi
     open: () => ctx.open,
   });
 
+  const rich = (o: RichSay): Record<string, unknown> => ({
+    ...(o.replyTo === undefined ? {} : { message_reference: { message_id: o.replyTo } }),
+    ...(o.attachments === undefined ? {} : { attachments: o.attachments }),
+  });
   const stamp = (): string => new Date(state.now() + 8 * 3600_000).toISOString().replace("Z", "+08:00");
 
   const sim: QqbotSim = {
@@ -73,7 +86,7 @@ export async function startQqbotSim(opts: QqbotSimOptions = {}): Promise<QqbotSi
       if (!channel) throw new Error(`sim: no channel ${channelId}`);
       const id = state.newMessageId("channel");
       state.remember(id, `channel:${channelId}`);
-      const content = (o.at ? `<@!${state.bot.id}> ` : "") + escapeGuild(text);
+      const content = (o.at ? `<@!${state.bot.id}> ` : "") + (o.mentions ?? []).map((m) => `<@!${m.id}> `).join("") + escapeGuild(text);
       const d = {
         id,
         channel_id: channelId,
@@ -84,7 +97,8 @@ export async function startQqbotSim(opts: QqbotSimOptions = {}): Promise<QqbotSi
         member: { nick: author.nick ?? "", roles: ["1"], joined_at: "2024-01-01T00:00:00+08:00" },
         seq: state.said.size,
         seq_in_channel: String(state.said.size),
-        ...(o.at ? { mentions: [{ id: state.bot.id, username: state.bot.username, bot: true }] } : {}),
+        ...(o.at || o.mentions ? { mentions: [...(o.at ? [{ id: state.bot.id, username: state.bot.username, bot: true }] : []), ...(o.mentions ?? []).map((m) => ({ id: m.id, username: m.username, bot: false }))] } : {}),
+        ...rich(o),
       };
       state.publish("MESSAGE_CREATE", d, INTENTS.GUILD_MESSAGES);
       if (o.at) state.publish("AT_MESSAGE_CREATE", d, INTENTS.PUBLIC_GUILD_MESSAGES);
@@ -96,10 +110,17 @@ export async function startQqbotSim(opts: QqbotSimOptions = {}): Promise<QqbotSi
       state.remember(id, `group:${openid}`);
       state.publish(
         "GROUP_AT_MESSAGE_CREATE",
-        { id, content: ` ${text}`, timestamp: stamp(), group_id: openid, group_openid: openid, author: { id: memberOpenid, member_openid: memberOpenid, ...(o.username ? { username: o.username } : {}) } },
+        { id, content: ` ${text}`, timestamp: stamp(), group_id: openid, group_openid: openid, author: { id: memberOpenid, member_openid: memberOpenid, ...(o.username ? { username: o.username } : {}) }, ...rich(o) },
         INTENTS.GROUP_AND_C2C_EVENT,
       );
       return id;
+    },
+    deleteInChannel(channelId, messageId, by) {
+      const channel = state.channel(channelId);
+      if (!channel) throw new Error(`sim: no channel ${channelId}`);
+      const d = { message: { id: messageId, channel_id: channelId, guild_id: channel.guildId, author: { id: "0", username: "author" } }, op_user: { id: by.id, username: by.username } };
+      state.publish("MESSAGE_DELETE", d, INTENTS.GUILD_MESSAGES);
+      state.publish("PUBLIC_MESSAGE_DELETE", d, INTENTS.PUBLIC_GUILD_MESSAGES);
     },
     sent: (group) => state.sentTo(group),
     waitForSent: (group, n, signal) => state.waitForSent(group, n, signal),
@@ -112,7 +133,8 @@ export async function startQqbotSim(opts: QqbotSimOptions = {}): Promise<QqbotSi
   };
 
   /**
-   * POST /_sim/say-channel {channel, author:{id,username,nick?}, text, at?}   POST /_sim/say-group {group, member, text, username?}
+   * POST /_sim/say-channel {channel, author:{id,username,nick?}, text, at?, replyTo?, attachments?, mentions?}   POST /_sim/say-group {group, member, text, username?, replyTo?, attachments?}
+   * POST /_sim/delete-channel {channel, id, by:{id,username}}
    * POST /_sim/gateway {action: reconnect|invalid-session|drop|mute|silence}    POST /_sim/expire-token
    * POST /_sim/webhook {url} (then the op 13 validation: answers {ok})   POST /_sim/advance {ms}
    * GET /_sim/state; and the common ones (sent, wait-sent, fail-send {fault: reset|500|stall|reset-after|500-after|stall-after})
@@ -121,11 +143,16 @@ export async function startQqbotSim(opts: QqbotSimOptions = {}): Promise<QqbotSi
     await answerControl(url, req, res, state, {
       "/_sim/say-channel": async (r: IncomingMessage) => {
         const b = await readJsonObject(r);
-        return { id: sim.sayInChannel(String(b.channel), b.author as SimMember, String(b.text), { at: b.at === true }) };
+        return { id: sim.sayInChannel(String(b.channel), b.author as SimMember, String(b.text), { ...(b as RichSay), at: b.at === true }) };
       },
       "/_sim/say-group": async (r: IncomingMessage) => {
         const b = await readJsonObject(r);
-        return { id: sim.sayInGroup(String(b.group), String(b.member), String(b.text), typeof b.username === "string" ? { username: b.username } : {}) };
+        return { id: sim.sayInGroup(String(b.group), String(b.member), String(b.text), { ...(b as RichSay), ...(typeof b.username === "string" ? { username: b.username } : {}) }) };
+      },
+      "/_sim/delete-channel": async (r: IncomingMessage) => {
+        const b = await readJsonObject(r);
+        sim.deleteInChannel(String(b.channel), String(b.id), b.by as SimMember);
+        return { deleted: String(b.id) };
       },
       "/_sim/gateway": async (r: IncomingMessage) => {
         const action = String((await readJsonObject(r)).action);

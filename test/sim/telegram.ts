@@ -1,4 +1,5 @@
-// A strict Telegram Bot API server (getMe, getUpdates, sendMessage, webhooks) on one loopback
+// A strict Telegram Bot API server (getMe, getUpdates, sendMessage, sendPhoto/sendDocument,
+// editMessageText/Caption, deleteMessage, getFile and file downloads, webhooks) on one loopback
 // port, with fault injection and a control API (in-process, and over HTTP at /_sim/...).
 // Standalone:  node test/sim/telegram.ts --port N [--token T]   (first stdout line: base URL;
 // the second: the bot token, unless one was given)
@@ -27,6 +28,10 @@ export interface TelegramSim {
   readonly violations: string[];
   inject: SimState["inject"];
   injectUpdate: SimState["injectUpdate"];
+  /** Someone edits a message (an edited_message update). */
+  injectEdit: SimState["injectEdit"];
+  /** Puts a file on the server (for a photo or document to inject); returns its ids. */
+  addFile: SimState["addFile"];
   sent(group?: string): SentMessage[];
   waitForSent(group: string, n?: number, signal?: AbortSignal): Promise<SentMessage[]>;
   waitForConfirmed(updateId: number, signal?: AbortSignal): Promise<void>;
@@ -58,6 +63,8 @@ export async function startTelegramSim(opts: TelegramSimOptions = {}): Promise<T
     violations: state.violations,
     inject: (m) => state.inject(m),
     injectUpdate: (u) => state.injectUpdate(u),
+    injectEdit: (chat, messageId, text) => state.injectEdit(chat, messageId, text),
+    addFile: (data, path) => state.addFile(data, path),
     sent: (group) => state.sentTo(group),
     waitForSent: (group, n, signal) => state.waitForSent(group, n, signal),
     waitForConfirmed: (id, signal) => state.waitForConfirmed(id, signal),

@@ -13,8 +13,11 @@ import { Inbound } from "./inbound.ts";
 import type { Marks } from "./marks.ts";
 import type { Profile } from "./profile.ts";
 
-/** A catch-up reads at most this many pages of 20 per group. */
-export const CATCH_UP_PAGES = 10;
+/**
+ * A catch-up (and a history lookup of a send) reads at most this many pages of 20 per group: a
+ * busy group says hundreds of messages while the bridge restarts.
+ */
+export const CATCH_UP_PAGES = 50;
 
 export interface CatchUpOptions {
   groups: ReadonlySet<string>;

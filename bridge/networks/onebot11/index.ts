@@ -12,7 +12,7 @@ import type { NetworkOptions } from "../shared/options.ts";
 import { NetworkSkeleton } from "../shared/skeleton.ts";
 import { HttpActions, type Actions, type CallOptions } from "./actions.ts";
 import { ActionError, ActionNotSentError, parseLoginInfo, type ApiTarget } from "./api.ts";
-import { CatchUp } from "./catch-up.ts";
+import { CATCH_UP_PAGES, CatchUp } from "./catch-up.ts";
 import { HistoryUnavailableError, readBack, type HistoryEvent } from "./history.ts";
 import { Inbound } from "./inbound.ts";
 import { Intake } from "./intake.ts";
@@ -22,6 +22,7 @@ import { renderSegments, toSegments } from "./message.ts";
 import { MemberNames } from "./names.ts";
 import { PendingEvents, pendingPath } from "./pending.ts";
 import { profileFromVersion, profileNamed, type Profile } from "./profile.ts";
+import { ONEBOT11_FEATURES, Onebot11Rich } from "./rich.ts";
 import { sendFailure, sendGroupMessage } from "./sender.ts";
 import type { EventIntake, SourceContext } from "./source.ts";
 import { startSse } from "./sse.ts";
@@ -114,6 +115,18 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
   });
   let echoSeen = false;
   let echoCheck: NodeJS.Timeout | null = null;
+  let names: MemberNames | null = null;
+  const rich = new Onebot11Rich({
+    actions: () => actions,
+    stream: () => stream,
+    openStream: () => openStream(),
+    names: () => names,
+    profile: () => profile,
+    warn,
+    signal: net.signal,
+    secrets,
+    authWait: authWait(1),
+  });
 
   const onlineDetail = (): string => `${profile.label} over ${transport}`;
 
@@ -234,7 +247,8 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
 
   function ownText(ev: HistoryEvent): string {
     try {
-      return renderSegments(toSegments(ev.message)).text;
+      // Names as the send had them: an `at` we sent reads back as the "@Name" it came from.
+      return renderSegments(toSegments(ev.message), (qq) => names?.cached(Number(ev.group_id), Number(qq))).text;
     } catch {
       return typeof ev.raw_message === "string" ? ev.raw_message : "";
     }
@@ -257,7 +271,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
       inbound = new Inbound({
         groups: configured,
         selfId: () => selfId,
-        names: new MemberNames(actions, log),
+        names: (names = new MemberNames(actions, log)),
         sink,
         log,
         backoff,
@@ -265,6 +279,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
         onOwn,
         onRejected: opts.onEventRejected,
         onDelivered: (msg, ev) => catchUp.delivered(msg, ev),
+        groupUploads: () => profile.name === "go-cqhttp" || profile.name === "lagrange",
       });
       intake = new Intake(inbound);
       const live = intake;
@@ -324,18 +339,29 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
         await reverse?.close();
         await webhook?.close();
         await stream?.close();
+        await rich.close();
         await marks.flush().catch(() => undefined);
       });
     },
 
-    async send(group, text): Promise<SendResult> {
+    features: ONEBOT11_FEATURES,
+
+    async retract(group, id) {
+      if (!configured.has(group)) throw new SendError(`onebot11: "${group}" is not a configured group`, "fatal");
+      await rich.retract(group, id);
+    },
+
+    fetchMedia: (media, maxBytes) => rich.fetchMedia(media, maxBytes),
+
+    async send(group, text, sendOpts = {}): Promise<SendResult> {
       if (!configured.has(group)) throw new SendError(`onebot11: "${group}" is not a configured group`, "fatal");
       const groupId = Number(group);
       if (!/^\d+$/.test(group) || !Number.isSafeInteger(groupId)) throw new SendError(`onebot11: group "${group}" is not a numeric group id`, "fatal");
       net.refuseTooLong(group, text, ONEBOT11_MAX_MESSAGE_LENGTH);
       if (!actions || selfId === null || net.signal.aborted) throw new SendError("onebot11 is not online", "retry", { retryAfterMs: 5_000 });
+      const message = await rich.segments(group, text, sendOpts); // a bad replyTo is fatal before anything leaves
       try {
-        const id = await sendGroupMessage(actions, groupId, text, net.signal, opts.sendTimeoutMs);
+        const id = await sendGroupMessage(actions, groupId, message, net.signal, opts.sendTimeoutMs);
         if (cfg.events === "webhook") setStatus("online", onlineDetail());
         checkEcho();
         return { id: id === "" ? "" : Inbound.key(group, id) };
@@ -352,7 +378,9 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
       const groupId = Number(group);
       const sinceSec = Math.floor(since.getTime() / 1000) - 1; // times are whole seconds, clocks differ a little
       try {
-        const { messages } = await readBack(actions, profile, groupId, (m) => typeof m.time === "number" && m.time < sinceSec, { maxPages: 3, signal: net.signal });
+        // Back to the send's time, however busy the group was meanwhile (a few pages missed a send
+        // made before a kill -9 and restart, and it was sent again: a duplicate).
+        const { messages } = await readBack(actions, profile, groupId, (m) => typeof m.time === "number" && m.time < sinceSec, { maxPages: CATCH_UP_PAGES, signal: net.signal });
         const mine = messages.find((m) => (m.post_type === "message_sent" || Number(m.user_id) === selfId) && ownText(m) === text);
         return mine === undefined ? null : { id: Inbound.key(group, mine.message_id) };
       } catch (err) {

@@ -29,6 +29,11 @@ export class MemberNames {
     if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
   }
 
+  /** The name remembered for the member, without asking the server. */
+  cached(group: number, user: number): string | undefined {
+    return this.cache.get(`${group}:${user}`);
+  }
+
   /** The member's name, or undefined when the server cannot say (never throws: a name is not worth a lost message). */
   async lookup(group: number, user: number, signal: AbortSignal): Promise<string | undefined> {
     const cached = this.cache.get(`${group}:${user}`);

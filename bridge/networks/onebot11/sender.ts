@@ -6,7 +6,7 @@ import { neverSent } from "../shared/request-sent.ts";
 import { SendError } from "../../network.ts";
 import type { Actions } from "./actions.ts";
 import { ActionError } from "./api.ts";
-import { textToSegments } from "./message.ts";
+import { textToSegments, type Segment } from "./message.ts";
 import { failureMeaning, profileNamed, type Profile } from "./profile.ts";
 
 /** A send waits this long for the answer (go-cqhttp's rate limiter makes calls wait, not fail). */
@@ -38,9 +38,10 @@ export function sendFailure(err: unknown, group: string, authWait: number, profi
   return new SendError(`${where}: ${(err as Error).message}`, neverSent(err) ? "retry" : "unknown", { cause: err });
 }
 
-/** Sends text to a group; resolves with the server's message_id ("" when it gave none). */
-export async function sendGroupMessage(actions: Actions, groupId: number, text: string, signal: AbortSignal, timeoutMs = SEND_TIMEOUT): Promise<string> {
-  const data = (await actions.call("send_group_msg", { group_id: groupId, message: textToSegments(text), auto_escape: false }, { timeoutMs, signal })) as { message_id?: unknown } | null;
+/** Sends text (or ready segments) to a group; resolves with the server's message_id ("" when it gave none). */
+export async function sendGroupMessage(actions: Actions, groupId: number, text: string | Segment[], signal: AbortSignal, timeoutMs = SEND_TIMEOUT): Promise<string> {
+  const message = typeof text === "string" ? textToSegments(text) : text;
+  const data = (await actions.call("send_group_msg", { group_id: groupId, message, auto_escape: false }, { timeoutMs, signal })) as { message_id?: unknown } | null;
   const id = data?.message_id;
   return typeof id === "number" || typeof id === "string" ? String(id) : "";
 }

@@ -9,7 +9,7 @@ import type { NetworkOptions } from "../shared/options.ts";
 import { NetworkSkeleton } from "../shared/skeleton.ts";
 import { ActionError, type ActionOptions, type ActionTarget, type BotSelf, callAction, safeMessage } from "./action.ts";
 import { classifyEvent } from "./events.ts";
-import { inboundOf, messageKey, type InboundLookups } from "./inbound.ts";
+import { inboundOf, messageKey, retractOf, type InboundLookups } from "./inbound.ts";
 import { BotOfflineError, identify } from "./identity.ts";
 import { MemberNames, type MemberInfo } from "./members.ts";
 import { loadPending, pendingPath, savePending } from "./pending.ts";
@@ -17,7 +17,7 @@ import { RecentEvents } from "./recent-events.ts";
 import { runPoller } from "./poller.ts";
 import { classifySendFailure, classifySendTransportError, isSelfError } from "./retcode.ts";
 import { IdSchema } from "./schema.ts";
-import { textToSegments } from "./segments.ts";
+import { ONEBOT12_FEATURES, Onebot12Rich } from "./rich.ts";
 
 const SentSchema = z.looseObject({ message_id: IdSchema });
 
@@ -83,15 +83,35 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     return typeof data?.url === "string" ? data.url : undefined;
   }
 
-  const lookups: InboundLookups = { memberName: (g, u) => names.get(g, u), fileUrl };
+  const lookups: InboundLookups = { memberName: (g, u) => names.get(g, u), fileUrl, selfId: () => self?.user_id };
+  const rich = new Onebot12Rich((action, params, o) => call(action, params, o));
 
-  /** Delivers `pending` in order; each one leaves the saved list only once the sink accepted it. */
+  /**
+   * Delivers `pending` in order; the saved list is removed once the sink accepted them all. It is
+   * not rewritten after each event (a synced write per event made inbound, and so the own echoes
+   * that confirm sends, lag seconds behind under load): after a crash the whole list is delivered
+   * again and the outbox drops what it already took (ids are stable). A stop keeps exactly the
+   * events not delivered.
+   */
   async function drainPending(sink: MessageSink): Promise<void> {
-    while (pending.length > 0) {
-      const verdict = classifyEvent(pending[0], configured, self);
-      if (verdict.kind === "relay") await net.deliver(sink, await inboundOf(verdict.event, lookups));
-      pending = pending.slice(1);
-      await savePending(pendingFile, pending);
+    const saved = pending.length;
+    // Our own echoes first: never relayed, so their place among the members' messages shows
+    // nowhere, and each confirms a send whose queue waits for it (behind a long batch it would
+    // come after the relay's echo window and the send would be made again).
+    const own = (e: unknown): boolean => {
+      const v = classifyEvent(e, configured, self);
+      return v.kind === "relay" && v.event.own;
+    };
+    pending = [...pending.filter(own), ...pending.filter((e) => !own(e))];
+    try {
+      while (pending.length > 0) {
+        const verdict = classifyEvent(pending[0], configured, self);
+        if (verdict.kind === "relay") await net.deliver(sink, await inboundOf(verdict.event, lookups));
+        else if (verdict.kind === "delete") await net.deliver(sink, retractOf(verdict.event));
+        pending = pending.slice(1);
+      }
+    } finally {
+      if (pending.length !== saved) await savePending(pendingFile, pending);
     }
   }
 
@@ -107,7 +127,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
       }
       usable ||= fresh;
       if (v.kind === "skip") log.debug({ reason: v.reason }, "onebot12: event skipped");
-      return v.kind === "relay";
+      return v.kind === "relay" || v.kind === "delete";
     });
     if (relay.length > 0) {
       pending = pending.concat(relay);
@@ -130,8 +150,10 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     const signal = net.signal;
     await learnSelf(signal);
     net.failures.ok();
-    net.setStatus("online");
     await drainPending(sink); // events a stop or crash left undelivered go first
+    // Online (sends may go) only now: the own echoes among those events confirm sends the crash
+    // left unconfirmed, and the relay's wait for an echo starts once we are online.
+    net.setStatus("online");
     pollAbort = new AbortController();
     const end = await runPoller({
       stream: stream!,
@@ -183,15 +205,29 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
       await net.stop(async () => stream?.close());
     },
 
-    async send(group, text) {
+    features: ONEBOT12_FEATURES,
+
+    async retract(group, id) {
+      if (!configured.has(group)) throw new SendError(`onebot12: "${group}" is not a configured group`, "fatal");
+      if (!stream || self === null || net.stopping) throw new SendError(`onebot12 is not online (${net.current().state})`, "retry", { retryAfterMs: 5_000 });
+      await rich.retract(group, id);
+    },
+
+    async fetchMedia(media, maxBytes) {
+      if (!stream) throw new SendError("onebot12 is not started", "retry", { retryAfterMs: 5_000 });
+      return await rich.fetchMedia(stream, media, maxBytes, target.accessToken ? [target.accessToken] : [], net.signal);
+    },
+
+    async send(group, text, sendOpts = {}) {
       if (!configured.has(group)) throw new SendError(`onebot12: "${group}" is not a configured group`, "fatal");
       net.refuseTooLong(group, text, ONEBOT12_MAX_MESSAGE_LENGTH);
       // Once our bot is known, a send is tried even while polls fail: its own answer is the verdict.
       if (!stream || self === null || net.stopping) throw new SendError(`onebot12 is not online (${net.current().state})`, "retry", { retryAfterMs: 5_000 });
+      const message = await rich.segments(group, text, sendOpts); // uploads first: a failure there sent nothing
       let data: unknown;
       try {
         // Never resent here: after the request left, only the server knows whether it was delivered.
-        data = await call("send_message", { detail_type: "group", group_id: group, message: textToSegments(text) }, { retry: false, timeout: opts.sendTimeoutMs ?? SEND_TIMEOUT_MS });
+        data = await call("send_message", { detail_type: "group", group_id: group, message }, { retry: false, timeout: opts.sendTimeoutMs ?? SEND_TIMEOUT_MS });
       } catch (err) {
         const detail = safeMessage(err, target);
         if (err instanceof ActionError) {

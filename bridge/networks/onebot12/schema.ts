@@ -41,3 +41,15 @@ export function firstIssue(err: z.ZodError): string {
   if (!i) return "bad shape";
   return `${i.path.length > 0 ? `${i.path.map(String).join(".")}: ` : ""}${i.message}`;
 }
+
+/** notice.group_message_delete (interface/group/notice-events.md): a message recalled or deleted by an admin. */
+export const GroupMessageDeleteSchema = z.looseObject({
+  id: z.string().optional().catch(undefined),
+  self: SelfSchema.optional(),
+  time: z.number().finite().optional(),
+  sub_type: z.string().optional().catch(undefined),
+  group_id: IdSchema,
+  message_id: IdSchema,
+  user_id: IdSchema.optional().catch(undefined),
+  operator_id: IdSchema.optional().catch(undefined),
+});

@@ -2,6 +2,7 @@
 // messages (MESSAGE_CREATE, AT_MESSAGE_CREATE) and group @-messages (GROUP_AT_MESSAGE_CREATE).
 // Every message also opens a reply window (its id is the msg_id of passive replies).
 import type { InboundMessage } from "../../network.ts";
+import { DELETE_EVENTS, mediaOf, mediaText, mentionNames, readDelete, replyOf } from "./rich-events.ts";
 
 export const CHANNEL_EVENTS = new Set(["MESSAGE_CREATE", "AT_MESSAGE_CREATE"]);
 /** GROUP_MESSAGE_CREATE: every message of a group (2026, where the group owner allows it; its intent bit is unsourced), read like the @ one. */
@@ -10,6 +11,8 @@ export const GROUP_EVENTS = new Set(["GROUP_AT_MESSAGE_CREATE", "GROUP_MESSAGE_C
 export type ReadEvent =
   /** A message of a configured group/channel; `text` may be empty (a bare @-mention): then msg is undefined but the window opens. */
   | { kind: "message"; group: string; msgId: string; own: boolean; msg: InboundMessage | undefined }
+  /** A guild channel message deleted: a retraction for the relay (opens no reply window). */
+  | { kind: "retract"; group: string; msg: InboundMessage }
   /** Not for us (another channel, an event type we do not relay). */
   | { kind: "skip"; why: string }
   /** Malformed: counted, logged once with its id, acknowledged. */
@@ -34,16 +37,6 @@ export function escapeGuild(text: string): string {
   return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 }
 
-function attachments(d: Record<string, unknown>): string[] {
-  const list = Array.isArray(d.attachments) ? d.attachments : [];
-  const urls: string[] = [];
-  for (const a of list) {
-    const u = str(obj(a).url);
-    if (u) urls.push(/^https?:\/\//i.test(u) ? u : `https://${u.replace(/^\/+/, "")}`);
-  }
-  return urls;
-}
-
 function time(v: unknown): Date {
   const ms = typeof v === "string" ? Date.parse(v) : typeof v === "number" ? v * 1000 : Number.NaN;
   return Number.isFinite(ms) ? new Date(ms) : new Date();
@@ -62,21 +55,27 @@ export function readEvent(t: string, raw: unknown, ctx: EventContext): ReadEvent
     if (!authorId) return { kind: "reject", why: `${t} without author.id` };
     const own = ctx.botId !== undefined && authorId === ctx.botId;
     let text = unescapeGuild(typeof d.content === "string" ? d.content : "");
-    // The @ of the bot that made it an AT message is not part of what was said.
-    if (ctx.botId) text = text.replace(new RegExp(`^\\s*<@!?${ctx.botId}>\\s*`), "");
-    const files = attachments(d);
+    // The @ of the bot that made it an AT message is not part of what was said: the relay shows
+    // the nick it stands for (mentionsSelf).
+    const atBot = ctx.botId ? new RegExp(`^\\s*<@!?${ctx.botId}>\\s*`) : undefined;
+    const mentionsSelf = atBot !== undefined && atBot.test(text);
+    if (atBot) text = text.replace(atBot, "");
+    text = mentionNames(text, d);
+    const media = mediaOf(d);
+    const replyTo = replyOf(d);
     const name = str(obj(d.member).nick) ?? str(author.username) ?? authorId;
     const msg: InboundMessage | undefined =
-      text.trim() === "" && files.length === 0
+      text.trim() === "" && media.length === 0
         ? undefined
         : {
             id,
             group,
             senderId: authorId,
             senderName: name,
-            text,
-            ...(files.length ? { attachments: files } : {}),
-            ...(str(obj(d.message_reference).message_id) ? { replyTo: str(obj(d.message_reference).message_id)! } : {}),
+            text: text.trim() === "" ? mediaText(media) : text,
+            ...(media.length ? { media } : {}),
+            ...(replyTo ? { replyTo } : {}),
+            ...(mentionsSelf ? { mentionsSelf: true } : {}),
             time: time(d.timestamp),
             ...(own ? { own: true } : {}),
           };
@@ -93,12 +92,33 @@ export function readEvent(t: string, raw: unknown, ctx: EventContext): ReadEvent
     if (!member) return { kind: "reject", why: `${t} without author.member_openid` };
     // Where the @ of the bot was, the content keeps a leading space.
     const text = (typeof d.content === "string" ? d.content : "").replace(/^\s+/, "");
-    const files = attachments(d);
+    const media = mediaOf(d);
+    const replyTo = replyOf(d);
     // Groups give openids only (a username since 2026-04 where the platform sends one).
     const name = str(author.username) ?? member;
+    // A group @-message had the bot's @ (QQ puts one in a reply to the bot's message): cut out, shown by the relay.
+    const mentionsSelf = t === "GROUP_AT_MESSAGE_CREATE";
     const msg: InboundMessage | undefined =
-      text.trim() === "" && files.length === 0 ? undefined : { id, group, senderId: member, senderName: name, text, ...(files.length ? { attachments: files } : {}), time: time(d.timestamp) };
+      text.trim() === "" && media.length === 0
+        ? undefined
+        : {
+            id,
+            group,
+            senderId: member,
+            senderName: name,
+            text: text.trim() === "" ? mediaText(media) : text,
+            ...(media.length ? { media } : {}),
+            ...(replyTo ? { replyTo } : {}),
+            ...(mentionsSelf ? { mentionsSelf: true } : {}),
+            time: time(d.timestamp),
+          };
     return { kind: "message", group, msgId: id, own: false, msg };
+  }
+  if (DELETE_EVENTS.has(t)) {
+    const del = readDelete(d, ctx.botId);
+    if (!del) return { kind: "reject", why: `${t} without message.id or message.channel_id` };
+    if (!ctx.groups.has(del.group)) return { kind: "skip", why: "unconfigured channel" };
+    return { kind: "retract", group: del.group, msg: del.msg };
   }
   return { kind: "skip", why: `event ${t}` };
 }

@@ -14,7 +14,8 @@ import { meRequest, qqbotApi } from "./api.ts";
 import { callApi } from "./client.ts";
 import { readEvent } from "./events.ts";
 import { INTENT, runGateway } from "./gateway.ts";
-import { sendText, type SendTarget, type Unsettled } from "./send.ts";
+import { type SendTarget, type Unsettled } from "./send.ts";
+import { fetchAttachment, recall, sendRich } from "./rich-send.ts";
 import { webhookKeys } from "./sign.ts";
 import { AccessToken } from "./token.ts";
 import { startWebhook } from "./webhook.ts";
@@ -125,6 +126,13 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
     const ev = readEvent(t, d, { botId, groups: keys });
     if (ev.kind === "skip") return void log.debug({ event: t, id: eventId, why: ev.why }, "qqbot: event skipped");
     if (ev.kind === "reject") return net.rejected(ev.why, { event: t, id: eventId }); // acknowledged
+    if (ev.kind === "retract") {
+      if (seen.has(ev.msg.id)) return;
+      await net.deliver(sink, ev.msg);
+      seen.set(ev.msg.id, true);
+      if (seen.size > MAX_SEEN) seen.delete(seen.keys().next().value!);
+      return;
+    }
     if (ev.own) ownEchoSeen = true;
     else {
       windows.opened(ev.group, ev.msgId);
@@ -151,6 +159,15 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
     if (id === undefined) return; // stopped
     botId = id;
     botKnown.resolve();
+  }
+
+  /** The configured target of a send or recall; throws the fatal SendError of a bad one. */
+  function targetOf(group: string): SendTarget {
+    const bad = invalid.get(group);
+    if (bad !== undefined) throw new SendError(`qqbot: ${bad}`, "fatal");
+    const target = targets.get(group);
+    if (!target) throw new SendError(`qqbot: "${group}" is not a configured group`, "fatal");
+    return target;
   }
 
   return {
@@ -245,16 +262,13 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
       return false;
     },
 
-    async send(group, text) {
-      const bad = invalid.get(group);
-      if (bad !== undefined) throw new SendError(`qqbot: ${bad}`, "fatal");
-      const target = targets.get(group);
-      if (!target) throw new SendError(`qqbot: "${group}" is not a configured group`, "fatal");
+    async send(group, text, sendOpts) {
+      const target = targetOf(group);
       net.refuseTooLong(group, text, QQBOT_MAX_MESSAGE_LENGTH);
       if (!stream || !token || net.stopping) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
       if (token.current === undefined && tokenState.state === "auth-failed") throw new SendError(`qqbot: ${scrub(tokenState.detail ?? "no access token")}`, "retry", { retryAfterMs: 60_000 });
       try {
-        const id = await sendText({ stream, api, token, windows, log, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, now, unsettled, persist: () => saver.flush(), persistSoon: () => saver.schedule() }, target, text);
+        const id = await sendRich({ stream, api, token, windows, log, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, now, unsettled, persist: () => saver.flush(), persistSoon: () => saver.schedule() }, target, text, sendOpts);
         if (target.kind === "channel") refreshStatus(); // the quota left changed
         return { id };
       } catch (err) {
@@ -262,6 +276,26 @@ export function createQqbot(opts: QqbotOptions): NetworkAdapter {
         else refreshStatus();
         throw err instanceof SendError ? new SendError(scrub(err.message), err.kind, { cause: err.cause, ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }) }) : err;
       }
+    },
+
+    /** Quotes exist for guild channels only (the v2 group API takes no message_reference); no edit in either. */
+    get features() {
+      return { reply: !hasGroups, edit: false, retract: true, media: true, mention: false };
+    },
+
+    async retract(group, id) {
+      const target = targetOf(group);
+      if (!stream || !token || net.stopping) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
+      try {
+        await recall({ stream, api, token, timeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, warnings: net.warnings }, target, id);
+      } catch (err) {
+        throw err instanceof SendError ? new SendError(scrub(err.message), err.kind, { cause: err.cause, ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }) }) : err;
+      }
+    },
+
+    async fetchMedia(media, maxBytes) {
+      if (!stream || net.stopping) throw new SendError("qqbot is not started", "retry", { retryAfterMs: 5_000 });
+      return await fetchAttachment(stream, media, maxBytes, net.signal);
     },
 
     async groups() {

@@ -74,7 +74,8 @@ export class WaitingError extends SendError {
   }
 }
 
-export async function sendText(d: SendDeps, target: SendTarget, text: string): Promise<string> {
+/** `extra`: body fields besides the text (rich-send.ts: message_reference, image). */
+export async function sendText(d: SendDeps, target: SendTarget, text: string, extra: Record<string, unknown> = {}): Promise<string> {
   const before = d.unsettled.get(target.key);
   const resend = before !== undefined && before.text === text && d.windows.isOpen(target.key, before.msgId) ? before : undefined;
   if (before && !resend) d.unsettled.delete(target.key); // the relay moved on, or the window closed: a plain send
@@ -88,8 +89,8 @@ export async function sendText(d: SendDeps, target: SendTarget, text: string): P
   const path = target.kind === "channel" ? `/channels/${encodeURIComponent(target.id)}/messages` : `/v2/groups/${encodeURIComponent(target.id)}/messages`;
   const body: Record<string, unknown> =
     target.kind === "channel"
-      ? { content: escapeGuild(text), ...(plan.kind === "passive" ? { msg_id: plan.msgId } : {}) }
-      : { content: text, msg_type: 0, ...(plan.kind === "passive" ? { msg_id: plan.msgId, msg_seq: plan.msgSeq } : {}) };
+      ? { content: escapeGuild(text), ...(plan.kind === "passive" ? { msg_id: plan.msgId } : {}), ...extra }
+      : { content: text, msg_type: 0, ...(plan.kind === "passive" ? { msg_id: plan.msgId, msg_seq: plan.msgSeq } : {}), ...extra };
   const guarded = target.kind === "group" && plan.kind === "passive";
   if (guarded && !resend) {
     // Written before the request leaves: after a crash mid-send, the resend reuses this pair.

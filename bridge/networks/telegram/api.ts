@@ -12,8 +12,8 @@ export const MAX_POLL_TIMEOUT = 50;
 export const MIN_SERVER_HOLD = 3;
 /** sendMessage's text limit (1–4096 characters). */
 export const MAX_TEXT_LENGTH = 4096;
-/** What the bridge asks for: group messages only (the setting persists on the server). */
-export const ALLOWED_UPDATES = ["message"];
+/** What the bridge asks for: group messages and their edits (the setting persists on the server). */
+export const ALLOWED_UPDATES = ["message", "edited_message"];
 
 export interface BotApi {
   /** Base URL without a trailing slash. */
@@ -25,7 +25,7 @@ export function botApi(token: string, api: string | undefined): BotApi {
   return { base: (api ?? DEFAULT_API).replace(/\/+$/, ""), token };
 }
 
-function methodUrl(api: BotApi, method: string): string {
+export function methodUrl(api: BotApi, method: string): string {
   return `${api.base}/bot${api.token}/${method}`;
 }
 
@@ -131,12 +131,13 @@ export function deleteWebhookRequest(api: BotApi): RequestSpec {
  */
 export const SEND_TIMEOUT_MS = 60_000;
 
-export function sendMessageRequest(api: BotApi, target: GroupTarget, text: string, timeout = SEND_TIMEOUT_MS): RequestSpec {
+/** `extra`: more parameters (reply_parameters). */
+export function sendMessageRequest(api: BotApi, target: GroupTarget, text: string, timeout = SEND_TIMEOUT_MS, extra: Record<string, unknown> = {}): RequestSpec {
   return {
     method: "POST",
     url: methodUrl(api, "sendMessage"),
     // Plain text: no parse_mode, so "<", "&" and "*" arrive as typed.
-    json: { chat_id: target.chatId, text, ...(target.threadId === undefined ? {} : { message_thread_id: target.threadId }) },
+    json: { chat_id: target.chatId, text, ...(target.threadId === undefined ? {} : { message_thread_id: target.threadId }), ...extra },
     secrets: [api.token],
     timeout,
     // Never resent here: after the request left, only the server knows whether it was delivered.

@@ -13,6 +13,10 @@ import { readUpdate } from "./inbound.ts";
 import { loadOffset, offsetPath, saveOffset } from "./offset-store.ts";
 import { runPoller } from "./poller.ts";
 import { AUTH_RETRY_MS, sendMessage } from "./send.ts";
+import { deleteMessage, editText } from "./edit-delete.ts";
+import { fetchMedia } from "./fetch-media.ts";
+import { readMessageRef } from "./message-ref.ts";
+import { sendMedia } from "./send-media.ts";
 
 /** sendMessage's limit; the relay splits longer texts. */
 export const TELEGRAM_MAX_MESSAGE_LENGTH = MAX_TEXT_LENGTH;
@@ -101,7 +105,7 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
     const before = offset;
     try {
       for (const raw of updates) {
-        const v = readUpdate(raw, groups, me?.id);
+        const v = readUpdate(raw, groups, me?.id, me?.username);
         if (v.kind === "no-id") {
           // Without an id it cannot be confirmed on its own; a later update's offset confirms it.
           net.rejected(`update without a usable update_id (${v.reason})`, {}, "update");
@@ -149,6 +153,23 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
     return (wait) => `the Bot API refused the token of network "${opts.id}" (${err.code} ${err.description}); check it. Next try in ${Math.round(wait / 1000)} s`;
   }
 
+  /** The configured group a call goes to; throws the fatal SendError of a bad one. */
+  function sendable(group: string): GroupTarget {
+    const bad = invalid.get(group);
+    if (bad !== undefined) throw new SendError(bad, "fatal");
+    const target = groups.get(group);
+    if (!target) throw new SendError(`telegram: "${group}" is not a configured group`, "fatal");
+    return target;
+  }
+
+  /** The stream, when a call can go out now; a retry SendError otherwise. */
+  function online(): HTTPStream {
+    const now = net.current();
+    if (now.state === "auth-failed") throw new SendError(`telegram: ${now.detail ?? "token refused"}`, "retry", { retryAfterMs: AUTH_RETRY_MS });
+    if (!stream || !me || net.stopping) throw new SendError("telegram is not online", "retry", { retryAfterMs: 5_000 });
+    return stream;
+  }
+
   return {
     ...net.base,
     maxMessageLength: TELEGRAM_MAX_MESSAGE_LENGTH,
@@ -177,18 +198,41 @@ export function createTelegram(opts: TelegramOptions): NetworkAdapter {
       });
     },
 
-    async send(group, text) {
-      const bad = invalid.get(group);
-      if (bad !== undefined) throw new SendError(bad, "fatal");
-      const target = groups.get(group);
-      if (!target) throw new SendError(`telegram: "${group}" is not a configured group`, "fatal");
+    async send(group, text, sendOpts) {
+      const target = sendable(group);
       net.refuseTooLong(group, text, TELEGRAM_MAX_MESSAGE_LENGTH);
-      const now = net.current();
-      if (now.state === "auth-failed") throw new SendError(`telegram: ${now.detail ?? "token refused"}`, "retry", { retryAfterMs: AUTH_RETRY_MS });
-      if (!stream || !me || net.stopping) throw new SendError("telegram is not online", "retry", { retryAfterMs: 5_000 });
+      const s = online();
+      // A reply to a message of another chat (or one the id does not name) goes as a plain message.
+      const reply = sendOpts?.replyTo === undefined ? undefined : readMessageRef(groups, target, sendOpts.replyTo);
+      // allow_sending_without_reply: a replied-to message deleted meanwhile does not refuse the send.
+      const extra = reply === undefined ? {} : { reply_parameters: { message_id: reply.messageId, allow_sending_without_reply: true } };
       // The request goes out in this tick (the stream is open): a stop() from here on cuts a send
       // that may have arrived, so it is "unknown" like any other cut (settled by the relay).
-      return await sendMessage(stream, api, target, text, { timeout: opts.sendTimeoutMs, signal: net.signal });
+      if (sendOpts?.media) return await sendMedia({ stream: s, api, timeout: opts.sendTimeoutMs, signal: net.signal }, target, text, sendOpts.media, extra);
+      return await sendMessage(s, api, target, text, { timeout: opts.sendTimeoutMs, signal: net.signal, extra });
+    },
+
+    // No delete update reaches a bot in a group (the Bot API has none): deletions go one way only.
+    features: { reply: true, edit: true, retract: true, media: true, mention: false },
+
+    async edit(group, id, text) {
+      const target = sendable(group);
+      if (text.length > TELEGRAM_MAX_MESSAGE_LENGTH) throw new SendError(`edit in ${group}: text of ${text.length} characters is over the limit of ${TELEGRAM_MAX_MESSAGE_LENGTH}`, "fatal");
+      const ref = readMessageRef(groups, target, id);
+      if (!ref) throw new SendError(`edit in ${group}: "${id}" is not a message of this group`, "fatal");
+      await editText({ stream: online(), api, timeout: opts.sendTimeoutMs, signal: net.signal }, target, ref, text);
+      return { id };
+    },
+
+    async retract(group, id) {
+      const target = sendable(group);
+      const ref = readMessageRef(groups, target, id);
+      if (!ref) throw new SendError(`retract in ${group}: "${id}" is not a message of this group`, "fatal");
+      await deleteMessage({ stream: online(), api, timeout: opts.sendTimeoutMs, signal: net.signal }, target, ref, warnings);
+    },
+
+    async fetchMedia(media, maxBytes) {
+      return await fetchMedia({ stream: online(), api, signal: net.signal }, media, maxBytes);
     },
 
     async groups() {

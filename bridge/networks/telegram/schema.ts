@@ -46,6 +46,8 @@ export const MessageSchema = z.looseObject({
   sender_chat: ChatSchema.optional(),
   chat: ChatSchema,
   date: int,
+  /** edited_message: when it was edited. */
+  edit_date: int.optional().catch(undefined),
   text: z.string().optional(),
   caption: z.string().optional(),
   reply_to_message: z.looseObject({ message_id: int }).optional(),
@@ -53,7 +55,7 @@ export const MessageSchema = z.looseObject({
   audio: media({ title: z.string().optional() }),
   document: media({ file_name: z.string().optional() }),
   photo: z.array(z.unknown()).optional(),
-  sticker: media({ emoji: z.string().optional() }),
+  sticker: media({ emoji: z.string().optional(), is_animated: z.boolean().optional().catch(undefined), is_video: z.boolean().optional().catch(undefined) }),
   story: media({}),
   video: media({}),
   video_note: media({}),

@@ -16,10 +16,10 @@ export const UNAVAILABLE_RETRY_MS = 5_000;
 
 const SentSchema = z.looseObject({ message_id: z.number().int() });
 
-export async function sendMessage(stream: HTTPStream, api: BotApi, target: GroupTarget, text: string, o: { timeout?: number; signal?: AbortSignal } = {}): Promise<SendResult> {
+export async function sendMessage(stream: HTTPStream, api: BotApi, target: GroupTarget, text: string, o: { timeout?: number; signal?: AbortSignal; extra?: Record<string, unknown> } = {}): Promise<SendResult> {
   let result: unknown;
   try {
-    result = await readAnswer(await stream.request(sendMessageRequest(api, target, text, o.timeout), { signal: o.signal }), "sendMessage");
+    result = await readAnswer(await stream.request(sendMessageRequest(api, target, text, o.timeout, o.extra), { signal: o.signal }), "sendMessage");
   } catch (err) {
     throw sendError(target, err);
   }
@@ -28,9 +28,9 @@ export async function sendMessage(stream: HTTPStream, api: BotApi, target: Group
   return { id: sent.success ? messageKey(target.key, sent.data.message_id) : "" };
 }
 
-/** The SendError for a failed sendMessage. */
-export function sendError(target: GroupTarget, err: unknown): SendError {
-  const where = `send to ${target.key}`;
+/** The SendError for a failed sendMessage (or another call that changes the chat: `what` names it). */
+export function sendError(target: GroupTarget, err: unknown, what = "send"): SendError {
+  const where = `${what} to ${target.key}`;
   if (err instanceof SendError) return err;
   if (err instanceof ApiError) return apiSendError(where, err);
   if (err instanceof BadAnswerError) {

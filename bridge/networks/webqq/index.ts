@@ -211,6 +211,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
   async function handleItems(dir: Directory, sink: MessageSink, items: unknown[], signal: AbortSignal): Promise<number> {
     let usable = 0;
     const messages: InboundMessage[] = [];
+    const senders: { gid: number; uin: number }[] = [];
     for (const item of items) {
       const p = parsePollItem(item);
       if (p.kind === "rejected") {
@@ -236,31 +237,42 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
       if (!group || !configured.has(group.name)) continue;
       if (p.sendUin === tokens!.uin) continue; // our own message, echoed (no evidence: WebQQ gives no send id)
       const time = p.time ?? Math.floor(Date.now() / 1000);
-      // A name is cosmetic: a lookup that fails or is cut by stop() falls back to the uin, so the
-      // message the server already handed over still reaches the pending file and the sink.
-      const name = await dir.memberName(tokens!, p.gid, p.sendUin, signal).catch(() => undefined);
       messages.push({
         // group name (stable across logins) + server time + msg_id (per session): stable on redelivery.
         id: `${group.name}:${time}:${p.msgId}`,
         group: group.name,
         senderId: String(p.sendUin),
-        senderName: name ?? String(p.sendUin),
+        senderName: String(p.sendUin),
         text: p.text,
         time: new Date(time * 1000),
       });
+      senders.push({ gid: p.gid, uin: p.sendUin });
     }
-    if (messages.length > 0) await deliverAll(sink, messages);
+    if (messages.length === 0) return usable;
+    // poll2 removed them from the server: on disk before any further round trip, so a kill -9
+    // during the name lookups below does not lose them (a replay shows the uin as the name).
+    await savePending(messages);
+    // A name is cosmetic: a lookup that fails or is cut by stop() leaves the uin.
+    for (const [i, who] of senders.entries()) {
+      const name = await dir.memberName(tokens!, who.gid, who.uin, signal).catch(() => undefined);
+      if (name !== undefined) messages[i] = { ...messages[i]!, senderName: name };
+    }
+    await deliverAll(sink, messages);
     return usable;
   }
 
-  /** The messages reach the sink, kept in the pending file meanwhile (cleared once all were taken). */
-  async function deliverAll(sink: MessageSink, messages: InboundMessage[]): Promise<void> {
+  async function savePending(messages: InboundMessage[]): Promise<void> {
     try {
       await pending.save(messages);
     } catch (err) {
       // The sink is still tried: the file only covers a crash while the sink fails.
       log.error({ err: (err as Error).message, file: pending.file }, "webqq: pending messages file not written; delivering without it");
     }
+  }
+
+  /** The messages reach the sink, kept in the pending file meanwhile (cleared once all were taken). */
+  async function deliverAll(sink: MessageSink, messages: InboundMessage[]): Promise<void> {
+    await savePending(messages);
     for (const m of messages) await net.deliver(sink, m);
     await pending.clear();
   }
@@ -318,6 +330,9 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
     ...net.base,
     maxMessageLength: WEBQQ_MAX_MESSAGE_LENGTH,
     evidence: { echo: false, history: false },
+    // SmartQQ has no reply, edit, recall or @ in its protocol, and its pictures (cface/offpic)
+    // download only with the session's cookies: nothing native; they read "[image]" (content.ts).
+    features: { reply: false, edit: false, retract: false, media: false, mention: false },
 
     async start(sink) {
       net.starting();

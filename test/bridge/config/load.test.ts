@@ -180,3 +180,12 @@ test("a OneBot 11 network receiving events by webhook needs its webhook block", 
   const ok = text.replace("events: webhook }", 'events: webhook, webhook: { listen: "127.0.0.1:5701" } }');
   assert.deepEqual(lines(ok), []);
 });
+
+test("relay.id_map_max_age and relay.media_max_bytes: positive integers, passed through; anything else is a problem at its path", () => {
+  const ok = parseConfig(`${GOOD}relay: { id_map_max_age: 86400000, media_max_bytes: "1048576" }\n`, { path: "/etc/pollbridge/pollbridge.yaml", env: ENV });
+  assert.deepEqual(ok.problems, []);
+  assert.deepEqual([ok.config?.relay?.id_map_max_age, ok.config?.relay?.media_max_bytes], [86400000, 1048576]);
+  const bad = lines(`${GOOD}relay: { id_map_max_age: 0, media_max_bytes: -1 }\n`);
+  assert.equal(bad.length, 2);
+  assert.ok(bad.some((l) => l.startsWith("relay.id_map_max_age:")) && bad.some((l) => l.startsWith("relay.media_max_bytes:")), bad.join("\n"));
+});

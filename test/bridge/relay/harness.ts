@@ -9,7 +9,7 @@ import type { RelayGauges, RelayMetrics } from "../../../bridge/relay/metrics.ts
 import { Relay, type RelayOptions } from "../../../bridge/relay/relay.ts";
 import type { SettleKind } from "../../../bridge/relay/target-worker.ts";
 import { Outbox, type OutboxItem } from "../../../bridge/store/outbox.ts";
-import { MemoryNetwork } from "../../helpers/memory-network.ts";
+import { MemoryNetwork, type Features } from "../../helpers/memory-network.ts";
 import { MemoryMuc, MemoryRoomLink } from "./memory-room.ts";
 
 export const ROOM = "dev@conference.localhost";
@@ -73,6 +73,9 @@ export interface HarnessOptions {
   relay?: Partial<RelayOptions>;
   /** What tg (the network most tests fault) can prove about its sends. */
   tgEvidence?: { echo?: boolean; history?: boolean };
+  /** What each network does natively (rich messages); default nothing. */
+  qqFeatures?: Features;
+  tgFeatures?: Features;
 }
 
 export async function startHarness(t: TestContext, opts: HarnessOptions = {}): Promise<Harness> {
@@ -81,9 +84,9 @@ export async function startHarness(t: TestContext, opts: HarnessOptions = {}): P
   const outbox = new Outbox(dbPath);
   const muc = opts.muc ?? new MemoryMuc();
   const link = new MemoryRoomLink(muc, "bridge");
-  const qq = new MemoryNetwork({ id: "qq", groups: ["Dev"], maxMessageLength: opts.qqMax, online: opts.qqOnline });
+  const qq = new MemoryNetwork({ id: "qq", groups: ["Dev"], maxMessageLength: opts.qqMax, online: opts.qqOnline, features: opts.qqFeatures });
   if (opts.qqWithoutStatusEvents) Object.defineProperty(qq, "onStatus", { value: undefined });
-  const tg = new MemoryNetwork({ id: "tg", groups: ["G1"], evidence: opts.tgEvidence });
+  const tg = new MemoryNetwork({ id: "tg", groups: ["G1"], evidence: opts.tgEvidence, features: opts.tgFeatures });
   const bridges: BridgeConfig[] = [
     { xmpp: ROOM, format: opts.format ?? "<{nick}> {text}", links: [{ network: "qq", group: "Dev" }, { network: "tg", group: "G1" }] },
   ];

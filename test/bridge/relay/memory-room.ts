@@ -3,26 +3,47 @@
 // as delayed messages before "joined", own messages are reflected with their origin-id, sends
 // before "joined" are rejected, every `online` rejoins. Faults: a send stored by the room whose
 // reflection is lost (the send rejects), and going offline/online.
+// Rich messages: an archiving room (`new MemoryMuc({ archive: true })`, as Prosody with
+// mod_muc_mam) gives every message a stanza-id; occupants
+// post replies, corrections, retractions and files, and our sends carry them (RoomSendOptions,
+// recorded); upload() stores a file and answers its URL.
 import { RoomSendError } from "../../../bridge/xmpp/send-error.ts";
 import { EventEmitter } from "node:events";
 import type { History, RoomMessage, RoomOptions, RoomState, XmppEvents } from "../../../bridge/xmpp/types.ts";
-import type { RoomLink } from "../../../bridge/relay/room-link.ts";
+import type { RetractTarget, RoomLink, RoomSendOptions, RoomSendResult } from "../../../bridge/relay/room-link.ts";
 
-interface Logged {
+/** What a room message may carry besides its body (RoomMessage's rich fields). */
+export type RichFields = Pick<RoomMessage, "replyTo" | "bodyWithoutFallback" | "replaces" | "retracts" | "oob"> & { moderated?: { by?: string } };
+
+export interface Logged {
   nick: string;
   body: string;
   originId?: string;
   id: string;
+  /** XEP-0359 stanza-id the room gave it (an archiving room gives one to every message). */
+  stanzaId?: string;
   time: Date;
+  rich?: RichFields;
+  /** What our send asked for (our own messages only). */
+  sendOpts?: RoomSendOptions;
 }
 
 export class MemoryMuc {
   readonly log = new Map<string, Logged[]>();
+  /** Files uploaded through any link, by URL. */
+  readonly uploads = new Map<string, { data: Uint8Array; name: string; mime: string }>();
+  /** false: the server has no upload service (upload() throws). */
+  uploadService = true;
+  readonly #archive: boolean;
   readonly #links = new Set<MemoryRoomLink>();
   readonly #events = new EventEmitter<{ posted: [] }>();
   #seq = 0;
   /** Strictly increasing message times (real time, at least 1 ms apart) keep `since` exact. */
   #clock = 0;
+
+  constructor(opts: { archive?: boolean } = {}) {
+    this.#archive = opts.archive ?? false;
+  }
 
   attach(link: MemoryRoomLink): void {
     this.#links.add(link);
@@ -33,8 +54,18 @@ export class MemoryMuc {
   }
 
   /** Stores a message and delivers it live to every link joined to the room. */
-  post(room: string, nick: string, body: string, extra: { originId?: string; id?: string } = {}): Logged {
-    const entry: Logged = { nick, body, originId: extra.originId, id: extra.id ?? `m${++this.#seq}`, time: new Date((this.#clock = Math.max(Date.now(), this.#clock + 1))) };
+  post(room: string, nick: string, body: string, extra: { originId?: string; id?: string; rich?: RichFields; sendOpts?: RoomSendOptions } = {}): Logged {
+    const seq = ++this.#seq;
+    const entry: Logged = {
+      nick,
+      body,
+      originId: extra.originId,
+      id: extra.id ?? `m${seq}`,
+      ...(this.#archive ? { stanzaId: `sid-${seq}` } : {}),
+      time: new Date((this.#clock = Math.max(Date.now(), this.#clock + 1))),
+      ...(extra.rich ? { rich: extra.rich } : {}),
+      ...(extra.sendOpts ? { sendOpts: extra.sendOpts } : {}),
+    };
     const log = this.log.get(room) ?? [];
     log.push(entry);
     this.log.set(room, log);
@@ -48,6 +79,11 @@ export class MemoryMuc {
     const log = this.log.get(room) ?? [];
     if ("since" in h) return log.filter((e) => e.time.getTime() >= h.since.getTime());
     return h.maxstanzas <= 0 ? [] : log.slice(-h.maxstanzas);
+  }
+
+  /** The room's messages (with what each carried). */
+  entries(room: string): Logged[] {
+    return this.log.get(room) ?? [];
   }
 
   bodies(room: string): string[] {
@@ -130,6 +166,8 @@ export class MemoryRoomLink extends EventEmitter<XmppEvents> implements RoomLink
       body: e.body,
       id: e.id,
       originId: e.originId,
+      ...(e.stanzaId ? { stanzaId: e.stanzaId } : {}),
+      ...e.rich,
       own: e.nick === this.nick,
       time: e.time,
       ...(delayed ? { delayed: e.time } : {}),
@@ -142,17 +180,46 @@ export class MemoryRoomLink extends EventEmitter<XmppEvents> implements RoomLink
     this.#loseReflections += n;
   }
 
-  async send(room: string, body: string, opts: { originId?: string } = {}): Promise<{ originIds: string[] }> {
+  async send(room: string, body: string, opts: RoomSendOptions = {}): Promise<{ originIds: string[]; stanzaIds: (string | undefined)[] }> {
     if (!this.#online || this.#states.get(room)?.state !== "joined") throw new RoomSendError("not-joined", `not joined to ${room}`);
+    // As MucClient sends them: a reply's quote goes before the body, marked as its fallback.
+    const quote = opts.replyTo?.fallback !== undefined ? `> ${opts.replyTo.fallback}\n` : "";
+    const rich: RichFields = {
+      ...(opts.replyTo ? { replyTo: { id: opts.replyTo.id, ...(opts.replyTo.to ? { to: opts.replyTo.to } : {}) }, bodyWithoutFallback: body } : {}),
+      ...(opts.replaces ? { replaces: opts.replaces } : {}),
+      ...(opts.oob ? { oob: { url: opts.oob } } : {}),
+    };
+    const sendOpts = opts.replyTo || opts.replaces || opts.oob ? opts : undefined;
+    const extra = { originId: opts.originId, rich, sendOpts };
     if (this.#loseReflections > 0) {
       this.#loseReflections -= 1;
       this.#muc.detach(this);
-      this.#muc.post(room, this.nick, body, { originId: opts.originId });
+      this.#muc.post(room, this.nick, quote + body, extra);
       this.#muc.attach(this);
       throw new RoomSendError("timeout", "no reflection before the timeout");
     }
-    this.#muc.post(room, this.nick, body, { originId: opts.originId });
-    return { originIds: opts.originId ? [opts.originId] : [] };
+    const e = this.#muc.post(room, this.nick, quote + body, extra);
+    return { originIds: opts.originId ? [opts.originId] : [], stanzaIds: [e.stanzaId] };
+  }
+
+  /** Every retract() call, in order. */
+  readonly retracted: { room: string; target: RetractTarget }[] = [];
+
+  /** XEP-0424 as MucClient sends it: a retraction of our message, reflected with its own origin-id. */
+  async retract(room: string, target: RetractTarget, opts: { originId?: string } = {}): Promise<RoomSendResult> {
+    if (!this.#online || this.#states.get(room)?.state !== "joined") throw new RoomSendError("not-joined", `not joined to ${room}`);
+    const id = target.stanzaId ?? target.originId;
+    if (!id) throw new RoomSendError("invalid", "no id to retract");
+    this.retracted.push({ room, target });
+    const e = this.#muc.post(room, this.nick, "", { originId: opts.originId, rich: { retracts: id } });
+    return { originIds: opts.originId ? [opts.originId] : [], stanzaIds: [e.stanzaId] };
+  }
+
+  async upload(file: { data: Uint8Array; name: string; mime: string }): Promise<string> {
+    if (!this.#muc.uploadService) throw new Error("no upload service");
+    const url = `https://upload.example/${this.#muc.uploads.size + 1}/${encodeURIComponent(file.name)}`;
+    this.#muc.uploads.set(url, file);
+    return url;
   }
 
   rooms(): RoomState[] {

@@ -243,3 +243,54 @@ test("outbox errors name the database file", (t) => {
   ok.close();
   assert.throws(() => ok.depth(), (err: Error) => err.message.startsWith(`outbox ${path}-2: depth failed`));
 });
+
+/** The schema of the release before rich messages (failing_since and sender, no kinds, no id map). */
+const PREVIOUS_SCHEMA = `
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, source_key TEXT NOT NULL, bridge TEXT NOT NULL, target TEXT NOT NULL,
+  origin_id TEXT NOT NULL UNIQUE, text TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0, attempted_at INTEGER, result_id TEXT, error TEXT,
+  created_at INTEGER NOT NULL, done_at INTEGER, failing_since INTEGER, sender TEXT
+);
+CREATE INDEX outbox_pending ON outbox(target, id) WHERE state = 'pending';
+CREATE INDEX outbox_result ON outbox(target, result_id) WHERE result_id IS NOT NULL;
+CREATE TABLE seen (key TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE room_seen (room TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO seen VALUES ('net:qq:1', 1000);
+INSERT INTO outbox (source_key, bridge, target, origin_id, text, state, attempts, attempted_at, created_at, sender)
+VALUES ('net:qq:1', 'r@c', 'net:tg:g', 'pb-prev-1', '<a> waiting', 'pending', 1, 1200, 1000, 'a'),
+       ('net:qq:1', 'r@c', 'xmpp:r@c', 'pb-prev-2', '<a> done', 'delivered', 1, NULL, 1000, 'a');
+`;
+
+test("migration: a file of the previous schema opens; its rows are plain messages, the id map and edits work", (t) => {
+  const path = tempDb(t);
+  const { DatabaseSync } = process.getBuiltinModule("node:sqlite");
+  mkdirSync(dirname(path), { recursive: true });
+  const old = new DatabaseSync(path);
+  old.exec(PREVIOUS_SCHEMA);
+  old.close();
+
+  const ob = new Outbox(path);
+  t.after(() => ob.close());
+  const head = ob.next("net:tg:g");
+  assert.deepEqual(
+    [head?.text, head?.kind, head?.ref, head?.replyTo, head?.fallback, head?.media, head?.attemptedAt],
+    ["<a> waiting", "message", null, null, null, null, 1200],
+    "an old row is a plain message, its attempt mark kept",
+  );
+  // The new columns and the id map work on the migrated file: an edit of the in-flight message is queued.
+  const edit = ob.accept({
+    sourceKey: "net:qq:2",
+    items: [{ bridge: "r@c", target: "net:tg:g", text: "<a> fixed", kind: "edit", ref: "net:qq:1", fallback: "<a> (correction) fixed" }],
+    ids: { side: "net:qq:Dev", id: "Dev:2", author: "a", excerpt: "fixed" },
+  });
+  assert.deepEqual(edit?.map((i) => [i.kind, i.ref]), [["edit", "net:qq:1"]]);
+  assert.equal(ob.ids.sourceOf("net:qq:Dev", { id: "Dev:2" }), "net:qq:2");
+  ob.markDelivered(head!.id, "g:1");
+  assert.equal(ob.ids.sourceOf("net:tg:g", { id: "g:1" }), "net:qq:1");
+  ob.close();
+  const again = new Outbox(path);
+  t.after(() => again.close());
+  assert.equal(again.ids.sourceOf("net:tg:g", { id: "g:1" }), "net:qq:1", "a second open keeps the map");
+  assert.equal(again.depth(), 1);
+});

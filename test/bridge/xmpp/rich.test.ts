@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { RoomSendError } from "../../../bridge/xmpp/index.ts";
 import { parseGroupchat } from "../../../bridge/xmpp/stanzas.ts";
+import type { RoomMessage } from "../../../bridge/xmpp/types.ts";
 import { xml, type XmlElement } from "../../../bridge/xmpp/xmpp-js.ts";
 import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
 import { XmppUser } from "../../helpers/xmpp-user.ts";
@@ -185,4 +186,31 @@ test("a reflection of our own message carries the room's stanza-id, also in hist
   const replayed = await carol.waitFor((m) => m.originId === "h1" && m);
   assert.ok(replayed.delayed);
   assert.equal(replayed.stanzaId, stanzaIds[0]);
+});
+
+test("a correction or retraction of someone else's message is ignored (XEP-0308 / XEP-0424 author rule)", { skip, timeout: 20_000 }, async (t) => {
+  const room = newRoom();
+  const bridge = await startedBridge(t, server, room, { user: alice });
+  const seen: RoomMessage[] = [];
+  bridge.on("message", (m) => seen.push(m));
+  const { stanzaIds } = await bridge.send(room, "relayed from a group", { originId: "own-1" });
+  // alice tries to retract and to correct the bridge's message: nothing reaches the relay.
+  await aliceSends(room, [xml("retract", { xmlns: "urn:xmpp:message-retract:1", id: stanzaIds[0] }), xml("body", {}, "retracted")]);
+  await aliceSends(room, [xml("body", {}, "forged text"), xml("replace", { xmlns: "urn:xmpp:message-correct:0", id: "own-1" })]);
+  // Her own message she may retract and correct.
+  const mine = await aliceSends(room, [xml("body", {}, "mine")]);
+  await aliceSends(room, [xml("body", {}, "mine!"), xml("replace", { xmlns: "urn:xmpp:message-correct:0", id: mine.attrs.id })]);
+  await aliceSends(room, [xml("retract", { xmlns: "urn:xmpp:message-retract:1", id: roomStanzaId(mine, room) })]);
+  const sentinel = nextMessage(bridge, (m) => m.body === "sentinel");
+  await alice.say(room, "sentinel");
+  await sentinel;
+  assert.deepEqual(
+    seen.filter((m) => m.retracts !== undefined || m.replaces !== undefined).map((m) => [m.nick, m.replaces ?? m.retracts]),
+    [
+      ["alice", mine.attrs.id],
+      ["alice", roomStanzaId(mine, room)],
+    ],
+  );
+  assert.ok(!seen.some((m) => m.body === "forged text"));
+  assert.ok(mine.getChild("occupant-id", "urn:xmpp:occupant-id:0"), "Prosody 0.12 marks occupants (XEP-0421)");
 });

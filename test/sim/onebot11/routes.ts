@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { toSegments, type Segment } from "../../../bridge/networks/onebot11/message.ts";
 import { SIM_MAX_TEXT, type Fault, type SimState } from "./state.ts";
 import { readBody, stall } from "../shared/http.ts";
+import { checkSegments, richAction } from "./rich.ts";
 
 export interface RouteContext {
   state: SimState;
@@ -161,13 +162,15 @@ export async function route(req: IncomingMessage, res: ServerResponse, ctx: Rout
       if (ctx.longPoll) return getUpdates(p, req, res, ctx, fault);
       break;
   }
+  const rich = richAction(st, action, p);
+  if (rich !== undefined) return "retcode" in rich ? failed(res, rich.retcode, rich.msg) : answer(fault, res, rich.data, ctx.open);
   if (!(action === "get_group_msg_history" && !st.historyEnabled)) st.violation(`unknown action ${action}`);
   if (st.flavor === "go-cqhttp") return failed(res, 404, "API_NOT_FOUND", "API不存在");
   if (st.flavor === "napcat" || st.flavor === "llbot") return failed(res, 200, `不支持的Api ${action}`);
   json(res, 404, { message: "not found" });
 }
 
-function sendGroupMsg(p: Record<string, unknown>, res: ServerResponse, ctx: RouteContext, fault: Fault | undefined): void {
+async function sendGroupMsg(p: Record<string, unknown>, res: ServerResponse, ctx: RouteContext, fault: Fault | undefined): Promise<void> {
   const st = ctx.state;
   const group = intParam(p.group_id);
   if (group === undefined) {
@@ -191,7 +194,9 @@ function sendGroupMsg(p: Record<string, unknown>, res: ServerResponse, ctx: Rout
     st.violation(`send_group_msg longer than ${SIM_MAX_TEXT} characters (${len})`);
     return failed(res, 100, "SEND_MSG_API_ERROR", "消息过长");
   }
-  const sent = st.recordSent(group, segs);
+  const checked = await checkSegments(st, group, segs);
+  if (!Array.isArray(checked)) return failed(res, checked.retcode, checked.msg);
+  const sent = st.recordSent(group, checked);
   answer(fault, res, { message_id: sent.messageId }, ctx.open);
 }
 

@@ -2,6 +2,7 @@
 // what was sent, queued faults and the violations the client committed. No HTTP here.
 import { EventEmitter } from "node:events";
 import { escapeCqParam, escapeCqText, type Segment } from "../../../bridge/networks/onebot11/message.ts";
+import { FaultDraw } from "../shared/fault-draw.ts";
 import { waitFor } from "../shared/wait-for.ts";
 
 export type Flavor = "go-cqhttp" | "napcat" | "lagrange" | "llbot";
@@ -54,6 +55,8 @@ export interface SimStateOptions {
   maxQueue?: number;
   /** get_group_msg_history is served (default true; false: answered as an unknown action). */
   history?: boolean;
+  /** The bot's role in every group: a member recalls only its own messages, an admin or owner any (default member). */
+  botRole?: "member" | "admin" | "owner";
 }
 
 /** A failure a flavor answers: its retcode and words. */
@@ -78,6 +81,8 @@ export class SimState extends EventEmitter {
   readonly sent: SentMessage[] = [];
   /** Faults by action ("*" for any), used in order. */
   readonly faults = new Map<string, Fault[]>();
+  /** Send faults drawn per request when none is queued (POST /_sim/fault-rates). */
+  readonly sendDraw = new FaultDraw();
   readonly violations: string[] = [];
   readonly counters = { calls: 0, polls: 0, authFailures: 0, sseConnections: 0, webhookPosts: 0, wsConnections: 0, wsCalls: 0 };
   /** Events taken by get_updates answers (in order). */
@@ -85,6 +90,18 @@ export class SimState extends EventEmitter {
   /** Per group, every message (members' and our own), oldest first: what get_group_msg_history reads. */
   readonly histories = new Map<number, Record<string, unknown>[]>();
   readonly historyEnabled: boolean;
+  /** The bot's role in the groups (delete_msg rights); may be changed by a test. */
+  botRole: "member" | "admin" | "owner";
+  /** QQ lets a member (not an admin) recall its own messages for this long (s). */
+  recallWindowSeconds = 120;
+  /** Message ids recalled (delete_msg or a member's recall). */
+  readonly recalled = new Set<number>();
+  /** Files the sim serves at /_sim/media/NAME (the URLs its image segments carry). */
+  readonly media = new Map<string, { data: Uint8Array; mime: string }>();
+  /** The sim's base URL (set once it listens): the URLs of the files it serves. */
+  baseUrl = "";
+  /** URLs fetched for image segments of sends, with the bytes they gave. */
+  readonly fetched: { url: string; bytes: number }[] = [];
   private readonly nextSeq = new Map<number, number>();
   private nextMessageId = -1289;
   private nextUserId = 20_001;
@@ -99,6 +116,7 @@ export class SimState extends EventEmitter {
     this.echoOwn = opts.echoOwn ?? false;
     this.maxQueue = opts.maxQueue ?? 2000;
     this.historyEnabled = opts.history ?? true;
+    this.botRole = opts.botRole ?? "member";
     this.groups = new Map(
       (opts.groups ?? [{ id: 123456, members: [{ nickname: "alice", card: "Alice" }, { nickname: "bob" }] }]).map((g) => [
         g.id,
@@ -117,7 +135,7 @@ export class SimState extends EventEmitter {
       const list = this.faults.get(key);
       if (list?.length) return list.shift();
     }
-    return undefined;
+    return action === "send_group_msg" || action === "send_msg" ? this.sendDraw.draw() : undefined;
   }
 
   member(group: number, userId: number): SimMember | undefined {
@@ -262,7 +280,12 @@ export class SimState extends EventEmitter {
 
   recordSent(group: number, message: Segment[]): SentMessage {
     const messageId = this.nextMessageId--;
-    const text = message.filter((s) => s.type === "text").map((s) => String(s.data.text)).join("");
+    // An `at` reads as the "@Name" it shows in QQ (so a test comparing texts sees the mention).
+    const at = (qq: unknown): string => {
+      const m = this.member(group, Number(qq));
+      return `@${qq === "all" ? "all" : (m?.card || m?.nickname || String(qq))}`;
+    };
+    const text = message.filter((s) => s.type === "text" || s.type === "at").map((s) => (s.type === "at" ? at(s.data.qq) : String(s.data.text))).join("");
     const sent: SentMessage = { group, message, text, messageId };
     this.sent.push(sent);
     // In history whatever the switch; as a live event only with it (reportSelfMessage and alike),

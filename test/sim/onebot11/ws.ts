@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
 import { toSegments, type Segment } from "../../../bridge/networks/onebot11/message.ts";
 import { SIM_MAX_TEXT, type Fault, type SimState } from "./state.ts";
+import { checkSegments, richAction } from "./rich.ts";
 
 export interface WsSimOptions {
   /** Heartbeat meta events every this many ms on each event socket (0: none). */
@@ -104,7 +105,7 @@ export class WsSide {
     if (fault === "500" || fault === "503") return this.failure(c, echo, st.handlerError().retcode, "handler error");
     if (typeof fault === "object" && "retcode" in fault) return this.failure(c, echo, fault.retcode, fault.msg ?? "API_ERROR");
     if (typeof fault === "object" && "slow" in fault) await new Promise((r) => setTimeout(r, fault.slow));
-    const result = this.run(action, p);
+    const result = await this.run(action, p);
     // Faults after it ran: done, the answer lost or spoilt.
     if (fault === "reset-after") return void c.ws.terminate();
     if (fault === "stall-after") return;
@@ -113,7 +114,7 @@ export class WsSide {
     this.write(c, { status: "ok", retcode: 0, data: result.data, message: "", wording: "", echo });
   }
 
-  private run(action: string, p: Record<string, unknown>): { data: unknown } | { retcode: number; msg: string } {
+  private async run(action: string, p: Record<string, unknown>): Promise<{ data: unknown } | { retcode: number; msg: string }> {
     const st = this.state;
     const int = (v: unknown): number | undefined => (typeof v === "number" && Number.isSafeInteger(v) ? v : typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : undefined);
     switch (action) {
@@ -149,9 +150,13 @@ export class WsSide {
           st.violation(`send_group_msg with ${len} characters`);
           return { retcode: 1400, msg: "PARAM_ERROR" };
         }
-        return { data: { message_id: st.recordSent(group, segs).messageId } };
+        const checked = await checkSegments(st, group, segs);
+        if (!Array.isArray(checked)) return checked;
+        return { data: { message_id: st.recordSent(group, checked).messageId } };
       }
     }
+    const rich = richAction(st, action, p);
+    if (rich !== undefined) return rich;
     if (!(action === "get_group_msg_history" && !st.historyEnabled)) st.violation(`unknown action ${action}`);
     return { retcode: st.flavor === "go-cqhttp" || st.flavor === "lagrange" ? 404 : 1404, msg: "API_NOT_FOUND" };
   }

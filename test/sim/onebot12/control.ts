@@ -12,8 +12,10 @@ import type { SimState } from "./state.ts";
  */
 export async function control(url: URL, req: IncomingMessage, res: ServerResponse, state: SimState): Promise<void> {
   if (url.pathname.startsWith("/_sim/file/")) {
-    res.writeHead(200, { "content-type": "image/png", "content-length": 0 });
-    res.end();
+    // A file the sim holds; any other file_id gets an empty picture (as before files were kept).
+    const file = state.files.get(decodeURIComponent(url.pathname.slice("/_sim/file/".length)));
+    res.writeHead(200, { "content-type": file?.mime ?? "image/png", "content-length": file?.data.byteLength ?? 0 });
+    res.end(file?.data);
     return;
   }
   await answerControl(url, req, res, state, {

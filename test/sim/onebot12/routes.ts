@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PollFault, SendFault, SimBot, SimSegment, SimState } from "./state.ts";
 import { readBody, stall } from "../shared/http.ts";
+import { checkSegments, richAction } from "./rich.ts";
 
 export interface RouteContext {
   state: SimState;
@@ -18,6 +19,7 @@ const META_ACTIONS = new Set(["get_latest_events", "get_supported_actions", "get
 const ACTIONS = [
   "get_latest_events", "get_supported_actions", "get_status", "get_version",
   "get_self_info", "send_message", "get_group_info", "get_group_list", "get_group_member_info", "get_file",
+  "get_group_member_list", "upload_file", "delete_message",
 ];
 const SEGMENT_TYPES = new Set(["text", "mention", "mention_all", "image", "voice", "audio", "video", "file", "location", "reply"]);
 /** Retcodes this implementation chose for lookups that find nothing (35xxx: logic errors). */
@@ -177,24 +179,31 @@ async function dispatch(action: string, params: Record<string, unknown>, bot: Si
       const type = params.type;
       if (type !== "url" && type !== "path" && type !== "data") refuse(`get_file: type must be url, path or data, got ${JSON.stringify(type)}`, 10003);
       if (type !== "url") return failed(res, 10004, "only type url is offered", echo);
-      return ok(res, { name: `${fileId}.png`, url: `${ctx.baseUrl()}/_sim/file/${encodeURIComponent(fileId)}` }, echo);
+      return ok(res, { name: state.files.get(fileId)?.name ?? `${fileId}.png`, url: `${ctx.baseUrl()}/_sim/file/${encodeURIComponent(fileId)}` }, echo);
     }
     case "send_message":
       return await sendMessage(params, bot!, echo, res, ctx);
     case "get_latest_events":
       return latestEvents(params, echo, req, res, ctx);
   }
+  const rich = await richAction(state, action, params, bot!);
+  if (rich === undefined) return;
+  if ("refuse" in rich) refuse(rich.reason, rich.refuse);
+  if ("failed" in rich) return failed(res, rich.failed, rich.message, echo);
+  return ok(res, rich.data, echo);
 }
 
 async function sendMessage(params: Record<string, unknown>, bot: SimBot, echo: unknown, res: ServerResponse, ctx: RouteContext): Promise<void> {
   const { state } = ctx;
   if (params.detail_type !== "group") refuse(`send_message: detail_type ${JSON.stringify(params.detail_type)} (this sim serves groups)`, 10003);
   const group = requireString(params, "group_id", "send_message");
-  const message = readMessage(params.message);
+  const read = readMessage(params.message);
   if (!state.groups.has(group)) return failed(res, GROUP_NOT_FOUND, "group not found", echo);
+  const message = checkSegments(state, group, read);
+  if (!Array.isArray(message)) refuse(message.reason, message.refuse);
   // The implementation's own send queue (rate limiting) holds the send before doing it.
   if (state.sendDelayMs > 0) await new Promise((r) => setTimeout(r, state.sendDelayMs));
-  const fault: SendFault | undefined = state.sendFaults.shift();
+  const fault: SendFault | undefined = state.sendFaults.shift() ?? state.sendDraw.draw();
   if (fault !== undefined) {
     state.emit("fault", fault);
     if (typeof fault === "object") return failed(res, fault.retcode, "injected failure", echo);

@@ -2,6 +2,7 @@
 // faults and a log of every request on the sim's own clock. No HTTP here: routes.ts speaks the wire.
 import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
+import { FaultDraw } from "../shared/fault-draw.ts";
 import { atLeast, waitFor } from "../shared/wait-for.ts";
 
 export interface SimBot {
@@ -101,6 +102,15 @@ export interface SimStateOptions {
   eventsEnabled?: boolean;
   /** get_status leaves out the bots list (an implementation where only get_self_info names the bot). */
   statusWithoutBots?: boolean;
+  /** The bot's role in the groups: a member deletes only its own messages, an admin any (default member). */
+  botRole?: "member" | "admin";
+}
+
+/** A file the sim holds (uploaded by URL, or added by a test): served at /_sim/file/ID. */
+export interface SimFile {
+  name: string;
+  data: Uint8Array;
+  mime: string;
 }
 
 /** An event in the buffer; `meta` ones are listed only in gocqhttp mode. */
@@ -115,6 +125,14 @@ export class SimState extends EventEmitter {
   echoOwn: boolean;
   eventsEnabled: boolean;
   statusWithoutBots: boolean;
+  /** delete_message rights; a test may change it. */
+  botRole: "member" | "admin";
+  /** Every group message by id (members' and ours): who said it where (reply and delete_message check it). */
+  readonly messages = new Map<string, { group: string; userId: string }>();
+  /** Message ids deleted. */
+  readonly deleted = new Set<string>();
+  /** Files by file_id. */
+  readonly files = new Map<string, SimFile>();
   /** How long the server's send queue holds each send_message before doing it (ms). */
   sendDelayMs = 0;
   /** The access tokens the server takes; [] means none is configured (no auth). */
@@ -123,6 +141,8 @@ export class SimState extends EventEmitter {
   readonly buffer: BufferedEvent[] = [];
   readonly pollFaults: PollFault[] = [];
   readonly sendFaults: SendFault[] = [];
+  /** Send faults drawn per request when none is queued (POST /_sim/fault-rates). */
+  readonly sendDraw = new FaultDraw();
   readonly sent: SentMessage[] = [];
   readonly requests: SimRequest[] = [];
   /** When (sim clock) each request with a refused or missing token came in. */
@@ -150,6 +170,7 @@ export class SimState extends EventEmitter {
     this.echoOwn = opts.echoOwn ?? true;
     this.eventsEnabled = opts.eventsEnabled ?? true;
     this.statusWithoutBots = opts.statusWithoutBots ?? false;
+    this.botRole = opts.botRole ?? "member";
   }
 
   /** The sim's clock: ms since it started. */
@@ -210,6 +231,7 @@ export class SimState extends EventEmitter {
   }
 
   private queueMessage(group: string, userId: string, message: SimSegment[], bot: SimBot, alt?: string, message_id = String(this.nextMessageId++)): string {
+    this.messages.set(message_id, { group, userId });
     this.queue({
       id: randomUUID(),
       self: { platform: bot.platform, user_id: bot.user_id },
@@ -260,6 +282,7 @@ export class SimState extends EventEmitter {
     // One id space for every message, as on a platform: the echo carries the id the send answers.
     const sent: SentMessage = { group, message, text: altText(message), message_id: String(this.nextMessageId++), self: bot, at: this.now() };
     this.sent.push(sent);
+    this.messages.set(sent.message_id, { group, userId: bot.user_id });
     if (this.echoOwn) this.queueMessage(group, bot.user_id, message, bot, undefined, sent.message_id);
     this.emit("sent", sent);
     return sent;

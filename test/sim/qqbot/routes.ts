@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import { readBody, replyJson, stall } from "../shared/http.ts";
 import { GROUP_REPLIES_PER_MSG, INTENTS, REPLY_WINDOW_MS, type QqbotSimState, type SendFault } from "./state.ts";
+import { checkChannelRich, recall } from "./rich-routes.ts";
 
 export interface RouteContext {
   state: QqbotSimState;
@@ -16,7 +17,7 @@ export interface RouteContext {
   webhookMode: () => boolean;
 }
 
-function fail(res: ServerResponse, status: number, code: number, message: string): void {
+export function fail(res: ServerResponse, status: number, code: number, message: string): void {
   replyJson(res, status, { message, code, err_code: code, trace_id: randomUUID().replaceAll("-", "") });
 }
 
@@ -53,6 +54,8 @@ export async function route(req: IncomingMessage, res: ServerResponse, url: URL,
   if (req.method === "GET" && url.pathname === "/users/@me") return replyJson(res, 200, { id: state.bot.id, username: state.bot.username, avatar: "", union_openid: "U0" });
   if (req.method === "POST" && (m = /^\/channels\/([^/]+)\/messages$/.exec(url.pathname))) return channelSend(req, res, decodeURIComponent(m[1]!), ctx);
   if (req.method === "POST" && (m = /^\/v2\/groups\/([^/]+)\/messages$/.exec(url.pathname))) return groupSend(req, res, decodeURIComponent(m[1]!), ctx);
+  if (req.method === "DELETE" && (m = /^\/channels\/([^/]+)\/messages\/([^/]+)$/.exec(url.pathname))) return recall(res, `channel:${decodeURIComponent(m[1]!)}`, decodeURIComponent(m[2]!), ctx);
+  if (req.method === "DELETE" && (m = /^\/v2\/groups\/([^/]+)\/messages\/([^/]+)$/.exec(url.pathname))) return recall(res, `group:${decodeURIComponent(m[1]!)}`, decodeURIComponent(m[2]!), ctx);
   state.violation(`no API ${req.method} ${url.pathname}`);
   return fail(res, 404, 404, "no such API");
 }
@@ -92,7 +95,7 @@ async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown> |
 }
 
 /** Applies a before-the-action fault; true when it answered (or left the request hanging). */
-function faultBefore(fault: SendFault | undefined, res: ServerResponse, ctx: RouteContext): boolean {
+export function faultBefore(fault: SendFault | undefined, res: ServerResponse, ctx: RouteContext): boolean {
   switch (fault) {
     case "reset":
       res.socket?.destroy();
@@ -109,7 +112,7 @@ function faultBefore(fault: SendFault | undefined, res: ServerResponse, ctx: Rou
 }
 
 /** Answers a send that ran; an "-after" fault loses or replaces the answer. */
-function answerSent(fault: SendFault | undefined, res: ServerResponse, ctx: RouteContext, body: unknown): void {
+export function answerSent(fault: SendFault | undefined, res: ServerResponse, ctx: RouteContext, body: unknown): void {
   switch (fault) {
     case "reset-after":
       return void res.socket?.destroy();
@@ -133,6 +136,7 @@ async function channelSend(req: IncomingMessage, res: ServerResponse, channelId:
   if (content.trim() === "" && p.embed === undefined && p.ark === undefined && p.image === undefined && p.markdown === undefined) return fail(res, 400, 50006, "消息为空");
   if (!ctx.online() && !ctx.webhookMode()) return fail(res, 400, 304018, "SESSION_NOT_EXIST");
   const msgId = typeof p.msg_id === "string" && p.msg_id !== "" ? p.msg_id : undefined;
+  if (!(await checkChannelRich(res, p, channelId, state))) return;
   const fault = state.sendFaults.shift();
   if (faultBefore(fault, res, ctx)) return;
   if (msgId !== undefined) {
@@ -158,6 +162,8 @@ async function channelSend(req: IncomingMessage, res: ServerResponse, channelId:
     author: { id: state.bot.id, username: state.bot.username, avatar: "", bot: true },
     seq: state.sent.length,
     seq_in_channel: String(state.sent.length),
+    ...(p.message_reference !== undefined ? { message_reference: { message_id: (p.message_reference as { message_id: string }).message_id } } : {}),
+    ...(typeof p.image === "string" ? { attachments: [{ content_type: "image/png", filename: "image.png", url: p.image.replace(/^https?:\/\//, "") }] } : {}),
   };
   // "发送成功之后，会触发一个创建消息的事件" (botpy api.py): the own echo.
   state.publish("MESSAGE_CREATE", { ...message, member: { nick: "", roles: ["2"], joined_at: now } }, INTENTS.GUILD_MESSAGES);
@@ -172,6 +178,8 @@ async function groupSend(req: IncomingMessage, res: ServerResponse, openid: stri
   if (!state.groups.includes(openid)) return fail(res, 400, 40034024, "请求参数group_openid无效");
   const content = typeof p.content === "string" ? p.content : "";
   if (p.msg_type !== 0 && p.msg_type !== undefined) return fail(res, 400, 40034001, "msg_type 不支持");
+  // The v2 group API takes no quote (zhinjs/qq-official-bot: message_reference "暂未支持"): a client sending one expects what never happens.
+  if (p.message_reference !== undefined && p.message_reference !== null) state.violation("group send with message_reference (not supported by the v2 group API)");
   if (content.trim() === "") return fail(res, 400, 50006, "消息为空");
   const msgId = typeof p.msg_id === "string" && p.msg_id !== "" ? p.msg_id : undefined;
   if (msgId === undefined) return fail(res, 400, 40034102, "主动消息失败, 无权限");

@@ -36,6 +36,8 @@ export interface SimChannel {
   id: string;
   guildId: string;
   name?: string;
+  /** The bot is a channel admin: it may recall anyone's messages (else only its own). */
+  botAdmin?: boolean;
 }
 
 export interface SimMember {
@@ -54,6 +56,9 @@ export interface SentMessage {
   msgId?: string;
   msgSeq?: number;
   body: Record<string, unknown>;
+  /** When it was sent (sim clock ms). */
+  at?: number;
+  recalled?: boolean;
 }
 
 export interface Said {
@@ -219,7 +224,11 @@ export class QqbotSimState extends EventEmitter {
     return true;
   }
 
+  /** Messages recalled through the API, in order. */
+  readonly recalled: { group: string; id: string }[] = [];
+
   recordSent(m: SentMessage): void {
+    m.at ??= this.now();
     this.sent.push(m);
     this.emit("sent", m);
   }

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import type { ServerResponse } from "node:http";
 import { answerControl, type ControlState } from "./control.ts";
+import { FaultDraw } from "./fault-draw.ts";
 import { startSimServer } from "./server.ts";
 import { waitFor } from "./wait-for.ts";
 
@@ -12,6 +13,7 @@ class State extends EventEmitter implements ControlState {
   sent: { group: string; text: string }[] = [];
   pollFaults: unknown[] = [];
   sendFaults: unknown[] = [];
+  sendDraw = new FaultDraw();
   sentTo(group?: string) {
     return this.sent.filter((m) => group === undefined || m.group === group);
   }
@@ -90,4 +92,44 @@ test("waitFor resolves at once when true already, later on an event, and rejects
   ac.abort(new Error("gave up"));
   await assert.rejects(never, /gave up/);
   assert.equal(e.listenerCount("x"), 0);
+});
+
+test("fault draw: per request at the configured rates, seeded, counted", () => {
+  const draw = new FaultDraw();
+  assert.equal(draw.draw(), undefined, "no rates: no faults, no counting");
+  assert.deepEqual(draw.counts(), { requests: 0, injected: 0, after_delivery: 0, by_name: {} });
+  draw.configure({ "reset-after": 1 });
+  assert.equal(draw.draw(), "reset-after");
+  assert.deepEqual(draw.counts(), { requests: 1, injected: 1, after_delivery: 1, by_name: { "reset-after": 1 } });
+  const run = (seed: number) => {
+    const d = new FaultDraw();
+    d.configure({ reset: 0.05, "500-after": 0.05 }, seed);
+    return Array.from({ length: 2000 }, () => d.draw());
+  };
+  const a = run(7);
+  assert.deepEqual(run(7), a, "the same seed draws the same faults");
+  const faults = a.filter((f) => f !== undefined).length;
+  // 10% of 2000 = 200; a binomial sd of ~13 puts a correct draw well inside ±80.
+  assert.ok(faults > 120 && faults < 280, `${faults} faults in 2000 draws at 10%`);
+  assert.ok(a.includes("reset") && a.includes("500-after"));
+  for (const bad of [{ nope: 0.1 }, { reset: 2 }, { reset: "0.1" }, { reset: 0.6, "500": 0.6 }, [0.1]]) assert.throws(() => draw.configure(bad), Error, JSON.stringify(bad));
+  assert.throws(() => draw.configure({}, 1.5), /seed/);
+  draw.configure({});
+  assert.equal(draw.draw(), undefined, "{} turns drawing off");
+});
+
+test("control: /_sim/fault-rates sets the draw, /_sim/fault-counts reads it; 400 on bad rates, 404 without a draw", async (t) => {
+  const state = new State();
+  const bare: ControlState = { sentTo: () => [], waitForSent: async () => [], pollFaults: [], sendFaults: [] };
+  const server = await startSimServer({ handle: (req, res, url) => answerControl(url, req, res, url.searchParams.has("bare") ? bare : state, {}), open: () => [] });
+  t.after(() => server.close());
+  const post = (path: string, body: unknown) => fetch(`${server.url}${path}`, { method: "POST", body: JSON.stringify(body) });
+  assert.equal((await post("/_sim/fault-rates", { send: { stall: 1 }, seed: 3 })).status, 200);
+  assert.equal(state.sendDraw.draw(), "stall");
+  assert.deepEqual(await (await fetch(`${server.url}/_sim/fault-counts`)).json(), { requests: 1, injected: 1, after_delivery: 0, by_name: { stall: 1 } });
+  const bad = await post("/_sim/fault-rates", { send: { explode: 0.1 } });
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: string }).error, /unknown send fault "explode"/);
+  assert.equal((await post("/_sim/fault-rates?bare", { send: { reset: 0.1 } })).status, 404);
+  assert.equal((await fetch(`${server.url}/_sim/fault-counts?bare`)).status, 404);
 });

@@ -2,7 +2,8 @@
 // /bot<token>/<method>, parameters from the query, a form or JSON, {"ok":…} envelopes, the
 // getUpdates offset/limit/timeout rules, one parked poll per bot, webhooks, sendMessage's checks.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { PollFault, SimState } from "./state.ts";
+import type { PollFault, SendFault, SimChat, SimState } from "./state.ts";
+import { deleteMessage, editMessage, fileDownload, getFile, sendMedia } from "./rich-routes.ts";
 import { readBody, stall } from "../shared/http.ts";
 
 export const LONG_POLL_MAX_TIMEOUT = 50;
@@ -18,30 +19,30 @@ export interface RouteContext {
   parked: { res: ServerResponse; abort: (description: string) => void } | null;
 }
 
-function sendJson(res: ServerResponse, body: unknown, status = 200): void {
+export function sendJson(res: ServerResponse, body: unknown, status = 200): void {
   if (res.writableEnded || res.destroyed) return;
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
 
-function sendRaw(res: ServerResponse, status: number, type: string, body: string): void {
+export function sendRaw(res: ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) });
   res.end(body);
 }
 
-function sendHtml(res: ServerResponse, status: number, html: string): void {
+export function sendHtml(res: ServerResponse, status: number, html: string): void {
   sendRaw(res, status, "text/html", html);
 }
 
 /** An upstream or proxy page the Bot API never sends itself. */
-const BAD_GATEWAY = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
+export const BAD_GATEWAY = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
 
-function ok(res: ServerResponse, result: unknown): void {
+export function ok(res: ServerResponse, result: unknown): void {
   sendJson(res, { ok: true, result });
 }
 
-function fail(res: ServerResponse, code: number, description: string, parameters?: Record<string, unknown>): void {
+export function fail(res: ServerResponse, code: number, description: string, parameters?: Record<string, unknown>): void {
   sendJson(res, { ok: false, error_code: code, description, ...(parameters ? { parameters } : {}) }, code);
 }
 
@@ -68,7 +69,7 @@ async function params(req: IncomingMessage, url: URL): Promise<Record<string, un
 }
 
 /** get_integer_arg: a missing or unparsable value is the default; the result is clamped. */
-function integer(v: unknown, def: number, min = -(2 ** 31), max = 2 ** 31 - 1): number {
+export function integer(v: unknown, def: number, min = -(2 ** 31), max = 2 ** 31 - 1): number {
   const n = typeof v === "number" ? v : typeof v === "string" && /^\s*-?\d+\s*$/.test(v) ? Number(v) : Number.NaN;
   if (!Number.isInteger(n)) return def;
   return Math.min(max, Math.max(min, n));
@@ -76,6 +77,7 @@ function integer(v: unknown, def: number, min = -(2 ** 31), max = 2 ** 31 - 1): 
 
 export async function route(req: IncomingMessage, res: ServerResponse, url: URL, ctx: RouteContext): Promise<void> {
   const { state } = ctx;
+  if (url.pathname.startsWith("/file/bot")) return fileDownload(req, res, url, ctx);
   const m = /^\/bot([^/]*)\/([A-Za-z]+)$/.exec(url.pathname);
   if (!m) return fail(res, 404, "Not Found");
   if (decodeURIComponent(m[1]!) !== state.token) {
@@ -100,6 +102,16 @@ export async function route(req: IncomingMessage, res: ServerResponse, url: URL,
       return getUpdates(req, res, p, ctx);
     case "sendmessage":
       return await sendMessage(res, p, ctx);
+    case "sendphoto":
+    case "senddocument":
+      return await sendMedia(res, p, ctx, method === "sendphoto" ? "photo" : "document");
+    case "editmessagetext":
+    case "editmessagecaption":
+      return editMessage(res, p, ctx, method === "editmessagetext" ? "text" : "caption");
+    case "deletemessage":
+      return deleteMessage(res, p, ctx);
+    case "getfile":
+      return getFile(res, p, ctx);
     case "deletewebhook":
     case "setwebhook": {
       const next = method === "setwebhook" ? String(p.url ?? "") : "";
@@ -219,6 +231,109 @@ function pollFault(fault: PollFault, _req: IncomingMessage, res: ServerResponse,
   }
 }
 
+/** The chat (and topic) a chat-changing call names, or undefined once the refusal was answered. */
+export function targetChat(res: ServerResponse, p: Record<string, unknown>, state: SimState): { chat: SimChat; threadId: number | undefined } | undefined {
+  const chatRef = p.chat_id === undefined || p.chat_id === "" ? undefined : String(p.chat_id);
+  if (chatRef === undefined) return void fail(res, 400, "Bad Request: chat_id is empty");
+  const chat = state.chat(chatRef);
+  if (!chat) return void fail(res, 400, "Bad Request: chat not found");
+  if (chat.migratedTo !== undefined) {
+    return void fail(res, 400, "Bad Request: group chat was upgraded to a supergroup chat", { migrate_to_chat_id: chat.migratedTo });
+  }
+  if (chat.kicked) return void fail(res, 403, `Forbidden: bot was kicked from the ${chat.type === "group" ? "group" : "supergroup"} chat`);
+  let threadId: number | undefined;
+  if (p.message_thread_id !== undefined && p.message_thread_id !== "") {
+    threadId = integer(p.message_thread_id, -1);
+    if (!chat.forum || !(chat.topics ?? []).includes(threadId)) return void fail(res, 400, "Bad Request: message thread not found");
+  }
+  return { chat, threadId };
+}
+
+/**
+ * reply_parameters (JSON, or a JSON string in a form) or the older reply_to_message_id: the
+ * replied-to message must exist in the chat unless allow_sending_without_reply. Answers the refusal
+ * and returns false, else true.
+ */
+export function checkReply(res: ServerResponse, p: Record<string, unknown>, chat: SimChat, state: SimState): boolean {
+  let rp: unknown = p.reply_parameters;
+  if (typeof rp === "string") {
+    try {
+      rp = JSON.parse(rp);
+    } catch {
+      fail(res, 400, "Bad Request: can't parse reply parameters JSON object");
+      return false;
+    }
+  }
+  let id: number | undefined;
+  let allowWithout = p.allow_sending_without_reply === true || p.allow_sending_without_reply === "true";
+  if (rp !== undefined && rp !== null) {
+    if (typeof rp !== "object" || Array.isArray(rp)) {
+      fail(res, 400, "Bad Request: can't parse reply parameters JSON object");
+      return false;
+    }
+    const o = rp as Record<string, unknown>;
+    id = integer(o.message_id, 0);
+    allowWithout = o.allow_sending_without_reply === true;
+    if (o.chat_id !== undefined && String(o.chat_id) !== String(chat.id)) state.violation("reply_parameters.chat_id of another chat (a quote across chats)");
+  } else if (p.reply_to_message_id !== undefined) {
+    id = integer(p.reply_to_message_id, 0);
+  }
+  if (id === undefined) return true;
+  const m = state.stored(chat.id, id);
+  if ((!m || m.deleted) && !allowWithout) {
+    fail(res, 400, "Bad Request: message to be replied not found");
+    return false;
+  }
+  return true;
+}
+
+/** Applies a send fault that comes before the action; true when it answered (or stalled). */
+export function faultBefore(fault: SendFault | undefined, res: ServerResponse, ctx: RouteContext): boolean {
+  if (fault !== undefined) ctx.state.emit("fault", fault);
+  if (typeof fault === "object") {
+    fail(res, 429, `Too Many Requests: retry after ${fault.retryAfter}`, { retry_after: fault.retryAfter });
+    return true;
+  }
+  switch (fault) {
+    case "503":
+      sendHtml(res, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>");
+      return true;
+    case "reset":
+    case "reset-before":
+      res.socket?.destroy();
+      return true;
+    case "500":
+      fail(res, 500, "Internal Server Error: restart");
+      return true;
+    case "stall":
+      stall(res, ctx.open);
+      return true;
+  }
+  return false;
+}
+
+/** Applies a send fault that comes after the action ran; true when it replaced the answer. */
+export function faultAfter(fault: SendFault | undefined, res: ServerResponse, ctx: RouteContext): boolean {
+  switch (fault) {
+    case "500-after":
+      fail(res, 500, "Internal Server Error: timeout");
+      return true;
+    case "502":
+      sendHtml(res, 502, BAD_GATEWAY);
+      return true;
+    case "reset-after":
+      res.socket?.destroy();
+      return true;
+    case "stall-after":
+      stall(res, ctx.open);
+      return true;
+    case "malformed":
+      sendRaw(res, 200, "application/json", '{"ok":true,"result":{"message_id":');
+      return true;
+  }
+  return false;
+}
+
 async function sendMessage(res: ServerResponse, p: Record<string, unknown>, ctx: RouteContext): Promise<void> {
   const { state } = ctx;
   state.counters.sendMessage++;
@@ -226,52 +341,22 @@ async function sendMessage(res: ServerResponse, p: Record<string, unknown>, ctx:
   if (chatRef === undefined) return fail(res, 400, "Bad Request: chat_id is empty");
   const text = typeof p.text === "string" ? p.text : p.text === undefined ? "" : String(p.text);
   if (text.trim() === "") return fail(res, 400, "Bad Request: message text is empty");
-  const chat = state.chat(chatRef);
-  if (!chat) return fail(res, 400, "Bad Request: chat not found");
-  if (chat.migratedTo !== undefined) {
-    return fail(res, 400, "Bad Request: group chat was upgraded to a supergroup chat", { migrate_to_chat_id: chat.migratedTo });
-  }
-  if (chat.kicked) return fail(res, 403, `Forbidden: bot was kicked from the ${chat.type === "group" ? "group" : "supergroup"} chat`);
+  const target = targetChat(res, p, state);
+  if (!target) return;
+  const { chat, threadId } = target;
   // The limit counts characters; UTF-16 units here, which is never fewer.
   if (text.length > MAX_TEXT_LENGTH) return fail(res, 400, "Bad Request: message is too long");
-  let threadId: number | undefined;
-  if (p.message_thread_id !== undefined && p.message_thread_id !== "") {
-    threadId = integer(p.message_thread_id, -1);
-    if (!chat.forum || !(chat.topics ?? []).includes(threadId)) return fail(res, 400, "Bad Request: message thread not found");
-  }
+  if (!checkReply(res, p, chat, state)) return;
   if (p.parse_mode !== undefined) {
     // Not refused by the server, but a bridge relaying plain text must not have it parsed.
     state.violation(`sendMessage: parse_mode ${String(p.parse_mode)} on relayed plain text`);
   }
   // A send held on the server (a flood wait queue) before it is done.
   if (state.sendDelayMs > 0) await new Promise((r) => setTimeout(r, state.sendDelayMs));
-  const fault = state.sendFaults.shift();
-  if (fault !== undefined) state.emit("fault", fault);
-  if (typeof fault === "object") return fail(res, 429, `Too Many Requests: retry after ${fault.retryAfter}`, { retry_after: fault.retryAfter });
-  switch (fault) {
-    case "503":
-      return sendHtml(res, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>");
-    case "reset":
-    case "reset-before":
-      return void res.socket?.destroy();
-    case "500":
-      return fail(res, 500, "Internal Server Error: restart");
-    case "stall":
-      return stall(res, ctx.open);
-  }
+  const fault = state.sendFaults.shift() ?? state.sendDraw.draw();
+  if (faultBefore(fault, res, ctx)) return;
   const sent = state.recordSent(chat, text, threadId, p);
-  switch (fault) {
-    case "500-after":
-      return fail(res, 500, "Internal Server Error: timeout");
-    case "502":
-      return sendHtml(res, 502, BAD_GATEWAY);
-    case "reset-after":
-      return void res.socket?.destroy();
-    case "stall-after":
-      return stall(res, ctx.open);
-    case "malformed":
-      return sendRaw(res, 200, "application/json", '{"ok":true,"result":{"message_id":');
-  }
+  if (faultAfter(fault, res, ctx)) return;
   ok(res, {
     message_id: sent.messageId,
     from: state.bot,

@@ -3,6 +3,7 @@
 // No HTTP here: routes.ts speaks the wire.
 import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
+import { FaultDraw } from "../shared/fault-draw.ts";
 import { atLeast, waitFor } from "../shared/wait-for.ts";
 
 export interface SimUser {
@@ -26,6 +27,35 @@ export interface SimChat {
   kicked?: boolean;
   /** A basic group upgraded to this supergroup id: sends get 400 with migrate_to_chat_id. */
   migratedTo?: number;
+  /** The bot is an admin with can_delete_messages: it may delete anyone's messages (else only its own). */
+  canDeleteMessages?: boolean;
+}
+
+/** A message the chat holds, as the server keeps it (for replies, edits, deletes). */
+export interface StoredMessage {
+  chatId: number;
+  messageId: number;
+  /** The sender's user id; the bot's own id for what it sent. */
+  fromId: number;
+  /** Unix seconds on the sim's clock. */
+  date: number;
+  text?: string;
+  caption?: string;
+  /** A photo or document (then it has a caption, not a text). */
+  media?: "photo" | "document";
+  /** The forum topic it was said in. */
+  threadId?: number;
+  deleted?: boolean;
+}
+
+/** A file the server holds: getFile hands out its path, /file/bot<token>/<path> serves it. */
+export interface StoredFile {
+  fileId: string;
+  fileUniqueId: string;
+  path: string;
+  data: Uint8Array;
+  /** What getFile says the size is, when the server is made to lie (default: the real size). */
+  reportedSize?: number;
 }
 
 /** What the next getUpdates answers instead of its normal answer. */
@@ -63,6 +93,8 @@ export interface SentMessage {
   threadId?: number;
   text: string;
   messageId: number;
+  /** sendPhoto / sendDocument: what was posted, with the bytes the server fetched from the URL. */
+  media?: { kind: "photo" | "document"; url: string; data: Uint8Array; type: string };
   /** Every parameter as received (for checks like "no parse_mode"). */
   params: Record<string, unknown>;
 }
@@ -115,8 +147,21 @@ export class SimState extends EventEmitter {
   readonly polls: PollRecord[] = [];
   readonly pollFaults: PollFault[] = [];
   readonly sendFaults: SendFault[] = [];
+  /** Send faults drawn per request when none is queued (POST /_sim/fault-rates). */
+  readonly sendDraw = new FaultDraw();
   readonly violations: string[] = [];
-  readonly counters = { getMe: 0, getUpdates: 0, sendMessage: 0, deleteWebhook: 0, unauthorized: 0, conflicts: 0 };
+  readonly counters = { getMe: 0, getUpdates: 0, sendMessage: 0, deleteWebhook: 0, unauthorized: 0, conflicts: 0, edits: 0, deletes: 0, getFile: 0, downloads: 0 };
+  /** Every message of every chat, by "chatId:messageId". */
+  readonly messages = new Map<string, StoredMessage>();
+  /** Files by file_id. */
+  readonly files = new Map<string, StoredFile>();
+  /** Successful edits and deletes, in order. */
+  readonly edits: { chatId: number; messageId: number; text: string }[] = [];
+  readonly deleted: { chatId: number; messageId: number }[] = [];
+  /** What the next file download does instead of serving the bytes. */
+  readonly downloadFaults: ("reset" | "500" | "truncate")[] = [];
+  /** Added to the clock messages are dated and aged on (tests move it past the 48 h delete limit). */
+  clockOffsetMs = 0;
   webhook = "";
   /** How long the server holds each sendMessage before doing it (ms). */
   sendDelayMs = 0;
@@ -171,6 +216,47 @@ export class SimState extends EventEmitter {
     return id;
   }
 
+  /** Unix seconds on the sim's clock. */
+  unixNow(): number {
+    return Math.floor((Date.now() + this.clockOffsetMs) / 1000);
+  }
+
+  stored(chatId: number, messageId: number): StoredMessage | undefined {
+    return this.messages.get(`${chatId}:${messageId}`);
+  }
+
+  store(m: StoredMessage): void {
+    this.messages.set(`${m.chatId}:${m.messageId}`, m);
+  }
+
+  /** Puts a file on the server (what a user's upload would); returns its ids for a Message. */
+  addFile(data: Uint8Array, path = `documents/file_${this.files.size}.bin`): { file_id: string; file_unique_id: string; file_size: number } {
+    const fileId = `BQACAgI${randomBytes(24).toString("base64url")}`;
+    const fileUniqueId = `AgAD${randomBytes(6).toString("base64url")}`;
+    this.files.set(fileId, { fileId, fileUniqueId, path, data });
+    return { file_id: fileId, file_unique_id: fileUniqueId, file_size: data.length };
+  }
+
+  /** Someone edits message `messageId` of `chat` to `text` (its text, or its caption for media): an edited_message update. */
+  injectEdit(chat: string | number, messageId: number, text: string): number {
+    const c = this.chat(chat);
+    const m = c ? this.stored(c.id, messageId) : undefined;
+    if (!c || !m) throw new Error(`sim: no message ${messageId} in ${String(chat)}`);
+    if (m.media) m.caption = text;
+    else m.text = text;
+    const from = m.fromId === this.bot.id ? this.bot : { id: m.fromId, is_bot: false, first_name: `User ${m.fromId}` };
+    const message = {
+      message_id: m.messageId,
+      from,
+      chat: { id: c.id, type: c.type ?? "supergroup", ...(c.title ? { title: c.title } : {}) },
+      date: m.date,
+      edit_date: this.unixNow(),
+      ...(m.media ? { caption: text } : { text }),
+      ...(m.threadId === undefined ? {} : { message_thread_id: m.threadId, is_topic_message: true }),
+    };
+    return this.injectUpdate({ edited_message: message });
+  }
+
   /** Queues a raw update (the id is assigned here). */
   injectUpdate(update: Record<string, unknown>): number {
     const update_id = this.nextUpdateId++;
@@ -191,12 +277,23 @@ export class SimState extends EventEmitter {
       message_id: messageId,
       from: m.from === "self" ? this.bot : { is_bot: false, ...m.from },
       chat: { id: chat.id, type: chat.type ?? "supergroup", ...(chat.title ? { title: chat.title } : {}), ...(chat.username ? { username: chat.username } : {}), ...(chat.forum ? { is_forum: true } : {}) },
-      date: m.date ?? Math.floor(Date.now() / 1000),
+      date: m.date ?? this.unixNow(),
       ...(m.text === undefined ? {} : { text: m.text }),
       ...(m.thread === undefined ? {} : { message_thread_id: m.thread, is_topic_message: true }),
       ...(m.replyTo === undefined ? {} : { reply_to_message: { message_id: m.replyTo, chat: { id: chat.id, type: chat.type ?? "supergroup" }, date: 0 } }),
       ...m.extra,
     };
+    const extra = m.extra ?? {};
+    this.store({
+      chatId: chat.id,
+      messageId,
+      fromId: m.from === "self" ? this.bot.id : m.from.id,
+      date: message.date as number,
+      ...(m.text === undefined ? {} : { text: m.text }),
+      ...(typeof extra.caption === "string" ? { caption: extra.caption } : {}),
+      ...(m.thread === undefined ? {} : { threadId: m.thread }),
+      ...(extra.photo !== undefined ? { media: "photo" as const } : extra.document !== undefined ? { media: "document" as const } : {}),
+    });
     return { updateId: this.injectUpdate({ message }), messageId };
   }
 
@@ -226,8 +323,9 @@ export class SimState extends EventEmitter {
     this.emit("answered", updates.length);
   }
 
-  recordSent(chat: SimChat, text: string, threadId: number | undefined, params: Record<string, unknown>): SentMessage {
-    const sent: SentMessage = { chatId: chat.id, text, messageId: this.nextMessageId(chat.id), params, ...(threadId === undefined ? {} : { threadId }) };
+  recordSent(chat: SimChat, text: string, threadId: number | undefined, params: Record<string, unknown>, media?: SentMessage["media"]): SentMessage {
+    const sent: SentMessage = { chatId: chat.id, text, messageId: this.nextMessageId(chat.id), params, ...(threadId === undefined ? {} : { threadId }), ...(media ? { media } : {}) };
+    this.store({ chatId: chat.id, messageId: sent.messageId, fromId: this.bot.id, date: this.unixNow(), ...(media ? { media: media.kind, caption: text } : { text }) });
     this.sent.push(sent);
     if (this.echoOwn) this.inject({ chat: chat.id, from: "self", text, ...(threadId === undefined ? {} : { thread: threadId }) });
     this.emit("sent", sent);

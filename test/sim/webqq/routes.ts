@@ -408,7 +408,7 @@ async function sendQunMsg(req: IncomingMessage, res: ServerResponse, ctx: RouteC
     const ok = typeof el === "string" || (Array.isArray(el) && el[0] === "face" && typeof el[1] === "number");
     if (!ok) refuse(`send_qun_msg2: bad element ${JSON.stringify(el)}`);
   }
-  const fault = state.sendFaults.shift();
+  const fault = state.sendFaults.shift() ?? state.sendDraw.draw();
   if (fault !== undefined) state.emit("fault", fault);
   if (fault === "frequency") return sendJson(res, { retcode: 100003 });
   if (fault === "100001") return sendJson(res, { retcode: 100001 });

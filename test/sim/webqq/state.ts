@@ -3,6 +3,7 @@
 import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
 import { FACE_NAMES } from "../../../bridge/networks/webqq/faces.ts";
+import { FaultDraw } from "../shared/fault-draw.ts";
 import { atLeast, waitFor } from "../shared/wait-for.ts";
 
 export type SimElement = string | [string, unknown];
@@ -137,6 +138,8 @@ export class SimState extends EventEmitter {
   readonly queue: QueuedMessage[] = [];
   readonly pollFaults: PollFault[] = [];
   readonly sendFaults: SendFault[] = [];
+  /** Send faults drawn per request when none is queued (POST /_sim/fault-rates). */
+  readonly sendDraw = new FaultDraw();
   readonly groupListFaults: GroupListFault[] = [];
   readonly relinkFaults: RelinkFault[] = [];
   readonly sent: SentMessage[] = [];

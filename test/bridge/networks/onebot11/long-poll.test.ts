@@ -15,7 +15,7 @@ test("login learns our id; several events in one answer arrive in order with nam
   h.sim.inject({ group: GROUP, sender: { nickname: "bob" }, message: [{ type: "reply", data: { id: "-1289" } }, { type: "at", data: { qq: "all" } }, { type: "text", data: { text: " third" } }] });
   const msgs = await inbox.waitFor(3);
   assert.deepEqual(
-    msgs.map((m) => [m.senderName, m.text, m.attachments ?? [], m.replyTo ?? null]),
+    msgs.map((m) => [m.senderName, m.text, (m.media ?? []).map((x) => x.ref), m.replyTo ?? null]),
     [
       ["Alice", "[hi] & 你好 [face 178]", [], null],
       ["carol", "@bob look", ["http://img.example/a.jpg"], null],
@@ -43,7 +43,7 @@ test("own messages (message_sent, user_id = self_id) come with own: true and the
   assert.deepEqual([self!.own, self!.id, self!.text], [true, `${GROUP}:5`, "mine again"]);
   assert.equal(msg!.own, undefined);
   assert.equal(msg!.text, "[x] &#91; [face 14]");
-  assert.deepEqual(msg!.attachments, ["http://i.example/b?x=1,2"]);
+  assert.deepEqual(msg!.media, [{ kind: "image", ref: "http://i.example/b?x=1,2", name: "b.jpg" }]);
   assert.equal(msg!.senderName, "44"); // no card, no nickname, not a member the server knows: the id
   assert.equal(inbox.messages.length, 3);
   assert.equal(adapter.evidence.echo, true);

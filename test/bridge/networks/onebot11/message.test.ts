@@ -29,7 +29,7 @@ test("rendering: mentions by name or id, @all, media without a URL as a word, un
     { type: "at", data: { qq: "1" } }, { type: "at", data: { qq: "2" } }, { type: "at", data: { qq: "all" } },
     { type: "image", data: { file: "x.jpg" } }, { type: "record", data: { file: "http://v.example/a.amr" } }, { type: "dice", data: {} },
   ]), (qq) => (qq === "1" ? "one" : undefined));
-  assert.deepEqual(r, { text: "@one@2@all[image][dice]", attachments: ["http://v.example/a.amr"] });
+  assert.deepEqual(r, { text: "@one@2@all[image][dice]", attachments: ["http://v.example/a.amr"], media: [] });
 });
 
 test("signatures: sha1=<hex> checked in either case; wrong key, body or shape refused", () => {

@@ -19,11 +19,11 @@ test("online after get_status names our bot; several events in one answer arrive
     msgs.map((m) => [m.senderName, m.senderId, m.text]),
     [
       ["Alice", "20001", "你好 <b>&amp;</b> @bob"], // the card before the account name
-      ["bob", "20002", "[image]@all"], // no card: the account name
+      ["bob", "20002", "@all"], // no card: the account name
       ["carol", "20003", "third[qq.face]"],
     ],
   );
-  assert.deepEqual(msgs[1]!.attachments, [`${h.sim.url}_sim/file/f1`]);
+  assert.deepEqual(msgs[1]!.media, [{ kind: "image", ref: "file_id:f1" }]); // resolved by get_file when fetched
   assert.equal(msgs[2]!.replyTo, `${GROUP}:6283`);
   assert.deepEqual(msgs.map((m) => m.id), [`${GROUP}:6283`, `${GROUP}:6284`, `${GROUP}:6285`]);
   assert.ok(msgs.every((m) => m.group === GROUP && m.time instanceof Date && Math.abs(m.time.getTime() - Date.now()) < 60_000));

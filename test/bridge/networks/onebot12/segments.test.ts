@@ -5,7 +5,7 @@ import { renderMessage, textToSegments } from "../../../../bridge/networks/onebo
 
 const none = { userName: async () => undefined, fileUrl: async () => undefined };
 
-test("segments render readably; media without a URL stay as [label]; lookups that throw fall back to ids", async () => {
+test("segments render readably; pictures are media by file_id; other media without a URL stay as [label]; lookups that throw fall back to ids", async () => {
   const r = await renderMessage(
     [
       { type: "text", data: { text: "hi " } },
@@ -18,8 +18,9 @@ test("segments render readably; media without a URL stay as [label]; lookups tha
     "",
     { userName: async () => { throw new Error("down"); }, fileUrl: async () => undefined },
   );
-  assert.equal(r.text, "hi @42[voice][image][location: Home][qq.face]");
-  assert.deepEqual(r.attachments, ["http://img/1.png"]);
+  assert.equal(r.text, "hi @42[voice][location: Home][qq.face]");
+  assert.deepEqual(r.attachments, []);
+  assert.deepEqual(r.media, [{ kind: "image", ref: "file_id:i" }]);
 });
 
 test("not a segment array: alt_message, else an error (the caller keeps the raw message)", async () => {

@@ -43,7 +43,7 @@ const message = fc.record(
     text: nastyString,
     caption: nastyString,
     reply_to_message: fc.record({ message_id: int }),
-    photo: fc.array(anything, { maxLength: 2 }),
+    photo: fc.array(fc.oneof(anything, fc.record({ file_id: nastyString, file_unique_id: nastyString, file_size: fc.oneof(fc.nat(), anything) }, { requiredKeys: ["file_id"] })), { maxLength: 2 }),
     sticker: media,
     poll: fc.record({ question: nastyString }),
     venue: media,
@@ -73,8 +73,8 @@ const update = fc.oneof(
 
 test(`readUpdate: any entry gets a verdict, never a throw; messages are well formed and XML-safe after stripping (${RUNS} runs)`, () => {
   fc.assert(
-    fc.property(update, fc.constantFrom(undefined, "7000000001", "501"), (raw, botId) => {
-      const v = readUpdate(raw, groups, botId);
+    fc.property(update, fc.constantFrom(undefined, "7000000001", "501"), fc.constantFrom(undefined, "pollbridge_bot", "a"), (raw, botId, botUsername) => {
+      const v = readUpdate(raw, groups, botId, botUsername);
       assert.ok(["no-id", "message", "skip", "reject"].includes(v.kind));
       if (v.kind !== "no-id") assert.ok(Number.isSafeInteger(v.updateId) && v.updateId >= 0);
       if (v.kind === "reject" || v.kind === "skip" || v.kind === "no-id") assert.equal(typeof v.reason, "string");
@@ -86,6 +86,9 @@ test(`readUpdate: any entry gets a verdict, never a throw; messages are well for
       assert.ok(groups.get(m.group) !== undefined);
       assert.ok(m.id.startsWith(`${m.group}:`));
       for (const s of [m.text, m.senderName]) assert.ok(!XML_FORBIDDEN.test(stripForbiddenXmlChars(s)));
+      // Media refs are file_ids (never a URL); an edit names the message it edits in the same group.
+      for (const md of m.media ?? []) assert.ok(typeof md.ref === "string" && md.ref !== "" && !md.ref.includes("/file/bot"));
+      if (m.kind === "edit") assert.ok(m.ref?.startsWith(`${m.group}:`) && m.id !== m.ref);
       // Never a bare "<Alice> " line: a message with nothing readable says so.
       assert.ok(stripForbiddenXmlChars(m.text).trim() !== "", JSON.stringify(m.text));
     }),

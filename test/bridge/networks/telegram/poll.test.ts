@@ -18,7 +18,7 @@ test("getMe identifies the bot; status goes starting → online; groups() lists 
   assert.equal(adapter.maxMessageLength, 4096);
   assert.deepEqual(await adapter.groups(), [DEV, DEV_TOPIC, SMALL]);
   const [poll] = await h.sim.waitForPolls(1);
-  assert.deepEqual(poll!.allowedUpdates, '["message"]');
+  assert.deepEqual(poll!.allowedUpdates, '["message","edited_message"]');
   assert.equal(poll!.timeout, 1);
   assert.ok(h.logs.some((l) => l.includes("bot identified") && l.includes("pollbridge_bot")));
   assertCleanRun(h);
@@ -41,7 +41,7 @@ test("several updates in one answer arrive in order, rendered, routed to topics,
     [
       [DEV, "Alice Liddell", "hello <b>&amp;</b> *x*"],
       [DEV_TOPIC, "@bobby", "in topic 3"],
-      [DEV, "Alice Liddell", "[photo] a cat"], // topic 7 is not configured: the whole chat is
+      [DEV, "Alice Liddell", "a cat"], // topic 7 is not configured: the whole chat is; the photo is media
       [SMALL, "Alice Liddell", "[sticker 😀]"],
       [DEV, "Dev Group", "anon"],
     ],
@@ -50,6 +50,7 @@ test("several updates in one answer arrive in order, rendered, routed to topics,
   assert.equal(msgs[0]!.time.getTime(), 1_700_000_000_000);
   assert.equal(msgs[0]!.senderId, "501");
   assert.equal(msgs[1]!.replyTo, `${DEV_TOPIC}:1`);
+  assert.deepEqual(msgs[2]!.media, [{ kind: "image", ref: "AgAD", name: "photo_AgAD.jpg", mime: "image/jpeg" }]);
   assertCleanRun(h);
 });
 
@@ -60,7 +61,8 @@ test("own messages, private chats, other groups, service messages and other upda
   h.sim.inject({ chat: OTHER_CHAT, from: alice, text: "elsewhere" });
   h.sim.injectUpdate({ message: { message_id: 9, from: alice, chat: { id: 501, type: "private", first_name: "Alice" }, date: 1, text: "dm" } });
   h.sim.inject({ chat: DEV, from: alice, extra: { new_chat_members: [bob] } });
-  h.sim.injectUpdate({ edited_message: { message_id: 1, from: alice, chat: { id: Number(DEV), type: "supergroup" }, date: 1, text: "edit" } });
+  h.sim.injectUpdate({ edited_channel_post: { message_id: 1, chat: { id: -100555, type: "channel" }, date: 1, text: "edit" } });
+  h.sim.injectUpdate({ edited_message: { message_id: 1, from: alice, chat: { id: OTHER_CHAT, type: "supergroup" }, date: 1, edit_date: 2, text: "edit elsewhere" } });
   h.sim.injectUpdate({ bogus: true, update_id: undefined });
   const last = h.sim.inject({ chat: DEV, from: bob, text: "theirs" });
   const msgs = await inbox.waitFor(1);
