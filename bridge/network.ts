@@ -63,8 +63,9 @@
 //
 // **The registry line** in bridge/networks/registry.ts maps the config type to `create<Type>`;
 // the compiler refuses a config type without one. **The config schema entry** is a strict zod
-// object in bridge/config/schema.ts (added to the `type` union), with its interface in
-// bridge/config/types.ts; `pollbridge check` then names bad keys by their path.
+// object in bridge/config/schema.ts, added to NETWORK_SCHEMAS under its `type`; the type list,
+// the `networks:` union and the config type (types.ts: z.output of the entry) follow from it, and
+// `pollbridge check` names bad keys by their path.
 //
 // **A strict simulator** in test/sim/<type>.ts (+ test/sim/<type>/) serves the real wire
 // protocol on loopback and refuses what the real server refuses (bad auth, wrong shapes, over-long

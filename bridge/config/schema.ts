@@ -126,8 +126,14 @@ const qqbot = z.strictObject({
   }
 });
 
-export const NETWORK_TYPES = ["webqq", "onebot11", "onebot12", "telegram", "qqbot"] as const;
-const network = z.discriminatedUnion("type", [webqq, onebot11, onebot12, telegram, qqbot]);
+/**
+ * Every network type's config, keyed by its `type`: the one entry a new network adds here.
+ * NETWORK_TYPES, the `networks:` union and the config types (types.ts) are derived from it.
+ */
+export const NETWORK_SCHEMAS = { webqq, onebot11, onebot12, telegram, qqbot } as const;
+type NetworkSchema = (typeof NETWORK_SCHEMAS)[keyof typeof NETWORK_SCHEMAS];
+export const NETWORK_TYPES = Object.keys(NETWORK_SCHEMAS) as (keyof typeof NETWORK_SCHEMAS)[];
+const network = z.discriminatedUnion("type", Object.values(NETWORK_SCHEMAS) as [NetworkSchema, ...NetworkSchema[]]);
 
 export const BRIDGE_RESERVED_KEYS = ["xmpp", "format", "room_password"] as const;
 const bridge = z.looseObject({

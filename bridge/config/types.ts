@@ -1,66 +1,20 @@
 // The normalized configuration: what loadConfig() produces and run() consumes.
 // The YAML users write is looser (bridges keyed by network id); see bridge/config/schema.ts.
 
+import type * as z from "zod";
+import type { NETWORK_SCHEMAS } from "./schema.ts";
+
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 
-export interface WebqqNetworkConfig {
-  type: "webqq";
-  endpoints?: { ptlogin?: string; ui?: string; s?: string; d1?: string };
-  send_interval?: number;
-  poll_hold?: number;
-  send_timeout?: number;
-}
-
-export interface Onebot11NetworkConfig {
-  type: "onebot11";
-  /** HTTP API base URL, e.g. http://127.0.0.1:5700. Optional with events ws / ws-reverse (actions then go on the socket). */
-  api?: string;
-  access_token?: string;
-  /** How events arrive: forward or reverse WebSocket, go-cqhttp's get_updates long poll, HTTP POST webhook, or SSE /_events. */
-  events: "long-poll" | "webhook" | "sse" | "ws" | "ws-reverse";
-  webhook?: { listen: string; secret?: string; path?: string; max_body?: number; insecure_no_secret?: boolean };
-  /** events: ws: the implementation's WebSocket server, ws:// or wss://. */
-  ws?: string;
-  /** events: ws-reverse: where the bridge listens for the implementation's connection. */
-  ws_reverse?: { listen: string; path?: string };
-  /** ms a send waits for its answer before it is maybe-delivered (default 60000). */
-  send_timeout?: number;
-}
-
-export interface Onebot12NetworkConfig {
-  type: "onebot12";
-  /** The action endpoint (POST /). */
-  url: string;
-  access_token?: string;
-  /** ms a send waits for its answer before it is maybe-delivered (default 60000). */
-  send_timeout?: number;
-}
-
-export interface TelegramNetworkConfig {
-  type: "telegram";
-  token: string;
-  /** Bot API base URL (self-hosted server); default https://api.telegram.org. */
-  api?: string;
-  /** ms a send waits for its answer before it is maybe-delivered (default 60000). */
-  send_timeout?: number;
-}
-
-export interface QqbotNetworkConfig {
-  type: "qqbot";
-  /** The bot's AppID (a string, as the token endpoint wants it). */
-  app_id: string;
-  /** The AppSecret: gets the access token, and keys the webhook's Ed25519 signatures. */
-  secret: string;
-  /** How events arrive: the gateway WebSocket, or signed HTTP callbacks to our webhook. */
-  events: "ws" | "webhook";
-  webhook?: { listen: string; path?: string };
-  /** OpenAPI base URL; default https://api.sgroup.qq.com (sandbox: https://sandbox.api.sgroup.qq.com). */
-  api?: string;
-  /** getAppAccessToken URL; default https://bots.qq.com/app/getAppAccessToken. */
-  token_url?: string;
-}
-
-export type NetworkConfig = WebqqNetworkConfig | Onebot11NetworkConfig | Onebot12NetworkConfig | TelegramNetworkConfig | QqbotNetworkConfig;
+// A network's config is what its schema entry outputs (bridge/config/schema.ts NETWORK_SCHEMAS):
+// adding a network adds no type here. The keys are documented in README's configuration tables.
+type NetworkSchemas = typeof NETWORK_SCHEMAS;
+export type WebqqNetworkConfig = z.output<NetworkSchemas["webqq"]>;
+export type Onebot11NetworkConfig = z.output<NetworkSchemas["onebot11"]>;
+export type Onebot12NetworkConfig = z.output<NetworkSchemas["onebot12"]>;
+export type TelegramNetworkConfig = z.output<NetworkSchemas["telegram"]>;
+export type QqbotNetworkConfig = z.output<NetworkSchemas["qqbot"]>;
+export type NetworkConfig = z.output<NetworkSchemas[keyof NetworkSchemas]>;
 
 export interface BridgeLink {
   network: string;
