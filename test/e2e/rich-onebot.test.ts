@@ -54,6 +54,7 @@ test("OneBot 11: replies, retractions, pictures and corrections both ways throug
   };
 
   let bridge = await start();
+  const firstRun = bridge;
 
   // Group → room; alice replies to our copy (with a XEP-0428 quote): a reply segment to the original, the quote cut out.
   const cakeInRoom = fromRelay((m) => m.body === "<bob> cake?");
@@ -143,4 +144,6 @@ test("OneBot 11: replies, retractions, pictures and corrections both ways throug
   await aliceSends("", [xml("retract", { xmlns: "urn:xmpp:message-retract:1", id: yes.stanzaId })]);
   await sim.waitForRecall(yesCopy.messageId, within());
   assert.deepEqual(sim.violations, []);
+  const logs = firstRun.output() + bridge.output();
+  for (const secret of [...sim.secrets, passwords.bridge]) assert.ok(!logs.includes(secret), "no secret in the logs");
 });
