@@ -4,7 +4,7 @@
 // OneBot has no edit: features.edit is false.
 import type { HTTPStream } from "../../../src/index.ts";
 import { SendError, type MediaRef, type SendOptions } from "../../network.ts";
-import { fetchMediaUrl, type FetchedMedia } from "../shared/media-fetch.ts";
+import { fetchMediaRef, type FetchedMedia } from "../shared/media-download.ts";
 import { splitMentions, type MentionMember } from "../shared/mentions.ts";
 import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import type { Actions } from "./actions.ts";
@@ -156,13 +156,8 @@ export class Onebot11Rich {
       if (typeof data?.url !== "string") throw new Error("get_group_file_url: no url in the answer");
       url = data.url;
     }
-    return await fetchMediaUrl(stream, url, maxBytes, {
-      ...(media.name === undefined ? {} : { name: media.name }),
-      ...(media.mime === undefined ? {} : { mime: media.mime }),
-      fallbackName: media.kind,
-      signal: this.o.signal,
-      secrets: this.o.secrets,
-    });
+    // 4xx: the file is gone or the URL's download key no longer works; the relay posts a note.
+    return await fetchMediaRef(stream, media, maxBytes, { network: "onebot11", url, on4xx: "fatal", signal: this.o.signal, secrets: this.o.secrets });
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
 // then the caption), delete_message and what its failures mean, and media downloads through
 // get_file. OneBot has no edit: features.edit is false.
 import { SendError, type MediaRef, type SendOptions } from "../../network.ts";
-import { fetchMediaUrl, type FetchedMedia } from "../shared/media-fetch.ts";
+import { fetchMediaRef, type FetchedMedia } from "../shared/media-download.ts";
 import { splitMentions, type MentionMember } from "../shared/mentions.ts";
 import type { HTTPStream } from "../../../src/index.ts";
 import { ActionError } from "./action.ts";
@@ -147,13 +147,7 @@ export class Onebot12Rich {
         headers = Object.fromEntries(Object.entries(data.headers).filter((e): e is [string, string] => typeof e[1] === "string"));
       }
     }
-    return await fetchMediaUrl(stream, url, maxBytes, {
-      ...(name === undefined ? {} : { name }),
-      ...(media.mime === undefined ? {} : { mime: media.mime }),
-      fallbackName: media.kind,
-      headers,
-      signal,
-      secrets: [...secrets, ...Object.values(headers)],
-    });
+    // 4xx: the file is gone or the URL no longer works; the relay posts a note.
+    return await fetchMediaRef(stream, media, maxBytes, { network: "onebot12", url, ...(name === undefined ? {} : { name }), on4xx: "fatal", headers, signal, secrets: [...secrets, ...Object.values(headers)] });
   }
 }

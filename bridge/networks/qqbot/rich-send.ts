@@ -7,7 +7,7 @@ import { StreamClosedError } from "../../../src/index.ts";
 import { SendError, type MediaRef, type SendOptions } from "../../network.ts";
 import type { RepeatedWarning } from "../shared/repeated-warning.ts";
 import { neverSent } from "../shared/request-sent.ts";
-import { downloadMedia, tooBigError } from "../shared/media-download.ts";
+import { fetchMediaRef } from "../shared/media-download.ts";
 import { ApiError, authHeaders, BadAnswerError, type QqbotApi } from "./api.ts";
 import { callApi, TokenUnavailableError } from "./client.ts";
 import { sendText, type SendDeps, type SendTarget } from "./send.ts";
@@ -97,11 +97,6 @@ export async function recall(d: RecallDeps, target: SendTarget, messageId: strin
 
 /** Downloads an attachment (its ref is the platform's download URL). No credential goes with it. */
 export async function fetchAttachment(stream: HTTPStream, media: MediaRef, maxBytes: number, signal?: AbortSignal): Promise<{ data: Uint8Array; mime: string; name: string }> {
-  const name = media.name ?? (media.kind === "image" ? "image" : "file");
-  const label = `qqbot: "${name}"`;
-  if (media.size !== undefined && media.size > maxBytes) throw tooBigError(label, media.size, maxBytes);
-  if (!/^https?:\/\//i.test(media.ref)) throw new SendError(`${label} has no download URL`, "fatal");
   // 4xx: the short-lived download key expired or the file is gone: this URL will not work again.
-  const { data, type } = await downloadMedia(stream, { url: media.ref, maxBytes, label, on4xx: "fatal", ...(signal ? { signal } : {}) });
-  return { data, mime: media.mime ?? (type && type !== "application/octet-stream" ? type : "application/octet-stream"), name };
+  return await fetchMediaRef(stream, media, maxBytes, { network: "qqbot", on4xx: "fatal", ...(signal ? { signal } : {}) });
 }

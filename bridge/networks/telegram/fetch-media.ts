@@ -6,7 +6,7 @@ import { extname, posix } from "node:path";
 import { z } from "zod";
 import { redactText, type HTTPStream } from "../../../src/index.ts";
 import { SendError, type MediaRef } from "../../network.ts";
-import { downloadMedia, tooBigError } from "../shared/media-download.ts";
+import { downloadMedia, mediaMime, tooBigError } from "../shared/media-download.ts";
 import { ApiError, BadAnswerError, type BotApi } from "./api.ts";
 import { call } from "./edit-delete.ts";
 
@@ -50,6 +50,5 @@ export async function fetchMedia(d: { stream: HTTPStream; api: BotApi; signal?: 
   // 4xx: the path expired (it is valid for an hour); the next try asks getFile again.
   const { data, type } = await downloadMedia(d.stream, { url: `${d.api.base}/file/bot${d.api.token}/${path}`, secrets, maxBytes: limit, label: `telegram: file "${label}"`, on4xx: "retry", timeoutMs: FETCH_TIMEOUT_MS, ...(d.signal ? { signal: d.signal } : {}) });
   const name = media.name ?? posix.basename(file.file_path);
-  const mime = media.mime ?? (type !== undefined && type !== "application/octet-stream" ? type : undefined) ?? MIME_BY_EXT[extname(name).toLowerCase()] ?? "application/octet-stream";
-  return { data, mime, name };
+  return { data, mime: mediaMime(media.mime, type, MIME_BY_EXT[extname(name).toLowerCase()]), name };
 }

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SendError } from "../../../../bridge/network.ts";
-import { MediaFetchError } from "../../../../bridge/networks/shared/media-fetch.ts";
+import { MediaDownloadError } from "../../../../bridge/networks/shared/media-download.ts";
 import { assertCleanRun, GROUP, harness, sendError } from "./harness.ts";
 
 const G = String(GROUP);
@@ -41,7 +41,7 @@ test("inbound: a reply, an @ of the bot (taken out, mentionsSelf), an @ of a mem
   assertCleanRun(h);
 });
 
-test("over a socket transport: fetchMedia refuses a picture above maxBytes while streaming (BodyTooLargeError), a missing one is a MediaFetchError; a send is recalled by delete_msg on the socket", { timeout: 10_000 }, async (t) => {
+test("over a socket transport: fetchMedia refuses a picture above maxBytes while streaming (a fatal too-big: the relay posts a note), a missing one (404) a fatal MediaDownloadError; a send is recalled by delete_msg on the socket", { timeout: 10_000 }, async (t) => {
   const h = await harness(t, { flavor: "napcat" });
   const { adapter } = await h.run({ events: "ws", ws: h.sim.wsUrl, api: undefined });
   const { id } = await adapter.send(G, "@Alice via the socket");
@@ -50,8 +50,8 @@ test("over a socket transport: fetchMedia refuses a picture above maxBytes while
   await adapter.retract!(G, id);
   assert.equal(h.sim.state.recalled.size, 1);
   const big = h.sim.addImage("big.png", new Uint8Array(64 * 1024));
-  await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: big }, 1024), (err: Error & { code?: string }) => err.code === "ERR_BODY_TOO_LARGE");
-  await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: big.replace("big", "gone") }, 1024), (err: Error) => err instanceof MediaFetchError && err.status === 404);
+  await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: big }, 1024), (err: Error) => err instanceof MediaDownloadError && err.kind === "fatal" && err.reason === "too-big");
+  await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: big.replace("big", "gone") }, 1024), (err: Error) => err instanceof MediaDownloadError && err.kind === "fatal" && err.status === 404);
   const ok = await adapter.fetchMedia!({ kind: "image", ref: big }, 64 * 1024);
   assert.equal(ok.data.byteLength, 64 * 1024);
   // NapCat's URLs carry an rkey download key: never in an error the relay logs, nor in our logs.

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SendError } from "../../../../bridge/network.ts";
-import { MediaFetchError } from "../../../../bridge/networks/shared/media-fetch.ts";
+import { MediaDownloadError } from "../../../../bridge/networks/shared/media-download.ts";
 import { assertCleanRun, GROUP, harness, member, sendError } from "./harness.ts";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 9, 8, 7, 6, 5, 4, 3, 2]);
@@ -42,14 +42,14 @@ test("inbound: a reply, a mention of the bot (taken out, mentionsSelf), a mentio
   assertCleanRun(h);
 });
 
-test("fetchMedia: above maxBytes it is refused while streaming (BodyTooLargeError); a plain URL ref is fetched as is; a missing one is a MediaFetchError", { timeout: 10_000 }, async (t) => {
+test("fetchMedia: above maxBytes it is refused while streaming (a fatal too-big: the relay posts a note); a plain URL ref is fetched as is; a missing one (404) a fatal MediaDownloadError", { timeout: 10_000 }, async (t) => {
   const h = await harness(t);
   const { adapter } = await h.run();
   const big = h.sim.addFile("big.png", new Uint8Array(64 * 1024));
-  await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: `file_id:${big}` }, 1024), (err: Error & { code?: string }) => err.code === "ERR_BODY_TOO_LARGE");
+  await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: `file_id:${big}` }, 1024), (err: Error) => err instanceof MediaDownloadError && err.kind === "fatal" && err.reason === "too-big");
   const ok = await adapter.fetchMedia!({ kind: "image", ref: `${h.sim.url}_sim/file/${big}` }, 64 * 1024);
   assert.equal(ok.data.byteLength, 64 * 1024);
-  await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: `${h.sim.url}_sim/nothing` }, 1024), (err: Error) => err instanceof MediaFetchError && err.status === 404);
+  await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: `${h.sim.url}_sim/nothing` }, 1024), (err: Error) => err instanceof MediaDownloadError && err.kind === "fatal" && err.status === 404);
   // No answer at all: it may work later (the relay retries rather than posting a note).
   await assert.rejects(adapter.fetchMedia!({ kind: "image", ref: "http://127.0.0.1:1/x.png" }, 1024), (err: Error) => err instanceof SendError && err.kind === "retry");
   assertCleanRun(h);
