@@ -2,6 +2,7 @@
 // fallback (XEP-0428, ranges in code points per XEP-0426), corrections (XEP-0308), retractions
 // (XEP-0424, and XEP-0425 moderation by the room) and files (XEP-0066 OOB). No state here.
 import { xml, type XmlElement } from "./xmpp-js.ts";
+import type { RoomMessage } from "./types.ts";
 
 export const NS_CORRECT = "urn:xmpp:message-correct:0";
 export const NS_REPLY = "urn:xmpp:reply:0";
@@ -20,14 +21,8 @@ const NS_HINTS = "urn:xmpp:hints";
 /** A quote longer than this (code points) is cut with "…": the fallback is for clients that cannot show the reply. */
 const MAX_QUOTE = 200;
 
-export interface RichParts {
-  replaces?: string;
-  replyTo?: { id: string; to?: string };
-  bodyWithoutFallback?: string;
-  retracts?: string;
-  moderated?: { by?: string; reason?: string };
-  oob?: { url: string; desc?: string };
-}
+/** The rich parts of a room message, as RoomMessage declares them. */
+export type RichParts = Pick<RoomMessage, "replaces" | "replyTo" | "bodyWithoutFallback" | "retracts" | "moderated" | "oob">;
 
 /**
  * Reads the rich parts of a groupchat message. `fromRoom`: the room itself sent it (bare room
@@ -121,7 +116,8 @@ function codePointOffset(value: string | undefined): number | undefined {
   return Number(value);
 }
 
-function isHttpUrl(text: string): boolean {
+/** Whether text is an http(s) URL (OOB URLs and upload slots take no other scheme). */
+export function isHttpUrl(text: string): boolean {
   try {
     const { protocol } = new URL(text);
     return protocol === "http:" || protocol === "https:";

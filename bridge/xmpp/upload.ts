@@ -4,6 +4,7 @@
 // slot's credentials (a bearer token on Prosody): they are never logged nor put in an error.
 import { request } from "undici";
 import { isLoopbackHost } from "../config/loopback.ts";
+import { isHttpUrl } from "./rich.ts";
 import { xml, type XmlElement } from "./xmpp-js.ts";
 
 export const NS_UPLOAD = "urn:xmpp:http:upload:0";
@@ -177,11 +178,3 @@ function transportError(step: string, err: unknown): XmppUploadError {
   return new XmppUploadError("failed", `XEP-0363 ${step} got no answer: ${(err as Error).message}`);
 }
 
-function isHttpUrl(text: string): boolean {
-  try {
-    const { protocol } = new URL(text);
-    return protocol === "http:" || protocol === "https:";
-  } catch {
-    return false;
-  }
-}
