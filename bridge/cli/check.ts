@@ -8,8 +8,7 @@ import { type ConfigProblem, ConfigError, formatProblem } from "../config/proble
 import { loadConfig } from "../config/load.ts";
 import { sessionPath } from "../networks/webqq/session.ts";
 import { stateModeWarnings } from "../config/private-state.ts";
-import { Outbox } from "../store/outbox.ts";
-import { OUTBOX_FILE } from "./run.ts";
+import { OUTBOX_FILE, Outbox } from "../store/outbox.ts";
 import { onebot11Warnings } from "../networks/onebot11/check.ts";
 
 export interface CheckResult {

@@ -9,10 +9,9 @@ import { join } from "node:path";
 import type { Config } from "../config/types.ts";
 import { configSecrets } from "../config/secrets.ts";
 import { lineScrubber } from "../log.ts";
-import { Outbox, type OutboxItem } from "../store/outbox.ts";
+import { OUTBOX_FILE, Outbox, type OutboxItem } from "../store/outbox.ts";
 import type { OutboxAction } from "./args.ts";
 import { EXIT } from "./args.ts";
-import { OUTBOX_FILE } from "./run.ts";
 
 export interface OutboxIo {
   stdout: { write(s: string): unknown };

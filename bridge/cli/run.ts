@@ -18,7 +18,7 @@ import { stateFilePath } from "../networks/shared/state-file.ts";
 import { configSecrets } from "../config/secrets.ts";
 import { lineScrubber } from "../log.ts";
 import { Relay } from "../relay/relay.ts";
-import { Outbox } from "../store/outbox.ts";
+import { OUTBOX_FILE, Outbox } from "../store/outbox.ts";
 import { DEFAULT_ID_MAP_MAX_AGE_MS, schedulePrune, type PruneSchedule } from "../store/prune-schedule.ts";
 import { MucClient, type XmppOptions } from "../xmpp/index.ts";
 
@@ -45,8 +45,6 @@ const KEEP_DELIVERED_MS = 7 * 24 * 3600 * 1000;
 const PRUNE_EVERY_MS = 3600 * 1000;
 /** How often the bridge looks whether `pollbridge outbox` changed the outbox (SQLite data_version). */
 const OUTBOX_WATCH_MS = 1000;
-
-export const OUTBOX_FILE = "outbox.sqlite";
 
 /** The adapter of each network some bridge uses (`only`: just these ids). */
 function buildNetworks(config: Config, opts: RunOptions, metrics: BridgeMetrics | undefined, only?: readonly string[]): Map<string, NetworkAdapter> {

@@ -200,6 +200,9 @@ export function sameText(a: string, b: string): boolean {
   return norm(a) === norm(b);
 }
 
+/** The outbox file's name in state_dir (run, check and the outbox tools open the same file). */
+export const OUTBOX_FILE = "outbox.sqlite";
+
 /** An outbox operation failed; the message names the database file. */
 export class OutboxError extends Error {
   readonly path: string;
