@@ -59,7 +59,7 @@ function buildNetworks(config: Config, opts: RunOptions, metrics: BridgeMetrics 
     else if (cfg) {
       // A long poll's round trip (its hold included) is the poll latency the metrics report.
       const onResponse = metrics && ((r: ResponseInfo) => r.longPoll && metrics.observePoll(id, r.ms / 1000));
-      networks.set(id, createNetwork(id, cfg, { stateDir: config.state_dir, logger: opts.logger, groups: [...new Set(groups)], onResponse }));
+      networks.set(id, createNetwork(id, cfg, { stateDir: config.state_dir, logger: opts.logger, groups: [...new Set(groups)], onResponse, ...(metrics ? { onEventRejected: () => metrics.rejected(id) } : {}) }));
     }
     else throw new Error(`bridges name network "${id}", which is not in networks`);
   }

@@ -13,6 +13,7 @@ export class BridgeMetrics {
   readonly #pollLatency: Histogram<"network">;
   readonly #reconnects: Counter<"side">;
   readonly #resentUnconfirmed: Counter<"network">;
+  readonly #rejected: Counter<"network">;
   #read: (() => RelayGauges) | undefined;
   /** The reading of the scrape in progress: every gauge's collect() of one scrape runs in one synchronous pass. */
   #reading: RelayGauges | undefined;
@@ -64,6 +65,16 @@ export class BridgeMetrics {
       labelNames: ["network"],
       registers,
     });
+    this.#rejected = new Counter({
+      name: "pollbridge_events_rejected_total",
+      help: "Inbound events a network could not turn into a message (wrong shape): logged with their id, acknowledged and skipped",
+      labelNames: ["network"],
+      registers,
+    });
+  }
+
+  rejected(network: string): void {
+    this.#rejected.inc({ network });
   }
 
   relayed(bridge: string, target: string): void {

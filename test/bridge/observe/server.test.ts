@@ -26,6 +26,7 @@ test("/metrics serves every bridge metric in Prometheus text", async (t) => {
   metrics.gauges(() => ({ queued: [{ bridge: "dev", target: "qq", n: 3 }], depth: 7, deadLetters: [], rooms: [], networks: [] }));
   metrics.observePoll("qq", 0.3);
   metrics.reconnect("xmpp");
+  metrics.rejected("qq");
   const res = await fetch(`${server.url}/metrics`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type") ?? "", /text\/plain/);
@@ -37,6 +38,7 @@ test("/metrics serves every bridge metric in Prometheus text", async (t) => {
   assert.match(text, /^pollbridge_poll_latency_seconds_bucket\{le="0.5",network="qq"\} 1$/m);
   assert.match(text, /^pollbridge_poll_latency_seconds_count\{network="qq"\} 1$/m);
   assert.match(text, /^pollbridge_reconnects_total\{side="xmpp"\} 1$/m);
+  assert.match(text, /^pollbridge_events_rejected_total\{network="qq"\} 1$/m);
 });
 
 test("/healthz is 200 only when every network is logged in and every room joined", async (t) => {
