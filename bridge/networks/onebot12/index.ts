@@ -95,17 +95,15 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
    */
   async function drainPending(sink: MessageSink): Promise<void> {
     const saved = pending.length;
+    const queue = pending.map((raw) => ({ raw, verdict: classifyEvent(raw, configured, self) }));
     // Our own echoes first: never relayed, so their place among the members' messages shows
     // nowhere, and each confirms a send whose queue waits for it (behind a long batch it would
     // come after the relay's echo window and the send would be made again).
-    const own = (e: unknown): boolean => {
-      const v = classifyEvent(e, configured, self);
-      return v.kind === "relay" && v.event.own;
-    };
-    pending = [...pending.filter(own), ...pending.filter((e) => !own(e))];
+    const own = (c: (typeof queue)[number]): boolean => c.verdict.kind === "relay" && c.verdict.event.own;
+    const ordered = [...queue.filter(own), ...queue.filter((c) => !own(c))];
+    pending = ordered.map((c) => c.raw);
     try {
-      while (pending.length > 0) {
-        const verdict = classifyEvent(pending[0], configured, self);
+      for (const { verdict } of ordered) {
         if (verdict.kind === "relay") await net.deliver(sink, await inboundOf(verdict.event, lookups));
         else if (verdict.kind === "delete") await net.deliver(sink, retractOf(verdict.event));
         pending = pending.slice(1);

@@ -1,7 +1,7 @@
 // Message events (protocols.md §6.3 "Events") as the relay's InboundMessage: guild channel
 // messages (MESSAGE_CREATE, AT_MESSAGE_CREATE) and group @-messages (GROUP_AT_MESSAGE_CREATE).
 // Every message also opens a reply window (its id is the msg_id of passive replies).
-import type { InboundMessage } from "../../network.ts";
+import type { InboundMessage, MediaRef } from "../../network.ts";
 import { DELETE_EVENTS, mediaOf, mediaText, mentionNames, readDelete, replyOf } from "./rich-events.ts";
 
 export const CHANNEL_EVENTS = new Set(["MESSAGE_CREATE", "AT_MESSAGE_CREATE"]);
@@ -42,6 +42,23 @@ function time(v: unknown): Date {
   return Number.isFinite(ms) ? new Date(ms) : new Date();
 }
 
+/** The message of a channel or group event; none when it says nothing (no text, no media). */
+function messageOf(m: { id: string; group: string; senderId: string; senderName: string; text: string; media: MediaRef[]; replyTo: string | undefined; mentionsSelf: boolean; own: boolean; timestamp: unknown }): InboundMessage | undefined {
+  if (m.text.trim() === "" && m.media.length === 0) return undefined;
+  return {
+    id: m.id,
+    group: m.group,
+    senderId: m.senderId,
+    senderName: m.senderName,
+    text: m.text.trim() === "" ? mediaText(m.media) : m.text,
+    ...(m.media.length ? { media: m.media } : {}),
+    ...(m.replyTo ? { replyTo: m.replyTo } : {}),
+    ...(m.mentionsSelf ? { mentionsSelf: true } : {}),
+    time: time(m.timestamp),
+    ...(m.own ? { own: true } : {}),
+  };
+}
+
 export function readEvent(t: string, raw: unknown, ctx: EventContext): ReadEvent {
   const d = obj(raw);
   if (CHANNEL_EVENTS.has(t)) {
@@ -64,21 +81,7 @@ export function readEvent(t: string, raw: unknown, ctx: EventContext): ReadEvent
     const media = mediaOf(d);
     const replyTo = replyOf(d);
     const name = str(obj(d.member).nick) ?? str(author.username) ?? authorId;
-    const msg: InboundMessage | undefined =
-      text.trim() === "" && media.length === 0
-        ? undefined
-        : {
-            id,
-            group,
-            senderId: authorId,
-            senderName: name,
-            text: text.trim() === "" ? mediaText(media) : text,
-            ...(media.length ? { media } : {}),
-            ...(replyTo ? { replyTo } : {}),
-            ...(mentionsSelf ? { mentionsSelf: true } : {}),
-            time: time(d.timestamp),
-            ...(own ? { own: true } : {}),
-          };
+    const msg = messageOf({ id, group, senderId: authorId, senderName: name, text, media, replyTo, mentionsSelf, own, timestamp: d.timestamp });
     return { kind: "message", group, msgId: id, own, msg };
   }
   if (GROUP_EVENTS.has(t)) {
@@ -98,20 +101,7 @@ export function readEvent(t: string, raw: unknown, ctx: EventContext): ReadEvent
     const name = str(author.username) ?? member;
     // A group @-message had the bot's @ (QQ puts one in a reply to the bot's message): cut out, shown by the relay.
     const mentionsSelf = t === "GROUP_AT_MESSAGE_CREATE";
-    const msg: InboundMessage | undefined =
-      text.trim() === "" && media.length === 0
-        ? undefined
-        : {
-            id,
-            group,
-            senderId: member,
-            senderName: name,
-            text: text.trim() === "" ? mediaText(media) : text,
-            ...(media.length ? { media } : {}),
-            ...(replyTo ? { replyTo } : {}),
-            ...(mentionsSelf ? { mentionsSelf: true } : {}),
-            time: time(d.timestamp),
-          };
+    const msg = messageOf({ id, group, senderId: member, senderName: name, text, media, replyTo, mentionsSelf, own: false, timestamp: d.timestamp });
     return { kind: "message", group, msgId: id, own: false, msg };
   }
   if (DELETE_EVENTS.has(t)) {
