@@ -81,8 +81,10 @@ function yamlErrorProblem(err: YAMLError, text: string): ConfigProblem {
 
 /**
  * What the parsed tree holds that toJS() would turn into something else: "__proto__" keys (they
- * would set an object's prototype, e.g. xmpp.__proto__: {verify_tls: false} took effect) and
- * aliases to no anchor (toJS's error quotes the alias name, which may be a secret: *Hunter2pw).
+ * would set an object's prototype, e.g. xmpp.__proto__: {verify_tls: false} took effect),
+ * aliases to no anchor (toJS's error quotes the alias name, which may be a secret: *Hunter2pw),
+ * and aliases to a mapping or list that contains them (`&a {k: *a}`: toJS makes a circular
+ * object, which no config is and every walk over it would follow for ever).
  */
 function treeProblems(doc: Document, lines: LineCounter): ConfigProblem[] {
   const out: ConfigProblem[] = [];
@@ -90,7 +92,16 @@ function treeProblems(doc: Document, lines: LineCounter): ConfigProblem[] {
     const p = offset === undefined ? undefined : lines.linePos(offset);
     return p ? `line ${p.line}, column ${p.col}` : "";
   };
+  const open: unknown[] = []; // the mappings and lists the walk is inside
   const walk = (node: unknown, path: PathSegment[]): void => {
+    if (isMap(node) || isSeq(node)) open.push(node);
+    try {
+      walkNode(node, path);
+    } finally {
+      if (isMap(node) || isSeq(node)) open.pop();
+    }
+  };
+  const walkNode = (node: unknown, path: PathSegment[]): void => {
     if (isMap(node)) {
       for (const pair of node.items) {
         if (pair.key !== null && !isScalar(pair.key)) {
@@ -106,9 +117,12 @@ function treeProblems(doc: Document, lines: LineCounter): ConfigProblem[] {
         walk(pair.value, [...path, key]);
       }
     } else if (isSeq(node)) node.items.forEach((item, i) => walk(item, [...path, i]));
-    else if (isAlias(node) && !node.resolve(doc)) {
+    else if (isAlias(node)) {
+      const target = node.resolve(doc);
       const where = formatPath(path);
-      out.push({ path: where || at(node.range?.[0]), message: `YAML: an alias (*name) refers to no anchor (&name) defined before it${where ? ` (${at(node.range?.[0])})` : ""}` });
+      const line = where ? ` (${at(node.range?.[0])})` : "";
+      if (!target) out.push({ path: where || at(node.range?.[0]), message: `YAML: an alias (*name) refers to no anchor (&name) defined before it${line}` });
+      else if (open.includes(target)) out.push({ path: where || at(node.range?.[0]), message: `YAML: an alias (*name) refers to a mapping or list that contains it (a loop)${line}` });
     }
   };
   walk(doc.contents, []);

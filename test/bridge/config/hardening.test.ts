@@ -42,6 +42,14 @@ test("YAML errors never show a secret: an alias to no anchor, a block scalar hea
   }
 });
 
+test("an alias to a mapping that contains it (a loop) is a problem with its place, not an internal error (found by the config fuzzer)", () => {
+  for (const text of ["&a \n<<: *a\npassword: JZZJJZKQXX\n", "xmpp: &x\n  jid: bridge@example.org\n  again: [*x]\n"]) {
+    const out = lines(text);
+    assert.ok(out.some((l) => /YAML: an alias \(\*name\) refers to a mapping or list that contains it \(a loop\)/.test(l)), `${text} → ${out.join("; ")}`);
+    for (const l of out) assert.doesNotMatch(l, /could not be checked|JZZJJ/, l);
+  }
+});
+
 test("a literal secret holding ${...} never has the fragment echoed; a plain ${VAR} secret names its variable", () => {
   for (const pw of ["ab${zq yv}cd", "pa${zzqqw}x", "x${Hunter2pw:-}y${Z", "${Hunter2pw"]) {
     const out = lines(BASE(`  password: '${pw}'`));
