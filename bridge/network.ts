@@ -170,11 +170,18 @@ export interface SendResult {
 export class SendError extends Error {
   readonly kind: "retry" | "unknown" | "fatal";
   readonly retryAfterMs?: number;
-  constructor(message: string, kind: "retry" | "unknown" | "fatal", opts?: { cause?: unknown; retryAfterMs?: number }) {
+  /**
+   * `unknown` only: the server was done with the request when the send failed (it answered, or
+   * closed the connection; `serverDone()` in shared/request-sent.ts), not still holding it at a
+   * timeout. If it delivered, its own echo exists already (see NetworkAdapter.echoesThrough).
+   */
+  readonly serverDone?: boolean;
+  constructor(message: string, kind: "retry" | "unknown" | "fatal", opts?: { cause?: unknown; retryAfterMs?: number; serverDone?: boolean }) {
     super(message, { cause: opts?.cause });
     this.name = "SendError";
     this.kind = kind;
     this.retryAfterMs = opts?.retryAfterMs;
+    if (opts?.serverDone) this.serverDone = true;
   }
 }
 
@@ -209,6 +216,14 @@ export interface NetworkAdapter {
    * can look a send up. With neither, an unconfirmed send is resent (at least once, counted).
    */
   readonly evidence: { echo: boolean; history: boolean };
+  /**
+   * With evidence.echo, optional: a performance.now() time T such that every own message the
+   * server made before T has gone through the sink (a poll sent at T was answered with all the
+   * server held, and that answer is durable). An unconfirmed send the server was done with
+   * (SendError.serverDone) is then settled as not delivered once T passes its failure by
+   * ECHO_FENCE_GAP_MS, without waiting out relay.echo_window; undefined: nothing known yet.
+   */
+  echoesThrough?(): number | undefined;
   /**
    * With evidence.history: looks in the group's recent history for a message of our account with
    * exactly this text, sent at or after `since`. Resolves with its id, or null when it is not

@@ -3,7 +3,9 @@
 // a send interrupted by a crash) keeps its attempt mark and is settled by the evidence the
 // network offers (NetworkAdapter.evidence), in this order:
 //   - echo: our own message comes back through the sink (the relay confirms the item there);
-//     it is waited for up to `echoWindowMs`;
+//     it is waited for up to `echoWindowMs`, or, when the server was done with the send when it
+//     failed (SendError.serverDone) and the network tells how far its echoes are complete
+//     (echoesThrough), until that point passes the failure by ECHO_FENCE_GAP_MS;
 //   - history: findSent() looks the send up: found = delivered, null = not delivered (send
 //     again), a throw = cannot tell now (asked again after a backoff);
 //   - neither (or the echo never came and there is no history): sent again, at least once,
@@ -15,6 +17,15 @@ import { SendError, type NetworkAdapter, type SendResult } from "../network.ts";
 import type { Outbox, OutboxItem } from "../store/outbox.ts";
 import { planGroup, plainForm, type GroupPlan } from "./rich-send.ts";
 import { errorText, groupTargetKey, type SendOutcome, type Target, type Verdict } from "./target.ts";
+
+/**
+ * How long after a failed send the network must have handed over every own echo before its
+ * absence says "not delivered": the echo of a delivered send exists by the time the server
+ * answers or closes, and this covers an implementation that makes it a moment later.
+ */
+export const ECHO_FENCE_GAP_MS = 1000;
+/** While a fence may settle the item, how often the echo wait looks again. */
+const FENCE_LOOK_MS = 200;
 
 export interface EvidenceOptions {
   /** How long an unconfirmed send waits for its own echo; default 15000 ms. */
@@ -43,6 +54,8 @@ export class GroupTarget implements Target {
   readonly #outbox: Outbox | undefined;
   /** The unconfirmed item (a worker has at most one) and when this process stops waiting for its echo (monotonic ms). */
   #echoWait: { id: number; deadline: number } | undefined;
+  /** The unconfirmed item whose server was done with it when its send failed, and when (monotonic ms). */
+  #serverDone: { id: number; at: number } | undefined;
 
   constructor(network: NetworkAdapter, group: string, opts: EvidenceOptions = {}) {
     this.network = network;
@@ -77,7 +90,13 @@ export class GroupTarget implements Target {
       // by the dead process comes with the network's redelivery after this start.
       const now = performance.now();
       if (this.#echoWait?.id !== item.id) this.#echoWait = { id: item.id, deadline: now + this.#echoWindowMs };
-      if (now < this.#echoWait.deadline) return { kind: "wait", ms: this.#echoWait.deadline - now };
+      const left = this.#echoWait.deadline - now;
+      const fence = this.#serverDone?.id === item.id && this.network.echoesThrough ? this.#serverDone.at + ECHO_FENCE_GAP_MS : undefined;
+      const fenced = fence !== undefined && (this.network.echoesThrough!() ?? -Infinity) >= fence;
+      if (left > 0 && !fenced) return { kind: "wait", ms: fence === undefined ? left : Math.min(left, FENCE_LOOK_MS) };
+      // Every echo up to past the failure came, and not this one: not delivered (history, when
+      // there is one, still has the last word: it is cheap and definite).
+      if (fenced && !history) return { kind: "send" };
     }
     if (history && this.network.findSent) {
       const since = new Date((item.attemptedAt ?? item.createdAt) - this.#historySlackMs);
@@ -93,6 +112,14 @@ export class GroupTarget implements Target {
 
   send(queued: OutboxItem): Promise<SendOutcome> {
     this.#echoWait = undefined; // a new send: its echo gets a window of its own
+    this.#serverDone = undefined;
+    return this.#send(queued).then((outcome) => {
+      if (outcome.kind === "unconfirmed" && outcome.serverDone) this.#serverDone = { id: queued.id, at: performance.now() };
+      return outcome;
+    });
+  }
+
+  #send(queued: OutboxItem): Promise<SendOutcome> {
     // Read again after the worker's attempt mark: an edit may have changed the text of the unsent item.
     const item = this.#outbox?.get(queued.id) ?? queued;
     const plan: GroupPlan = this.#outbox ? planGroup(item, this.network.features ?? {}, this.key, this.#outbox.ids) : { op: "send", text: item.text };
@@ -130,7 +157,7 @@ export class GroupTarget implements Target {
       if (!(err instanceof SendError)) return { kind: "unconfirmed", error: `unexpected send error: ${errorText(err)}` };
       if (err.kind === "retry") return { kind: "retry", error: err.message, afterMs: err.retryAfterMs };
       if (err.kind === "fatal") return { kind: "fatal", error: err.message };
-      return { kind: "unconfirmed", error: err.message };
+      return { kind: "unconfirmed", error: err.message, ...(err.serverDone ? { serverDone: true } : {}) };
     } finally {
       clearTimeout(timer);
     }

@@ -8,7 +8,7 @@ export type SendOutcome =
   /** Certainly not delivered: try again after a backoff (or the target's own delay). */
   | { kind: "retry"; error: string; afterMs?: number }
   /** Maybe delivered: the item keeps its attempt mark and is settled by evidence (check()). */
-  | { kind: "unconfirmed"; error: string }
+  | { kind: "unconfirmed"; error: string; serverDone?: boolean }
   /** Never deliverable: a dead letter. */
   | { kind: "fatal"; error: string };
 

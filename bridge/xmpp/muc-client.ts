@@ -6,6 +6,7 @@ import { EventEmitter, on } from "node:events";
 import type { Logger } from "pino";
 import { RepeatedWarning } from "../networks/shared/repeated-warning.ts";
 import { MessageAuthors } from "./authors.ts";
+import { RoomCatchUp } from "./catch-up.ts";
 import { parseBareJid, XmppAuthError, XmppConnection } from "./connection.ts";
 import { Room } from "./room.ts";
 import { quoteFallback, RETRACTION_FALLBACK, retractionElements, richElements } from "./rich.ts";
@@ -136,7 +137,15 @@ export class MucClient extends EventEmitter<XmppEvents> {
       else this.emit("room", existing.snapshot());
       return;
     }
-    const entry = new Room(splitJid(room)[0], this.#opts.nick, opts, {
+    const jid = splitJid(room)[0];
+    const catchUp = new RoomCatchUp({
+      room: jid,
+      request: (stanza, ms) => this.#conn.request(stanza, ms),
+      release: (stanza) => this.#onGroupchat(entry, stanza),
+      log: this.#log,
+    });
+    const entry: Room = new Room(jid, this.#opts.nick, opts, {
+      catchUp,
       send: (stanza) => this.#conn.send(stanza),
       onState: (state) => this.#onRoomState(state),
       log: this.#log,
@@ -311,6 +320,13 @@ export class MucClient extends EventEmitter<XmppEvents> {
     if (!stanza.is("message")) return;
     if (stanza.attrs.type === "error") return this.#onMessageError(stanza);
     if (isSubject(stanza)) return room.onSubject();
+    if (room.catchUp.result(stanza) || room.catchUp.hold(stanza)) return;
+    this.#onGroupchat(room, stanza);
+  }
+
+  /** One room message, live or released by the join's catch-up. */
+  #onGroupchat(room: Room, stanza: XmlElement): void {
+    const from = stanza.attrs.from ?? "";
     const parsed = parseGroupchat(stanza, new Date());
     if (!parsed) return;
     const ref = parsed.originId ?? parsed.id;

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { fullJitter, type BackoffBounds } from "./backoff.ts";
+import { CatchUpError, type RoomCatchUp } from "./catch-up.ts";
 import { joinPresence, leavePresence, type MucPresence } from "./stanzas.ts";
 import type { History, RoomOptions, RoomState, RoomStateName } from "./types.ts";
 import type { XmlElement } from "./xmpp-js.ts";
@@ -15,6 +16,8 @@ export interface RoomDeps {
   rejoinBackoff: BackoffBounds;
   subjectTimeout: number;
   joinTimeout: number;
+  /** Holds what a join brings in until its catch-up is complete (catch-up.ts). */
+  catchUp: RoomCatchUp;
 }
 
 const MAX_NICK_SUFFIX = 20;
@@ -37,6 +40,8 @@ export class Room {
   #suffix = 0;
   #rejoins = 0;
   #got110 = false;
+  /** The join's history replay is over and its catch-up is being read. */
+  #finishing = false;
   /** id of the last join presence: only an error answering it is a join error. */
   #joinId: string | undefined;
   #leaving: (() => void) | undefined;
@@ -58,6 +63,11 @@ export class Room {
     return this.#nick;
   }
 
+  /** Where the client puts what the room sends while a join is catching up. */
+  get catchUp(): RoomCatchUp {
+    return this.#deps.catchUp;
+  }
+
   get state(): RoomStateName {
     return this.#state;
   }
@@ -70,11 +80,13 @@ export class Room {
   join(): void {
     this.#clearTimer();
     this.#got110 = false;
+    this.#finishing = false;
     this.occupants.clear();
     this.#setState("joining", this.#reason);
     const history = resolveHistory(this.options.history);
     this.#deps.log.info({ room: this.jid, nick: this.#nick, history }, "joining room");
     this.#joinId = randomUUID();
+    this.#deps.catchUp.begin(history);
     this.#deps.send(joinPresence(this.jid, this.#nick, history, this.options.password, this.#joinId)).catch((err: Error) => {
       this.#deps.log.warn({ room: this.jid, err: err.message }, "join presence not sent");
     });
@@ -85,6 +97,7 @@ export class Room {
   suspend(): void {
     if (this.#state === "failed" || this.#state === "left") return;
     this.#clearTimer(); // no join attempts while there is no connection
+    if (this.#state !== "joined") this.#stopJoin();
     this.#suspendedFrom ??= this.#state;
     this.#setState("joining", "offline");
   }
@@ -109,6 +122,7 @@ export class Room {
   /** We are (or may be) out of the room: join again after a backoff delay. */
   rejoinLater(reason: string): void {
     this.#clearTimer();
+    this.#stopJoin();
     const delay = fullJitter(this.#rejoins++, this.#deps.rejoinBackoff);
     this.#deps.log.warn({ room: this.jid, reason, delay }, "rejoining room after delay");
     this.#setState("joining", reason);
@@ -129,6 +143,7 @@ export class Room {
   /** Leaves; resolves when the room confirmed it, or after `timeout` ms. */
   leave(timeout: number): Promise<void> {
     this.#clearTimer();
+    this.#stopJoin();
     const wasIn = this.#state === "joined" || this.#state === "joining";
     if (!wasIn) {
       this.#setState("left");
@@ -149,6 +164,7 @@ export class Room {
 
   dispose(): void {
     this.#clearTimer();
+    this.#stopJoin();
     this.#leaving?.();
   }
 
@@ -173,8 +189,8 @@ export class Room {
       this.#clearTimer();
       // History follows; the subject message marks its end (XEP-0045 §7.2.15).
       this.#timer = setTimeout(() => {
-        this.#deps.log.info({ room: this.jid }, "no subject after join; treating the room as joined");
-        this.#joined();
+        this.#deps.log.info({ room: this.jid }, "no subject after join; treating the history replay as over");
+        this.#historyOver();
       }, this.#deps.subjectTimeout);
       return;
     }
@@ -183,11 +199,36 @@ export class Room {
 
   /** The subject message: the history replay is over. */
   onSubject(): void {
-    if (this.#state === "joining" && this.#got110) this.#joined();
+    if (this.#state === "joining" && this.#got110) this.#historyOver();
+  }
+
+  /** Joined once the catch-up is released; a catch-up that could not be read makes the join again. */
+  #historyOver(): void {
+    if (this.#finishing) return;
+    this.#finishing = true;
+    this.#clearTimer();
+    const joinId = this.#joinId;
+    this.#deps.catchUp.finish().then(
+      (current) => {
+        if (current && this.#joinId === joinId && this.#state === "joining") this.#joined();
+      },
+      (err: Error) => {
+        if (this.#joinId !== joinId || this.#state !== "joining") return;
+        if (!(err instanceof CatchUpError)) this.#deps.log.error({ room: this.jid, err }, "room catch-up failed");
+        this.rejoinLater(err.message);
+      },
+    );
+  }
+
+  /** The join in progress (if any) is over: what it held is dropped, the next join asks again. */
+  #stopJoin(): void {
+    this.#finishing = false;
+    this.#deps.catchUp.abort();
   }
 
   #joined(): void {
     this.#clearTimer();
+    this.#finishing = false;
     this.#reason = undefined;
     this.#setState("joined");
     this.#deps.log.info({ room: this.jid, nick: this.#nick }, "joined room");
@@ -232,6 +273,7 @@ export class Room {
 
   #failed(reason: string): void {
     this.#clearTimer();
+    this.#stopJoin();
     this.#deps.log.error({ room: this.jid, reason }, "room failed");
     this.#setState("failed", reason);
   }

@@ -86,8 +86,7 @@ export interface ChaosWorld {
 
 export async function startChaosWorld(opts: { log: (line: string) => void }): Promise<ChaosWorld> {
   const passwords = { bridge: `pw-${randomBytes(9).toString("hex")}`, alice: `pw-${randomBytes(9).toString("hex")}` };
-  // A long room history: after a Prosody restart alice rejoins and reads what she missed.
-  const prosody = await startProsody({ users: passwords, roomHistory: 100_000 });
+  const prosody = await startProsody({ users: passwords });
   const [tg, ob11, ob12, qq] = await Promise.all([
     startTelegramSim(),
     startOnebot11Sim(),
@@ -158,12 +157,15 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
 
   // alice: her sessions' messages are kept when a Prosody restart ends a session.
   const archive = new Map<string, UserMessage[]>();
-  const connectAlice = async (history: number) => {
+  const connectAlice = async () => {
     const user = await XmppUser.connect(prosody, "alice", passwords.alice);
-    for (const n of NETWORKS) await user.join(room(n), "alice", { maxstanzas: history });
+    for (const n of NETWORKS) await user.join(room(n), "alice");
     return user;
   };
-  let alice = await connectAlice(0);
+  let alice = await connectAlice();
+  // alice made the rooms: persistent, as bridged rooms are, so they and their archives outlive a
+  // Prosody restart (their history length stays Prosody's default, 20).
+  for (const n of NETWORKS) await alice.configureRoom(room(n), { "muc#roomconfig_persistentroom": "1" });
   const bridgeInRooms = async (signal: AbortSignal) => {
     for (const n of NETWORKS) {
       const from = `${room(n)}/${BRIDGE_NICK}`;
@@ -176,7 +178,8 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
       }
     }
   };
-  const roomMessages = (r: string) => [...(archive.get(r) ?? []), ...alice.messages.filter((m) => m.room === r)];
+  // Once each: what alice read from the archive after a restart may also have come live.
+  const roomMessages = (r: string) => onceEach([...(archive.get(r) ?? []), ...alice.messages.filter((m) => m.room === r)]);
 
   let probes = 0;
   const bridgeCaughtUp = async (signal: AbortSignal) => {
@@ -229,12 +232,14 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
     },
     async restartProsody() {
       // alice stays until the server goes: what the bridge sent up to then is hers to count.
+      const down = new Date(Date.now() - 5000);
       await prosody.restart();
       for (const n of NETWORKS) archive.set(room(n), roomMessages(room(n)));
       await alice.stop().catch(() => undefined);
-      // Rooms do not outlive the server: the new rooms' history is all alice has not seen.
-      alice = await connectAlice(100_000);
-      joinMark = 0; // the bridge's presence in the new rooms is in her new session
+      alice = await connectAlice();
+      // What was said while she was away she reads from the rooms' archives (a join replays 20).
+      for (const n of NETWORKS) archive.set(room(n), [...archive.get(room(n))!, ...(await alice.archive(room(n), down))]);
+      joinMark = 0; // the bridge's presence in the rooms is in her new session
     },
     async close() {
       if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
@@ -292,4 +297,10 @@ function buildSides(room: (n: NetworkName) => string, tg: TelegramSim, ob11: One
       waitForMore: (n, signal) => qq.waitForSent(QQ_GROUP, n + 1, signal).then(() => undefined),
     },
   };
+}
+
+/** Keeps the first of messages with the same stanza-id (the room's id of one message). */
+function onceEach(messages: UserMessage[]): UserMessage[] {
+  const seen = new Set<string>();
+  return messages.filter((m) => m.stanzaId === undefined || (!seen.has(m.stanzaId) && (seen.add(m.stanzaId), true)));
 }

@@ -30,6 +30,8 @@ export interface SendFault {
   retryAfterMs?: number;
   /** For "unknown": the message did reach the group before the error (an after-delivery fault). */
   delivered?: boolean;
+  /** For "unknown": the server was done with the request (SendError.serverDone), not timed out. */
+  serverDone?: boolean;
 }
 
 /** Inbound ids unique across instances, so a "restarted" network never repeats an old id. */
@@ -69,10 +71,11 @@ export class MemoryNetwork implements NetworkAdapter {
   #online: boolean;
   #seq = 0;
 
-  constructor(opts: { id: string; groups: string[]; maxMessageLength?: number; online?: boolean; evidence?: { echo?: boolean; history?: boolean }; features?: Features }) {
+  constructor(opts: { id: string; groups: string[]; maxMessageLength?: number; online?: boolean; evidence?: { echo?: boolean; history?: boolean; fence?: boolean }; features?: Features }) {
     this.id = opts.id;
     this.features = { ...opts.features };
     this.evidence = { echo: opts.evidence?.echo ?? false, history: opts.evidence?.history ?? false };
+    if (opts.evidence?.fence) this.echoesThrough = () => this.echoesComplete;
     this.#groups = opts.groups;
     this.maxMessageLength = opts.maxMessageLength ?? 4000;
     this.#online = opts.online ?? true;
@@ -98,7 +101,7 @@ export class MemoryNetwork implements NetworkAdapter {
     const fault = this.#faults.shift();
     if (fault) {
       if (fault.kind === "unknown" && fault.delivered) this.#record(group, text, opts);
-      throw new SendError(`injected ${fault.kind}`, fault.kind, { retryAfterMs: fault.retryAfterMs });
+      throw new SendError(`injected ${fault.kind}`, fault.kind, { retryAfterMs: fault.retryAfterMs, serverDone: fault.serverDone });
     }
     return { id: this.#record(group, text, opts).id };
   }
@@ -172,6 +175,14 @@ export class MemoryNetwork implements NetworkAdapter {
     const own: InboundMessage = { id: m.id, group: m.group, senderId: "self", senderName: "bridge-bot", text: m.text, time: m.time, own: true };
     this.#echoChain = this.#echoChain.then(() => sink(own)).then(() => void this.#events.emit("echoed"));
   }
+
+  /**
+   * With `fence`: NetworkAdapter.echoesThrough, as a test sets it (`echoesComplete`); a network
+   * without one leaves the method out.
+   */
+  echoesThrough?: () => number | undefined;
+  /** performance.now() up to which this network says every own echo went through the sink. */
+  echoesComplete: number | undefined;
 
   /** Resolves once every echo emitted so far was committed by the sink. */
   echoesSettled(): Promise<void> {

@@ -22,8 +22,6 @@ const run = promisify(execFile);
 export interface ProsodyOptions {
   /** name → password, registered on the "localhost" host. */
   users?: Record<string, string>;
-  /** muc_room_default_history_length; default 20. */
-  roomHistory?: number;
   /**
    * STARTTLS required on c2s with a self-signed certificate for "localhost", generated for this
    * server (`server.certificate` holds its PEM). Default: no TLS module, plain c2s.
@@ -109,7 +107,6 @@ interface ConfigParams {
   dir: string;
   c2sPort: number;
   componentPort: number;
-  roomHistory: number;
   secret: string;
   /** Paths of the certificate and key: STARTTLS on and required, and direct TLS on that port. */
   tls?: { certificate: string; key: string; directPort: number };
@@ -121,7 +118,7 @@ interface ConfigParams {
   uploadSizeLimit: number;
 }
 
-function config({ dir, c2sPort, componentPort, roomHistory, secret, tls, httpPort, websocket, mam, upload, uploadSizeLimit }: ConfigParams): string {
+function config({ dir, c2sPort, componentPort, secret, tls, httpPort, websocket, mam, upload, uploadSizeLimit }: ConfigParams): string {
   return `
 data_path = "${dir}/data"
 pidfile = "${dir}/prosody.pid"
@@ -147,7 +144,6 @@ VirtualHost "localhost"
 ${tls ? `  ssl = { certificate = ${luaString(tls.certificate)}; key = ${luaString(tls.key)} }` : ""}
 Component "conference.localhost" "muc"
   muc_room_locking = false
-  muc_room_default_history_length = ${roomHistory}
 ${mam ? `  modules_enabled = { "muc_mam" }
   max_archive_query_results = 100` : ""}
 ${upload ? `-- URLs name 127.0.0.1 (not upload.localhost, which need not resolve); the routing host matches.
@@ -203,7 +199,6 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
       dir,
       c2sPort,
       componentPort,
-      roomHistory: opts.roomHistory ?? 20,
       secret,
       ...(tls ? { tls } : {}),
       httpPort,

@@ -14,7 +14,8 @@
 // {fromNow: true}), then at what arrives, and reject after the timeout (a number, or {timeout};
 // default 10 s) so that a broken test fails instead of hanging.
 import { randomUUID } from "node:crypto";
-import { parseGroupchat, NS_MUC, NS_MUC_USER, NS_SID } from "../../bridge/xmpp/stanzas.ts";
+import { archiveQuery, NS_MAM } from "../../bridge/xmpp/catch-up.ts";
+import { parseGroupchat, NS_DELAY, NS_MUC, NS_MUC_USER, NS_SID } from "../../bridge/xmpp/stanzas.ts";
 import type { RoomMessage } from "../../bridge/xmpp/types.ts";
 import { watchStreamManagement, xml, xmppClient, type XmlElement, type XmppJsClient } from "../../bridge/xmpp/xmpp-js.ts";
 
@@ -111,6 +112,30 @@ export class XmppUser {
         ),
       ),
     );
+  }
+
+  /** The room's archive since `since` (XEP-0313, every page), in order, as its messages would have come. */
+  async archive(room: string, since: Date): Promise<UserMessage[]> {
+    const out: UserMessage[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const queryid = randomUUID();
+      const seen = this.stanzas.length;
+      const answer = await this.xmpp.iqCaller.request(archiveQuery(room, queryid, since, after, 100), 30_000);
+      const page = this.stanzas.slice(seen).flatMap((s) => {
+        const r = s.getChild("result", NS_MAM);
+        const fwd = r?.attrs.queryid === queryid ? r.getChild("forwarded", "urn:xmpp:forward:0") : undefined;
+        const inner = fwd?.getChild("message");
+        const stamp = fwd?.getChild("delay", NS_DELAY)?.attrs.stamp;
+        const msg = inner && stamp ? parseGroupchat(inner, new Date(stamp)) : undefined;
+        return msg ? [{ ...msg, stanzaId: r!.attrs.id, delayed: new Date(stamp!), time: new Date(stamp!) }] : [];
+      });
+      out.push(...page);
+      const fin = answer.getChild("fin", NS_MAM);
+      const last = fin?.getChild("set", "http://jabber.org/protocol/rsm")?.getChildText("last") ?? undefined;
+      if (!fin || fin.attrs.complete === "true" || page.length === 0 || !last) return out;
+      after = last;
+    }
   }
 
   waitFor<T>(predicate: (m: UserMessage) => T | undefined | null | false, opts?: WaitOptions): Promise<T> {

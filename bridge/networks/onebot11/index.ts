@@ -114,6 +114,8 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
     secrets,
   });
   let echoSeen = false;
+  /** When the last get_updates whose answer held everything the server had (and is delivered) was sent. */
+  let echoesThrough: number | undefined;
   let echoCheck: NodeJS.Timeout | null = null;
   let names: MemberNames | null = null;
   const rich = new Onebot11Rich({
@@ -260,6 +262,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
     get evidence() {
       return { echo: echoSeen, history: catchUp.available };
     },
+    echoesThrough: () => echoesThrough,
 
     async start(sink: MessageSink) {
       net.starting();
@@ -325,6 +328,7 @@ export function createOnebot11(opts: Onebot11Options): NetworkAdapter {
         authWait,
         newFailures: () => net.newFailures(),
         pollTimeoutSeconds: opts.pollTimeoutSeconds ?? DEFAULT_POLL_TIMEOUT_SECONDS,
+        onComplete: (sentAt) => (echoesThrough = sentAt),
         setStatus,
         catchUp: () => catchUp.queue(() => catchUp.run()),
       };

@@ -28,9 +28,14 @@ export function getUpdatesRequest(ctx: SourceContext): RequestSpec {
 export function startLongPoll(ctx: SourceContext, pending: PendingEvents): ChainHandle {
   const failures = ctx.newFailures();
   const request = getUpdatesRequest(ctx);
-  const again = (delay = 0): Step => ({ request, readback, delay });
+  let sentAt = 0;
+  const again = (delay = 0): Step => {
+    sentAt = performance.now() + delay;
+    return { request, readback, delay };
+  };
 
   async function readback(res: StreamResponse): Promise<Step> {
+    const polledAt = sentAt;
     let data: unknown;
     try {
       data = await readAction(res, "get_updates");
@@ -55,6 +60,7 @@ export function startLongPoll(ctx: SourceContext, pending: PendingEvents): Chain
       await ctx.inbound.handle(event);
       await pending.remove(event);
     }
+    if (data.length < UPDATES_LIMIT) ctx.onComplete?.(polledAt);
     return again();
   }
 

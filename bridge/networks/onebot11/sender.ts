@@ -2,7 +2,7 @@
 // here once the request may have left: only the server knows whether it was delivered, and the
 // relay settles that by the echo or the history.
 import { parseRetryAfter } from "../../../src/index.ts";
-import { neverSent } from "../shared/request-sent.ts";
+import { neverSent, serverDone } from "../shared/request-sent.ts";
 import { SendError } from "../../network.ts";
 import type { Actions } from "./actions.ts";
 import { ActionError } from "./api.ts";
@@ -23,19 +23,19 @@ export function sendFailure(err: unknown, group: string, authWait: number, profi
         if (err.httpStatus === 429) return new SendError(msg, "retry", { cause: err, retryAfterMs: parseRetryAfter(err.retryAfter) ?? 1_000 });
         if (err.httpStatus === 503) return new SendError(msg, "retry", { cause: err, retryAfterMs: parseRetryAfter(err.retryAfter) ?? 5_000 });
         if (err.httpStatus >= 400 && err.httpStatus < 500) return new SendError(msg, "fatal", { cause: err });
-        return new SendError(msg, "unknown", { cause: err }); // a 500/502/504 does not say whether it went out
+        return new SendError(msg, "unknown", { cause: err, serverDone: true }); // a 500/502/504 does not say whether it went out
       case "failed": {
         const meaning = failureMeaning(profile, err.retcode, err.serverMessage);
         if (meaning === "auth") return new SendError(msg, "retry", { cause: err, retryAfterMs: authWait });
         if (meaning === "retry") return new SendError(msg, "retry", { cause: err, retryAfterMs: 5_000 });
-        return new SendError(msg, meaning, { cause: err });
+        return new SendError(msg, meaning, { cause: err, serverDone: true });
       }
       case "malformed":
-        return new SendError(msg, "unknown", { cause: err });
+        return new SendError(msg, "unknown", { cause: err, serverDone: true });
     }
   }
   // Not sent at all (no socket, a refused connection): a plain retry; anything later may have been delivered.
-  return new SendError(`${where}: ${(err as Error).message}`, neverSent(err) ? "retry" : "unknown", { cause: err });
+  return new SendError(`${where}: ${(err as Error).message}`, neverSent(err) ? "retry" : "unknown", { cause: err, serverDone: serverDone(err) });
 }
 
 /** Sends text (or ready segments) to a group; resolves with the server's message_id ("" when it gave none). */

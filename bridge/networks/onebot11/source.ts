@@ -27,6 +27,11 @@ export interface SourceContext {
   /** Long-poll hold asked of the server (s); SSE: the silence after which a stream is presumed dead is thrice it. */
   pollTimeoutSeconds: number;
   setStatus: (state: string, detail?: string) => void;
+  /**
+   * A poll answer shorter than its limit was handed to the sink: every event the server made
+   * before `sentAt` (performance.now() when the poll went out) is delivered (echoesThrough).
+   */
+  onComplete?: (sentAt: number) => void;
   /** Fills the gap of a stream that was closed from history (SSE has no replay). */
   catchUp?: () => Promise<void>;
 }

@@ -6,6 +6,7 @@ import type { Onebot12NetworkConfig } from "../../config/types.ts";
 import type { MessageSink, NetworkAdapter } from "../../network.ts";
 import { SendError } from "../../network.ts";
 import type { NetworkOptions } from "../shared/options.ts";
+import { serverDone } from "../shared/request-sent.ts";
 import { NetworkSkeleton } from "../shared/skeleton.ts";
 import { ActionError, type ActionOptions, type ActionTarget, type BotSelf, callAction, safeMessage } from "./action.ts";
 import { classifyEvent } from "./events.ts";
@@ -34,6 +35,12 @@ export interface Onebot12Options extends NetworkOptions {
  */
 export const ONEBOT12_MAX_MESSAGE_LENGTH = 2_000;
 export const DEFAULT_POLL_TIMEOUT_SECONDS = 30;
+/**
+ * For this long after a send, polls hold only briefly (poller.ts SHORT_HOLD_SECONDS): an
+ * unconfirmed send is settled as soon as a poll sent after it came back without its echo
+ * (NetworkAdapter.echoesThrough), and a long hold sent just before it would delay that.
+ */
+export const SHORT_HOLD_AFTER_SEND_MS = 30_000;
 /** Lookups that only improve a message (names, image URLs) get one try, briefly: delivery never waits long on them. */
 const LOOKUP_TIMEOUT = 5_000;
 /**
@@ -58,6 +65,10 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
   let pollAbort: AbortController | null = null;
   /** Relayable events taken from the server and not yet accepted by the sink, oldest first. */
   let pending: unknown[] = [];
+  /** When the last poll whose answer held everything the server had (and is delivered) was sent. */
+  let echoesThrough: number | undefined;
+  /** When the last send_message went out (polls hold briefly for a while after it). */
+  let lastSendAt = -Infinity;
 
   const recent = new RecentEvents();
 
@@ -162,6 +173,8 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
       signal: AbortSignal.any([signal, pollAbort.signal]),
       // Only stop() interrupts a delivery: events the server handed over are never dropped.
       onEvents: (events) => onEvents(sink, events),
+      onComplete: (sentAt) => (echoesThrough = sentAt),
+      shortHold: () => performance.now() - lastSendAt < SHORT_HOLD_AFTER_SEND_MS,
       onAnswer: () => net.setStatus("online"),
       onTrouble: (detail) => net.setStatus("retrying", detail),
       warnings,
@@ -179,6 +192,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     maxMessageLength: ONEBOT12_MAX_MESSAGE_LENGTH,
     // Implementations report the bot's own messages as message events; they come back with own: true.
     evidence: { echo: true, history: false },
+    echoesThrough: () => echoesThrough,
 
     async start(sink) {
       net.starting();
@@ -225,6 +239,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
       let data: unknown;
       try {
         // Never resent here: after the request left, only the server knows whether it was delivered.
+        lastSendAt = performance.now();
         data = await call("send_message", { detail_type: "group", group_id: group, message }, { retry: false, timeout: opts.sendTimeoutMs ?? SEND_TIMEOUT_MS });
       } catch (err) {
         const detail = safeMessage(err, target);
@@ -232,9 +247,10 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
           const verdict = classifySendFailure(err.failure);
           if (isSelfError(err.retcode)) pollAbort?.abort(); // learn which bot we are again
           if (err.failure.kind === "auth") net.setStatus("auth-failed", detail);
-          throw new SendError(`send to ${group}: ${verdict.reason}`, verdict.kind, { cause: err, ...(verdict.retryAfterMs === undefined ? {} : { retryAfterMs: verdict.retryAfterMs }) });
+          // An answer, however bad: the server is done with the request.
+          throw new SendError(`send to ${group}: ${verdict.reason}`, verdict.kind, { cause: err, serverDone: true, ...(verdict.retryAfterMs === undefined ? {} : { retryAfterMs: verdict.retryAfterMs }) });
         }
-        throw new SendError(`send to ${group}: ${detail}`, classifySendTransportError(err), { cause: err });
+        throw new SendError(`send to ${group}: ${detail}`, classifySendTransportError(err), { cause: err, serverDone: serverDone(err) });
       }
       // status ok means sent; without a readable message_id there is no id to give.
       const sent = SentSchema.safeParse(data);

@@ -12,6 +12,8 @@ const EventList = z.array(z.unknown());
 
 /** Events asked per poll: bounded, so one answer never holds an unbounded backlog in memory. */
 export const POLL_LIMIT = 100;
+/** The hold of a poll while we are sending (PollerOptions.shortHold). */
+export const SHORT_HOLD_SECONDS = 1;
 /** Longest pause between two polls of a server that answers [] at once. */
 export const IDLE_MAX_MS = 5_000;
 
@@ -21,6 +23,12 @@ export interface PollerOptions {
   log: Logger;
   /** The `timeout` asked of the server, whole seconds ≥ 1 (0 would mean "do not wait"; go-cqhttp: "forever"). */
   timeoutSeconds: number;
+  /**
+   * True while the next poll should hold at most SHORT_HOLD_SECONDS: we sent lately, so an own
+   * echo or its absence must show soon (an unconfirmed send waits for it). A long hold sent just
+   * before a send that failed would keep its fence (onComplete) back for the whole hold.
+   */
+  shortHold?: () => boolean;
   backoff: { min: number; max: number };
   signal: AbortSignal;
   /**
@@ -28,6 +36,11 @@ export interface PollerOptions {
    * usable (an answer of nothing but rejected or repeated events is a bad answer: backed off).
    */
   onEvents: (events: unknown[]) => Promise<boolean>;
+  /**
+   * An answer shorter than the limit went through onEvents: every event the server made before
+   * `sentAt` (performance.now() when the poll went out) is delivered (echoesThrough).
+   */
+  onComplete?: (sentAt: number) => void;
   /** Every good answer (status "online"). */
   onAnswer: () => void;
   /** A failed poll, with what went wrong (status "retrying"). */
@@ -74,18 +87,25 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
   let badAnswers = 0;
   let earlyEmpties = 0;
   let sentAt = 0;
+  /** The hold the poll in flight asked for. */
+  let held = o.timeoutSeconds;
   const idle = idleBackoff(o.backoff, o.timeoutSeconds);
-  const request = actionRequest(
-    o.target,
-    "get_latest_events",
-    { limit: POLL_LIMIT, timeout: o.timeoutSeconds },
-    // A poll is safe to resend: nothing was taken if no answer came (and if one was lost, a
-    // resend cannot bring it back). Statuses go to the readback.
-    { longPoll: true, timeout: pollHttpTimeout(o.timeoutSeconds), retrySafe: true },
-  );
+  const poll = (hold: number) =>
+    actionRequest(
+      o.target,
+      "get_latest_events",
+      { limit: POLL_LIMIT, timeout: hold },
+      // A poll is safe to resend: nothing was taken if no answer came (and if one was lost, a
+      // resend cannot bring it back). Statuses go to the readback.
+      { longPoll: true, timeout: pollHttpTimeout(hold), retrySafe: true },
+    );
+  const longPoll = poll(o.timeoutSeconds);
+  const shortPoll = o.timeoutSeconds > SHORT_HOLD_SECONDS ? poll(SHORT_HOLD_SECONDS) : longPoll;
 
   const step = (delay = 0): Step => {
     sentAt = performance.now() + delay;
+    const request = o.shortHold?.() ? shortPoll : longPoll;
+    held = request === shortPoll ? Math.min(SHORT_HOLD_SECONDS, o.timeoutSeconds) : o.timeoutSeconds;
     return { request, readback, delay };
   };
 
@@ -118,10 +138,12 @@ export function runPoller(o: PollerOptions): Promise<PollEnd> {
     const list = EventList.safeParse(data);
     if (!list.success) return failed(`data is not an event list: ${JSON.stringify(data)?.slice(0, 80)}`);
     const events = list.data;
+    const polledAt = sentAt;
     if (events.length > 0 && !(await o.onEvents(events))) return failed(`no usable event in the answer (${events.length}, each rejected or a repeat)`);
+    if (events.length < POLL_LIMIT) o.onComplete?.(polledAt);
     badAnswers = 0;
     o.onAnswer();
-    earlyEmpties = isEarlyEmpty(events.length, elapsed, o.timeoutSeconds) ? earlyEmpties + 1 : 0;
+    earlyEmpties = isEarlyEmpty(events.length, elapsed, held) ? earlyEmpties + 1 : 0;
     if (earlyEmpties === 3) o.log.info({ timeout: o.timeoutSeconds }, "onebot12: the server answers empty polls at once (it does not hold them); polling with a pause");
     return step(idlePause(earlyEmpties, idle));
   }

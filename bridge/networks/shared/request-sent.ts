@@ -20,6 +20,19 @@ export function transportSendKind(err: unknown): "retry" | "unknown" {
   return classifyFailure(err) === "before-send" ? "retry" : "unknown";
 }
 
+/**
+ * Whether a maybe-delivered failure ended with the server done with the request (it answered,
+ * or closed the connection), as opposed to a timeout, after which it may still act on it. Only
+ * then does its own echo, if it delivered, already exist (SendError.serverDone).
+ */
+export function serverDone(err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === "object" && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, name } = e as { code?: unknown; name?: unknown };
+    if ((typeof code === "string" && code.includes("TIMEOUT")) || code === "ETIMEDOUT" || name === "TimeoutError") return false;
+  }
+  return true;
+}
+
 /** Whether the request certainly never fully left (a resend cannot duplicate it). */
 export function neverSent(err: unknown): boolean {
   return transportSendKind(err) === "retry";

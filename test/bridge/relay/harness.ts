@@ -132,10 +132,10 @@ export async function stopHarness(h: Harness): Promise<void> {
 }
 
 /** Resolves with the next item settled with this outcome. */
-export function settled(relay: Relay, kind: SettleKind): Promise<OutboxItem> {
+export function settled(relay: Relay, kind: SettleKind, match: (item: OutboxItem) => boolean = () => true): Promise<OutboxItem> {
   return new Promise((resolve) => {
     const on = (item: OutboxItem, k: SettleKind) => {
-      if (k !== kind) return;
+      if (k !== kind || !match(item)) return;
       relay.off("settled", on);
       resolve(item);
     };

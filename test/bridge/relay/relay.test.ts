@@ -125,10 +125,12 @@ test("fatal: a dead letter at once, counted, shown in health, and the queue move
   const h = await startHarness(t);
   h.tg.failNext({ kind: "fatal" });
   const dead = settled(h.relay, "dead-letter");
+  const next = settled(h.relay, "delivered", (i) => i.text === "<carol> next" && i.target === "net:tg:G1");
   h.muc.post(ROOM, "carol", "doomed");
   h.muc.post(ROOM, "carol", "next");
   assert.equal((await dead).text, "<carol> doomed");
   assert.deepEqual((await h.tg.waitForSent(1)).map((m) => m.text), ["<carol> next"]);
+  await next; // settled in the outbox, not only received by the group
   assert.deepEqual(h.outbox.inState("failed").map((i) => [i.text, i.error]), [["<carol> doomed", "injected fatal"]]);
   assert.equal(h.metrics.failedBy.get(`${ROOM} net:tg:G1`), 1);
   await h.qq.waitForSent(2);

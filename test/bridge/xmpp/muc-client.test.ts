@@ -5,7 +5,9 @@ import { xml } from "../../../bridge/xmpp/xmpp-js.ts";
 import type { RoomMessage } from "../../../bridge/xmpp/types.ts";
 import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
 import { XmppUser } from "../../helpers/xmpp-user.ts";
-import { bridgeClient, joinRoom, nextMessage, startedBridge } from "./helpers.ts";
+import { bridgeClient, captureLogger, joinRoom, nextMessage, startedBridge } from "./helpers.ts";
+
+const log = captureLogger("info");
 
 const skip = await prosodyMissing();
 let server: ProsodyServer;
@@ -73,6 +75,38 @@ test("catch-up with since: history (own and others', delayed) arrives before the
   assert.equal(theirs!.own, false);
   assert.ok(theirs!.delayed instanceof Date);
   assert.equal(theirs!.time.getTime(), theirs!.delayed!.getTime());
+});
+
+test("catch-up longer than the room's history length (Prosody: 20): the rest comes from the room's archive, in order, once each", { skip, timeout: 60_000 }, async (t) => {
+  const room = newRoom();
+  await alice.join(room, "alice");
+  const first = bridgeClient(server);
+  await first.start();
+  await joinRoom(first, room);
+  await first.send(room, "mine", { originId: "mine-long" });
+  await first.stop();
+  for (let i = 0; i < 65; i++) await alice.say(room, `away ${i}`);
+
+  const second = bridgeClient(server, { logger: log.logger });
+  t.after(() => second.stop());
+  const events: string[] = [];
+  second.on("message", (m) => events.push(m.body));
+  second.on("room", (s) => events.push(`room ${s.state}`));
+  await second.start();
+  // Said while the bridge pages through the archive: held, then released after it, once.
+  const during = log.waitFor(/joining room/).then(() => alice.say(room, "during the catch-up"));
+  await joinRoom(second, room, { history: () => ({ since: new Date(Date.now() - 60_000) }) });
+  await during;
+  const sentinel = nextMessage(second, (m) => m.body === "sentinel");
+  await alice.say(room, "sentinel");
+  await sentinel;
+
+  const away = Array.from({ length: 65 }, (_, i) => `away ${i}`);
+  const joinedAt = events.indexOf("room joined");
+  assert.deepEqual(events.slice(0, joinedAt).filter((e) => e !== "during the catch-up"), ["room joining", "mine", ...away]);
+  assert.equal(events.filter((e) => e === "during the catch-up").length, 1, "said during the catch-up: relayed once");
+  assert.ok(events.indexOf("during the catch-up") > events.indexOf("away 64"), "after everything said before it");
+  assert.match(log.text(), /caught up from the room's archive/);
 });
 
 test("a nick held by another client: joined under a suffixed nick, ownership by identity not nick text", { skip }, async (t) => {

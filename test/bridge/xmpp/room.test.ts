@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import pino from "pino";
+import { RoomCatchUp } from "../../../bridge/xmpp/catch-up.ts";
 import { Room } from "../../../bridge/xmpp/room.ts";
 import { parseMucPresence } from "../../../bridge/xmpp/stanzas.ts";
 import type { RoomState } from "../../../bridge/xmpp/types.ts";
@@ -12,10 +13,13 @@ const ROOM = "dev@conference.localhost";
 function joiningRoom(t: { after(fn: () => unknown): void }) {
   const sent: XmlElement[] = [];
   const states: RoomState[] = [];
+  const log = pino({ level: "silent" });
+  const catchUp = new RoomCatchUp({ room: ROOM, request: () => Promise.reject(new Error("no archive here")), release: () => undefined, log });
   const room = new Room(ROOM, "bridge", {}, {
+    catchUp,
     send: async (stanza) => void sent.push(stanza),
     onState: (s) => states.push(s),
-    log: pino({ level: "silent" }),
+    log,
     rejoinBackoff: { min: 1000, max: 1000 },
     subjectTimeout: 60_000,
     joinTimeout: 60_000,

@@ -133,3 +133,19 @@ test("a server without get_updates (long polling disabled) is reported as unsupp
   assert.match((await unsupported).detail!, /long-polling/);
   h.sim.violations.length = 0; // the call of an action this server lacks is what is tested here
 });
+
+test("echoesThrough: once a get_updates sent after a failed send was answered and delivered, it is past the failure", { timeout: 10_000 }, async (t) => {
+  const h = await harness(t);
+  const { adapter, inbox } = await h.run();
+  h.sim.failNext("send_group_msg", "reset");
+  await adapter.send(String(GROUP), "lost").catch(() => undefined);
+  const failedAt = performance.now();
+  // The poll in flight at the failure was sent before it; the next one goes out only once the
+  // answer before it is done with, so the third message proves the second answer's fence is set.
+  for (const [i, text] of ["one", "two", "three"].entries()) {
+    h.sim.inject({ group: GROUP, sender: { nickname: "alice" }, message: text });
+    await inbox.waitFor(i + 1);
+  }
+  assert.ok((adapter.echoesThrough?.() ?? -Infinity) >= failedAt);
+  assertCleanRun(h);
+});

@@ -67,6 +67,10 @@ test("a refused connection (nothing sent) is 'retry'; a reset or timeout after s
   assert.equal(sendFailure(reset, "g", 1).kind, "unknown");
   const timeout = Object.assign(new Error("Headers Timeout Error"), { code: "UND_ERR_HEADERS_TIMEOUT" });
   assert.equal(sendFailure(timeout, "g", 1).kind, "unknown");
+  // Only after a timeout may the server still act on the request (and echo it later).
+  assert.equal(sendFailure(reset, "g", 1).serverDone, true);
+  assert.equal(sendFailure(timeout, "g", 1).serverDone, undefined);
+  assert.equal(sendFailure(Object.assign(new Error("wrapped"), { cause: timeout }), "g", 1).serverDone, undefined);
 });
 
 test("a refused token is 'retry' and sets auth-failed (webhook mode: no poll to tell)", { timeout: 10_000 }, async (t) => {

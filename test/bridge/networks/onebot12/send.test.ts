@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { HTTPStream } from "../../../../src/index.ts";
 import { classifySendTransportError } from "../../../../bridge/networks/onebot12/retcode.ts";
+import { ECHO_FENCE_GAP_MS } from "../../../../bridge/relay/group-target.ts";
 import { GROUP_NOT_FOUND } from "../../../sim/onebot12.ts";
 import { assertCleanRun, GROUP, harness, member, sendError } from "./harness.ts";
 
@@ -44,12 +45,16 @@ for (const [before, after] of [["reset", "reset-after"], ["500", "500-after"], [
   test(`send fault ${before} / ${after}: both 'unknown'; only ${after} delivered, and its own echo arrives with the send's id`, { timeout: 10_000 }, async (t) => {
     const h = await harness(t);
     const { adapter, inbox } = await h.run({ sendTimeoutMs: 300 });
+    // A reset or a 500 ends the server's part (its echo exists if it delivered); a stall does not.
+    const done = before !== "stall";
     h.sim.failNextSend(before);
-    assert.equal((await sendError(adapter.send(GROUP, `${before} text`))).kind, "unknown", before);
+    const first = await sendError(adapter.send(GROUP, `${before} text`));
+    assert.deepEqual([first.kind, first.serverDone ?? false], ["unknown", done], before);
     assert.deepEqual(h.sim.sent(GROUP), [], "the server did nothing");
 
     h.sim.failNextSend(after);
-    assert.equal((await sendError(adapter.send(GROUP, `${after} text`))).kind, "unknown", after);
+    const second = await sendError(adapter.send(GROUP, `${after} text`));
+    assert.deepEqual([second.kind, second.serverDone ?? false], ["unknown", done], after);
     const [sent] = h.sim.sent(GROUP);
     assert.equal(sent!.text, `${after} text`);
     const [echo] = await inbox.waitFor(1);
@@ -62,6 +67,43 @@ for (const [before, after] of [["reset", "reset-after"], ["500", "500-after"], [
     assertCleanRun(h);
   });
 }
+
+test("echoesThrough: once a poll sent after a failed send has been answered and delivered, it is past the failure", { timeout: 10_000 }, async (t) => {
+  const h = await harness(t);
+  const { adapter, inbox } = await h.run();
+  h.sim.failNextSend("reset");
+  await sendError(adapter.send(GROUP, "lost"));
+  const failedAt = performance.now();
+  // The poll in flight at the failure was sent before it; the one after its answer was not.
+  h.sim.inject({ group: GROUP, member: member("20001", "alice"), message: "one" });
+  await inbox.waitFor(1);
+  h.sim.inject({ group: GROUP, member: member("20001", "alice"), message: "two" });
+  await inbox.waitFor(2);
+  // The next poll goes out only once the answer with "two" is done with (and its fence set).
+  h.sim.inject({ group: GROUP, member: member("20001", "alice"), message: "three" });
+  await inbox.waitFor(3);
+  assert.ok((adapter.echoesThrough?.() ?? -Infinity) >= failedAt);
+  assertCleanRun(h);
+});
+
+test("a quiet group: after a send, polls hold only briefly, so the fence passes a failed send soon even with long holds configured", { timeout: 10_000 }, async (t) => {
+  const h = await harness(t);
+  const { adapter, inbox } = await h.run({ pollTimeoutSeconds: 30 });
+  // A poll already holding when the first send after a quiet spell fails holds on (its fence
+  // comes after its hold, or the echo window ends first); from a send on, polls hold briefly.
+  await adapter.send(GROUP, "first");
+  await inbox.waitFor(1); // its echo: the poll that was holding came back with it
+  h.sim.failNextSend("reset");
+  await sendError(adapter.send(GROUP, "lost"));
+  const fence = performance.now() + ECHO_FENCE_GAP_MS;
+  // Nothing else happens in the group: only polls that hold briefly can bring the fence past it
+  // before the test's timeout (a 30 s hold would not).
+  await h.sim.state.waitFor(() => ((adapter.echoesThrough?.() ?? -Infinity) >= fence ? true : undefined));
+  const holds = h.sim.state.requestsOf("get_latest_events").map((r) => r.params.timeout);
+  assert.equal(holds[0], 30, "a long hold before any send");
+  assert.equal(holds.at(-1), 1);
+  assertCleanRun(h);
+});
 
 test("other answers that may follow a delivery are 'unknown': malformed body, 2xxxx handler error, 33xxx network error", { timeout: 10_000 }, async (t) => {
   const h = await harness(t);
