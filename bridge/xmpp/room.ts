@@ -85,10 +85,14 @@ export class Room {
     this.#setState("joining", this.#reason);
     const history = resolveHistory(this.options.history);
     this.#deps.log.info({ room: this.jid, nick: this.#nick, history }, "joining room");
-    this.#joinId = randomUUID();
+    const joinId = (this.#joinId = randomUUID());
     this.#deps.catchUp.begin(history);
-    this.#deps.send(joinPresence(this.jid, this.#nick, history, this.options.password, this.#joinId)).catch((err: Error) => {
+    this.#deps.send(joinPresence(this.jid, this.#nick, history, this.options.password, joinId)).catch((err: Error) => {
+      // Typically the connection is going down (a server shutting down removes us first, and
+      // the rejoin can come before the client noticed): the offline event stops this retry and
+      // the next session joins. Otherwise the retry is the join.
       this.#deps.log.warn({ room: this.jid, err: err.message }, "join presence not sent");
+      if (this.#joinId === joinId && this.#state === "joining" && this.#suspendedFrom === undefined) this.rejoinLater("join presence not sent");
     });
     this.#timer = setTimeout(() => this.rejoinLater("no self-presence (110) in time"), this.#deps.joinTimeout);
   }

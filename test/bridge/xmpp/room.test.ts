@@ -10,14 +10,17 @@ import { xml, type XmlElement } from "../../../bridge/xmpp/xmpp-js.ts";
 
 const ROOM = "dev@conference.localhost";
 
-function joiningRoom(t: { after(fn: () => unknown): void }) {
+function joiningRoom(t: { after(fn: () => unknown): void }, opts: { sendFails?: boolean } = {}) {
   const sent: XmlElement[] = [];
   const states: RoomState[] = [];
   const log = pino({ level: "silent" });
   const catchUp = new RoomCatchUp({ room: ROOM, request: () => Promise.reject(new Error("no archive here")), release: () => undefined, log });
   const room = new Room(ROOM, "bridge", {}, {
     catchUp,
-    send: async (stanza) => void sent.push(stanza),
+    send: async (stanza) => {
+      sent.push(stanza);
+      if (opts.sendFails) throw new Error("socket closed");
+    },
     onState: (s) => states.push(s),
     log,
     rejoinBackoff: { min: 1000, max: 1000 },
@@ -65,4 +68,15 @@ test("each join (e.g. after a nick conflict) answers to its own id", (t) => {
   room.onPresence(errorPresence("conflict", sent[0]!.attrs.id)); // late duplicate of the first answer
   assert.equal(sent.length, 2);
   assert.equal(room.nick, "bridge_1");
+});
+
+test("a join presence that could not be written is retried after a backoff, unless the connection dropped meanwhile", async (t) => {
+  const failing = joiningRoom(t, { sendFails: true });
+  await new Promise((r) => setImmediate(r)); // the failed write's handler has run
+  assert.deepEqual(failing.room.snapshot(), { room: ROOM, state: "joining", nick: "bridge", reason: "join presence not sent" });
+
+  const dropped = joiningRoom(t, { sendFails: true });
+  dropped.room.suspend(); // the offline event came before the write's failure
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(dropped.room.snapshot(), { room: ROOM, state: "joining", nick: "bridge", reason: "offline" });
 });
