@@ -217,6 +217,12 @@ export interface NetworkAdapter {
    */
   readonly evidence: { echo: boolean; history: boolean };
   /**
+   * What a crash (kill -9, power loss) can cost this network's inbound that nothing can fetch
+   * again, said after a run that did not stop cleanly; absent: nothing (events are acknowledged
+   * only once stored, or a history fills the gap).
+   */
+  readonly crashGap?: string;
+  /**
    * With evidence.echo, optional: a performance.now() time T such that every own message the
    * server made before T has gone through the sink (a poll sent at T was answered with all the
    * server held, and that answer is durable). An unconfirmed send the server was done with

@@ -7,7 +7,7 @@
 // its replacement starts, the outbox holds what waits meanwhile, and a restarted XMPP client's
 // joins catch up on the rooms. Keys no part takes in live (log, metrics, relay drain and dead-letter
 // settings) restart the whole bridge inside the process, as a stop and a start would.
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Env } from "../config/interpolate.ts";
@@ -17,13 +17,12 @@ import { addLogSecrets } from "../log.ts";
 import { configSecrets } from "../config/secrets.ts";
 import { checkConfig } from "./check.ts";
 import { describeChange, diffConfig } from "./config-diff.ts";
+import { claimPidFile, PID_FILE } from "./pid-file.ts";
 import type { ApplyFn } from "./run.ts";
-
-export const PID_FILE = "pollbridge.pid";
 
 export type RunFn = (
   config: Config,
-  opts: { logger: Logger; signal: AbortSignal; onReady?: (info: { metricsUrl?: string }) => void; onApply?: (apply: ApplyFn) => void },
+  opts: { logger: Logger; signal: AbortSignal; onReady?: (info: { metricsUrl?: string }) => void; onApply?: (apply: ApplyFn) => void; lastRunUnclean?: boolean },
 ) => Promise<number>;
 
 export interface HangupSource {
@@ -97,8 +96,9 @@ export async function runReloadable(o: ReloadableOptions): Promise<number> {
       .finally(() => (checking = false));
   };
 
-  const pidFile = join(config.state_dir, PID_FILE);
-  await writeFile(pidFile, `${process.pid}\n`, { mode: 0o600 });
+  const pidFile = await claimPidFile(config.state_dir);
+  // Only the first run may follow a run that was killed; a restart in-process follows this one.
+  let lastRunUnclean = pidFile.unclean;
   hangups.on("SIGHUP", onHangup);
   try {
     for (;;) {
@@ -106,7 +106,8 @@ export async function runReloadable(o: ReloadableOptions): Promise<number> {
       if (o.signal.aborted) stop();
       else o.signal.addEventListener("abort", stop, { once: true });
       apply = undefined;
-      const code = await o.run(config, { logger, signal: session.signal, onReady: o.onReady, onApply: (fn) => (apply = fn) });
+      const code = await o.run(config, { logger, signal: session.signal, onReady: o.onReady, onApply: (fn) => (apply = fn), lastRunUnclean });
+      lastRunUnclean = false;
       o.signal.removeEventListener("abort", stop);
       if (o.signal.aborted || !next || code !== 0) return code;
       config = next.config;
@@ -117,9 +118,7 @@ export async function runReloadable(o: ReloadableOptions): Promise<number> {
     }
   } finally {
     hangups.off("SIGHUP", onHangup);
-    // Only our own: a newer process may have written its pid meanwhile.
-    const pid = await readFile(pidFile, "utf8").catch(() => "");
-    if (pid.trim() === String(process.pid)) await rm(pidFile, { force: true });
+    await pidFile.release();
   }
 }
 

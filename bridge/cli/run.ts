@@ -36,6 +36,8 @@ export interface RunOptions {
    * is in force; a failure leaves whatever part could not start as a start would (logged).
    */
   onApply?: (apply: ApplyFn) => void;
+  /** The run before did not end (its pid file named a process that is gone: pid-file.ts). */
+  lastRunUnclean?: boolean;
 }
 
 export type ApplyFn = (next: Config, change: ConfigChange) => Promise<void>;
@@ -142,6 +144,11 @@ export async function run(config: Config, opts: RunOptions): Promise<number> {
       return built;
     };
     let networks = adapters(config);
+    if (opts.lastRunUnclean) {
+      for (const [id, net] of networks) {
+        if (net.crashGap) log.warn({ network: id, lost: net.crashGap }, "the last run did not stop (killed or crashed): what this network handed out at that moment, if anything, is lost");
+      }
+    }
     // A fatal XMPP error (login refused) ends the run, from the first client or one a reload made;
     // everything else is retried inside.
     let xmppFailed!: (err: Error) => void;

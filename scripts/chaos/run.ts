@@ -35,6 +35,10 @@ export interface ChaosResult {
   prosodyRestarts: number;
   /** Networks whose adapter confirms maybe-delivered sends by own echo or history. */
   confirming: NetworkName[];
+  /** Per network, the warnings the restarted bridge logged about what a kill may have cost its inbound (crashGap). */
+  crashGapWarnings: Record<NetworkName, number>;
+  /** Networks whose inbound a kill can cost what nothing can fetch again (NetworkAdapter.crashGap). */
+  crashGap: NetworkName[];
 }
 
 /** Each simulator's name for a lost session (or, where there is no session, a lost poll). */
@@ -189,6 +193,8 @@ async function drive(world: ChaosWorld, o: ChaosOptions, started: number): Promi
     faultsByNetwork: byNet,
     prosodyRestarts,
     confirming: NETWORKS.filter((n) => world.evidence[n].echo || world.evidence[n].history),
+    crashGapWarnings: await world.crashGapWarnings(),
+    crashGap: NETWORKS.filter((n) => world.evidence[n].crashGap),
   };
 }
 
@@ -223,6 +229,7 @@ export function formatTable(r: ChaosResult): string {
   const lines = rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
   lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
   const byName = NETWORKS.map((n) => `${n}: ${Object.entries(r.faultsByNetwork[n].byName).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}`);
-  lines.push("", `confirming by echo or history: ${r.confirming.join(", ") || "none"}`, `faults injected ${r.faults.injected} (after delivery ${r.faults.after_delivery}), Prosody restarts ${r.prosodyRestarts}, kill -9 ${r.faults.kills}, ${r.duration_s} s`, ...byName);
+  const warned = r.crashGap.map((n) => `${n} ${r.crashGapWarnings[n]}`).join(", ");
+  lines.push("", `confirming by echo or history: ${r.confirming.join(", ") || "none"}`, `after a kill, warned of what it may have cost (crash gap): ${warned || "none"}`, `faults injected ${r.faults.injected} (after delivery ${r.faults.after_delivery}), Prosody restarts ${r.prosodyRestarts}, kill -9 ${r.faults.kills}, ${r.duration_s} s`, ...byName);
   return lines.join("\n");
 }

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
@@ -58,7 +58,9 @@ export interface ChaosWorld {
   prosody: ProsodyServer;
   sides: Record<NetworkName, NetworkSide>;
   /** Per network, the evidence its adapter (as this build makes it from the config) offers for unconfirmed sends. */
-  evidence: Record<NetworkName, { echo: boolean; history: boolean }>;
+  evidence: Record<NetworkName, { echo: boolean; history: boolean; crashGap: boolean }>;
+  /** Per network, how often the bridge's log says a kill may have cost its inbound something (crashGap). */
+  crashGapWarnings(): Promise<Record<NetworkName, number>>;
   dir: string;
   /** Starts `pollbridge run`; resolves once its process runs (not necessarily joined). */
   startBridge(): void;
@@ -134,9 +136,9 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
     NETWORKS.map((n) => {
       const groups = config.bridges.flatMap((b) => b.links.filter((l) => l.network === n).map((l) => l.group));
       const adapter = createNetwork(n, config.networks[n]!, { stateDir: join(dir, "evidence-probe"), logger: pino({ level: "silent" }), groups });
-      return [n, { echo: adapter.evidence.echo, history: adapter.evidence.history }];
+      return [n, { echo: adapter.evidence.echo, history: adapter.evidence.history, crashGap: adapter.crashGap !== undefined }];
     }),
-  ) as Record<NetworkName, { echo: boolean; history: boolean }>;
+  ) as Record<NetworkName, { echo: boolean; history: boolean; crashGap: boolean }>;
   // The bridge writes its log straight into the file: through a pipe, a driver busy serving the
   // simulators would leave the pipe full, and the bridge's synchronous log writes would stall it.
   const bridgeLog = openSync(join(dir, "bridge.log"), "a", 0o600);
@@ -209,6 +211,11 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
     sides,
     evidence,
     dir,
+    async crashGapWarnings() {
+      const lines = (await readFile(join(dir, "bridge.log"), "utf8")).split("\n");
+      const warned = lines.filter((l) => l.includes("the last run did not stop")).map((l) => (JSON.parse(l) as { network?: string }).network);
+      return Object.fromEntries(NETWORKS.map((n) => [n, warned.filter((w) => w === n).length])) as Record<NetworkName, number>;
+    },
     startBridge,
     bridgeInRooms,
     async killBridge() {

@@ -46,6 +46,9 @@ test("chaos, short: 200 messages each way per network, faults and a kill -9", { 
   });
   const report = `${formatTable(r)}\n${log.join("\n")}`;
   assert.equal(r.faults.kills, 1, report);
+  // What no client can close is never silent: after each kill the bridge says, per network, what it may have cost.
+  for (const n of NETWORKS) assert.equal(r.crashGapWarnings[n], r.crashGap.includes(n) ? r.faults.kills : 0, `${n}: crash-gap warnings\n${report}`);
+  assert.deepEqual(r.crashGap, ["onebot12", "webqq"]);
   for (const n of NETWORKS) {
     for (const dir of ["to_xmpp", "to_network"] as const) {
       const c = r.networks[n][dir];

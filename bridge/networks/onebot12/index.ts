@@ -192,6 +192,7 @@ export function createOnebot12(opts: Onebot12Options): NetworkAdapter {
     maxMessageLength: ONEBOT12_MAX_MESSAGE_LENGTH,
     // Implementations report the bot's own messages as message events; they come back with own: true.
     evidence: { echo: true, history: false },
+    crashGap: "an answer of get_latest_events on its way at that moment (OneBot 12 has no acknowledgement and no history action)",
     echoesThrough: () => echoesThrough,
 
     async start(sink) {

@@ -330,6 +330,7 @@ export function createWebqq(opts: WebqqOptions): NetworkAdapter & { login(): Pro
     ...net.base,
     maxMessageLength: WEBQQ_MAX_MESSAGE_LENGTH,
     evidence: { echo: false, history: false },
+    crashGap: "an answer of poll2 on its way at that moment (WebQQ has no acknowledgement and no group history)",
     // SmartQQ has no reply, edit, recall or @ in its protocol, and its pictures (cface/offpic)
     // download only with the session's cookies: nothing native; they read "[image]" (content.ts).
     features: { reply: false, edit: false, retract: false, media: false, mention: false },
