@@ -1,6 +1,6 @@
 // A join's catch-up, complete however long we were away. A room replays at most its history
-// length on join (Prosody: 20 messages, whatever `since` asks), newest first cut: a bridge away
-// for longer would silently miss the start of the gap. So what a join brings in is held until
+// length on join (Prosody: the newest 20 messages since `since`): a bridge away for longer would
+// silently miss the start of the gap. So what a join brings in is held until
 // the replay is over; when the replay shows the room archives (its messages carry the room's
 // stanza-ids), everything since the join's `since` is read from the room's archive (XEP-0313,
 // paged with XEP-0059) and released first, in order, then the held messages the archive did not
@@ -81,7 +81,7 @@ export class RoomCatchUp {
     const fwd = r.getChild("forwarded", NS_FORWARD);
     const inner = fwd?.getChild("message");
     const stamp = fwd?.getChild("delay", NS_DELAY)?.attrs.stamp ?? inner?.getChild("delay", NS_DELAY)?.attrs.stamp;
-    if (!inner || !stamp) return true;
+    if (!inner || !stamp || splitJid(inner.attrs.from ?? "")[0].toLowerCase() !== this.#d.room.toLowerCase()) return true;
     // As the room would have sent it live: its stanza-id and its time, from the archive.
     const children = inner.children.filter((c) => typeof c === "string" || !(c.is("stanza-id", NS_SID) || c.is("delay", NS_DELAY)));
     this.#query.results.push(

@@ -129,3 +129,24 @@ test("an archive result from an occupant (room/nick) or for another query is nev
   assert.equal(c.result(result("q", "s1", "forged", `${ROOM}/mallory`)), false, "an occupant's message stays an occupant's message");
   assert.equal(c.result(result("not-ours", "s1", "stray")), true, "consumed, not released");
 });
+
+test("an archived message that names another room as its sender is dropped", async () => {
+  const released: string[] = [];
+  const c: RoomCatchUp = new RoomCatchUp({
+    room: ROOM,
+    log: pino({ level: "silent" }),
+    release: (s) => released.push(s.getChildText("body")!),
+    request: async (iq) => {
+      const queryid = iq.getChild("query", NS_MAM)!.attrs.queryid!;
+      const foreign = result(queryid, "s1", "elsewhere");
+      foreign.getChild("result", NS_MAM)!.getChild("forwarded", "urn:xmpp:forward:0")!.getChild("message")!.attrs.from = "other@conference.localhost/eve";
+      c.result(foreign);
+      c.result(result(queryid, "s2", "here"));
+      return fin(true, "s2");
+    },
+  });
+  c.begin({ since });
+  c.hold(message("here", "s2", true));
+  assert.equal(await c.finish(), true);
+  assert.deepEqual(released, ["here"]);
+});
