@@ -177,7 +177,8 @@ async function drive(world: ChaosWorld, o: ChaosOptions, started: number): Promi
       const got = new Set(arrived);
       const missing = sentSeqs.filter((i) => !got.has(i));
       if (missing.length) o.log(`${n} ${dir}: missing ${missing.slice(0, 20).join(" ")}${missing.length > 20 ? " ..." : ""}`);
-      const twice = arrived.filter((seq, i) => arrived.indexOf(seq) !== i);
+      const first = new Set<number>();
+      const twice = arrived.filter((seq) => first.has(seq) || (first.add(seq), false));
       if (twice.length) o.log(`${n} ${dir}: more than once ${twice.slice(0, 20).join(" ")}${twice.length > 20 ? " ..." : ""}`);
     }
   }

@@ -174,9 +174,9 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
       for (;;) {
         signal.throwIfAborted();
         const user = alice;
-        const seen = (s: (typeof user.stanzas)[number]) => user.stanzas.indexOf(s) >= joinMark && s.is("presence") && s.attrs.from === from && s.attrs.type !== "unavailable" && s;
+        const seen = (s: (typeof user.stanzas)[number]) => s.is("presence") && s.attrs.from === from && s.attrs.type !== "unavailable" && s;
         // Bounded waits, re-checked: a Prosody restart replaces alice.
-        if (await user.waitForStanza(seen, { timeout: 1000 }).catch(() => undefined)) break;
+        if (await user.waitForStanza(seen, { timeout: 1000, from: joinMark }).catch(() => undefined)) break;
       }
     }
   };
@@ -234,7 +234,7 @@ export async function startChaosWorld(opts: { log: (line: string) => void }): Pr
         const before = current.messages.length;
         signal.throwIfAborted();
         // Wakes on her next message; a restart replaces alice, so the wait is bounded and re-checked.
-        await current.waitFor((m) => current.messages.indexOf(m) >= before && m, { timeout: 1000 }).catch(() => undefined);
+        await current.waitFor((m) => m, { timeout: 1000, from: before }).catch(() => undefined);
       }
     },
     async restartProsody() {

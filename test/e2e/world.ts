@@ -154,10 +154,7 @@ export async function startWorld(t: TestContext, opts: { holdMs?: number } = {})
     async bridgeInRoom() {
       const alice = world.alice;
       const mark = spawnMark;
-      await alice.waitForStanza(
-        (s) => alice.stanzas.indexOf(s) >= mark && s.is("presence") && s.attrs.from === `${room}/qq` && s.attrs.type !== "unavailable",
-        30_000,
-      );
+      await alice.waitForStanza((s) => s.is("presence") && s.attrs.from === `${room}/qq` && s.attrs.type !== "unavailable", { timeout: 30_000, from: mark });
     },
     async health(status, timeoutMs = 30_000) {
       const until = Date.now() + timeoutMs;

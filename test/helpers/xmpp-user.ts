@@ -23,8 +23,12 @@ export type UserMessage = Omit<RoomMessage, "own" | "jid">;
 
 type Waiter = { check: () => boolean };
 
-/** A timeout in ms (default 10 s), or options; `fromNow` ignores what was received before the call. */
-export type WaitOptions = number | { timeout?: number; fromNow?: boolean };
+/**
+ * A timeout in ms (default 10 s), or options; `fromNow` ignores what was received before the
+ * call, `from: i` what came before the i-th item (cheaper than a predicate calling indexOf,
+ * which is quadratic over a long run).
+ */
+export type WaitOptions = number | { timeout?: number; fromNow?: boolean; from?: number };
 
 export class XmppUser {
   readonly jid: string;
@@ -74,7 +78,7 @@ export class XmppUser {
   async say(room: string, body: string, opts: { originId?: string } = {}): Promise<string> {
     const id = opts.originId ?? randomUUID();
     const seen = this.messages.length;
-    const reflected = this.waitFor((m) => this.messages.indexOf(m) >= seen && m.originId === id && m);
+    const reflected = this.waitFor((m) => m.originId === id && m, { from: seen });
     await this.xmpp.send(
       xml("message", { to: room, type: "groupchat", id }, xml("body", {}, body), xml("origin-id", { xmlns: NS_SID, id })),
     );
@@ -151,9 +155,9 @@ export class XmppUser {
   }
 
   #wait<I, T>(items: () => I[], predicate: (item: I) => T | undefined | null | false, opts: WaitOptions | undefined, what: string): Promise<T> {
-    const { timeout = 10_000, fromNow = false } = typeof opts === "number" ? { timeout: opts } : (opts ?? {});
+    const { timeout = 10_000, fromNow = false, from = 0 } = typeof opts === "number" ? { timeout: opts } : (opts ?? {});
     return new Promise<T>((resolve, reject) => {
-      let next = fromNow ? items().length : 0;
+      let next = fromNow ? items().length : from;
       const waiter: Waiter = {
         check: () => {
           const list = items();
