@@ -38,6 +38,10 @@ const result = await runChaos({
 process.stdout.write(`${formatTable(result)}\n`);
 const bad = violations(result);
 process.stdout.write(bad.length ? `targets NOT met:\n  ${bad.join("\n  ")}\n` : "targets met\n");
+const gaps = result.crashGap.filter((n) => result.networks[n].to_xmpp.lost > 0);
+if (gaps.length) {
+  process.stdout.write(`(${gaps.map((n) => `${n} to_xmpp`).join(", ")}: what the network handed out as a kill -9 fell cannot be asked for again (no acknowledgement, no history); the restarted bridge warned of it ${gaps.map((n) => `${result.crashGapWarnings[n]}×`).join(", ")}. README "What no client can close")\n`);
+}
 if (values.json) {
   const { networks, faults, duration_s } = result;
   process.stdout.write(`${JSON.stringify({ networks, faults, duration_s })}\n`);

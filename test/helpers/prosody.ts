@@ -31,6 +31,12 @@ export interface ProsodyOptions {
   websocket?: boolean;
   /** mod_muc_mam on the MUC (stanza-ids, archive-backed history); default true. */
   mam?: boolean;
+  /**
+   * Where room archives live: "internal" (files, the default: they outlive a restart) or
+   * "memory" (100,000 messages a room, gone at a restart; for long runs: the file store rewrites
+   * a room's whole archive file whenever it passes its 10,000-message quota).
+   */
+  archive?: "internal" | "memory";
   /** The HTTP File Upload component (upload.localhost); default true. */
   upload?: boolean;
   /** The upload service's max file size in bytes (http_file_share_size_limit); default 1 MiB. */
@@ -114,11 +120,12 @@ interface ConfigParams {
   httpPort: number;
   websocket: boolean;
   mam: boolean;
+  archive: "internal" | "memory";
   upload: boolean;
   uploadSizeLimit: number;
 }
 
-function config({ dir, c2sPort, componentPort, secret, tls, httpPort, websocket, mam, upload, uploadSizeLimit }: ConfigParams): string {
+function config({ dir, c2sPort, componentPort, secret, tls, httpPort, websocket, mam, archive, upload, uploadSizeLimit }: ConfigParams): string {
   return `
 data_path = "${dir}/data"
 pidfile = "${dir}/prosody.pid"
@@ -135,7 +142,9 @@ admin_socket = "${dir}/admin.sock"
 modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "smacks"; "admin_shell"${tls ? '; "tls"' : ""}${websocket ? '; "websocket"' : ""} }
 modules_disabled = { "s2s"; "offline" }
 authentication = "internal_hashed"
-storage = "internal"
+${archive === "memory" ? `default_storage = "internal"
+storage = { muc_log = "memory" }
+storage_archive_item_limit = 100000` : `storage = "internal"`}
 c2s_require_encryption = ${tls ? "true" : "false"}
 allow_unencrypted_plain_auth = ${tls ? "false" : "true"}
 allow_registration = false
@@ -204,6 +213,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
       httpPort,
       websocket: opts.websocket ?? false,
       mam: opts.mam ?? true,
+      archive: opts.archive ?? "internal",
       upload,
       uploadSizeLimit: opts.uploadSizeLimit ?? 1024 * 1024,
     }),
