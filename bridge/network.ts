@@ -49,6 +49,11 @@
 //   - Evidence. `evidence.echo` when our own sends come back as `own` messages; `evidence.history`
 //     with `findSent()` when the group's history can be read. With neither, the relay resends an
 //     unconfirmed send (at least once, counted), so say only what is true (a getter may learn it).
+//     A network that polls can say how far its echoes are complete (`echoesThrough`), and a send
+//     failure whether the server was done with the request (`SendError.serverDone`): together
+//     they settle a send that did not land without waiting out the echo window.
+//   - `crashGap`: what a kill -9 can cost the inbound that nothing can fetch again (a poll answer
+//     on its way, with no acknowledgement and no history); it is logged after such a run.
 //   - Ids. `SendResult.id` is in exactly the form of the `InboundMessage.id` the echo of that
 //     message will carry (`group:message_id` where the network has that form), or "" when the
 //     network gives none. Never a local counter: the relay matches echoes against it.
