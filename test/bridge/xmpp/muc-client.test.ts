@@ -48,14 +48,20 @@ test("join waits for 110 and the subject; history in the room is not replayed", 
   assert.equal(m.nick, "alice");
 });
 
-test("catch-up with since: history (own and others', delayed) arrives before the room is joined", { skip, timeout: 20_000 }, async (t) => {
+/** A room alice is in, where a first bridge client said "mine" (origin-id `originId`) and left. */
+async function roomLeftAfterOwnMessage(originId: string): Promise<string> {
   const room = newRoom();
   await alice.join(room, "alice");
   const first = bridgeClient(server);
   await first.start();
   await joinRoom(first, room);
-  await first.send(room, "mine", { originId: "mine-1" });
+  await first.send(room, "mine", { originId });
   await first.stop();
+  return room;
+}
+
+test("catch-up with since: history (own and others', delayed) arrives before the room is joined", { skip, timeout: 20_000 }, async (t) => {
+  const room = await roomLeftAfterOwnMessage("mine-1");
   await alice.say(room, "theirs");
 
   const second = bridgeClient(server);
@@ -78,13 +84,7 @@ test("catch-up with since: history (own and others', delayed) arrives before the
 });
 
 test("catch-up longer than the room's history length (Prosody: 20): the rest comes from the room's archive, in order, once each", { skip, timeout: 60_000 }, async (t) => {
-  const room = newRoom();
-  await alice.join(room, "alice");
-  const first = bridgeClient(server);
-  await first.start();
-  await joinRoom(first, room);
-  await first.send(room, "mine", { originId: "mine-long" });
-  await first.stop();
+  const room = await roomLeftAfterOwnMessage("mine-long");
   for (let i = 0; i < 65; i++) await alice.say(room, `away ${i}`);
 
   const second = bridgeClient(server, { logger: log.logger });
