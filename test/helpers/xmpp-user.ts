@@ -9,6 +9,7 @@
 //   await alice.kick(room, "bridge")                               // moderator only (room creators are owners)
 //   await alice.configureRoom(room, { "muc#roomconfig_roomsecret": "pw" })  // owner only
 //   await alice.waitForStanza((s) => s.is("presence") && s)        // raw stanzas, same rules
+//   await alice.archive(room, since)                               // the room's archive (XEP-0313), every page
 //
 // waitFor/waitForStanza look at everything received so far (only what arrives from now on with
 // {fromNow: true}), then at what arrives, and reject after the timeout (a number, or {timeout};
