@@ -2,24 +2,12 @@
 // (a reload that keeps the room, or a new session object for it) reports the room's state at
 // once, without a second join; a caller waiting for "joined" is not left waiting.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
-import { XmppUser } from "../../helpers/xmpp-user.ts";
-import { joinRoom, nextMessage, startedBridge } from "../xmpp/helpers.ts";
+import { test } from "node:test";
+import { prosodyMissing } from "../../helpers/prosody.ts";
+import { joinRoom, nextMessage, prosodyWithAlice, startedBridge } from "../xmpp/helpers.ts";
 
 const skip = await prosodyMissing();
-let server: ProsodyServer;
-let alice: XmppUser;
-
-before(async () => {
-  if (skip) return;
-  server = await startProsody({ users: { bridge: "bridgepw", alice: "alicepw" } });
-  alice = await XmppUser.connect(server, "alice", "alicepw");
-});
-after(async () => {
-  await alice?.stop();
-  await server?.stop();
-});
+const { server, alice } = await prosodyWithAlice(skip);
 
 test("join of a room already joined reports it joined, with no second join; the room keeps working", { skip, timeout: 20_000 }, async (t) => {
   const room = "kept@conference.localhost";

@@ -1,7 +1,7 @@
 // The relay with the real MucClient against a real Prosody: a restart between a send and its
 // confirmation neither loses nor duplicates the message, and what the room said while the
 // bridge's connection was cut comes back through XEP-0198 resumption, relayed exactly once.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,25 +13,13 @@ import { Relay } from "../../../bridge/relay/relay.ts";
 import { Outbox } from "../../../bridge/store/outbox.ts";
 import type { MucClient } from "../../../bridge/xmpp/index.ts";
 import { MemoryNetwork } from "../../helpers/memory-network.ts";
-import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
-import { XmppUser } from "../../helpers/xmpp-user.ts";
-import { bridgeClient, captureLogger, joinRoom } from "../xmpp/helpers.ts";
+import { prosodyMissing } from "../../helpers/prosody.ts";
+import { bridgeClient, captureLogger, joinRoom, prosodyWithAlice } from "../xmpp/helpers.ts";
 import { settled } from "./harness.ts";
 
 const skip = await prosodyMissing();
-let server: ProsodyServer;
-let alice: XmppUser;
+const { server, alice } = await prosodyWithAlice(skip);
 let n = 0;
-
-before(async () => {
-  if (skip) return;
-  server = await startProsody({ users: { bridge: "bridgepw", alice: "alicepw" } });
-  alice = await XmppUser.connect(server, "alice", "alicepw");
-});
-after(async () => {
-  await alice?.stop();
-  await server?.stop();
-});
 
 type T = { after(fn: () => unknown): void };
 

@@ -2,7 +2,7 @@
 // stanza-ids): an occupant's reply, correction and retraction reach the networks natively, and a
 // network's reply, edit and recall reach the room as XEP-0461, XEP-0308 and XEP-0424 naming the
 // right message; the id map carries across a restart of the bridge.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,25 +14,13 @@ import { Relay } from "../../../bridge/relay/relay.ts";
 import { Outbox } from "../../../bridge/store/outbox.ts";
 import { xml, type XmlElement } from "../../../bridge/xmpp/xmpp-js.ts";
 import { MemoryNetwork } from "../../helpers/memory-network.ts";
-import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
-import { XmppUser } from "../../helpers/xmpp-user.ts";
-import { bridgeClient, joinedState } from "../xmpp/helpers.ts";
+import { prosodyMissing } from "../../helpers/prosody.ts";
+import { bridgeClient, joinedState, prosodyWithAlice } from "../xmpp/helpers.ts";
 import { delivered } from "./delivered.ts";
 
 const skip = await prosodyMissing();
-let server: ProsodyServer;
-let alice: XmppUser;
+const { server, alice } = await prosodyWithAlice(skip);
 let n = 0;
-
-before(async () => {
-  if (skip) return;
-  server = await startProsody({ users: { bridge: "bridgepw", alice: "alicepw" } });
-  alice = await XmppUser.connect(server, "alice", "alicepw");
-});
-after(async () => {
-  await alice?.stop();
-  await server?.stop();
-});
 
 type T = { after(fn: () => unknown): void };
 

@@ -5,8 +5,9 @@ import { createConnection, createServer, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import pino, { type Logger } from "pino";
 import { MucClient, type RoomMessage, type RoomState, type XmppEvents, type XmppOptions } from "../../../bridge/xmpp/index.ts";
-import type { ProsodyServer } from "../../helpers/prosody.ts";
-import type { XmppUser } from "../../helpers/xmpp-user.ts";
+import { after } from "node:test";
+import { startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
+import { XmppUser } from "../../helpers/xmpp-user.ts";
 
 export interface CapturedLog {
   logger: Logger;
@@ -35,6 +36,22 @@ export function captureLogger(level = "debug"): CapturedLog {
         if (!w()) waiters.add(w);
       }),
   };
+}
+
+/**
+ * The test file's Prosody, with the users bridge (bridgepw, as bridgeClient logs in) and alice
+ * (alicepw), and alice connected; both stopped after the file's tests. When `skip` says Prosody
+ * is missing, nothing starts and the file's tests (all skipped) must not read them.
+ */
+export async function prosodyWithAlice(skip: string | false | undefined): Promise<{ server: ProsodyServer; alice: XmppUser }> {
+  if (skip) return {} as { server: ProsodyServer; alice: XmppUser };
+  const server = await startProsody({ users: { bridge: "bridgepw", alice: "alicepw" } });
+  const alice = await XmppUser.connect(server, "alice", "alicepw");
+  after(async () => {
+    await alice.stop();
+    await server.stop();
+  });
+  return { server, alice };
 }
 
 /** A bridge client with test timings: PLAIN, fast backoff, fast self-ping off unless asked. */

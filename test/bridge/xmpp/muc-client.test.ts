@@ -1,29 +1,17 @@
 // MucClient against a real Prosody: joining, sending, receiving.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { xml } from "../../../bridge/xmpp/xmpp-js.ts";
 import type { RoomMessage } from "../../../bridge/xmpp/types.ts";
-import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
-import { XmppUser } from "../../helpers/xmpp-user.ts";
-import { bridgeClient, captureLogger, joinRoom, nextMessage, startedBridge } from "./helpers.ts";
+import { prosodyMissing } from "../../helpers/prosody.ts";
+import { bridgeClient, captureLogger, joinRoom, nextMessage, prosodyWithAlice, startedBridge } from "./helpers.ts";
 
 const log = captureLogger("info");
 
 const skip = await prosodyMissing();
-let server: ProsodyServer;
-let alice: XmppUser;
+const { server, alice } = await prosodyWithAlice(skip);
 let n = 0;
 const newRoom = () => `room${++n}@conference.localhost`;
-
-before(async () => {
-  if (skip) return;
-  server = await startProsody({ users: { bridge: "bridgepw", alice: "alicepw" } });
-  alice = await XmppUser.connect(server, "alice", "alicepw");
-});
-after(async () => {
-  await alice?.stop();
-  await server?.stop();
-});
 
 test("join waits for 110 and the subject; history in the room is not replayed", { skip, timeout: 20_000 }, async (t) => {
   const room = newRoom();

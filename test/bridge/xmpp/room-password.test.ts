@@ -1,26 +1,14 @@
 // Password-protected rooms (XEP-0045 §7.2.6) against a real Prosody: the bridge joins with
 // RoomOptions.password; a wrong or missing password fails that room only.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { prosodyMissing, startProsody, type ProsodyServer } from "../../helpers/prosody.ts";
-import { XmppUser } from "../../helpers/xmpp-user.ts";
-import { bridgeClient, captureLogger, joinRoom, roomState } from "./helpers.ts";
+import { prosodyMissing } from "../../helpers/prosody.ts";
+import { bridgeClient, captureLogger, joinRoom, prosodyWithAlice, roomState } from "./helpers.ts";
 
 const skip = await prosodyMissing();
 const SECRET = "open-sesame";
-let server: ProsodyServer;
-let owner: XmppUser;
+const { server, alice: owner } = await prosodyWithAlice(skip);
 let n = 0;
-
-before(async () => {
-  if (skip) return;
-  server = await startProsody({ users: { bridge: "bridgepw", alice: "alicepw" } });
-  owner = await XmppUser.connect(server, "alice", "alicepw");
-});
-after(async () => {
-  await owner?.stop();
-  await server?.stop();
-});
 
 /** A room alice created and protected with SECRET. */
 async function protectedRoom(): Promise<string> {

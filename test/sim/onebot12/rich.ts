@@ -22,10 +22,7 @@ export function deleteMessage(state: SimState, messageId: string, operatorId: st
   const m = state.messages.get(messageId);
   if (!m || state.deleted.has(messageId)) throw new Error(`no message ${messageId} to delete`);
   state.deleted.add(messageId);
-  state.queue({
-    id: randomUUID(),
-    self: { platform: bot.platform, user_id: bot.user_id },
-    time: Date.now() / 1000,
+  state.queueBotEvent(bot, {
     type: "notice",
     detail_type: "group_message_delete",
     sub_type: operatorId === m.userId ? "recall" : "delete",

@@ -204,6 +204,11 @@ export class SimState extends EventEmitter {
 
   // --- events ---------------------------------------------------------------------------------
 
+  /** Queues an event of `bot` (its own id, self and time added), as the implementation reports them. */
+  queueBotEvent(bot: SimBot, fields: Omit<BufferedEvent, "id" | "self" | "time">): void {
+    this.queue({ id: randomUUID(), self: { platform: bot.platform, user_id: bot.user_id }, time: Date.now() / 1000, ...fields });
+  }
+
   /** Puts any event in the buffer (dropping the oldest beyond bufferSize). */
   queue(event: BufferedEvent): void {
     this.buffer.push(event);
@@ -232,10 +237,7 @@ export class SimState extends EventEmitter {
 
   private queueMessage(group: string, userId: string, message: SimSegment[], bot: SimBot, alt?: string, message_id = String(this.nextMessageId++)): string {
     this.messages.set(message_id, { group, userId });
-    this.queue({
-      id: randomUUID(),
-      self: { platform: bot.platform, user_id: bot.user_id },
-      time: Date.now() / 1000,
+    this.queueBotEvent(bot, {
       type: "message",
       detail_type: "group",
       sub_type: "",
